@@ -1,1 +1,11 @@
+//! usersync: synchronises users from identity providers into an application's directory.
+//! See docs/ARCHITECTURE.md for the pipeline and where each stage lives.
 
+pub mod config;
+pub mod connector;
+pub mod directory;
+pub mod mapping;
+pub mod model;
+pub mod reconcile;
+pub mod store;
+pub mod engine;

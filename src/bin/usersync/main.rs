@@ -1,0 +1,280 @@
+//! The `usersync` command line: syncs into the embedded local directory.
+
+/// `println!` that ignores a closed pipe (`usersync users | head` must not panic).
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+    }};
+}
+
+mod output;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use usersync::config::{export_value, Config};
+use usersync::directory::local::LocalDirectory;
+use usersync::engine::{Engine, EngineError, Mode, RunRequest};
+use usersync::store::sqlite::SqliteStore;
+
+/// Synchronise users from identity providers into a directory.
+#[derive(Parser)]
+#[command(name = "usersync", version, about, long_about = None)]
+struct Cli {
+    /// Where the state store and the local directory live.
+    #[arg(long, global = true, env = "USERSYNC_DATA_DIR", default_value = ".usersync")]
+    data_dir: PathBuf,
+    /// More log output on standard error (-v: run start/stop lines, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a sync.
+    Sync(SyncArgs),
+    /// Apply the operations a HELD run held back, after re-checking them.
+    Approve {
+        run_id: i64,
+        /// Configuration to use (default: the one the held run recorded).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate, import or export configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Test mapping rules against one source user.
+    #[command(subcommand)]
+    Mapping(MappingCommand),
+    /// List the users of the local directory.
+    Users {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List past runs, newest first.
+    History {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Inspect one run.
+    #[command(subcommand)]
+    Run(RunCommand),
+}
+
+#[derive(Args)]
+struct SyncArgs {
+    /// Configuration file (default: the imported configuration).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Connector id (needed when several are configured).
+    #[arg(long)]
+    connector: Option<String>,
+    /// Plan and report without writing anything.
+    #[arg(long)]
+    simulate: bool,
+    /// Sync one user, by source id or username; no cleanup pass.
+    #[arg(long)]
+    user: Option<String>,
+    /// Print one JSON object instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check a configuration file and report every error with its JSON path.
+    Validate { file: PathBuf },
+    /// Store a configuration as the active one (secrets the file leaves out are kept).
+    Import { file: PathBuf },
+    /// Print the active configuration; secrets are left out unless asked for.
+    Export {
+        #[arg(long)]
+        include_secrets: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MappingCommand {
+    /// Show the source attributes of one user and what each rule makes of them.
+    Test {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        connector: String,
+        /// The user's id in the source (the id column's value).
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RunCommand {
+    /// A run's summary and per-user results.
+    Show {
+        run_id: i64,
+        /// The full per-user results as JSON (field-level before/after).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Exit codes (README): 0 DONE, 1 FAILED / other errors, 2 configuration error, 3 HELD,
+/// 4 PARTIALLY_FAILED.
+const EXIT_FAILED: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    };
+    tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).init();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eout!("error: {e}");
+            ExitCode::from(match e {
+                EngineError::Config(_) => EXIT_CONFIG,
+                _ => EXIT_FAILED,
+            })
+        }
+    }
+}
+
+fn open_engine(data_dir: &Path) -> Result<Engine, EngineError> {
+    let store = SqliteStore::open(&data_dir.join("state.db"))?;
+    let directory = LocalDirectory::open(&data_dir.join("directory.db"))?;
+    Ok(Engine::new(Box::new(store), Box::new(directory)))
+}
+
+/// The configuration from a file, or else the imported one.
+fn load_config(engine: &Engine, file: Option<&Path>) -> Result<Config, EngineError> {
+    match file {
+        Some(f) => Ok(Config::load(f)?),
+        None => engine.stored_config()?.ok_or_else(|| {
+            EngineError::Config(usersync::config::ConfigErrors::one(
+                "configuration",
+                "",
+                "no configuration: pass --config FILE or import one with 'usersync config import FILE'",
+            ))
+        }),
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, EngineError> {
+    match cli.command {
+        Command::Config(ConfigCommand::Validate { file }) => {
+            let config = Config::load(&file)?;
+            out!("{}: valid ({} connector(s): {})", file.display(), config.connectors.len(), config.connectors.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", "));
+            Ok(0)
+        }
+        Command::Config(ConfigCommand::Import { file }) => {
+            let engine = open_engine(&cli.data_dir)?;
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                usersync::config::ConfigErrors::one(&file.display().to_string(), "", format!("cannot read the file: {e}"))
+            })?;
+            let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
+            let base = std::fs::canonicalize(&base).unwrap_or(base);
+            let config = engine.import_config(&file.display().to_string(), &text, base)?;
+            out!("imported {} connector(s) from {}", config.connectors.len(), file.display());
+            Ok(0)
+        }
+        Command::Config(ConfigCommand::Export { include_secrets, output }) => {
+            let engine = open_engine(&cli.data_dir)?;
+            let config = load_config(&engine, None)?;
+            let text = serde_json::to_string_pretty(&export_value(&config, include_secrets)).expect("serialises") + "\n";
+            match output {
+                Some(path) => std::fs::write(&path, text)
+                    .map_err(|e| EngineError::Invalid(format!("cannot write {}: {e}", path.display())))?,
+                None => {
+                    use std::io::Write as _;
+                    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+                }
+            }
+            Ok(0)
+        }
+        Command::Mapping(MappingCommand::Test { config, connector, user, json }) => {
+            let engine = open_engine(&cli.data_dir)?;
+            let config = load_config(&engine, config.as_deref())?;
+            let test = engine.test_mapping(&config, &connector, &user)?;
+            if json {
+                out!("{}", serde_json::to_string_pretty(&test).expect("serialises"));
+            } else {
+                output::print_mapping_test(&test);
+            }
+            Ok(0)
+        }
+        Command::Sync(args) => {
+            let engine = open_engine(&cli.data_dir)?;
+            let config = load_config(&engine, args.config.as_deref())?;
+            let request = RunRequest {
+                connector: args.connector,
+                mode: args.user.map(Mode::SingleUser).unwrap_or(Mode::Full),
+                simulate: args.simulate,
+                trigger: "manual".into(),
+            };
+            let bar = output::ProgressLine::new(std::io::stderr().is_terminal());
+            let report = engine.run(&config, &request, &|p| bar.show(p))?;
+            bar.finish();
+            output::print_report(&report, args.json);
+            Ok(report.exit_code() as u8)
+        }
+        Command::Approve { run_id, config, json } => {
+            let engine = open_engine(&cli.data_dir)?;
+            let config = config.map(|f| Config::load(&f)).transpose()?;
+            let bar = output::ProgressLine::new(std::io::stderr().is_terminal());
+            let report = engine.approve(run_id, config.as_ref(), &|p| bar.show(p))?;
+            bar.finish();
+            output::print_report(&report, json);
+            Ok(report.exit_code() as u8)
+        }
+        Command::Users { json } => {
+            let engine = open_engine(&cli.data_dir)?;
+            let users = engine.directory().list_users()?;
+            if json {
+                out!("{}", serde_json::to_string_pretty(&users).expect("serialises"));
+            } else {
+                output::print_users(&users);
+            }
+            Ok(0)
+        }
+        Command::History { json, limit } => {
+            let engine = open_engine(&cli.data_dir)?;
+            let runs = engine.history(limit)?;
+            if json {
+                out!("{}", serde_json::to_string_pretty(&runs).expect("serialises"));
+            } else {
+                output::print_history(&runs);
+            }
+            Ok(0)
+        }
+        Command::Run(RunCommand::Show { run_id, json }) => {
+            let engine = open_engine(&cli.data_dir)?;
+            let (run, results) = engine.run_details(run_id)?;
+            if json {
+                let doc = serde_json::json!({ "run": run, "results": results });
+                out!("{}", serde_json::to_string_pretty(&doc).expect("serialises"));
+            } else {
+                output::print_run(&run, &results);
+            }
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! Configuration: what each connector reads, how it maps, and how cautious it is.
+//! Parsed by a validating walker (`parse.rs`) so that every error comes with its JSON path.
+
+mod parse;
+mod reader;
+mod secrets;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::{Serialize, Serializer};
+
+use crate::model::Target;
+
+pub use parse::parse_value;
+pub use secrets::{export_value, merge_secrets, Secret};
+
+/// One problem in a configuration, named by its JSON path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Every error found in one configuration, in document order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors {
+    pub source_name: String,
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} configuration error(s)", self.source_name, self.errors.len())?;
+        for e in &self.errors {
+            write!(f, "\n  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ConfigErrors {
+    pub fn one(source_name: &str, path: &str, message: impl Into<String>) -> Self {
+        ConfigErrors {
+            source_name: source_name.to_string(),
+            errors: vec![ConfigError { path: path.to_string(), message: message.into() }],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    pub connectors: Vec<ConnectorConfig>,
+    /// Relative source paths resolve against the directory the configuration came from.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigErrors::one(&name, "", format!("cannot read the file: {e}")))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = std::fs::canonicalize(&base).unwrap_or(base);
+        Config::from_json(&name, &text, base)
+    }
+
+    pub fn from_json(name: &str, text: &str, base_dir: PathBuf) -> Result<Config, ConfigErrors> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            ConfigErrors::one(name, "", format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()))
+        })?;
+        parse_value(&value, base_dir).map_err(|errors| ConfigErrors { source_name: name.to_string(), errors })
+    }
+
+    pub fn connector(&self, id: &str) -> Option<&ConnectorConfig> {
+        self.connectors.iter().find(|c| c.id == id)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorConfig {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: ConnectorKind,
+    pub source: SourceSettings,
+    pub mapping: Vec<MappingRule>,
+    pub groups: GroupRules,
+    pub lifecycle: Lifecycle,
+    pub safety: Safety,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    pub link_existing: LinkExisting,
+}
+
+impl ConnectorConfig {
+    pub fn rule(&self, target: &Target) -> Option<&MappingRule> {
+        self.mapping.iter().find(|r| &r.target == target)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    Csv,
+    Xlsx,
+    Entra,
+    Okta,
+}
+
+impl ConnectorKind {
+    pub const CHOICES: [(&'static str, ConnectorKind); 4] = [
+        ("csv", ConnectorKind::Csv),
+        ("xlsx", ConnectorKind::Xlsx),
+        ("entra", ConnectorKind::Entra),
+        ("okta", ConnectorKind::Okta),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Self::CHOICES.iter().find(|(_, k)| *k == self).map(|(n, _)| *n).unwrap_or("?")
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum SourceSettings {
+    File(FileSource),
+    Entra(EntraSource),
+    Okta(OktaSource),
+}
+
+/// A CSV file or an Excel sheet: one row per user, header row = attribute names.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSource {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quote: Option<char>,
+    pub id_column: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_column: Option<String>,
+    pub inactive_values: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups_column: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_column: Option<String>,
+    pub list_columns: Vec<String>,
+    pub list_separator: String,
+}
+
+pub const DEFAULT_INACTIVE_VALUES: [&str; 6] = ["false", "0", "no", "inactive", "disabled", "suspended"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EntraSource {
+    pub tenant_id: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OktaSource {
+    pub org_url: String,
+    pub api_token: Secret,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MappingRule {
+    pub target: Target,
+    pub source: ValueSource,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transforms: Vec<Transform>,
+    pub no_match: NoMatch,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueSource {
+    Attribute(String),
+    Literal(String),
+    Template(Template),
+    FirstOf(Vec<ValueSource>),
+}
+
+/// `"{givenName} {surname}"`: literal text with attribute placeholders; `{{` and `}}` escape braces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub text: String,
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePart {
+    Text(String),
+    Attribute(String),
+}
+
+impl Serialize for Template {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Transform {
+    Lowercase,
+    Uppercase,
+    Trim,
+    RegexReplace { pattern: Pattern, replacement: String },
+    Replace { search: String, with: String },
+    StripDomain,
+    EntraGuestUpn,
+    Default { value: String },
+}
+
+/// A compiled regular expression that serialises back to its source text.
+#[derive(Clone)]
+pub struct Pattern(pub Regex);
+
+impl fmt::Debug for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/{}/", self.0.as_str())
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+/// What a rule does when its source is empty or a regex did not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoMatch {
+    /// Use the value as read, before transforms.
+    Keep,
+    /// Leave the directory's value as it is.
+    Ignore,
+    Clear,
+    /// Do not sync this user at all.
+    Filter,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupRules {
+    /// When set, only members of at least one of these (mapped) groups are synced.
+    pub required: Vec<String>,
+    /// Assigned to every synced user.
+    pub always: Vec<String>,
+    /// Groups the sync may add but never removes (administered by hand in the application).
+    pub local: Vec<String>,
+    /// When set, a source group is kept only if it matches one of these patterns.
+    pub include: Vec<Pattern>,
+    pub transforms: Vec<Transform>,
+    pub create_missing: bool,
+    /// Remove memberships of sync-managed groups that the source no longer lists.
+    pub remove_unlisted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Lifecycle {
+    pub missing: LifecycleAction,
+    pub inactive: LifecycleAction,
+    pub filtered: LifecycleAction,
+    pub strip_groups: bool,
+    pub grace_days: u32,
+    pub delete_after_days: u32,
+    pub reactivate: Reactivate,
+    pub protected_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleAction {
+    Disable,
+    Delete,
+    Anonymise,
+    Keep,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reactivate {
+    IfDisabledBySync,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Safety {
+    pub max_destructive_percent: f64,
+    pub max_destructive_count: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkExisting {
+    None,
+    Username,
+    Email,
+}

@@ -1,0 +1,576 @@
+//! Turns a JSON value into a validated `Config`, collecting every error on the way.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::reader::{Ctx, Obj};
+use super::*;
+
+pub fn parse_value(v: &Value, base_dir: PathBuf) -> Result<Config, Vec<ConfigError>> {
+    let mut ctx = Ctx::default();
+    let connectors = read_root(&mut ctx, v);
+    match connectors {
+        Some(connectors) if ctx.errors.is_empty() => Ok(Config { connectors, base_dir }),
+        _ => Err(ctx.errors),
+    }
+}
+
+fn read_root(ctx: &mut Ctx, v: &Value) -> Option<Vec<ConnectorConfig>> {
+    let mut root = Obj::new(ctx, "", v)?;
+    let list = root.req(ctx, "connectors", "a list of connectors");
+    root.finish(ctx);
+    let (path, list) = list?;
+    let items = ctx.array(&path, list)?;
+    if items.is_empty() {
+        ctx.err(&path, "needs at least one connector");
+    }
+    let mut out = Vec::new();
+    let mut ids = BTreeSet::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        if let Some(c) = read_connector(ctx, &p, item) {
+            if !ids.insert(c.id.clone()) {
+                ctx.err(&format!("{p}.id"), format!("duplicate connector id '{}'", c.id));
+            }
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfig> {
+    let mut o = Obj::new(ctx, path, v)?;
+    let id = o.req(ctx, "id", "a connector id").and_then(|(p, v)| ctx.nonempty(&p, v));
+    if let Some(id) = &id {
+        if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') {
+            ctx.err(&o.at("id"), "use only letters, digits, '-', '_' and '.'");
+        }
+    }
+    let kind = o
+        .req(ctx, "type", "the connector type")
+        .and_then(|(p, v)| ctx.word(&p, v, &ConnectorKind::CHOICES));
+    let source = match (kind, o.req(ctx, "source", "the source settings")) {
+        (Some(kind), Some((p, v))) => read_source(ctx, &p, v, kind),
+        _ => None,
+    };
+    let mapping = o.req(ctx, "mapping", "a list of mapping rules").and_then(|(p, v)| read_mapping(ctx, &p, v));
+    let groups = match o.opt("groups") {
+        Some((p, v)) => read_groups(ctx, &p, v),
+        None => Some(GroupRules::default()),
+    };
+    let lifecycle = match o.opt("lifecycle") {
+        Some((p, v)) => read_lifecycle(ctx, &p, v),
+        None => Some(Lifecycle::default()),
+    };
+    let safety = match o.opt("safety") {
+        Some((p, v)) => read_safety(ctx, &p, v),
+        None => Some(Safety::default()),
+    };
+    let schedule = o.opt("schedule").and_then(|(p, v)| {
+        let s = ctx.string(&p, v)?;
+        match cron::Schedule::from_str(&s) {
+            Ok(_) => Some(Some(s)),
+            Err(e) => {
+                ctx.err(
+                    &p,
+                    format!("invalid cron expression: {e} (expected 6 or 7 fields with seconds, e.g. '0 0 2 * * ?')"),
+                );
+                None
+            }
+        }
+    });
+    let link_existing = match o.opt("link_existing") {
+        Some((p, v)) => ctx.word(
+            &p,
+            v,
+            &[("none", LinkExisting::None), ("username", LinkExisting::Username), ("email", LinkExisting::Email)],
+        ),
+        None => Some(LinkExisting::None),
+    };
+    o.finish(ctx);
+    let mapping = mapping?;
+    if let Some(link) = link_existing {
+        if link == LinkExisting::Email && !mapping.iter().any(|r| r.target == Target::Email) {
+            ctx.err(&format!("{path}.link_existing"), "linking by email needs a mapping rule for 'email'");
+        }
+    }
+    Some(ConnectorConfig {
+        id: id?,
+        kind: kind?,
+        source: source?,
+        mapping,
+        groups: groups?,
+        lifecycle: lifecycle?,
+        safety: safety?,
+        schedule: schedule.unwrap_or(None),
+        link_existing: link_existing?,
+    })
+}
+
+fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Option<SourceSettings> {
+    let mut o = Obj::new(ctx, path, v)?;
+    let out = match kind {
+        ConnectorKind::Csv | ConnectorKind::Xlsx => read_file_source(ctx, &mut o, kind).map(SourceSettings::File),
+        ConnectorKind::Entra => {
+            let tenant_id = o.req(ctx, "tenant_id", "the Entra tenant id").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let client_id = o.req(ctx, "client_id", "the app registration's client id").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let client_secret = o.req(ctx, "client_secret", "the client secret").and_then(|(p, v)| ctx.nonempty(&p, v));
+            Some(SourceSettings::Entra(EntraSource {
+                tenant_id: tenant_id?,
+                client_id: client_id?,
+                client_secret: Secret::new(client_secret?),
+            }))
+        }
+        ConnectorKind::Okta => {
+            let org_url = o.req(ctx, "org_url", "the Okta org URL").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let api_token = o.req(ctx, "api_token", "an Okta API token").and_then(|(p, v)| ctx.nonempty(&p, v));
+            Some(SourceSettings::Okta(OktaSource { org_url: org_url?, api_token: Secret::new(api_token?) }))
+        }
+    };
+    o.finish(ctx);
+    out
+}
+
+fn read_file_source(ctx: &mut Ctx, o: &mut Obj, kind: ConnectorKind) -> Option<FileSource> {
+    let path = o.req(ctx, "path", "the file's path").and_then(|(p, v)| ctx.nonempty(&p, v));
+    let one_char = |ctx: &mut Ctx, key: &'static str, o: &mut Obj| -> Option<Option<char>> {
+        let (p, v) = o.opt(key)?;
+        if kind != ConnectorKind::Csv {
+            ctx.err(&p, "only CSV sources have this setting");
+            return None;
+        }
+        let s = ctx.string(&p, v)?;
+        let s = if s == "\\t" { "\t".to_string() } else { s };
+        let mut chars = s.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if c.is_ascii() => Some(Some(c)),
+            _ => {
+                ctx.err(&p, "expected a single ASCII character (use \"\\t\" for tab)");
+                None
+            }
+        }
+    };
+    let delimiter = one_char(ctx, "delimiter", o).flatten();
+    let quote = one_char(ctx, "quote", o).flatten();
+    let sheet = o.opt("sheet").and_then(|(p, v)| {
+        if kind != ConnectorKind::Xlsx {
+            ctx.err(&p, "only XLSX sources have a sheet");
+            return None;
+        }
+        ctx.nonempty(&p, v)
+    });
+    let id_column = o.req(ctx, "id_column", "the column holding the immutable user id").and_then(|(p, v)| ctx.nonempty(&p, v));
+    let mut opt_str = |ctx: &mut Ctx, key: &'static str| o.opt(key).and_then(|(p, v)| ctx.nonempty(&p, v));
+    let active_column = opt_str(ctx, "active_column");
+    let groups_column = opt_str(ctx, "groups_column");
+    let manager_column = opt_str(ctx, "manager_column");
+    let list_separator = opt_str(ctx, "list_separator").unwrap_or_else(|| ";".to_string());
+    let inactive_values = match o.opt("inactive_values") {
+        Some((p, v)) => ctx.strings(&p, v)?.into_iter().map(|s| s.to_lowercase()).collect(),
+        None => DEFAULT_INACTIVE_VALUES.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut list_columns = match o.opt("list_columns") {
+        Some((p, v)) => ctx.strings(&p, v)?,
+        None => Vec::new(),
+    };
+    if let Some(g) = &groups_column {
+        if !list_columns.contains(g) {
+            list_columns.push(g.clone());
+        }
+    }
+    Some(FileSource {
+        path: path?,
+        sheet,
+        delimiter,
+        quote,
+        id_column: id_column?,
+        active_column,
+        inactive_values,
+        groups_column,
+        manager_column,
+        list_columns,
+        list_separator,
+    })
+}
+
+fn read_mapping(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Vec<MappingRule>> {
+    let items = ctx.array(path, v)?;
+    let mut rules = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, item) in items.iter().enumerate() {
+        let p = format!("{path}[{i}]");
+        if let Some(rule) = read_rule(ctx, &p, item) {
+            if !seen.insert(rule.target.clone()) {
+                ctx.err(&format!("{p}.target"), format!("'{}' is mapped twice", rule.target));
+            }
+            rules.push(rule);
+        }
+    }
+    if !seen.contains(&Target::Username) && ctx.errors.iter().all(|e| !e.path.starts_with(path)) {
+        ctx.err(path, "needs a rule for 'username'");
+    }
+    Some(rules)
+}
+
+fn read_rule(ctx: &mut Ctx, path: &str, v: &Value) -> Option<MappingRule> {
+    let mut o = Obj::new(ctx, path, v)?;
+    let target = o.req(ctx, "target", "a target such as 'email' or 'property:department'").and_then(|(p, v)| {
+        let s = ctx.string(&p, v)?;
+        match Target::from_str(&s) {
+            Ok(Target::Groups) => {
+                ctx.err(&p, "groups come from the source's groups column; configure them under 'groups'");
+                None
+            }
+            Ok(t) => Some(t),
+            Err(e) => {
+                ctx.err(&p, e);
+                None
+            }
+        }
+    });
+    let source = o.req(ctx, "source", "an attribute name or {\"template\"|\"literal\"|\"first_of\": ...}").and_then(|(p, v)| read_value_source(ctx, &p, v));
+    let transforms = match o.opt("transforms") {
+        Some((p, v)) => read_transforms(ctx, &p, v),
+        None => Some(Vec::new()),
+    };
+    let no_match = match o.opt("no_match") {
+        Some((p, v)) => ctx.word(
+            &p,
+            v,
+            &[("keep", NoMatch::Keep), ("ignore", NoMatch::Ignore), ("clear", NoMatch::Clear), ("filter", NoMatch::Filter)],
+        ),
+        None => Some(NoMatch::Keep),
+    };
+    o.finish(ctx);
+    let target = target?;
+    let no_match = no_match?;
+    if target == Target::Username && matches!(no_match, NoMatch::Ignore | NoMatch::Clear) {
+        ctx.err(&format!("{path}.no_match"), "a username cannot be left alone or cleared; use 'keep' or 'filter'");
+    }
+    Some(MappingRule { target, source: source?, transforms: transforms?, no_match })
+}
+
+fn read_value_source(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ValueSource> {
+    if let Value::String(s) = v {
+        if s.is_empty() {
+            ctx.err(path, "attribute name must not be empty");
+            return None;
+        }
+        return Some(ValueSource::Attribute(s.clone()));
+    }
+    let mut o = Obj::new(ctx, path, v)?;
+    let mut found = Vec::new();
+    if let Some((p, v)) = o.opt("attribute") {
+        found.push(ctx.nonempty(&p, v).map(ValueSource::Attribute));
+    }
+    if let Some((p, v)) = o.opt("literal") {
+        found.push(ctx.string(&p, v).map(ValueSource::Literal));
+    }
+    if let Some((p, v)) = o.opt("template") {
+        found.push(ctx.string(&p, v).and_then(|t| match parse_template(&t) {
+            Ok(t) => Some(ValueSource::Template(t)),
+            Err(e) => {
+                ctx.err(&p, e);
+                None
+            }
+        }));
+    }
+    if let Some((p, v)) = o.opt("first_of") {
+        let list = ctx.array(&p, v).map(|items| {
+            if items.is_empty() {
+                ctx.err(&p, "needs at least one source");
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| read_value_source(ctx, &format!("{p}[{i}]"), item))
+                .collect::<Option<Vec<_>>>()
+        });
+        found.push(list.flatten().map(ValueSource::FirstOf));
+    }
+    let n = found.len();
+    o.finish(ctx);
+    if n != 1 {
+        ctx.err(path, "expected exactly one of: attribute, literal, template, first_of");
+        return None;
+    }
+    found.pop().flatten()
+}
+
+pub(crate) fn parse_template(text: &str) -> Result<Template, String> {
+    let mut parts = Vec::new();
+    let mut lit = String::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '{' if chars.peek().map(|(_, c)| *c) == Some('{') => {
+                chars.next();
+                lit.push('{');
+            }
+            '}' if chars.peek().map(|(_, c)| *c) == Some('}') => {
+                chars.next();
+                lit.push('}');
+            }
+            '{' => {
+                let mut name = String::new();
+                let mut closed = false;
+                for (_, c) in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    name.push(c);
+                }
+                if !closed {
+                    return Err(format!("unclosed '{{' at character {}", i + 1));
+                }
+                let name = name.trim().to_string();
+                if name.is_empty() {
+                    return Err(format!("empty placeholder '{{}}' at character {}", i + 1));
+                }
+                if !lit.is_empty() {
+                    parts.push(TemplatePart::Text(std::mem::take(&mut lit)));
+                }
+                parts.push(TemplatePart::Attribute(name));
+            }
+            '}' => return Err(format!("unmatched '}}' at character {} (write '}}}}' for a literal brace)", i + 1)),
+            c => lit.push(c),
+        }
+    }
+    if !lit.is_empty() {
+        parts.push(TemplatePart::Text(lit));
+    }
+    if !parts.iter().any(|p| matches!(p, TemplatePart::Attribute(_))) {
+        return Err("a template needs at least one {attribute} placeholder (use 'literal' for fixed text)".into());
+    }
+    Ok(Template { text: text.to_string(), parts })
+}
+
+fn read_transforms(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Vec<Transform>> {
+    let items = ctx.array(path, v)?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| read_transform(ctx, &format!("{path}[{i}]"), item))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
+const TRANSFORM_NAMES: &str =
+    "lowercase, uppercase, trim, regex_replace, replace, strip_domain, entra_guest_upn, default";
+
+fn read_transform(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Transform> {
+    let simple = |name: &str| match name {
+        "lowercase" => Some(Transform::Lowercase),
+        "uppercase" => Some(Transform::Uppercase),
+        "trim" => Some(Transform::Trim),
+        "strip_domain" => Some(Transform::StripDomain),
+        "entra_guest_upn" => Some(Transform::EntraGuestUpn),
+        _ => None,
+    };
+    if let Value::String(name) = v {
+        return simple(name).or_else(|| {
+            ctx.err(path, format!("unknown transform '{name}' (parameterless ones: lowercase, uppercase, trim, strip_domain, entra_guest_upn; others are objects with \"type\")"));
+            None
+        });
+    }
+    let mut o = Obj::new(ctx, path, v)?;
+    let name = o.req(ctx, "type", TRANSFORM_NAMES).and_then(|(p, v)| ctx.string(&p, v));
+    let field = |ctx: &mut Ctx, o: &mut Obj, key: &'static str, allow_empty: bool| {
+        o.req(ctx, key, "a string").and_then(|(p, v)| if allow_empty { ctx.string(&p, v) } else { ctx.nonempty(&p, v) })
+    };
+    let out = match name.as_deref() {
+        None => None,
+        Some("regex_replace") => {
+            let pattern = o.req(ctx, "pattern", "a regular expression").and_then(|(p, v)| {
+                let s = ctx.string(&p, v)?;
+                match Regex::new(&s) {
+                    Ok(r) => Some(Pattern(r)),
+                    Err(e) => {
+                        ctx.err(&p, format!("invalid regex: {}", regex_message(&e)));
+                        None
+                    }
+                }
+            });
+            let replacement = field(ctx, &mut o, "replacement", true);
+            Some(Transform::RegexReplace { pattern: pattern?, replacement: replacement? })
+        }
+        Some("replace") => {
+            let search = field(ctx, &mut o, "search", false);
+            let with = field(ctx, &mut o, "with", true);
+            Some(Transform::Replace { search: search?, with: with? })
+        }
+        Some("default") => field(ctx, &mut o, "value", false).map(|value| Transform::Default { value }),
+        Some(n) => simple(n).or_else(|| {
+            ctx.err(&o.at("type"), format!("unknown transform '{n}' (expected one of: {TRANSFORM_NAMES})"));
+            None
+        }),
+    };
+    o.finish(ctx);
+    out
+}
+
+/// The last line of the regex crate's message says what is wrong ("unclosed group").
+fn regex_message(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().trim_start_matches("error: ").to_string()).unwrap_or(text)
+}
+
+fn read_groups(ctx: &mut Ctx, path: &str, v: &Value) -> Option<GroupRules> {
+    let mut o = Obj::new(ctx, path, v)?;
+    let d = GroupRules::default();
+    let list = |ctx: &mut Ctx, o: &mut Obj, key: &'static str| match o.opt(key) {
+        Some((p, v)) => ctx.strings(&p, v),
+        None => Some(Vec::new()),
+    };
+    let required = list(ctx, &mut o, "required");
+    let always = list(ctx, &mut o, "always");
+    let local = list(ctx, &mut o, "local");
+    let include = match o.opt("include") {
+        Some((p, v)) => ctx.strings(&p, v).and_then(|pats| {
+            pats.iter()
+                .enumerate()
+                .map(|(i, s)| match Regex::new(s) {
+                    Ok(r) => Some(Pattern(r)),
+                    Err(e) => {
+                        ctx.err(&format!("{p}[{i}]"), format!("invalid regex: {}", regex_message(&e)));
+                        None
+                    }
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect()
+        }),
+        None => Some(Vec::new()),
+    };
+    let transforms = match o.opt("transforms") {
+        Some((p, v)) => read_transforms(ctx, &p, v),
+        None => Some(Vec::new()),
+    };
+    let mut flag = |ctx: &mut Ctx, key: &'static str, default: bool| match o.opt(key) {
+        Some((p, v)) => ctx.boolean(&p, v),
+        None => Some(default),
+    };
+    let create_missing = flag(ctx, "create_missing", d.create_missing);
+    let remove_unlisted = flag(ctx, "remove_unlisted", d.remove_unlisted);
+    o.finish(ctx);
+    Some(GroupRules {
+        required: required?,
+        always: always?,
+        local: local?,
+        include: include?,
+        transforms: transforms?,
+        create_missing: create_missing?,
+        remove_unlisted: remove_unlisted?,
+    })
+}
+
+fn read_lifecycle(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Lifecycle> {
+    let mut o = Obj::new(ctx, path, v)?;
+    let d = Lifecycle::default();
+    let actions = [
+        ("disable", LifecycleAction::Disable),
+        ("delete", LifecycleAction::Delete),
+        ("anonymise", LifecycleAction::Anonymise),
+        ("keep", LifecycleAction::Keep),
+    ];
+    let mut action = |ctx: &mut Ctx, key: &'static str, default| match o.opt(key) {
+        Some((p, v)) => ctx.word(&p, v, &actions),
+        None => Some(default),
+    };
+    let missing = action(ctx, "missing", d.missing);
+    let inactive = action(ctx, "inactive", d.inactive);
+    let filtered = action(ctx, "filtered", d.filtered);
+    let strip_groups = match o.opt("strip_groups") {
+        Some((p, v)) => ctx.boolean(&p, v),
+        None => Some(d.strip_groups),
+    };
+    let mut days = |ctx: &mut Ctx, key: &'static str, default| match o.opt(key) {
+        Some((p, v)) => ctx.whole(&p, v, 36500),
+        None => Some(default),
+    };
+    let grace_days = days(ctx, "grace_days", d.grace_days);
+    let delete_after_days = days(ctx, "delete_after_days", d.delete_after_days);
+    let reactivate = match o.opt("reactivate") {
+        Some((p, v)) => ctx.word(
+            &p,
+            v,
+            &[
+                ("if_disabled_by_sync", Reactivate::IfDisabledBySync),
+                ("always", Reactivate::Always),
+                ("never", Reactivate::Never),
+            ],
+        ),
+        None => Some(d.reactivate),
+    };
+    let protected_groups = match o.opt("protected_groups") {
+        Some((p, v)) => ctx.strings(&p, v),
+        None => Some(d.protected_groups),
+    };
+    o.finish(ctx);
+    Some(Lifecycle {
+        missing: missing?,
+        inactive: inactive?,
+        filtered: filtered?,
+        strip_groups: strip_groups?,
+        grace_days: grace_days?,
+        delete_after_days: delete_after_days?,
+        reactivate: reactivate?,
+        protected_groups: protected_groups?,
+    })
+}
+
+fn read_safety(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Safety> {
+    let mut o = Obj::new(ctx, path, v)?;
+    let d = Safety::default();
+    let percent = match o.opt("max_destructive_percent") {
+        Some((p, v)) => ctx.number(&p, v, 0.0, 100.0),
+        None => Some(d.max_destructive_percent),
+    };
+    let count = match o.opt("max_destructive_count") {
+        Some((p, v)) => ctx.whole(&p, v, u32::MAX as u64),
+        None => Some(d.max_destructive_count),
+    };
+    o.finish(ctx);
+    Some(Safety { max_destructive_percent: percent?, max_destructive_count: count? })
+}
+
+impl Default for GroupRules {
+    fn default() -> Self {
+        GroupRules {
+            required: Vec::new(),
+            always: Vec::new(),
+            local: Vec::new(),
+            include: Vec::new(),
+            transforms: Vec::new(),
+            create_missing: true,
+            remove_unlisted: true,
+        }
+    }
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            missing: LifecycleAction::Disable,
+            inactive: LifecycleAction::Disable,
+            filtered: LifecycleAction::Disable,
+            strip_groups: false,
+            grace_days: 0,
+            delete_after_days: 30,
+            reactivate: Reactivate::IfDisabledBySync,
+            protected_groups: Vec::new(),
+        }
+    }
+}
+
+impl Default for Safety {
+    fn default() -> Self {
+        Safety { max_destructive_percent: 10.0, max_destructive_count: 500 }
+    }
+}

@@ -1,0 +1,57 @@
+//! Connectors read users from a source. They know their source's format, paging and limits;
+//! they never decide anything about the directory.
+
+mod csv_file;
+mod rows;
+mod xlsx_file;
+
+use std::path::Path;
+
+use crate::config::{ConnectorConfig, ConnectorKind, SourceSettings};
+use crate::model::{SourceGroup, SourceUser};
+
+/// Everything one fetch produced. `complete` is the only proof of absence the engine accepts:
+/// it is false whenever some record could not be tied to a user id (DESIGN §6.1).
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub users: Vec<SourceUser>,
+    pub groups: Vec<SourceGroup>,
+    pub complete: bool,
+    pub row_errors: Vec<RowError>,
+}
+
+/// A record the connector could not turn into a user. With an id, it is that user's failure;
+/// without one, nobody can be proven absent in this run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub idp_id: Option<String>,
+    pub location: String,
+    pub message: String,
+}
+
+/// The source could not be read at all: the run fails before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("connector type '{0}' is not available in this build yet; only csv and xlsx sources can be synced")]
+    NotBuilt(&'static str),
+}
+
+pub trait Connector {
+    /// Reads the whole source.
+    fn fetch(&mut self) -> Result<Listing, SourceError>;
+}
+
+/// Opens the connector a configuration describes. Relative paths resolve against `base_dir`.
+pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connector>, SourceError> {
+    match (&config.source, config.kind) {
+        (SourceSettings::File(file), ConnectorKind::Csv) => {
+            Ok(Box::new(csv_file::CsvConnector::new(file.clone(), base_dir.join(&file.path))))
+        }
+        (SourceSettings::File(file), ConnectorKind::Xlsx) => {
+            Ok(Box::new(xlsx_file::XlsxConnector::new(file.clone(), base_dir.join(&file.path))))
+        }
+        (_, kind) => Err(SourceError::NotBuilt(kind.name())),
+    }
+}

@@ -1,0 +1,174 @@
+//! What CSV and Excel sources share: a header row of attribute names and one row per user.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::{Listing, RowError, SourceError};
+use crate::config::FileSource;
+use crate::model::SourceUser;
+
+/// Column positions resolved once from the header.
+pub(super) struct Columns {
+    names: Vec<String>,
+    id: usize,
+    active: Option<usize>,
+    groups: Option<usize>,
+    manager: Option<usize>,
+    lists: Vec<bool>,
+}
+
+impl Columns {
+    /// Checks the header against the settings. `file` names the source in messages.
+    pub fn new(file: &str, header: Vec<String>, settings: &FileSource) -> Result<Columns, SourceError> {
+        let mut names: Vec<String> = header.into_iter().map(|h| h.trim().to_string()).collect();
+        if let Some(first) = names.first_mut() {
+            *first = first.trim_start_matches('\u{feff}').to_string();
+        }
+        let mut seen = HashMap::new();
+        for (i, n) in names.iter().enumerate() {
+            if n.is_empty() {
+                continue;
+            }
+            if let Some(first) = seen.insert(n.clone(), i) {
+                return Err(SourceError::Unreadable(format!(
+                    "{file}: header has column '{n}' twice (columns {} and {})",
+                    first + 1,
+                    i + 1
+                )));
+            }
+        }
+        let find = |what: &str, col: &str| -> Result<usize, SourceError> {
+            names.iter().position(|n| n == col).ok_or_else(|| {
+                SourceError::Unreadable(format!(
+                    "{file}: the {what} column '{col}' is not in the header (columns: {})",
+                    names.join(", ")
+                ))
+            })
+        };
+        let id = find("id", &settings.id_column)?;
+        let opt = |what: &str, col: &Option<String>| col.as_ref().map(|c| find(what, c)).transpose();
+        let active = opt("active", &settings.active_column)?;
+        let groups = opt("groups", &settings.groups_column)?;
+        let manager = opt("manager", &settings.manager_column)?;
+        let mut lists = vec![false; names.len()];
+        for col in &settings.list_columns {
+            lists[find("list", col)?] = true;
+        }
+        Ok(Columns { names, id, active, groups, manager, lists })
+    }
+
+    pub fn name(&self, i: usize) -> &str {
+        self.names.get(i).map(String::as_str).unwrap_or("?")
+    }
+}
+
+/// Builds users row by row; owns the bookkeeping for duplicates and completeness.
+pub(super) struct RowSink<'a> {
+    settings: &'a FileSource,
+    columns: Columns,
+    listing: Listing,
+    first_seen: HashMap<String, String>,
+}
+
+/// One cell as read: text, or why it could not be read.
+pub(super) type Cell = Result<String, String>;
+
+impl<'a> RowSink<'a> {
+    pub fn new(settings: &'a FileSource, columns: Columns) -> Self {
+        RowSink {
+            settings,
+            columns,
+            listing: Listing { complete: true, ..Listing::default() },
+            first_seen: HashMap::new(),
+        }
+    }
+
+    pub fn push(&mut self, location: String, cells: Vec<Cell>) {
+        let cols = &self.columns;
+        if cells.iter().all(|c| matches!(c, Ok(s) if s.trim().is_empty())) {
+            return; // blank lines at the end of exported sheets are common; they are not users
+        }
+        let id = match cells.get(cols.id) {
+            Some(Ok(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            _ => None,
+        };
+        let Some(id) = id else {
+            self.listing.complete = false;
+            self.fail(None, format!("{location}, column {}", cols.name(cols.id)), "the id is empty or unreadable; nobody can be proven absent in this run".into());
+            return;
+        };
+        if cells.len() != cols.names.len() {
+            self.fail(Some(id), location, format!("has {} fields, the header has {}", cells.len(), cols.names.len()));
+            return;
+        }
+        let mut attributes = Map::new();
+        let mut cell_error = None;
+        for (i, cell) in cells.into_iter().enumerate() {
+            let name = cols.name(i).to_string();
+            match cell {
+                Ok(text) => {
+                    let value = if cols.lists[i] {
+                        Value::Array(split(&text, &self.settings.list_separator).map(|s| Value::String(s.to_string())).collect())
+                    } else {
+                        Value::String(text.trim().to_string())
+                    };
+                    if !name.is_empty() {
+                        attributes.insert(name, value);
+                    }
+                }
+                Err(why) => {
+                    cell_error.get_or_insert((name, why));
+                }
+            }
+        }
+        if let Some((col, why)) = cell_error {
+            self.fail(Some(id), format!("{location}, column {col}"), why);
+            return;
+        }
+        if let Some(first) = self.first_seen.get(&id).cloned() {
+            self.fail(Some(id.clone()), location, format!("duplicate id '{id}' (also at {first})"));
+            // Neither row can be trusted to be the real one.
+            if let Some(pos) = self.listing.users.iter().position(|u| u.id == id) {
+                let u = self.listing.users.remove(pos);
+                self.fail(Some(id), u.location, "duplicate id; see the other row".into());
+            }
+            return;
+        }
+        let active = match cols.active.map(|i| cell_text(&attributes, cols.name(i))) {
+            Some(v) => !self.settings.inactive_values.contains(&v.to_lowercase()),
+            None => true,
+        };
+        let groups = match cols.groups.and_then(|i| attributes.get(cols.name(i))) {
+            Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        };
+        let manager = cols.manager.map(|i| cell_text(&attributes, cols.name(i))).filter(|s| !s.is_empty());
+        self.first_seen.insert(id.clone(), location.clone());
+        self.listing.users.push(SourceUser {
+            id,
+            attributes,
+            active,
+            groups,
+            manager,
+            photo_etag: None,
+            location,
+        });
+    }
+
+    fn fail(&mut self, idp_id: Option<String>, location: String, message: String) {
+        self.listing.row_errors.push(RowError { idp_id, location, message });
+    }
+
+    pub fn finish(self) -> Listing {
+        self.listing
+    }
+}
+
+fn cell_text(attributes: &Map<String, Value>, name: &str) -> String {
+    attributes.get(name).and_then(Value::as_str).unwrap_or_default().trim().to_string()
+}
+
+fn split<'t>(text: &'t str, sep: &'t str) -> impl Iterator<Item = &'t str> {
+    text.split(sep).map(str::trim).filter(|s| !s.is_empty())
+}

@@ -1,0 +1,314 @@
+//! The embedded local directory: a SQLite file that stands in for the application when no
+//! Atlassian host is present (the CLI, tests, and the quick start).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{Capabilities, DirError, Directory, NewUser};
+use crate::model::{DirectoryUser, Target, PROFILE_FIELDS};
+
+pub struct LocalDirectory {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    display_name TEXT NOT NULL,
+    email TEXT,
+    active INTEGER NOT NULL,
+    external_id TEXT
+);
+CREATE TABLE IF NOT EXISTS fields (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    target TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (user_id, target)
+);
+CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS memberships (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    group_name TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, group_name)
+);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+";
+
+fn failed(e: rusqlite::Error) -> DirError {
+    DirError::Failed(format!("local directory: {e}"))
+}
+
+impl LocalDirectory {
+    pub fn open(path: &Path) -> Result<LocalDirectory, DirError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| DirError::Failed(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| DirError::Failed(format!("cannot open local directory {}: {e}", path.display())))?;
+        Self::init(conn)
+    }
+
+    pub fn in_memory() -> Result<LocalDirectory, DirError> {
+        Self::init(Connection::open_in_memory().map_err(failed)?)
+    }
+
+    fn init(conn: Connection) -> Result<LocalDirectory, DirError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(failed)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            .map_err(failed)?;
+        conn.execute_batch(SCHEMA).map_err(failed)?;
+        Ok(LocalDirectory { conn: Mutex::new(conn) })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, DirError>) -> Result<T, DirError> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+
+    fn id(key: &str) -> Result<i64, DirError> {
+        key.parse().map_err(|_| DirError::NotFound(key.to_string()))
+    }
+
+    /// Runs one statement that must touch exactly one user row.
+    fn exec_user(&self, key: &str, sql: &str, params: impl rusqlite::Params) -> Result<(), DirError> {
+        self.with(|c| match c.execute(sql, params) {
+            Ok(0) => Err(DirError::NotFound(key.to_string())),
+            Ok(_) => Ok(()),
+            Err(e) if is_unique(&e) => Err(DirError::Conflict(format!("username already taken ({e})"))),
+            Err(e) => Err(failed(e)),
+        })
+    }
+}
+
+fn is_unique(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
+}
+
+impl Directory for LocalDirectory {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            properties: true,
+            profile_fields: PROFILE_FIELDS.iter().map(|s| s.to_string()).collect(),
+            communardo: false,
+            linchpin: false,
+            jsm_organizations: false,
+            avatars: false,
+            create_groups: true,
+        }
+    }
+
+    fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError> {
+        self.with(|c| {
+            let mut users: BTreeMap<i64, DirectoryUser> = BTreeMap::new();
+            let mut stmt = c
+                .prepare("SELECT id, username, display_name, email, active, external_id FROM users")
+                .map_err(failed)?;
+            let rows = stmt
+                .query_map([], |r| {
+                    let id: i64 = r.get(0)?;
+                    let mut values = BTreeMap::new();
+                    values.insert(Target::DisplayName, r.get::<_, String>(2)?);
+                    if let Some(email) = r.get::<_, Option<String>>(3)? {
+                        values.insert(Target::Email, email);
+                    }
+                    Ok((
+                        id,
+                        DirectoryUser {
+                            key: id.to_string(),
+                            username: r.get(1)?,
+                            active: r.get(4)?,
+                            values,
+                            groups: BTreeSet::new(),
+                            external_id: r.get(5)?,
+                        },
+                    ))
+                })
+                .map_err(failed)?;
+            for row in rows {
+                let (id, user) = row.map_err(failed)?;
+                users.insert(id, user);
+            }
+            let mut stmt = c.prepare("SELECT user_id, target, value FROM fields").map_err(failed)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+                .map_err(failed)?;
+            for row in rows {
+                let (id, target, value) = row.map_err(failed)?;
+                if let (Some(u), Ok(t)) = (users.get_mut(&id), target.parse::<Target>()) {
+                    u.values.insert(t, value);
+                }
+            }
+            let mut stmt = c.prepare("SELECT user_id, group_name FROM memberships").map_err(failed)?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(failed)?;
+            for row in rows {
+                let (id, group) = row.map_err(failed)?;
+                if let Some(u) = users.get_mut(&id) {
+                    u.groups.insert(group);
+                }
+            }
+            Ok(users.into_values().collect())
+        })
+    }
+
+    fn list_groups(&self) -> Result<BTreeSet<String>, DirError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT name FROM groups").map_err(failed)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(failed)?;
+            rows.collect::<Result<_, _>>().map_err(failed)
+        })
+    }
+
+    fn create_user(&self, user: &NewUser) -> Result<String, DirError> {
+        self.with(|c| {
+            match c.execute(
+                "INSERT INTO users (username, display_name, email, active, external_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![user.username, user.display_name, user.email, user.active, user.external_id],
+            ) {
+                Ok(_) => Ok(c.last_insert_rowid().to_string()),
+                Err(e) if is_unique(&e) => Err(DirError::Conflict(format!("username '{}' already exists", user.username))),
+                Err(e) => Err(failed(e)),
+            }
+        })
+    }
+
+    fn update_core(&self, key: &str, changes: &[(Target, Option<String>)]) -> Result<(), DirError> {
+        let id = Self::id(key)?;
+        for (target, value) in changes {
+            match target {
+                // The application requires a display name; clearing it falls back to the username.
+                Target::DisplayName => self.exec_user(
+                    key,
+                    "UPDATE users SET display_name = COALESCE(?2, username) WHERE id = ?1",
+                    params![id, value],
+                )?,
+                Target::Email => self.exec_user(key, "UPDATE users SET email = ?2 WHERE id = ?1", params![id, value])?,
+                other => return Err(DirError::Unsupported(format!("'{other}' is not a core field"))),
+            }
+        }
+        Ok(())
+    }
+
+    fn rename(&self, key: &str, new_username: &str) -> Result<(), DirError> {
+        self.exec_user(key, "UPDATE users SET username = ?2 WHERE id = ?1", params![Self::id(key)?, new_username])
+    }
+
+    fn set_active(&self, key: &str, active: bool) -> Result<(), DirError> {
+        self.exec_user(key, "UPDATE users SET active = ?2 WHERE id = ?1", params![Self::id(key)?, active])
+    }
+
+    fn delete_user(&self, key: &str) -> Result<(), DirError> {
+        self.exec_user(key, "DELETE FROM users WHERE id = ?1", params![Self::id(key)?])
+    }
+
+    fn anonymise(&self, key: &str) -> Result<String, DirError> {
+        let id = Self::id(key)?;
+        let placeholder = format!("anonymised-{id}");
+        self.with(|c| {
+            let tx = c.unchecked_transaction().map_err(failed)?;
+            let n = tx
+                .execute(
+                    "UPDATE users SET username = ?2, display_name = 'Anonymised user', email = NULL, active = 0 WHERE id = ?1",
+                    params![id, placeholder],
+                )
+                .map_err(failed)?;
+            if n == 0 {
+                return Err(DirError::NotFound(key.to_string()));
+            }
+            tx.execute("DELETE FROM fields WHERE user_id = ?1", params![id]).map_err(failed)?;
+            tx.commit().map_err(failed)
+        })?;
+        Ok(placeholder)
+    }
+
+    fn set_field(&self, key: &str, target: &Target, value: Option<&str>) -> Result<(), DirError> {
+        if !self.capabilities().supports(target) || !target.is_value() || target.is_core() {
+            return Err(DirError::Unsupported(target.to_string()));
+        }
+        let id = Self::id(key)?;
+        self.with(|c| {
+            let exists: Option<i64> =
+                c.query_row("SELECT id FROM users WHERE id = ?1", params![id], |r| r.get(0)).optional().map_err(failed)?;
+            if exists.is_none() {
+                return Err(DirError::NotFound(key.to_string()));
+            }
+            match value {
+                Some(v) => c.execute(
+                    "INSERT INTO fields (user_id, target, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (user_id, target) DO UPDATE SET value = excluded.value",
+                    params![id, target.to_string(), v],
+                ),
+                None => c.execute("DELETE FROM fields WHERE user_id = ?1 AND target = ?2", params![id, target.to_string()]),
+            }
+            .map(|_| ())
+            .map_err(failed)
+        })
+    }
+
+    fn add_membership(&self, key: &str, group: &str) -> Result<(), DirError> {
+        let id = Self::id(key)?;
+        self.with(|c| {
+            let name: Option<String> = c
+                .query_row("SELECT name FROM groups WHERE name = ?1", params![group], |r| r.get(0))
+                .optional()
+                .map_err(failed)?;
+            let Some(name) = name else { return Err(DirError::NotFound(format!("group '{group}'"))) };
+            match c.execute("INSERT OR IGNORE INTO memberships (user_id, group_name) VALUES (?1, ?2)", params![id, name]) {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    Err(DirError::NotFound(key.to_string()))
+                }
+                Err(e) => Err(failed(e)),
+            }
+        })
+    }
+
+    fn remove_membership(&self, key: &str, group: &str) -> Result<(), DirError> {
+        let id = Self::id(key)?;
+        self.with(|c| {
+            c.execute("DELETE FROM memberships WHERE user_id = ?1 AND group_name = ?2 COLLATE NOCASE", params![id, group])
+                .map(|_| ())
+                .map_err(failed)
+        })
+    }
+
+    fn create_group(&self, name: &str) -> Result<(), DirError> {
+        self.with(|c| {
+            c.execute("INSERT OR IGNORE INTO groups (name) VALUES (?1)", params![name]).map(|_| ()).map_err(failed)
+        })
+    }
+
+    fn set_avatar(&self, _key: &str, _image: &[u8]) -> Result<(), DirError> {
+        Err(DirError::Unsupported("avatars are not stored by the local directory".into()))
+    }
+
+    fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        self.with(|c| {
+            let n = c
+                .execute(
+                    "INSERT INTO locks (name, expires_at) VALUES (?1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET expires_at = excluded.expires_at WHERE locks.expires_at < ?3",
+                    params![name, now + ttl_seconds as i64, now],
+                )
+                .map_err(failed)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn unlock(&self, name: &str) -> Result<(), DirError> {
+        self.with(|c| c.execute("DELETE FROM locks WHERE name = ?1", params![name]).map(|_| ()).map_err(failed))
+    }
+}
+
+/// Groups of the directory by lower-case name, so that `Engineering` and `engineering` are one group
+/// (Atlassian group names are case-insensitive).
+pub fn by_folded_name(groups: &BTreeSet<String>) -> HashMap<String, String> {
+    groups.iter().map(|g| (g.to_lowercase(), g.clone())).collect()
+}

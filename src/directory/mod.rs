@@ -1,0 +1,86 @@
+//! The Directory contract (DESIGN §4): the engine decides what changes; the host writes it.
+//! Rust trait here; the C vtable and the Java interface are other faces of the same contract.
+
+pub mod local;
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::model::{DirectoryUser, Target};
+
+/// What this directory can hold. A mapping that targets something absent here is a
+/// configuration error, reported before any write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capabilities {
+    pub properties: bool,
+    pub profile_fields: BTreeSet<String>,
+    pub communardo: bool,
+    pub linchpin: bool,
+    pub jsm_organizations: bool,
+    pub avatars: bool,
+    pub create_groups: bool,
+}
+
+impl Capabilities {
+    pub fn supports(&self, target: &Target) -> bool {
+        match target {
+            Target::Username | Target::DisplayName | Target::Email | Target::Active | Target::Groups => true,
+            Target::Property(_) => self.properties,
+            Target::Profile(f) => self.profile_fields.contains(f),
+            Target::Communardo(_) => self.communardo,
+            Target::Linchpin(_) => self.linchpin,
+            Target::JsmOrganization => self.jsm_organizations,
+            Target::Avatar => self.avatars,
+        }
+    }
+}
+
+/// One write failed. The message is shown to administrators; it names the user and operation
+/// but carries no secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirError {
+    #[error("user not found: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not supported by this directory: {0}")]
+    Unsupported(String),
+    #[error("directory failure: {0}")]
+    Failed(String),
+}
+
+/// A new user as the engine asks for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub active: bool,
+    pub external_id: String,
+}
+
+pub trait Directory: Send + Sync {
+    fn capabilities(&self) -> Capabilities;
+    /// Every user of the sync's own directory, with the current value of every target.
+    fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError>;
+    fn list_groups(&self) -> Result<BTreeSet<String>, DirError>;
+    /// Returns the new user's stable key.
+    fn create_user(&self, user: &NewUser) -> Result<String, DirError>;
+    /// Core fields: `Target::DisplayName` and `Target::Email`; `None` clears.
+    fn update_core(&self, key: &str, changes: &[(Target, Option<String>)]) -> Result<(), DirError>;
+    fn rename(&self, key: &str, new_username: &str) -> Result<(), DirError>;
+    fn set_active(&self, key: &str, active: bool) -> Result<(), DirError>;
+    fn delete_user(&self, key: &str) -> Result<(), DirError>;
+    /// Replaces personal data with placeholders; the key (and so the anchor) stays. Returns
+    /// the placeholder username.
+    fn anonymise(&self, key: &str) -> Result<String, DirError>;
+    fn set_field(&self, key: &str, target: &Target, value: Option<&str>) -> Result<(), DirError>;
+    fn add_membership(&self, key: &str, group: &str) -> Result<(), DirError>;
+    fn remove_membership(&self, key: &str, group: &str) -> Result<(), DirError>;
+    fn create_group(&self, name: &str) -> Result<(), DirError>;
+    fn set_avatar(&self, key: &str, image: &[u8]) -> Result<(), DirError>;
+    /// A cluster-wide lock; `false` when another holder has it.
+    fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError>;
+    fn unlock(&self, name: &str) -> Result<(), DirError>;
+}

@@ -1,0 +1,219 @@
+//! Apply: executes a plan through the Directory, one user at a time. One user's failure never
+//! stops the run; each operation's outcome is recorded, and the anchor facts follow what
+//! actually happened, not what was planned.
+
+use chrono::{DateTime, Utc};
+
+use crate::directory::{DirError, Directory, NewUser};
+use crate::model::{Identity, Target};
+use crate::reconcile::{Disposition, Op, UserPlan};
+use crate::store::{OpResult, UserResult};
+
+pub struct Applied {
+    pub result: UserResult,
+    /// The anchor to keep (`None` with `forget` false: nothing to store).
+    pub identity: Option<Identity>,
+    /// The user was deleted: drop the anchor.
+    pub forget: Option<String>,
+    pub writes: u64,
+}
+
+/// Runs one user's operations. With `simulate`, every operation counts as done and nothing is
+/// written; the result is what the real run would report.
+pub fn apply_user(dir: &dyn Directory, plan: UserPlan, simulate: bool, now: DateTime<Utc>) -> Applied {
+    let mut identity = plan.identity.clone();
+    let mut key = plan.key.clone();
+    let mut username = plan.username.clone();
+    let mut results: Vec<OpResult> = Vec::with_capacity(plan.ops.len());
+    let mut writes = 0;
+    let mut forget = None;
+    let mut blocked: Option<String> = None;
+
+    // Core fields go in one update call, as a host would write them.
+    let core: Vec<(Target, Option<String>)> = plan
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Set { target, after, .. } if target.is_core() => Some((target.clone(), after.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut core_result: Option<Option<String>> = None;
+
+    for op in &plan.ops {
+        if let Some(why) = &blocked {
+            results.push(OpResult { op: op.clone(), error: Some(format!("not attempted: {why}")) });
+            continue;
+        }
+        let outcome: Result<(), DirError> = if simulate {
+            Ok(())
+        } else {
+            let k = key.clone().unwrap_or_default();
+            match op {
+                Op::Create { username: name, display_name, email, active } => {
+                    let new = NewUser {
+                        username: name.clone(),
+                        display_name: display_name.clone(),
+                        email: email.clone(),
+                        active: *active,
+                        external_id: plan.idp_id.clone().unwrap_or_default(),
+                    };
+                    dir.create_user(&new).map(|k| key = Some(k))
+                }
+                Op::Link { .. } => Ok(()),
+                Op::Rename { to, .. } => dir.rename(&k, to),
+                Op::Set { target, .. } if target.is_core() => match &core_result {
+                    Some(done) => done.clone().map_or(Ok(()), |e| Err(DirError::Failed(e))),
+                    None => {
+                        let r = dir.update_core(&k, &core);
+                        core_result = Some(r.as_ref().err().map(|e| e.to_string()));
+                        if r.is_ok() {
+                            writes += 1;
+                        }
+                        r.map_err(|e| DirError::Failed(e.to_string()))
+                    }
+                },
+                Op::Set { target, after, .. } => dir.set_field(&k, target, after.as_deref()),
+                Op::Reactivate { .. } => dir.set_active(&k, true),
+                Op::Disable { .. } => dir.set_active(&k, false),
+                Op::AddGroup { group } => dir.add_membership(&k, group),
+                Op::RemoveGroup { group, .. } => dir.remove_membership(&k, group),
+                Op::Delete { .. } => dir.delete_user(&k),
+                Op::Anonymise { .. } => dir.anonymise(&k).map(|placeholder| username = placeholder),
+            }
+        };
+        let counted_elsewhere = matches!(op, Op::Set { target, .. } if target.is_core());
+        match outcome {
+            Ok(()) => {
+                if !simulate && op.writes() && !counted_elsewhere {
+                    writes += 1;
+                }
+                follow(op, &mut identity, &key, &plan, &mut username, now, &mut forget);
+                results.push(OpResult { op: op.clone(), error: None });
+            }
+            Err(e) => {
+                if matches!(op, Op::Create { .. } | Op::Delete { .. }) {
+                    blocked = Some(format!("{} failed", op.kind()));
+                }
+                results.push(OpResult { op: op.clone(), error: Some(e.to_string()) });
+            }
+        }
+    }
+
+    let errors: Vec<String> = results.iter().filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.op.kind()))).collect();
+    let error = match plan.disposition {
+        Disposition::Failed => plan.reason.clone(),
+        _ if !errors.is_empty() => Some(errors.join("; ")),
+        _ => None,
+    };
+    let reason = match plan.disposition {
+        Disposition::Failed => None,
+        _ => plan.reason.clone(),
+    };
+    let outcomes = outcomes(&plan, &results, error.is_some());
+    Applied {
+        result: UserResult {
+            idp_id: plan.idp_id.clone(),
+            username,
+            key,
+            outcomes,
+            ops: results,
+            held: plan.held.clone(),
+            reason,
+            error,
+            location: plan.location.clone(),
+        },
+        identity,
+        forget,
+        writes,
+    }
+}
+
+/// Keeps the anchor facts in step with an operation that succeeded.
+fn follow(
+    op: &Op,
+    identity: &mut Option<Identity>,
+    key: &Option<String>,
+    plan: &UserPlan,
+    username: &mut String,
+    now: DateTime<Utc>,
+    forget: &mut Option<String>,
+) {
+    match op {
+        Op::Create { username: name, .. } => {
+            *identity = Some(Identity {
+                idp_id: plan.idp_id.clone().unwrap_or_default(),
+                key: key.clone().unwrap_or_default(),
+                username: name.clone(),
+                gone_since: None,
+                disabled_by_sync_at: None,
+                anonymised: false,
+            });
+        }
+        Op::Rename { to, .. } => {
+            *username = to.clone();
+            if let Some(i) = identity {
+                i.username = to.clone();
+            }
+        }
+        Op::Disable { .. } => {
+            if let Some(i) = identity {
+                i.disabled_by_sync_at = Some(now);
+            }
+        }
+        Op::Reactivate { .. } => {
+            if let Some(i) = identity {
+                i.disabled_by_sync_at = None;
+            }
+        }
+        Op::Anonymise { .. } => {
+            if let Some(i) = identity {
+                i.anonymised = true;
+                i.username = username.clone();
+            }
+        }
+        Op::Delete { .. } => {
+            *forget = plan.idp_id.clone();
+            *identity = None;
+        }
+        _ => {}
+    }
+}
+
+/// The words the run counts use, from what succeeded.
+fn outcomes(plan: &UserPlan, results: &[OpResult], failed: bool) -> Vec<String> {
+    let mut out: Vec<&str> = Vec::new();
+    let mut push = |w| {
+        if !out.contains(&w) {
+            out.push(w)
+        }
+    };
+    let created = results.iter().any(|r| r.error.is_none() && matches!(r.op, Op::Create { .. }));
+    for r in results.iter().filter(|r| r.error.is_none()) {
+        match &r.op {
+            Op::Create { .. } => push("created"),
+            Op::Rename { .. } => push("renamed"),
+            Op::Set { .. } | Op::AddGroup { .. } | Op::RemoveGroup { strip: false, .. } if !created => push("updated"),
+            Op::Reactivate { .. } => push("reactivated"),
+            Op::Disable { .. } => push("disabled"),
+            Op::Delete { .. } => push("deleted"),
+            Op::Anonymise { .. } => push("anonymised"),
+            Op::RemoveGroup { strip: true, .. } => push("updated"),
+            _ => {}
+        }
+    }
+    if !plan.held.is_empty() {
+        push("held");
+    }
+    if plan.disposition == Disposition::Filtered {
+        push("filtered");
+    }
+    if failed {
+        push("failed");
+    }
+    let mut out: Vec<String> = out.into_iter().map(str::to_string).collect();
+    if out.is_empty() {
+        out.push("unchanged".into());
+    }
+    out
+}

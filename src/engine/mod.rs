@@ -1,0 +1,224 @@
+//! The engine wires the pipeline together: config → connector → mapping → reconcile → guard →
+//! apply → record. The CLI (and later the C ABI and JNI) only call this module.
+
+mod apply;
+mod progress;
+mod runner;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::config::{Config, ConfigErrors};
+use crate::directory::{DirError, Directory};
+use crate::mapping::{map_user, Mapped, MappingTrace};
+use crate::model::SourceUser;
+use crate::store::{Counts, RunRecord, RunStatus, StateStore, StoreError, UserResult};
+
+pub use progress::{Phase, Progress};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The configuration is wrong; nothing was written.
+    #[error(transparent)]
+    Config(#[from] ConfigErrors),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Directory(#[from] DirError),
+    /// A request that cannot be carried out as asked (unknown run, run not held, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// Another run of this connector holds the lock.
+    #[error("{0}")]
+    Busy(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Full,
+    /// One user, by source id or username; no cleanup pass.
+    SingleUser(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub connector: Option<String>,
+    pub mode: Mode,
+    pub simulate: bool,
+    pub trigger: String,
+}
+
+impl RunRequest {
+    pub fn full(connector: Option<&str>) -> Self {
+        RunRequest { connector: connector.map(str::to_string), mode: Mode::Full, simulate: false, trigger: "manual".into() }
+    }
+}
+
+/// What a run reports to its caller; the same object `sync --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: i64,
+    pub status: RunStatus,
+    pub mode: String,
+    pub simulate: bool,
+    pub connector: String,
+    pub counts: Counts,
+    pub writes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Users that failed, with where and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<Failure>,
+    /// Users whose destructive operations were held.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldUser>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldUser {
+    pub username: String,
+    pub operations: Vec<String>,
+}
+
+impl RunReport {
+    /// The CLI exit code for this status (README): 0 DONE, 1 FAILED, 3 HELD, 4 PARTIALLY_FAILED.
+    pub fn exit_code(&self) -> i32 {
+        match self.status {
+            RunStatus::Done => 0,
+            RunStatus::Failed | RunStatus::Running | RunStatus::Cancelled => 1,
+            RunStatus::Held => 3,
+            RunStatus::PartiallyFailed => 4,
+        }
+    }
+}
+
+/// The result of testing one user's mapping without syncing.
+#[derive(Debug, Clone, Serialize)]
+pub struct MappingTest {
+    pub source: SourceUser,
+    pub trace: MappingTrace,
+    pub result: String,
+}
+
+pub struct Engine {
+    store: Box<dyn StateStore>,
+    directory: Box<dyn Directory>,
+}
+
+impl Engine {
+    pub fn new(store: Box<dyn StateStore>, directory: Box<dyn Directory>) -> Self {
+        Engine { store, directory }
+    }
+
+    pub fn directory(&self) -> &dyn Directory {
+        self.directory.as_ref()
+    }
+
+    pub fn store(&self) -> &dyn StateStore {
+        self.store.as_ref()
+    }
+
+    /// Runs a sync. A source that cannot be read ends the run FAILED (reported, not an `Err`);
+    /// `Err` means the run could not start: bad configuration, store or directory unavailable.
+    pub fn run(&self, config: &Config, request: &RunRequest, progress: &dyn Fn(&Progress)) -> Result<RunReport, EngineError> {
+        runner::Runner::new(self, config, request, progress)?.run(&Default::default(), None)
+    }
+
+    /// Applies the destructive operations a HELD run held back, after re-checking them against
+    /// a fresh listing: a held operation the source no longer calls for does not happen. Uses
+    /// `config` when given, else the connector configuration the held run recorded.
+    pub fn approve(&self, run_id: i64, config: Option<&Config>, progress: &dyn Fn(&Progress)) -> Result<RunReport, EngineError> {
+        let run = self.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
+        if run.status != RunStatus::Held || run.simulate {
+            return Err(EngineError::Invalid(format!("run {run_id} is {}, not a held run; nothing to approve", run.status)));
+        }
+        if let Some(by) = run.approved_by {
+            return Err(EngineError::Invalid(format!("run {run_id} was already approved by run {by}")));
+        }
+        let recorded;
+        let config = match config {
+            Some(c) => c,
+            None => {
+                recorded = runner::recorded_config(&run)?;
+                &recorded
+            }
+        };
+        let approved = self
+            .store
+            .results(run_id)?
+            .into_iter()
+            .filter_map(|r| r.key.map(|k| (k, r.held)))
+            .flat_map(|(k, held)| held.into_iter().map(move |op| (k.clone(), op.kind().to_string())))
+            .collect();
+        let request = RunRequest {
+            connector: Some(run.connector.clone()),
+            mode: Mode::Full,
+            simulate: false,
+            trigger: "approve".into(),
+        };
+        let report = runner::Runner::new(self, config, &request, progress)?.run(&approved, Some(run_id))?;
+        self.store.mark_approved(run_id, report.run_id)?;
+        Ok(report)
+    }
+
+    pub fn history(&self, limit: usize) -> Result<Vec<RunRecord>, EngineError> {
+        Ok(self.store.runs(limit)?)
+    }
+
+    pub fn run_details(&self, run_id: i64) -> Result<(RunRecord, Vec<UserResult>), EngineError> {
+        let run = self.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
+        Ok((run, self.store.results(run_id)?))
+    }
+
+    /// Reads the source and shows how one user maps, rule by rule. Writes nothing.
+    pub fn test_mapping(&self, config: &Config, connector: &str, user: &str) -> Result<MappingTest, EngineError> {
+        let c = runner::connector(config, Some(connector))?;
+        let listing = crate::connector::open(c, &config.base_dir)
+            .and_then(|mut src| src.fetch())
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let source = listing.users.into_iter().find(|u| u.id == user).ok_or_else(|| {
+            EngineError::Invalid(format!("no source user with id '{user}' in connector '{connector}'"))
+        })?;
+        let mut trace = MappingTrace::default();
+        let result = match map_user(c, &source, Some(&mut trace)) {
+            Mapped::User(d) => format!("synced as '{}'{}", d.username, if d.active { "" } else { " (inactive)" }),
+            Mapped::Filtered { reason, .. } => format!("filtered out: {reason}"),
+            Mapped::Invalid { location, message, .. } => format!("error at {location}: {message}"),
+        };
+        Ok(MappingTest { source, trace, result })
+    }
+
+    /// Imports a configuration document into the state store, keeping secrets the document left
+    /// out from the configuration it replaces.
+    pub fn import_config(&self, name: &str, text: &str, base_dir: PathBuf) -> Result<Config, EngineError> {
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            ConfigErrors::one(name, "", format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()))
+        })?;
+        let previous = self.stored_config()?;
+        crate::config::merge_secrets(&mut value, previous.as_ref());
+        let config = crate::config::parse_value(&value, base_dir.clone())
+            .map_err(|errors| ConfigErrors { source_name: name.to_string(), errors })?;
+        let stored = serde_json::to_string_pretty(&crate::config::export_value(&config, true)).expect("serialises");
+        self.store.put_config(&stored, &base_dir.to_string_lossy())?;
+        Ok(config)
+    }
+
+    /// The imported configuration, if any.
+    pub fn stored_config(&self) -> Result<Option<Config>, EngineError> {
+        let Some((json, base)) = self.store.config()? else { return Ok(None) };
+        Ok(Some(Config::from_json("stored configuration", &json, PathBuf::from(base))?))
+    }
+}

@@ -1,0 +1,33 @@
+//! Progress reports for long runs: the CLI draws a bar from them, hosts show them on a page.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Fetching,
+    Mapping,
+    Planning,
+    Applying,
+    Recording,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Fetching => "fetching",
+            Phase::Mapping => "mapping",
+            Phase::Planning => "planning",
+            Phase::Applying => "applying",
+            Phase::Recording => "recording",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub run_id: i64,
+    pub phase: Phase,
+    pub done: u64,
+    pub total: Option<u64>,
+}

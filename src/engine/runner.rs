@@ -1,0 +1,340 @@
+//! One run from start to record. Every exit path after `begin_run` finishes the run record.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+
+use super::apply::apply_user;
+use super::{Engine, EngineError, Failure, HeldUser, Mode, Phase, Progress, RunReport, RunRequest};
+use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorConfig};
+use crate::connector::{self, Listing};
+use crate::mapping::{map_user, Mapped};
+use crate::reconcile::{self, guard, Approval, Input, Plan, Scope};
+use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
+
+const LOCK_TTL_SECONDS: u64 = 6 * 3600;
+
+pub(super) struct Runner<'a> {
+    engine: &'a Engine,
+    config: &'a Config,
+    connector: &'a ConnectorConfig,
+    request: &'a RunRequest,
+    progress: &'a dyn Fn(&Progress),
+}
+
+/// The connector a request names, or the only one there is.
+pub(super) fn connector<'c>(config: &'c Config, id: Option<&str>) -> Result<&'c ConnectorConfig, EngineError> {
+    let ids = || config.connectors.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ");
+    match id {
+        Some(id) => config.connector(id).ok_or_else(|| {
+            EngineError::Invalid(format!("no connector with id '{id}' (configured: {})", ids()))
+        }),
+        None if config.connectors.len() == 1 => Ok(&config.connectors[0]),
+        None => Err(EngineError::Invalid(format!("several connectors are configured ({}); name one with --connector", ids()))),
+    }
+}
+
+/// The configuration a run recorded, for approving it later without the original file.
+pub(super) fn recorded_config(run: &RunRecord) -> Result<Config, EngineError> {
+    let snapshot = run.config.as_ref().ok_or_else(|| EngineError::Invalid(format!("run {} recorded no configuration; pass one", run.id)))?;
+    let base = snapshot.get("base_dir").and_then(|b| b.as_str()).unwrap_or_default();
+    let connector = snapshot.get("connector").cloned().unwrap_or_default();
+    let doc = serde_json::json!({ "connectors": [connector] });
+    parse_value(&doc, base.into())
+        .map_err(|errors| EngineError::Config(ConfigErrors { source_name: format!("configuration recorded by run {}", run.id), errors }))
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(engine: &'a Engine, config: &'a Config, request: &'a RunRequest, progress: &'a dyn Fn(&Progress)) -> Result<Self, EngineError> {
+        let connector = connector(config, request.connector.as_deref())?;
+        check_capabilities(engine, config, connector)?;
+        Ok(Runner { engine, config, connector, request, progress })
+    }
+
+    fn report(&self, run_id: i64, phase: Phase, done: u64, total: Option<u64>) {
+        (self.progress)(&Progress { run_id, phase, done, total });
+    }
+
+    pub fn run(&self, approved: &Approval, approves: Option<i64>) -> Result<RunReport, EngineError> {
+        let dir = self.engine.directory.as_ref();
+        let lock = format!("usersync:{}", self.connector.id);
+        let locked = !self.request.simulate;
+        if locked && !dir.try_lock(&lock, LOCK_TTL_SECONDS)? {
+            return Err(EngineError::Busy(format!("another run of connector '{}' is in progress", self.connector.id)));
+        }
+        let result = self.run_locked(approved, approves);
+        if locked {
+            if let Err(e) = dir.unlock(&lock) {
+                tracing::warn!("could not release the lock for connector '{}': {e}", self.connector.id);
+            }
+        }
+        result
+    }
+
+    fn run_locked(&self, approved: &Approval, approves: Option<i64>) -> Result<RunReport, EngineError> {
+        let store = self.engine.store.as_ref();
+        let mode = match (&self.request.mode, approves) {
+            (_, Some(_)) => "approve",
+            (Mode::Full, None) => "full",
+            (Mode::SingleUser(_), None) => "single_user",
+        };
+        let snapshot = serde_json::json!({
+            "connector": export_value(self.config, false)["connectors"]
+                .as_array()
+                .and_then(|list| list.iter().find(|c| c["id"] == self.connector.id.as_str()))
+                .cloned(),
+            "base_dir": self.config.base_dir.to_string_lossy(),
+        });
+        let mut record = RunRecord {
+            id: 0,
+            connector: self.connector.id.clone(),
+            trigger: self.request.trigger.clone(),
+            mode: mode.into(),
+            simulate: self.request.simulate,
+            status: RunStatus::Running,
+            started_at: Utc::now(),
+            ended_at: None,
+            counts: Counts::default(),
+            writes: 0,
+            error: None,
+            hold_reason: None,
+            notes: Vec::new(),
+            approves,
+            approved_by: None,
+            config: Some(snapshot),
+        };
+        record.id = store.begin_run(&record)?;
+        tracing::info!(
+            run = record.id,
+            "run {} started: connector '{}', mode {}{}, trigger {}",
+            record.id,
+            record.connector,
+            mode,
+            if record.simulate { " (simulation)" } else { "" },
+            record.trigger
+        );
+        let outcome = self.execute(&mut record, approved);
+        let (results, changes) = match outcome {
+            Ok(done) => done,
+            Err(message) => {
+                record.status = RunStatus::Failed;
+                record.error = Some(message);
+                (Vec::new(), StateChanges::default())
+            }
+        };
+        record.ended_at = Some(Utc::now());
+        self.report(record.id, Phase::Recording, 0, None);
+        store.finish_run(&record, &results, &changes)?;
+        let c = &record.counts;
+        tracing::info!(
+            run = record.id,
+            "run {} finished: {} (created {}, updated {}, disabled {}, failed {}, held {}; {} writes)",
+            record.id,
+            record.status,
+            c.created,
+            c.updated,
+            c.disabled,
+            c.failed,
+            c.held,
+            record.writes
+        );
+        Ok(report(&record, &results))
+    }
+
+    /// Fetch, map, plan, guard and apply. `Err` is a run-level failure (the source could not be
+    /// read, the directory could not be listed): nothing was written.
+    fn execute(&self, record: &mut RunRecord, approved: &Approval) -> Result<(Vec<UserResult>, StateChanges), String> {
+        let run_id = record.id;
+        let dir = self.engine.directory.as_ref();
+        let store = self.engine.store.as_ref();
+        self.report(run_id, Phase::Fetching, 0, None);
+        let listing = connector::open(self.connector, &self.config.base_dir)
+            .and_then(|mut c| c.fetch())
+            .map_err(|e| format!("source: {e}"))?;
+        let listing_empty = listing.users.is_empty() && listing.row_errors.is_empty();
+        let total = listing.users.len() as u64;
+        self.report(run_id, Phase::Mapping, 0, Some(total));
+        let (mapped, unidentified, complete) = self.map(listing)?;
+
+        self.report(run_id, Phase::Planning, 0, None);
+        let directory = dir.list_users().map_err(|e| format!("listing the directory: {e}"))?;
+        let groups = dir.list_groups().map_err(|e| format!("listing the directory's groups: {e}"))?;
+        let identities = store.identities(&self.connector.id).map_err(|e| e.to_string())?;
+        let managed_groups = store.managed_groups(&self.connector.id).map_err(|e| e.to_string())?;
+        let scope = match self.request.mode {
+            Mode::Full => Scope::Full,
+            Mode::SingleUser(_) => Scope::Partial,
+        };
+        let mut plan = reconcile::reconcile(Input {
+            connector: self.connector,
+            mapped,
+            unidentified,
+            complete,
+            scope,
+            directory: &directory,
+            groups: &groups,
+            identities: &identities,
+            managed_groups: &managed_groups,
+            now: record.started_at,
+        });
+        if scope == Scope::Full {
+            guard(&mut plan, &self.connector.safety, listing_empty, approved);
+        }
+        record.hold_reason = plan.hold.clone();
+        record.notes = plan.notes.clone();
+        Ok(self.apply(record, plan))
+    }
+
+    /// Maps every source user; in single-user mode keeps only the one asked for.
+    #[allow(clippy::type_complexity)]
+    fn map(&self, listing: Listing) -> Result<(Vec<Mapped>, Vec<(String, String)>, bool), String> {
+        let Listing { users, row_errors, complete, .. } = listing;
+        let mut mapped: Vec<Mapped> = users.iter().map(|u| map_user(self.connector, u, None)).collect();
+        let mut unidentified = Vec::new();
+        for e in row_errors {
+            match e.idp_id {
+                Some(idp_id) => mapped.push(Mapped::Invalid { idp_id, location: e.location, message: e.message }),
+                None => unidentified.push((e.location, e.message)),
+            }
+        }
+        if let Mode::SingleUser(wanted) = &self.request.mode {
+            let identities = self.engine.store.identities(&self.connector.id).map_err(|e| e.to_string())?;
+            let anchored: HashSet<&str> = identities
+                .iter()
+                .filter(|i| i.username.eq_ignore_ascii_case(wanted))
+                .map(|i| i.idp_id.as_str())
+                .collect();
+            mapped.retain(|m| match m {
+                Mapped::User(d) => d.idp_id == *wanted || d.username.eq_ignore_ascii_case(wanted) || anchored.contains(d.idp_id.as_str()),
+                Mapped::Filtered { idp_id, .. } | Mapped::Invalid { idp_id, .. } => idp_id == wanted || anchored.contains(idp_id.as_str()),
+            });
+            if mapped.is_empty() {
+                return Err(format!("no source user with id or username '{wanted}'"));
+            }
+            unidentified.clear();
+        }
+        Ok((mapped, unidentified, complete))
+    }
+
+    fn apply(&self, record: &mut RunRecord, plan: Plan) -> (Vec<UserResult>, StateChanges) {
+        let dir = self.engine.directory.as_ref();
+        let simulate = self.request.simulate;
+        let mut changes = StateChanges { remove: plan.forget.clone(), ..StateChanges::default() };
+        let mut results = Vec::with_capacity(plan.users.len());
+        let mut group_errors = Vec::new();
+        for g in &plan.create_groups {
+            if simulate {
+                continue;
+            }
+            match dir.create_group(g) {
+                Ok(()) => record.writes += 1,
+                Err(e) => group_errors.push(format!("creating group '{g}': {e}")),
+            }
+        }
+        let total = plan.users.len() as u64;
+        for (i, user) in plan.users.into_iter().enumerate() {
+            let applied = apply_user(dir, user, simulate, record.started_at);
+            record.writes += applied.writes;
+            if let Some(identity) = applied.identity {
+                changes.upsert.push(identity);
+            }
+            changes.remove.extend(applied.forget);
+            results.push(applied.result);
+            if i % 100 == 0 || i as u64 + 1 == total {
+                self.report(record.id, Phase::Applying, i as u64 + 1, Some(total));
+            }
+        }
+        record.notes.extend(group_errors.iter().cloned());
+        record.counts = count(&results);
+        let failed = record.counts.failed > 0 || !group_errors.is_empty();
+        record.status = if record.counts.held > 0 {
+            RunStatus::Held
+        } else if failed {
+            RunStatus::PartiallyFailed
+        } else {
+            RunStatus::Done
+        };
+        if simulate {
+            // A simulation changes nothing, not even the engine's memory of anchors.
+            changes = StateChanges::default();
+        } else {
+            changes.managed_groups = Some(plan.managed_groups);
+        }
+        (results, changes)
+    }
+}
+
+fn check_capabilities(engine: &Engine, config: &Config, connector: &ConnectorConfig) -> Result<(), EngineError> {
+    let caps = engine.directory.capabilities();
+    let index = config.connectors.iter().position(|c| c.id == connector.id).unwrap_or(0);
+    let errors: Vec<_> = connector
+        .mapping
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !caps.supports(&r.target))
+        .map(|(i, r)| crate::config::ConfigError {
+            path: format!("connectors[{index}].mapping[{i}].target"),
+            message: format!("'{}' is not available in this directory", r.target),
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::Config(ConfigErrors { source_name: "configuration".into(), errors }))
+    }
+}
+
+fn count(results: &[UserResult]) -> Counts {
+    let mut c = Counts::default();
+    for r in results {
+        for o in &r.outcomes {
+            let slot = match o.as_str() {
+                "created" => &mut c.created,
+                "updated" => &mut c.updated,
+                "renamed" => &mut c.renamed,
+                "disabled" => &mut c.disabled,
+                "reactivated" => &mut c.reactivated,
+                "deleted" => &mut c.deleted,
+                "anonymised" => &mut c.anonymised,
+                "unchanged" => &mut c.unchanged,
+                "filtered" => &mut c.filtered,
+                "failed" => &mut c.failed,
+                "held" => &mut c.held,
+                _ => continue,
+            };
+            *slot += 1;
+        }
+    }
+    c
+}
+
+fn report(record: &RunRecord, results: &[UserResult]) -> RunReport {
+    let name = |r: &UserResult| {
+        if !r.username.is_empty() {
+            r.username.clone()
+        } else {
+            r.idp_id.clone().unwrap_or_else(|| "(unidentified record)".into())
+        }
+    };
+    RunReport {
+        run_id: record.id,
+        status: record.status,
+        mode: record.mode.clone(),
+        simulate: record.simulate,
+        connector: record.connector.clone(),
+        counts: record.counts,
+        writes: record.writes,
+        error: record.error.clone(),
+        hold_reason: record.hold_reason.clone(),
+        notes: record.notes.clone(),
+        failures: results
+            .iter()
+            .filter_map(|r| r.error.as_ref().map(|e| Failure { user: name(r), location: r.location.clone(), error: e.clone() }))
+            .collect(),
+        held: results
+            .iter()
+            .filter(|r| !r.held.is_empty())
+            .map(|r| HeldUser { username: name(r), operations: r.held.iter().map(|op| op.kind().to_string()).collect() })
+            .collect(),
+    }
+}

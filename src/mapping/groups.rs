@@ -1,0 +1,47 @@
+//! Group rules: name transforms, include patterns, required and always-assigned groups.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::transform;
+use crate::config::GroupRules;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GroupTrace {
+    pub source: Vec<String>,
+    pub kept: Vec<String>,
+    pub dropped: Vec<(String, String)>,
+    pub always: Vec<String>,
+}
+
+/// The groups a user should be in, or why they are filtered out (required groups).
+pub fn map_groups(rules: &GroupRules, source: &[String]) -> (Result<BTreeSet<String>, String>, GroupTrace) {
+    let mut trace = GroupTrace { source: source.to_vec(), always: rules.always.clone(), ..GroupTrace::default() };
+    let mut mapped = Vec::new();
+    for name in source {
+        let mut value = Some(name.clone());
+        for t in &rules.transforms {
+            value = transform::apply(t, value).value;
+        }
+        match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+            Some(v) => mapped.push(v),
+            None => trace.dropped.push((name.clone(), "empty after transforms".into())),
+        }
+    }
+    if !rules.required.is_empty() && !mapped.iter().any(|g| rules.required.iter().any(|r| r.eq_ignore_ascii_case(g))) {
+        let reason = format!("not a member of a required group ({})", rules.required.join(", "));
+        return (Err(reason), trace);
+    }
+    let mut out = BTreeSet::new();
+    for g in mapped {
+        if rules.include.is_empty() || rules.include.iter().any(|p| p.0.is_match(&g)) {
+            trace.kept.push(g.clone());
+            out.insert(g);
+        } else {
+            trace.dropped.push((g, "matches no include pattern".into()));
+        }
+    }
+    out.extend(rules.always.iter().cloned());
+    (Ok(out), trace)
+}

@@ -1,0 +1,189 @@
+//! Mapping: pure functions from a source user to what the directory should hold.
+
+mod groups;
+pub mod transform;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::{ConnectorConfig, MappingRule, NoMatch, SourceSettings, ValueSource};
+use crate::model::{DesiredUser, SourceUser, Target};
+
+pub use groups::GroupTrace;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mapped {
+    User(DesiredUser),
+    Filtered { idp_id: String, reason: String },
+    /// The user's data cannot be synced; `location` names the file/line and column.
+    Invalid { idp_id: String, location: String, message: String },
+}
+
+/// Why each rule produced what it did, for `usersync mapping test`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MappingTrace {
+    pub rules: Vec<RuleTrace>,
+    pub groups: Option<GroupTrace>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleTrace {
+    pub target: Target,
+    pub read: Option<String>,
+    pub steps: Vec<(String, Option<String>)>,
+    pub outcome: String,
+}
+
+/// What one rule decided for the target.
+enum RuleResult {
+    Set(String),
+    Clear,
+    Leave,
+    Filter(String),
+}
+
+pub fn map_user(connector: &ConnectorConfig, user: &SourceUser, mut trace: Option<&mut MappingTrace>) -> Mapped {
+    let mut values = BTreeMap::new();
+    let mut username = None;
+    let mut active = user.active;
+    for rule in &connector.mapping {
+        let (result, rule_trace) = run_rule(rule, user);
+        if let Some(t) = trace.as_deref_mut() {
+            t.rules.push(rule_trace);
+        }
+        let value = match result {
+            RuleResult::Filter(reason) => return Mapped::Filtered { idp_id: user.id.clone(), reason },
+            RuleResult::Leave => continue,
+            RuleResult::Clear => None,
+            RuleResult::Set(v) => Some(v),
+        };
+        if let Err(message) = check(&rule.target, value.as_deref()) {
+            return Mapped::Invalid {
+                idp_id: user.id.clone(),
+                location: format!("{}, column {}", user.location, column(&rule.source)),
+                message,
+            };
+        }
+        match &rule.target {
+            Target::Username => username = value,
+            Target::Active => active = active && value.as_deref().map(truthy).unwrap_or(true),
+            target => {
+                values.insert(target.clone(), value);
+            }
+        }
+    }
+    let Some(username) = username else {
+        let rule = connector.rule(&Target::Username).expect("validated: a username rule exists");
+        return Mapped::Invalid {
+            idp_id: user.id.clone(),
+            location: format!("{}, column {}", user.location, column(&rule.source)),
+            message: "the username is empty".into(),
+        };
+    };
+    let managed = match &connector.source {
+        SourceSettings::File(f) => f.groups_column.is_some() || !connector.groups.always.is_empty(),
+        _ => true,
+    };
+    let groups = if managed {
+        let (result, group_trace) = groups::map_groups(&connector.groups, &user.groups);
+        if let Some(t) = trace.as_deref_mut() {
+            t.groups = Some(group_trace);
+        }
+        match result {
+            Ok(set) => Some(set),
+            Err(reason) => return Mapped::Filtered { idp_id: user.id.clone(), reason },
+        }
+    } else {
+        None
+    };
+    Mapped::User(DesiredUser { idp_id: user.id.clone(), username, active, values, groups, location: user.location.clone() })
+}
+
+fn run_rule(rule: &MappingRule, user: &SourceUser) -> (RuleResult, RuleTrace) {
+    let read = transform::resolve(&rule.source, &user.attributes);
+    let mut value = read.clone();
+    let mut unmatched = false;
+    let mut steps = Vec::new();
+    for t in &rule.transforms {
+        let step = transform::apply(t, value);
+        unmatched |= step.unmatched;
+        value = step.value;
+        let mut label = transform::describe(t);
+        if step.unmatched {
+            label.push_str(" (no match)");
+        }
+        steps.push((label, value.clone()));
+    }
+    let (result, outcome) = match value {
+        Some(v) if !unmatched => (RuleResult::Set(v.clone()), format!("set to '{v}'")),
+        _ => {
+            let why = if unmatched { "a pattern did not match" } else { "the source is empty" };
+            match rule.no_match {
+                NoMatch::Keep => match &read {
+                    Some(raw) => (RuleResult::Set(raw.clone()), format!("{why}; keep: set to the value as read, '{raw}'")),
+                    None => (RuleResult::Clear, format!("{why}; keep: nothing was read, so cleared")),
+                },
+                NoMatch::Ignore => (RuleResult::Leave, format!("{why}; ignore: the directory's value is left alone")),
+                NoMatch::Clear => (RuleResult::Clear, format!("{why}; clear")),
+                NoMatch::Filter => {
+                    let reason = format!("rule for '{}': {why} (no_match is 'filter')", rule.target);
+                    (RuleResult::Filter(reason.clone()), format!("{why}; filter: the user is not synced"))
+                }
+            }
+        }
+    };
+    (result, RuleTrace { target: rule.target.clone(), read, steps, outcome })
+}
+
+/// The column (or source description) a rule reads, for error locations.
+fn column(source: &ValueSource) -> String {
+    match source {
+        ValueSource::Attribute(a) => a.clone(),
+        ValueSource::Literal(_) => "(literal)".into(),
+        ValueSource::Template(t) => format!("template '{}'", t.text),
+        ValueSource::FirstOf(list) => list.iter().map(column).collect::<Vec<_>>().join(" | "),
+    }
+}
+
+/// Values the directory would reject are caught here, per user, before any write.
+fn check(target: &Target, value: Option<&str>) -> Result<(), String> {
+    let Some(v) = value else { return Ok(()) };
+    match target {
+        Target::Username => {
+            if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(format!("invalid username '{v}': no spaces or control characters allowed"));
+            }
+            if v.chars().count() > 255 {
+                return Err("invalid username: longer than 255 characters".into());
+            }
+        }
+        Target::Email => {
+            if !is_email(v) {
+                return Err(format!("invalid email '{v}'"));
+            }
+        }
+        Target::Active => {
+            if !["true", "false", "1", "0", "yes", "no", "active", "inactive"].contains(&v.trim().to_lowercase().as_str()) {
+                return Err(format!("invalid active flag '{v}' (expected true/false, yes/no, 1/0, active/inactive)"));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn truthy(v: &str) -> bool {
+    ["true", "1", "yes", "active"].contains(&v.trim().to_lowercase().as_str())
+}
+
+/// A deliberately plain check: one '@', a non-empty local part, a dotted domain, no spaces.
+pub fn is_email(v: &str) -> bool {
+    let Some((local, domain)) = v.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+}

@@ -1,0 +1,132 @@
+//! Value resolution and the transforms a rule applies, in order.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::config::{TemplatePart, Transform, ValueSource};
+
+/// Reads a source value. Empty text counts as absent, so fallbacks move on.
+pub fn resolve(source: &ValueSource, attributes: &Map<String, Value>) -> Option<String> {
+    match source {
+        ValueSource::Attribute(path) => attribute(attributes, path),
+        ValueSource::Literal(text) => non_empty(text.clone()),
+        ValueSource::Template(t) => {
+            let mut out = String::new();
+            let mut any = false;
+            for part in &t.parts {
+                match part {
+                    TemplatePart::Text(s) => out.push_str(s),
+                    TemplatePart::Attribute(a) => {
+                        if let Some(v) = attribute(attributes, a) {
+                            any = true;
+                            out.push_str(&v);
+                        }
+                    }
+                }
+            }
+            // "{givenName} {surname}" with no surname is "Alice", not "Alice ".
+            let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+            if any {
+                non_empty(collapsed)
+            } else {
+                None
+            }
+        }
+        ValueSource::FirstOf(list) => list.iter().find_map(|s| resolve(s, attributes)),
+    }
+}
+
+/// A dotted path (`manager.email`) into nested objects; a key that itself contains dots wins.
+pub fn attribute(attributes: &Map<String, Value>, path: &str) -> Option<String> {
+    if let Some(v) = attributes.get(path) {
+        return text(v);
+    }
+    let mut parts = path.split('.');
+    let mut current = attributes.get(parts.next()?)?;
+    for part in parts {
+        current = match current {
+            Value::Object(m) => m.get(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    text(current)
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => non_empty(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Array(items) => non_empty(items.iter().filter_map(text).collect::<Vec<_>>().join(", ")),
+        Value::Object(_) => None,
+    }
+}
+
+fn non_empty(s: String) -> Option<String> {
+    if s.trim().is_empty() {
+        None
+    } else {
+        Some(s)
+    }
+}
+
+/// The result of one transform: the new value and whether a pattern failed to match.
+pub struct Step {
+    pub value: Option<String>,
+    pub unmatched: bool,
+}
+
+pub fn apply(t: &Transform, value: Option<String>) -> Step {
+    let keep = |value| Step { value, unmatched: false };
+    match (t, value) {
+        (Transform::Default { value: d }, None) => keep(Some(d.clone())),
+        (_, None) => keep(None),
+        (Transform::Lowercase, Some(v)) => keep(Some(v.to_lowercase())),
+        (Transform::Uppercase, Some(v)) => keep(Some(v.to_uppercase())),
+        (Transform::Trim, Some(v)) => keep(non_empty(v.trim().to_string())),
+        (Transform::RegexReplace { pattern, replacement }, Some(v)) => {
+            if pattern.0.is_match(&v) {
+                keep(non_empty(pattern.0.replace_all(&v, replacement.as_str()).into_owned()))
+            } else {
+                Step { value: Some(v), unmatched: true }
+            }
+        }
+        (Transform::Replace { search, with }, Some(v)) => keep(non_empty(v.replace(search.as_str(), with))),
+        (Transform::StripDomain, Some(v)) => keep(non_empty(match v.split_once('@') {
+            Some((local, _)) => local.to_string(),
+            None => v,
+        })),
+        (Transform::EntraGuestUpn, Some(v)) => keep(Some(guest_upn(&v))),
+        (Transform::Default { .. }, Some(v)) => keep(Some(v)),
+    }
+}
+
+/// `alice_corp.com#EXT#@tenant.onmicrosoft.com` → `alice@corp.com`. The last underscore
+/// before `#EXT#` separates the guest's local part from their home domain.
+pub fn guest_upn(upn: &str) -> String {
+    static GUEST: OnceLock<Regex> = OnceLock::new();
+    let re = GUEST.get_or_init(|| Regex::new(r"(?i)^(.+)_([^_#@]+)#EXT#@.+$").expect("valid pattern"));
+    match re.captures(upn) {
+        Some(c) => format!("{}@{}", &c[1], &c[2]),
+        None => upn.to_string(),
+    }
+}
+
+pub fn describe(t: &Transform) -> String {
+    match t {
+        Transform::Lowercase => "lowercase".into(),
+        Transform::Uppercase => "uppercase".into(),
+        Transform::Trim => "trim".into(),
+        Transform::RegexReplace { pattern, replacement } => {
+            format!("regex_replace /{}/ → '{replacement}'", pattern.0.as_str())
+        }
+        Transform::Replace { search, with } => format!("replace '{search}' → '{with}'"),
+        Transform::StripDomain => "strip_domain".into(),
+        Transform::EntraGuestUpn => "entra_guest_upn".into(),
+        Transform::Default { value } => format!("default '{value}'"),
+    }
+}

@@ -1,0 +1,181 @@
+//! The data that flows through the pipeline: what a connector reads, what mapping wants,
+//! what the directory holds. Plain data, no behaviour beyond parsing target names.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// The six Confluence profile fields (DESIGN §4).
+pub const PROFILE_FIELDS: [&str; 6] = ["phone", "im", "website", "position", "department", "location"];
+
+/// Where a mapped value is written. Written as a string in config, results and boundaries.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Target {
+    Username,
+    DisplayName,
+    Email,
+    Active,
+    Groups,
+    Property(String),
+    Profile(String),
+    Communardo(String),
+    Linchpin(String),
+    JsmOrganization,
+    Avatar,
+}
+
+impl Target {
+    /// Targets whose values live in `DirectoryUser::values` and are diffed as text.
+    pub fn is_value(&self) -> bool {
+        !matches!(self, Target::Username | Target::Active | Target::Groups | Target::Avatar)
+    }
+
+    /// Core fields are written with `update_core`; the rest with `set_field`.
+    pub fn is_core(&self) -> bool {
+        matches!(self, Target::DisplayName | Target::Email)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Username => f.write_str("username"),
+            Target::DisplayName => f.write_str("display_name"),
+            Target::Email => f.write_str("email"),
+            Target::Active => f.write_str("active"),
+            Target::Groups => f.write_str("groups"),
+            Target::Property(k) => write!(f, "property:{k}"),
+            Target::Profile(k) => write!(f, "profile:{k}"),
+            Target::Communardo(k) => write!(f, "communardo:{k}"),
+            Target::Linchpin(k) => write!(f, "linchpin:{k}"),
+            Target::JsmOrganization => f.write_str("jsm:organization"),
+            Target::Avatar => f.write_str("avatar"),
+        }
+    }
+}
+
+impl FromStr for Target {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let named = |prefix: &str, key: &str| -> Result<String, String> {
+            if key.is_empty() || key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                Err(format!("'{prefix}:' needs a key without spaces, e.g. '{prefix}:department'"))
+            } else {
+                Ok(key.to_string())
+            }
+        };
+        Ok(match s {
+            "username" => Target::Username,
+            "display_name" => Target::DisplayName,
+            "email" => Target::Email,
+            "active" => Target::Active,
+            "groups" => Target::Groups,
+            "jsm:organization" => Target::JsmOrganization,
+            "avatar" => Target::Avatar,
+            _ => match s.split_once(':') {
+                Some(("property", k)) => Target::Property(named("property", k)?),
+                Some(("profile", k)) => {
+                    if !PROFILE_FIELDS.contains(&k) {
+                        return Err(format!(
+                            "unknown profile field '{k}' (expected one of {})",
+                            PROFILE_FIELDS.join(", ")
+                        ));
+                    }
+                    Target::Profile(k.to_string())
+                }
+                Some(("communardo", k)) => Target::Communardo(named("communardo", k)?),
+                Some(("linchpin", k)) => Target::Linchpin(named("linchpin", k)?),
+                _ => {
+                    return Err(format!(
+                        "unknown target '{s}' (expected username, display_name, email, active, groups, \
+                         property:<key>, profile:<field>, communardo:<field>, linchpin:<field>, \
+                         jsm:organization or avatar)"
+                    ))
+                }
+            },
+        })
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// One user as the identity provider reports it. `location` says where it was read
+/// ("people.csv line 7"), so errors can point at it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceUser {
+    pub id: String,
+    pub attributes: Map<String, Value>,
+    pub active: bool,
+    pub groups: Vec<String>,
+    pub manager: Option<String>,
+    pub photo_etag: Option<String>,
+    pub location: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceGroup {
+    pub id: String,
+    pub name: String,
+}
+
+/// What the directory should hold for one source user. A target absent from `values`
+/// is left alone; `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredUser {
+    pub idp_id: String,
+    pub username: String,
+    pub active: bool,
+    pub values: BTreeMap<Target, Option<String>>,
+    /// `None` when groups are not managed for this connector.
+    pub groups: Option<BTreeSet<String>>,
+    pub location: String,
+}
+
+/// A user as the directory reports it. `key` is the directory's stable id (a Jira user
+/// key); it survives renames, which is why anchors point at it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryUser {
+    pub key: String,
+    pub username: String,
+    pub active: bool,
+    /// Current non-empty values of core and field targets (`display_name`, `email`, `property:*`, ...).
+    pub values: BTreeMap<Target, String>,
+    pub groups: BTreeSet<String>,
+    pub external_id: Option<String>,
+}
+
+impl DirectoryUser {
+    pub fn value(&self, target: &Target) -> Option<&str> {
+        self.values.get(target).map(String::as_str)
+    }
+}
+
+/// What the engine remembers about one user it manages (DESIGN §5, §8): the anchor from the
+/// IdP's immutable id to the directory's key, and the lifecycle facts behind grace periods,
+/// delayed deletion and reactivation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub idp_id: String,
+    pub key: String,
+    pub username: String,
+    /// First time this user was seen missing, inactive or filtered; cleared when they return.
+    pub gone_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Set only when the sync itself disabled the user; reactivation depends on it.
+    pub disabled_by_sync_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub anonymised: bool,
+}

@@ -1,0 +1,70 @@
+//! Membership changes: which groups to add, which to remove, which to create first.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::plan::Op;
+use crate::config::GroupRules;
+
+/// Group bookkeeping for one plan. Names compare case-insensitively, as in Atlassian products.
+pub(super) struct GroupState {
+    /// Lower-case name → the directory's spelling.
+    existing: HashMap<String, String>,
+    local: BTreeSet<String>,
+    remove_unlisted: bool,
+    create_missing: bool,
+    pub to_create: BTreeSet<String>,
+    /// Groups this connector manages: earlier runs' plus every group it assigns now (lower case).
+    pub managed: BTreeSet<String>,
+}
+
+impl GroupState {
+    pub fn new(rules: &GroupRules, existing: &BTreeSet<String>, managed: &BTreeSet<String>) -> Self {
+        GroupState {
+            existing: existing.iter().map(|g| (g.to_lowercase(), g.clone())).collect(),
+            local: rules.local.iter().map(|g| g.to_lowercase()).collect(),
+            remove_unlisted: rules.remove_unlisted,
+            create_missing: rules.create_missing,
+            to_create: BTreeSet::new(),
+            managed: managed.clone(),
+        }
+    }
+
+    /// Every group assigned in this run becomes managed before any diff, so removals do not
+    /// depend on the order users are processed in.
+    pub fn assign(&mut self, groups: &BTreeSet<String>) {
+        self.managed.extend(groups.iter().map(|g| g.to_lowercase()));
+    }
+
+    /// Adds for desired groups the user lacks; removals for managed, non-local groups the
+    /// source no longer lists. A group that does not exist is created first, or skipped.
+    pub fn diff(&mut self, desired: &BTreeSet<String>, current: &BTreeSet<String>) -> Vec<Op> {
+        let current_folded: BTreeSet<String> = current.iter().map(|g| g.to_lowercase()).collect();
+        let desired_folded: BTreeSet<String> = desired.iter().map(|g| g.to_lowercase()).collect();
+        let mut ops = Vec::new();
+        for g in desired {
+            let folded = g.to_lowercase();
+            if current_folded.contains(&folded) {
+                continue;
+            }
+            let name = match self.existing.get(&folded) {
+                Some(existing) => existing.clone(),
+                None if self.create_missing => {
+                    self.existing.insert(folded, g.clone());
+                    self.to_create.insert(g.clone());
+                    g.clone()
+                }
+                None => continue,
+            };
+            ops.push(Op::AddGroup { group: name });
+        }
+        if self.remove_unlisted {
+            for g in current {
+                let folded = g.to_lowercase();
+                if !desired_folded.contains(&folded) && self.managed.contains(&folded) && !self.local.contains(&folded) {
+                    ops.push(Op::RemoveGroup { group: g.clone(), strip: false });
+                }
+            }
+        }
+        ops
+    }
+}

@@ -1,0 +1,377 @@
+//! Reconcile: desired users + directory snapshot + engine state → plan. Pure: no I/O, so
+//! every decision can be tested and simulated exactly.
+
+mod groups;
+mod guard;
+mod lifecycle;
+mod plan;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{ConnectorConfig, LinkExisting, Reactivate};
+use crate::mapping::Mapped;
+use crate::model::{DesiredUser, DirectoryUser, Identity, Target};
+
+pub use guard::{guard, Approval};
+pub use lifecycle::Case;
+pub use plan::{Disposition, Op, Plan, UserPlan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every source user; absence can be proven when the listing is complete.
+    Full,
+    /// Only the users given; nobody is treated as missing.
+    Partial,
+}
+
+pub struct Input<'a> {
+    pub connector: &'a ConnectorConfig,
+    pub mapped: Vec<Mapped>,
+    /// Records the connector could not tie to an id (they already made the listing incomplete).
+    pub unidentified: Vec<(String, String)>,
+    pub complete: bool,
+    pub scope: Scope,
+    pub directory: &'a [DirectoryUser],
+    pub groups: &'a BTreeSet<String>,
+    pub identities: &'a [Identity],
+    pub managed_groups: &'a BTreeSet<String>,
+    pub now: DateTime<Utc>,
+}
+
+pub fn reconcile(input: Input) -> Plan {
+    let mut r = Reconciler::new(&input);
+    let mut plan = Plan::default();
+    let mut seen = HashSet::new();
+    let mut desired = Vec::new();
+    for m in input.mapped {
+        match m {
+            Mapped::User(d) => {
+                seen.insert(d.idp_id.clone());
+                desired.push(d);
+            }
+            Mapped::Filtered { idp_id, reason } => {
+                seen.insert(idp_id.clone());
+                plan.users.push(r.filtered(idp_id, reason));
+            }
+            Mapped::Invalid { idp_id, location, message } => {
+                seen.insert(idp_id.clone());
+                let username = r.identity(&idp_id).map(|i| i.username.clone()).unwrap_or_default();
+                plan.users.push(UserPlan::failed(Some(idp_id), username, Some(location), message));
+            }
+        }
+    }
+    for (location, message) in input.unidentified {
+        plan.users.push(UserPlan::failed(None, String::new(), Some(location), message));
+    }
+    desired.sort_by(|a, b| a.idp_id.cmp(&b.idp_id));
+    for groups in desired.iter().filter(|d| d.active).filter_map(|d| d.groups.as_ref()) {
+        r.groups.assign(groups);
+    }
+    let duplicates = r.duplicate_usernames(&desired);
+    for d in desired {
+        let p = match duplicates.get(&d.username.to_lowercase()) {
+            Some(others) if !r.owns_username(&d) => UserPlan::failed(
+                Some(d.idp_id.clone()),
+                d.username.clone(),
+                Some(d.location.clone()),
+                format!("duplicate username '{}': also produced by source id(s) {}", d.username, others.iter().filter(|o| **o != d.idp_id).cloned().collect::<Vec<_>>().join(", ")),
+            ),
+            _ => r.desired(d),
+        };
+        plan.users.push(p);
+    }
+    plan.managed_users = r.managed_count();
+    if input.scope == Scope::Full {
+        if input.complete {
+            r.missing(&seen, &mut plan);
+        } else {
+            plan.notes.push("the listing was incomplete (a record without a readable id); no absence-based cleanup in this run".into());
+        }
+    }
+    plan.create_groups = r.groups.to_create.into_iter().collect();
+    plan.managed_groups = r.groups.managed;
+    plan
+}
+
+struct Reconciler<'a> {
+    connector: &'a ConnectorConfig,
+    now: DateTime<Utc>,
+    users: HashMap<&'a str, &'a DirectoryUser>,
+    identities: HashMap<&'a str, &'a Identity>,
+    anchored_keys: HashSet<&'a str>,
+    /// Lower-case username → key ("new:<idp id>" for users this plan creates).
+    taken: HashMap<String, String>,
+    groups: groups::GroupState,
+}
+
+impl<'a> Reconciler<'a> {
+    fn new(input: &Input<'a>) -> Self {
+        let users: HashMap<&str, &DirectoryUser> = input.directory.iter().map(|u| (u.key.as_str(), u)).collect();
+        let identities: HashMap<&str, &Identity> = input.identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
+        let anchored_keys = input.identities.iter().map(|i| i.key.as_str()).collect();
+        let taken = input.directory.iter().map(|u| (u.username.to_lowercase(), u.key.clone())).collect();
+        Reconciler {
+            connector: input.connector,
+            now: input.now,
+            users,
+            identities,
+            anchored_keys,
+            taken,
+            groups: groups::GroupState::new(&input.connector.groups, input.groups, input.managed_groups),
+        }
+    }
+
+    fn identity(&self, idp_id: &str) -> Option<&'a Identity> {
+        self.identities.get(idp_id).copied()
+    }
+
+    /// The directory user anchored to this id, if both still exist.
+    fn anchored(&self, idp_id: &str) -> Option<(&'a Identity, &'a DirectoryUser)> {
+        let id = self.identity(idp_id)?;
+        Some((id, self.users.get(id.key.as_str())?))
+    }
+
+    fn managed_count(&self) -> usize {
+        self.identities.values().filter(|i| self.users.contains_key(i.key.as_str())).count()
+    }
+
+    fn duplicate_usernames(&self, desired: &[DesiredUser]) -> HashMap<String, Vec<String>> {
+        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+        for d in desired {
+            by_name.entry(d.username.to_lowercase()).or_default().push(d.idp_id.clone());
+        }
+        by_name.retain(|_, ids| ids.len() > 1);
+        by_name
+    }
+
+    /// Among duplicates, the user already holding the name in the directory keeps it.
+    fn owns_username(&self, d: &DesiredUser) -> bool {
+        self.anchored(&d.idp_id).is_some_and(|(_, u)| u.username.eq_ignore_ascii_case(&d.username))
+    }
+
+    /// Claims a username for `key`; false when another user holds it.
+    fn claim(&mut self, username: &str, key: &str) -> bool {
+        let folded = username.to_lowercase();
+        match self.taken.get(&folded) {
+            Some(holder) if holder != key => false,
+            _ => {
+                self.taken.insert(folded, key.to_string());
+                true
+            }
+        }
+    }
+
+    fn filtered(&mut self, idp_id: String, reason: String) -> UserPlan {
+        let mut p = UserPlan {
+            idp_id: Some(idp_id.clone()),
+            key: None,
+            username: String::new(),
+            disposition: plan::Disposition::Filtered,
+            ops: Vec::new(),
+            held: Vec::new(),
+            reason: Some(reason.clone()),
+            location: None,
+            identity: None,
+        };
+        if let Some((identity, user)) = self.anchored(&idp_id) {
+            let mut identity = identity.clone();
+            let (ops, note) = lifecycle::retire(self.connector, Case::Filtered(reason.clone()), user, &mut identity, self.now);
+            p.key = Some(user.key.clone());
+            p.username = user.username.clone();
+            p.ops = ops;
+            p.reason = Some(match note {
+                Some(n) => format!("{reason}; {n}"),
+                None => reason,
+            });
+            p.identity = Some(identity);
+        }
+        p
+    }
+
+    /// Finds the directory user for a source user: by anchor, by a stored external id (an anchor
+    /// lost in a crash), or by linking on username/email when the connector allows it.
+    fn locate(&self, d: &DesiredUser) -> Result<Option<(Identity, &'a DirectoryUser, Option<Op>)>, String> {
+        if let Some((identity, user)) = self.anchored(&d.idp_id) {
+            return Ok(Some((identity.clone(), user, None)));
+        }
+        let unanchored = |u: &&&DirectoryUser| !self.anchored_keys.contains(u.key.as_str());
+        let fresh = |u: &DirectoryUser| Identity {
+            idp_id: d.idp_id.clone(),
+            key: u.key.clone(),
+            username: u.username.clone(),
+            gone_since: None,
+            disabled_by_sync_at: None,
+            anonymised: false,
+        };
+        if let Some(u) = self.users.values().filter(unanchored).find(|u| u.external_id.as_deref() == Some(&d.idp_id)) {
+            return Ok(Some((fresh(u), u, None)));
+        }
+        let (by, wanted) = match self.connector.link_existing {
+            LinkExisting::None => return Ok(None),
+            LinkExisting::Username => ("username", Some(d.username.clone())),
+            LinkExisting::Email => ("email", d.values.get(&Target::Email).cloned().flatten()),
+        };
+        let Some(wanted) = wanted else { return Ok(None) };
+        let matches: Vec<&&DirectoryUser> = self
+            .users
+            .values()
+            .filter(unanchored)
+            .filter(|u| match by {
+                "username" => u.username.eq_ignore_ascii_case(&wanted),
+                _ => u.value(&Target::Email).is_some_and(|e| e.eq_ignore_ascii_case(&wanted)),
+            })
+            .collect();
+        match matches.as_slice() {
+            [] => Ok(None),
+            [u] => Ok(Some((fresh(u), u, Some(Op::Link { by: format!("{by} '{wanted}'") })))),
+            many => Err(format!("cannot link by {by}: {} directory users have {by} '{wanted}'", many.len())),
+        }
+    }
+
+    fn desired(&mut self, d: DesiredUser) -> UserPlan {
+        let mut p = UserPlan {
+            idp_id: Some(d.idp_id.clone()),
+            key: None,
+            username: d.username.clone(),
+            disposition: plan::Disposition::Sync,
+            ops: Vec::new(),
+            held: Vec::new(),
+            reason: None,
+            location: Some(d.location.clone()),
+            identity: None,
+        };
+        let found = match self.locate(&d) {
+            Ok(found) => found,
+            Err(why) => return UserPlan::failed(p.idp_id, p.username, p.location, why),
+        };
+        let Some((mut identity, user, link)) = found else {
+            return self.create(d, p);
+        };
+        p.key = Some(user.key.clone());
+        p.ops.extend(link);
+        let returning = d.active;
+        let frozen = identity.anonymised && !d.active;
+        if !frozen {
+            if user.username != d.username {
+                if !self.claim(&d.username, &user.key) {
+                    return UserPlan::failed(
+                        p.idp_id,
+                        user.username.clone(),
+                        p.location,
+                        format!("cannot rename '{}' to '{}': another directory user has that username", user.username, d.username),
+                    );
+                }
+                p.ops.push(Op::Rename { from: user.username.clone(), to: d.username.clone() });
+            }
+            p.ops.extend(value_changes(&d.values, user));
+        } else {
+            p.username = user.username.clone();
+        }
+        if returning {
+            identity.gone_since = None;
+            if let Some(groups) = &d.groups {
+                p.ops.extend(self.groups.diff(groups, &user.groups));
+            }
+            if !user.active {
+                match self.reactivation(&identity) {
+                    Ok(reason) => p.ops.push(Op::Reactivate { reason }),
+                    Err(why) => p.reason = Some(why),
+                }
+            }
+            if identity.anonymised {
+                identity.anonymised = false;
+            }
+        } else {
+            let (ops, note) = lifecycle::retire(self.connector, Case::Inactive, user, &mut identity, self.now);
+            p.ops.extend(ops);
+            p.reason = note.or(Some("inactive in the source".into()));
+        }
+        p.identity = Some(identity);
+        p
+    }
+
+    fn reactivation(&self, identity: &Identity) -> Result<String, String> {
+        let by_sync = identity.disabled_by_sync_at.is_some() || identity.anonymised;
+        match self.connector.lifecycle.reactivate {
+            Reactivate::Always => Ok("active in the source".into()),
+            Reactivate::IfDisabledBySync if by_sync => Ok("active in the source again; the sync had disabled this user".into()),
+            Reactivate::IfDisabledBySync => Err("inactive in the directory, but not disabled by the sync: left inactive (lifecycle.reactivate is 'if_disabled_by_sync')".into()),
+            Reactivate::Never => Err("inactive in the directory: left inactive (lifecycle.reactivate is 'never')".into()),
+        }
+    }
+
+    fn create(&mut self, d: DesiredUser, mut p: UserPlan) -> UserPlan {
+        if !d.active {
+            p.disposition = plan::Disposition::Filtered;
+            p.reason = Some("inactive in the source and not in the directory: not created".into());
+            return p;
+        }
+        if !self.claim(&d.username, &format!("new:{}", d.idp_id)) {
+            let why = match self.connector.link_existing {
+                LinkExisting::None => format!("username '{}' already exists in the directory and is not linked to this connector (see link_existing)", d.username),
+                _ => format!("username '{}' is taken by a directory user that could not be linked", d.username),
+            };
+            return UserPlan::failed(p.idp_id, p.username, p.location, why);
+        }
+        let value = |t: &Target| d.values.get(t).cloned().flatten();
+        p.ops.push(Op::Create {
+            username: d.username.clone(),
+            display_name: value(&Target::DisplayName).unwrap_or_else(|| d.username.clone()),
+            email: value(&Target::Email),
+            active: true,
+        });
+        for (target, v) in &d.values {
+            if !target.is_core() {
+                if let Some(v) = v {
+                    p.ops.push(Op::Set { target: target.clone(), before: None, after: Some(v.clone()) });
+                }
+            }
+        }
+        if let Some(groups) = &d.groups {
+            p.ops.extend(self.groups.diff(groups, &BTreeSet::new()));
+        }
+        p
+    }
+
+    /// Anchored users the complete listing did not mention.
+    fn missing(&mut self, seen: &HashSet<String>, plan: &mut Plan) {
+        let mut gone: Vec<&Identity> = self.identities.values().copied().filter(|i| !seen.contains(&i.idp_id)).collect();
+        gone.sort_by(|a, b| a.idp_id.cmp(&b.idp_id));
+        for identity in gone {
+            let Some(user) = self.users.get(identity.key.as_str()).copied() else {
+                plan.forget.push(identity.idp_id.clone());
+                continue;
+            };
+            let mut identity = identity.clone();
+            let (ops, note) = lifecycle::retire(self.connector, Case::Missing, user, &mut identity, self.now);
+            plan.users.push(UserPlan {
+                idp_id: Some(identity.idp_id.clone()),
+                key: Some(user.key.clone()),
+                username: user.username.clone(),
+                disposition: plan::Disposition::Sync,
+                ops,
+                held: Vec::new(),
+                reason: Some(note.unwrap_or_else(|| "missing from the source".into())),
+                location: None,
+                identity: Some(identity),
+            });
+        }
+    }
+}
+
+/// Field-level changes for the targets the mapping produced; absent targets are left alone.
+fn value_changes(values: &BTreeMap<Target, Option<String>>, user: &DirectoryUser) -> Vec<Op> {
+    values
+        .iter()
+        .filter_map(|(target, after)| {
+            let before = user.value(target).map(str::to_string);
+            // The application keeps a display name; clearing it is not a change to chase.
+            if *target == Target::DisplayName && after.is_none() {
+                return None;
+            }
+            (before != *after).then(|| Op::Set { target: target.clone(), before, after: after.clone() })
+        })
+        .collect()
+}

@@ -1,0 +1,113 @@
+//! The plan: per user, the operations that make the directory match the source.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Identity, Target};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    Create { username: String, display_name: String, email: Option<String>, active: bool },
+    /// Anchors an existing directory user to the source id; writes nothing to the directory.
+    Link { by: String },
+    Rename { from: String, to: String },
+    Set { target: Target, before: Option<String>, after: Option<String> },
+    Reactivate { reason: String },
+    Disable { reason: String },
+    AddGroup { group: String },
+    /// `strip` marks a lifecycle strip (destructive) as opposed to a membership the source dropped.
+    RemoveGroup { group: String, strip: bool },
+    Delete { reason: String },
+    Anonymise { reason: String },
+}
+
+impl Op {
+    /// Counted by the guard (DESIGN §6.2).
+    pub fn is_destructive(&self) -> bool {
+        matches!(self, Op::Disable { .. } | Op::Delete { .. } | Op::Anonymise { .. } | Op::RemoveGroup { strip: true, .. })
+    }
+
+    /// Short name used for approvals and results.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Create { .. } => "create",
+            Op::Link { .. } => "link",
+            Op::Rename { .. } => "rename",
+            Op::Set { .. } => "set",
+            Op::Reactivate { .. } => "reactivate",
+            Op::Disable { .. } => "disable",
+            Op::AddGroup { .. } => "add_group",
+            Op::RemoveGroup { strip: false, .. } => "remove_group",
+            Op::RemoveGroup { strip: true, .. } => "strip_group",
+            Op::Delete { .. } => "delete",
+            Op::Anonymise { .. } => "anonymise",
+        }
+    }
+
+    pub fn writes(&self) -> bool {
+        !matches!(self, Op::Link { .. })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Synced: `ops` may be empty (unchanged).
+    Sync,
+    Filtered,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserPlan {
+    pub idp_id: Option<String>,
+    /// Directory key of an existing user; `None` until a `Create` succeeds.
+    pub key: Option<String>,
+    pub username: String,
+    pub disposition: Disposition,
+    pub ops: Vec<Op>,
+    /// Destructive operations the guard held back; applied only after approval.
+    pub held: Vec<Op>,
+    pub reason: Option<String>,
+    pub location: Option<String>,
+    /// The anchor and facts to keep if every op succeeds; `None` with a `Create` (the key is not
+    /// known yet) or for users without an anchor.
+    #[serde(skip)]
+    pub identity: Option<Identity>,
+}
+
+impl UserPlan {
+    pub fn failed(idp_id: Option<String>, username: String, location: Option<String>, reason: String) -> Self {
+        UserPlan {
+            idp_id,
+            key: None,
+            username,
+            disposition: Disposition::Failed,
+            ops: Vec::new(),
+            held: Vec::new(),
+            reason: Some(reason),
+            location,
+            identity: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Plan {
+    pub users: Vec<UserPlan>,
+    pub create_groups: Vec<String>,
+    /// Why destructive operations were held, when they were.
+    pub hold: Option<String>,
+    /// Groups this connector manages after the run (folded to lower case).
+    #[serde(skip)]
+    pub managed_groups: BTreeSet<String>,
+    /// Anchors whose directory user is gone and that the source no longer lists.
+    #[serde(skip)]
+    pub forget: Vec<String>,
+    /// Why no absence-based cleanup ran, when it did not.
+    pub notes: Vec<String>,
+    /// Users this connector managed when the run started.
+    pub managed_users: usize,
+}

@@ -1,0 +1,145 @@
+//! The state store (DESIGN §8): anchors and lifecycle facts, managed groups, run records with
+//! per-user results, and the imported configuration. SQLite is the embedded default; the trait
+//! stays narrow so a host (the Java shim) can back it with the application database later.
+
+pub mod sqlite;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::Identity;
+use crate::reconcile::Op;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("state store: {0}")]
+pub struct StoreError(pub String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunStatus {
+    Running,
+    Done,
+    PartiallyFailed,
+    Failed,
+    Held,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "RUNNING",
+            RunStatus::Done => "DONE",
+            RunStatus::PartiallyFailed => "PARTIALLY_FAILED",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Held => "HELD",
+            RunStatus::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        [Self::Running, Self::Done, Self::PartiallyFailed, Self::Failed, Self::Held, Self::Cancelled]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub created: u64,
+    pub updated: u64,
+    pub renamed: u64,
+    pub disabled: u64,
+    pub reactivated: u64,
+    pub deleted: u64,
+    pub anonymised: u64,
+    pub unchanged: u64,
+    pub filtered: u64,
+    pub failed: u64,
+    pub held: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: i64,
+    pub connector: String,
+    /// What started it: manual, schedule, login, api, approve.
+    pub trigger: String,
+    /// full, single_user or approve.
+    pub mode: String,
+    pub simulate: bool,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub counts: Counts,
+    pub writes: u64,
+    pub error: Option<String>,
+    pub hold_reason: Option<String>,
+    pub notes: Vec<String>,
+    /// For an approval run: the held run it approves.
+    pub approves: Option<i64>,
+    /// For a held run: the run that approved it.
+    pub approved_by: Option<i64>,
+    /// The connector configuration it ran with, secrets left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
+}
+
+/// One operation and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpResult {
+    #[serde(flatten)]
+    pub op: Op,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// What happened to one user in one run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserResult {
+    pub idp_id: Option<String>,
+    pub username: String,
+    pub key: Option<String>,
+    /// created, updated, renamed, disabled, reactivated, deleted, anonymised, unchanged,
+    /// filtered, failed, held — the same words the run counts use.
+    pub outcomes: Vec<String>,
+    pub ops: Vec<OpResult>,
+    pub held: Vec<Op>,
+    pub reason: Option<String>,
+    pub error: Option<String>,
+    pub location: Option<String>,
+}
+
+/// Anchor and group bookkeeping to commit with a finished run.
+#[derive(Debug, Clone, Default)]
+pub struct StateChanges {
+    pub upsert: Vec<Identity>,
+    pub remove: Vec<String>,
+    pub managed_groups: Option<BTreeSet<String>>,
+}
+
+pub trait StateStore: Send {
+    fn identities(&self, connector: &str) -> Result<Vec<Identity>, StoreError>;
+    fn managed_groups(&self, connector: &str) -> Result<BTreeSet<String>, StoreError>;
+    /// Records a run as RUNNING and returns its id.
+    fn begin_run(&self, record: &RunRecord) -> Result<i64, StoreError>;
+    /// Commits the run record, its results and the state changes in one transaction.
+    fn finish_run(&self, record: &RunRecord, results: &[UserResult], changes: &StateChanges) -> Result<(), StoreError>;
+    fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+    fn run(&self, id: i64) -> Result<Option<RunRecord>, StoreError>;
+    fn results(&self, run_id: i64) -> Result<Vec<UserResult>, StoreError>;
+    fn mark_approved(&self, held_run: i64, by_run: i64) -> Result<(), StoreError>;
+    /// The imported configuration: its JSON text and the directory relative paths resolve against.
+    fn config(&self) -> Result<Option<(String, String)>, StoreError>;
+    fn put_config(&self, json: &str, base_dir: &str) -> Result<(), StoreError>;
+}

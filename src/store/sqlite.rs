@@ -1,0 +1,291 @@
+//! The SQLite state store, the embedded default.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::*;
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS identities (
+    connector TEXT NOT NULL,
+    idp_id TEXT NOT NULL,
+    dir_key TEXT NOT NULL,
+    username TEXT NOT NULL,
+    gone_since TEXT,
+    disabled_by_sync_at TEXT,
+    anonymised INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (connector, idp_id)
+);
+CREATE TABLE IF NOT EXISTS managed_groups (
+    connector TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (connector, name)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    connector TEXT NOT NULL,
+    trigger TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    simulate INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    counts TEXT NOT NULL,
+    writes INTEGER NOT NULL,
+    error TEXT,
+    hold_reason TEXT,
+    notes TEXT NOT NULL,
+    approves INTEGER,
+    approved_by INTEGER,
+    config TEXT
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS config (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    json TEXT NOT NULL,
+    base_dir TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+";
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(err)
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        let conn = Connection::open(path).map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
+        Self::init(conn)
+    }
+
+    pub fn in_memory() -> Result<SqliteStore, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(err)?)
+    }
+
+    fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;").map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(SqliteStore { conn: Mutex::new(conn) })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn)
+    }
+}
+
+fn time(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
+}
+
+const RUN_COLUMNS: &str = "id, connector, trigger, mode, simulate, status, started_at, ended_at, counts, writes, error, \
+                           hold_reason, notes, approves, approved_by, config";
+
+fn run_row(r: &Row) -> rusqlite::Result<RunRecord> {
+    let status: String = r.get(5)?;
+    let counts: String = r.get(8)?;
+    let notes: String = r.get(12)?;
+    let config: Option<String> = r.get(15)?;
+    Ok(RunRecord {
+        id: r.get(0)?,
+        connector: r.get(1)?,
+        trigger: r.get(2)?,
+        mode: r.get(3)?,
+        simulate: r.get(4)?,
+        status: RunStatus::parse(&status).unwrap_or(RunStatus::Failed),
+        started_at: time(r.get(6)?).unwrap_or_default(),
+        ended_at: time(r.get(7)?),
+        counts: serde_json::from_str(&counts).unwrap_or_default(),
+        writes: r.get::<_, i64>(9)? as u64,
+        error: r.get(10)?,
+        hold_reason: r.get(11)?,
+        notes: serde_json::from_str(&notes).unwrap_or_default(),
+        approves: r.get(13)?,
+        approved_by: r.get(14)?,
+        config: config.and_then(|c| serde_json::from_str(&c).ok()),
+    })
+}
+
+impl StateStore for SqliteStore {
+    fn identities(&self, connector: &str) -> Result<Vec<Identity>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare(
+                    "SELECT idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised
+                     FROM identities WHERE connector = ?1",
+                )
+                .map_err(err)?;
+            let rows = stmt
+                .query_map(params![connector], |r| {
+                    Ok(Identity {
+                        idp_id: r.get(0)?,
+                        key: r.get(1)?,
+                        username: r.get(2)?,
+                        gone_since: time(r.get(3)?),
+                        disabled_by_sync_at: time(r.get(4)?),
+                        anonymised: r.get(5)?,
+                    })
+                })
+                .map_err(err)?;
+            rows.collect::<Result<_, _>>().map_err(err)
+        })
+    }
+
+    fn managed_groups(&self, connector: &str) -> Result<BTreeSet<String>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT name FROM managed_groups WHERE connector = ?1").map_err(err)?;
+            let rows = stmt.query_map(params![connector], |r| r.get(0)).map_err(err)?;
+            rows.collect::<Result<_, _>>().map_err(err)
+        })
+    }
+
+    fn begin_run(&self, r: &RunRecord) -> Result<i64, StoreError> {
+        let counts = json(&r.counts)?;
+        let notes = json(&r.notes)?;
+        let config = r.config.as_ref().map(json).transpose()?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO runs (connector, trigger, mode, simulate, status, started_at, counts, writes, notes, approves, config)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
+                params![r.connector, r.trigger, r.mode, r.simulate, r.status.as_str(), r.started_at.to_rfc3339(), counts, notes, r.approves, config],
+            )
+            .map_err(err)?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    fn finish_run(&self, r: &RunRecord, results: &[UserResult], changes: &StateChanges) -> Result<(), StoreError> {
+        let counts = json(&r.counts)?;
+        let notes = json(&r.notes)?;
+        let bodies = results.iter().map(json).collect::<Result<Vec<_>, _>>()?;
+        self.with(|c| {
+            let tx = c.transaction().map_err(err)?;
+            tx.execute(
+                "UPDATE runs SET status = ?2, ended_at = ?3, counts = ?4, writes = ?5, error = ?6, hold_reason = ?7, notes = ?8
+                 WHERE id = ?1",
+                params![
+                    r.id,
+                    r.status.as_str(),
+                    r.ended_at.map(|t| t.to_rfc3339()),
+                    counts,
+                    r.writes as i64,
+                    r.error,
+                    r.hold_reason,
+                    notes
+                ],
+            )
+            .map_err(err)?;
+            {
+                let mut insert = tx.prepare("INSERT INTO results (run_id, seq, body) VALUES (?1, ?2, ?3)").map_err(err)?;
+                for (i, body) in bodies.iter().enumerate() {
+                    insert.execute(params![r.id, i as i64, body]).map_err(err)?;
+                }
+                let mut upsert = tx
+                    .prepare(
+                        "INSERT INTO identities (connector, idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (connector, idp_id) DO UPDATE SET dir_key = excluded.dir_key,
+                           username = excluded.username, gone_since = excluded.gone_since,
+                           disabled_by_sync_at = excluded.disabled_by_sync_at, anonymised = excluded.anonymised",
+                    )
+                    .map_err(err)?;
+                for i in &changes.upsert {
+                    upsert
+                        .execute(params![
+                            r.connector,
+                            i.idp_id,
+                            i.key,
+                            i.username,
+                            i.gone_since.map(|t| t.to_rfc3339()),
+                            i.disabled_by_sync_at.map(|t| t.to_rfc3339()),
+                            i.anonymised
+                        ])
+                        .map_err(err)?;
+                }
+                let mut remove = tx.prepare("DELETE FROM identities WHERE connector = ?1 AND idp_id = ?2").map_err(err)?;
+                for id in &changes.remove {
+                    remove.execute(params![r.connector, id]).map_err(err)?;
+                }
+            }
+            if let Some(groups) = &changes.managed_groups {
+                tx.execute("DELETE FROM managed_groups WHERE connector = ?1", params![r.connector]).map_err(err)?;
+                let mut insert = tx.prepare("INSERT INTO managed_groups (connector, name) VALUES (?1, ?2)").map_err(err)?;
+                for g in groups {
+                    insert.execute(params![r.connector, g]).map_err(err)?;
+                }
+            }
+            tx.commit().map_err(err)
+        })
+    }
+
+    fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1")).map_err(err)?;
+            let rows = stmt.query_map(params![limit as i64], run_row).map_err(err)?;
+            rows.collect::<Result<_, _>>().map_err(err)
+        })
+    }
+
+    fn run(&self, id: i64) -> Result<Option<RunRecord>, StoreError> {
+        self.with(|c| {
+            c.query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"), params![id], run_row)
+                .optional()
+                .map_err(err)
+        })
+    }
+
+    fn results(&self, run_id: i64) -> Result<Vec<UserResult>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT body FROM results WHERE run_id = ?1 ORDER BY seq").map_err(err)?;
+            let rows = stmt.query_map(params![run_id], |r| r.get::<_, String>(0)).map_err(err)?;
+            rows.map(|b| serde_json::from_str(&b.map_err(err)?).map_err(err)).collect()
+        })
+    }
+
+    fn mark_approved(&self, held_run: i64, by_run: i64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute("UPDATE runs SET approved_by = ?2 WHERE id = ?1", params![held_run, by_run]).map(|_| ()).map_err(err)
+        })
+    }
+
+    fn config(&self) -> Result<Option<(String, String)>, StoreError> {
+        self.with(|c| {
+            c.query_row("SELECT json, base_dir FROM config WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(err)
+        })
+    }
+
+    fn put_config(&self, json: &str, base_dir: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO config (id, json, base_dir, updated_at) VALUES (1, ?1, ?2, ?3)
+                 ON CONFLICT (id) DO UPDATE SET json = excluded.json, base_dir = excluded.base_dir, updated_at = excluded.updated_at",
+                params![json, base_dir, Utc::now().to_rfc3339()],
+            )
+            .map(|_| ())
+            .map_err(err)
+        })
+    }
+}

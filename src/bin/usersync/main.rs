@@ -149,7 +149,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eout!("error: {e}");
+            eprintln!("error: {e}");
             ExitCode::from(match e {
                 EngineError::Config(_) => EXIT_CONFIG,
                 _ => EXIT_FAILED,

@@ -32,12 +32,12 @@ fn read_root(ctx: &mut Ctx, v: &Value) -> Option<Vec<ConnectorConfig>> {
     let mut ids = BTreeSet::new();
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
-        if let Some(c) = read_connector(ctx, &p, item) {
-            if !ids.insert(c.id.clone()) {
-                ctx.err(&format!("{p}.id"), format!("duplicate connector id '{}'", c.id));
+        if let Some(id) = item.get("id").and_then(Value::as_str) {
+            if !ids.insert(id.to_string()) {
+                ctx.err(&format!("{p}.id"), format!("duplicate connector id '{id}'"));
             }
-            out.push(c);
         }
+        out.extend(read_connector(ctx, &p, item));
     }
     Some(out)
 }

@@ -7,6 +7,7 @@ mod runner;
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::{Config, ConfigErrors};
@@ -113,14 +114,24 @@ pub struct MappingTest {
     pub result: String,
 }
 
+/// The engine's idea of "now": grace periods and delayed deletion are measured with it.
+pub type Clock = Box<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
 pub struct Engine {
     store: Box<dyn StateStore>,
     directory: Box<dyn Directory>,
+    clock: Clock,
 }
 
 impl Engine {
     pub fn new(store: Box<dyn StateStore>, directory: Box<dyn Directory>) -> Self {
-        Engine { store, directory }
+        Engine { store, directory, clock: Box::new(Utc::now) }
+    }
+
+    /// Replaces the clock (tests step through grace periods with it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     pub fn directory(&self) -> &dyn Directory {

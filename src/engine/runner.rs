@@ -2,8 +2,6 @@
 
 use std::collections::HashSet;
 
-use chrono::Utc;
-
 use super::apply::apply_user;
 use super::{Engine, EngineError, Failure, HeldUser, Mode, Phase, Progress, RunReport, RunRequest};
 use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorConfig};
@@ -92,7 +90,7 @@ impl<'a> Runner<'a> {
             mode: mode.into(),
             simulate: self.request.simulate,
             status: RunStatus::Running,
-            started_at: Utc::now(),
+            started_at: (self.engine.clock)(),
             ended_at: None,
             counts: Counts::default(),
             writes: 0,
@@ -122,7 +120,7 @@ impl<'a> Runner<'a> {
                 (Vec::new(), StateChanges::default())
             }
         };
-        record.ended_at = Some(Utc::now());
+        record.ended_at = Some((self.engine.clock)().max(record.started_at));
         self.report(record.id, Phase::Recording, 0, None);
         store.finish_run(&record, &results, &changes)?;
         let c = &record.counts;

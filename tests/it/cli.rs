@@ -1,0 +1,1 @@
+//! The command line as an administrator uses it.

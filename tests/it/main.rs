@@ -1,0 +1,13 @@
+//! Integration tests, in one crate so CI links one binary.
+
+mod support;
+
+mod cli;
+mod config_errors;
+mod file_sources;
+mod groups;
+mod guard;
+mod identity;
+mod lifecycle;
+mod mapping;
+mod secrets;

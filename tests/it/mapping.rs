@@ -1,0 +1,168 @@
+//! Mapping rules: every transform, templates, fallbacks and the no-match policies.
+
+use serde_json::{json, Value};
+use usersync::config::Config;
+use usersync::mapping::{map_user, Mapped, MappingTrace};
+use usersync::model::{DesiredUser, SourceUser, Target};
+
+use crate::support::connector;
+
+fn source(attrs: Value) -> SourceUser {
+    SourceUser {
+        id: "42".into(),
+        attributes: attrs.as_object().unwrap().clone(),
+        active: true,
+        groups: vec![],
+        manager: None,
+        photo_etag: None,
+        location: "users.csv line 3".into(),
+    }
+}
+
+/// Maps `attrs` with a username rule plus `rule` (targeting property:out).
+fn map_with(rule: Value, attrs: Value) -> Mapped {
+    let mut rules = vec![json!({ "target": "username", "source": "user" })];
+    let mut rule = rule;
+    if rule.get("target").is_none() {
+        rule["target"] = json!("property:out");
+    }
+    rules.push(rule);
+    let doc = json!({ "connectors": [connector(json!({ "mapping": rules }))] });
+    let config = Config::from_json("t", &doc.to_string(), ".".into()).expect("valid");
+    map_user(&config.connectors[0], &source(attrs), None)
+}
+
+fn desired(m: Mapped) -> DesiredUser {
+    match m {
+        Mapped::User(d) => d,
+        other => panic!("expected a synced user, got {other:?}"),
+    }
+}
+
+/// The value `property:out` ends up with: None = left alone, Some(None) = cleared.
+fn out(rule: Value, attrs: Value) -> Option<Option<String>> {
+    desired(map_with(rule, attrs)).values.get(&Target::Property("out".into())).cloned()
+}
+
+fn set(v: &str) -> Option<Option<String>> {
+    Some(Some(v.to_string()))
+}
+
+#[test]
+fn each_transform_does_what_it_says() {
+    let attrs = json!({ "user": "u", "v": "  Alice.Smith@Corp.COM  " });
+    let t = |transforms: Value| out(json!({ "source": "v", "transforms": transforms }), attrs.clone());
+    assert_eq!(t(json!(["trim"])), set("Alice.Smith@Corp.COM"));
+    assert_eq!(t(json!(["trim", "lowercase"])), set("alice.smith@corp.com"));
+    assert_eq!(t(json!(["trim", "uppercase"])), set("ALICE.SMITH@CORP.COM"));
+    assert_eq!(t(json!(["trim", "strip_domain"])), set("Alice.Smith"));
+    assert_eq!(
+        t(json!(["trim", { "type": "regex_replace", "pattern": "^(\\w+)\\.(\\w+)@.*$", "replacement": "$2, $1" }])),
+        set("Smith, Alice")
+    );
+    assert_eq!(t(json!(["trim", { "type": "replace", "search": ".", "with": "_" }])), set("Alice_Smith@Corp_COM"));
+    // Order matters: strip first, then uppercase, is not uppercase then replace.
+    assert_eq!(t(json!(["strip_domain", "trim", "uppercase"])), set("ALICE.SMITH"));
+}
+
+#[test]
+fn entra_guest_upn_recovers_the_home_address() {
+    let g = |upn: &str| out(json!({ "source": "v", "transforms": ["entra_guest_upn"] }), json!({ "user": "u", "v": upn }));
+    assert_eq!(g("alice_corp.com#EXT#@tenant.onmicrosoft.com"), set("alice@corp.com"));
+    assert_eq!(g("first_last_partner.co.uk#EXT#@tenant.onmicrosoft.com"), set("first_last@partner.co.uk"));
+    assert_eq!(g("bob@corp.com"), set("bob@corp.com"), "a member UPN is left alone");
+}
+
+#[test]
+fn default_fills_only_empty_values() {
+    let rule = json!({ "source": "v", "transforms": ["trim", { "type": "default", "value": "n/a" }] });
+    assert_eq!(out(rule.clone(), json!({ "user": "u", "v": "   " })), set("n/a"));
+    assert_eq!(out(rule.clone(), json!({ "user": "u" })), set("n/a"));
+    assert_eq!(out(rule, json!({ "user": "u", "v": "x" })), set("x"));
+}
+
+#[test]
+fn templates_literals_fallbacks_and_paths() {
+    let attrs = json!({ "user": "u", "given": "Alice", "sur": "", "alt": "Al", "manager": { "email": "boss@corp.com" } });
+    assert_eq!(out(json!({ "source": { "template": "{given} {sur}" } }), attrs.clone()), set("Alice"));
+    assert_eq!(out(json!({ "source": { "template": "{{{given}}}" } }), attrs.clone()), set("{Alice}"));
+    assert_eq!(out(json!({ "source": { "literal": "fixed" } }), attrs.clone()), set("fixed"));
+    assert_eq!(out(json!({ "source": { "first_of": ["nickname", "sur", "alt"] } }), attrs.clone()), set("Al"));
+    assert_eq!(out(json!({ "source": "manager.email" }), attrs.clone()), set("boss@corp.com"));
+    // A template with no values at all is empty, which is a no-match.
+    assert_eq!(out(json!({ "source": { "template": "{sur} {nope}" }, "no_match": "ignore" }), attrs), None);
+}
+
+#[test]
+fn no_match_policies() {
+    let rule = |policy: &str| {
+        json!({ "source": "v", "no_match": policy, "transforms": [
+            { "type": "regex_replace", "pattern": "^EMP-(\\d+)$", "replacement": "$1" }
+        ]})
+    };
+    let matching = json!({ "user": "u", "v": "EMP-7" });
+    let odd = json!({ "user": "u", "v": "contractor" });
+    for policy in ["keep", "ignore", "clear", "filter"] {
+        assert_eq!(out(rule(policy), matching.clone()), set("7"), "a match is a match under '{policy}'");
+    }
+    assert_eq!(out(rule("keep"), odd.clone()), set("contractor"), "keep: the value as read");
+    assert_eq!(out(rule("ignore"), odd.clone()), None, "ignore: the directory value is left alone");
+    assert_eq!(out(rule("clear"), odd.clone()), Some(None), "clear: the target is cleared");
+    match map_with(rule("filter"), odd) {
+        Mapped::Filtered { idp_id, reason } => {
+            assert_eq!(idp_id, "42");
+            assert!(reason.contains("property:out") && reason.contains("did not match"), "{reason}");
+        }
+        other => panic!("filter must filter, got {other:?}"),
+    }
+    // An empty source is a no-match too.
+    assert_eq!(out(json!({ "source": "missing", "no_match": "ignore" }), json!({ "user": "u" })), None);
+    assert_eq!(out(json!({ "source": "missing", "no_match": "keep" }), json!({ "user": "u" })), Some(None));
+}
+
+#[test]
+fn an_invalid_email_is_a_per_user_error_naming_line_and_column() {
+    match map_with(json!({ "target": "email", "source": "mail" }), json!({ "user": "u", "mail": "bob@" })) {
+        Mapped::Invalid { idp_id, location, message } => {
+            assert_eq!(idp_id, "42");
+            assert_eq!(location, "users.csv line 3, column mail");
+            assert_eq!(message, "invalid email 'bob@'");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_empty_username_is_an_error_and_a_filter_rule_filters() {
+    match map_with(json!({ "source": "x" }), json!({ "user": "" })) {
+        Mapped::Invalid { message, location, .. } => {
+            assert_eq!(message, "the username is empty");
+            assert_eq!(location, "users.csv line 3, column user");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    let doc = json!({ "connectors": [connector(json!({ "mapping": [
+        { "target": "username", "source": "user", "transforms": [{ "type": "regex_replace", "pattern": "^svc-", "replacement": "" }], "no_match": "filter" }
+    ]}))] });
+    let config = Config::from_json("t", &doc.to_string(), ".".into()).unwrap();
+    assert!(matches!(map_user(&config.connectors[0], &source(json!({ "user": "alice" })), None), Mapped::Filtered { .. }));
+    assert!(matches!(map_user(&config.connectors[0], &source(json!({ "user": "svc-alice" })), None), Mapped::User(d) if d.username == "alice"));
+}
+
+#[test]
+fn the_trace_explains_each_rule() {
+    let doc = json!({ "connectors": [connector(json!({ "mapping": [
+        { "target": "username", "source": "user", "transforms": ["lowercase"] },
+        { "target": "email", "source": "mail", "no_match": "clear", "transforms": [
+            { "type": "regex_replace", "pattern": "@old\\.com$", "replacement": "@new.com" }
+        ]}
+    ]}))] });
+    let config = Config::from_json("t", &doc.to_string(), ".".into()).unwrap();
+    let mut trace = MappingTrace::default();
+    let m = map_user(&config.connectors[0], &source(json!({ "user": "ALICE", "mail": "a@other.com" })), Some(&mut trace));
+    assert!(matches!(m, Mapped::User(_)));
+    assert_eq!(trace.rules.len(), 2);
+    assert_eq!(trace.rules[0].read.as_deref(), Some("ALICE"));
+    assert_eq!(trace.rules[0].steps, vec![("lowercase".to_string(), Some("alice".to_string()))]);
+    assert_eq!(trace.rules[1].outcome, "a pattern did not match; clear");
+}

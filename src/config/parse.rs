@@ -382,7 +382,15 @@ fn read_transform(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Transform> {
     let mut o = Obj::new(ctx, path, v)?;
     let name = o.req(ctx, "type", TRANSFORM_NAMES).and_then(|(p, v)| ctx.string(&p, v));
     let field = |ctx: &mut Ctx, o: &mut Obj, key: &'static str, allow_empty: bool| {
-        o.req(ctx, key, "a string").and_then(|(p, v)| if allow_empty { ctx.string(&p, v) } else { ctx.nonempty(&p, v) })
+        // Not `nonempty`: searching for a single space is legitimate.
+        o.req(ctx, key, "a string").and_then(|(p, v)| {
+            let s = ctx.string(&p, v)?;
+            if s.is_empty() && !allow_empty {
+                ctx.err(&p, "must not be empty");
+                return None;
+            }
+            Some(s)
+        })
     };
     let out = match name.as_deref() {
         None => None,

@@ -1,1 +1,94 @@
+//! Group rules: required, always-assigned, locally managed, name transforms, include patterns,
+//! creation of missing groups and removal of memberships the source dropped.
 
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use usersync::directory::Directory;
+
+use crate::support::{connector, row, Harness};
+
+fn groups(h: &Harness, user: &str) -> Vec<String> {
+    h.user(user).groups.into_iter().collect()
+}
+
+#[test]
+fn required_groups_decide_who_is_synced() {
+    let h = Harness::new();
+    h.write_users(&[row(1, "ann", "Engineering"), row(2, "bob", "Visitors"), row(3, "cy", "engineering;Other")]);
+    let config = h.config(connector(json!({ "groups": { "required": ["Engineering"] } })));
+    let r = h.sync(&config);
+    assert_eq!((r.counts.created, r.counts.filtered), (2, 1));
+    assert!(h.find("bob").is_none());
+    let (_, results) = h.engine.run_details(r.run_id).unwrap();
+    let bob = results.iter().find(|u| u.idp_id.as_deref() == Some("2")).unwrap();
+    assert_eq!(bob.reason.as_deref(), Some("not a member of a required group (Engineering)"));
+}
+
+#[test]
+fn always_groups_transforms_and_include_patterns() {
+    let h = Harness::new();
+    h.write_users(&[row(1, "ann", " Dev Team ;VPN;Sales")]);
+    let config = h.config(connector(json!({ "groups": {
+        "transforms": ["trim", "lowercase", { "type": "replace", "search": " ", "with": "-" }],
+        "include": ["^(dev-team|sales)$"],
+        "always": ["jira-users"]
+    }})));
+    h.sync(&config);
+    assert_eq!(groups(&h, "ann"), vec!["dev-team", "jira-users", "sales"]);
+    let all: BTreeSet<String> = h.engine.directory().list_groups().unwrap();
+    assert!(!all.contains("vpn"), "dropped groups are not created");
+}
+
+#[test]
+fn memberships_the_source_drops_are_removed_but_local_and_foreign_groups_stay() {
+    let h = Harness::new();
+    h.write_users(&[row(1, "ann", "Dev;Ops;Helpdesk"), row(2, "bob", "Dev")]);
+    let config = h.config(connector(json!({ "groups": { "local": ["helpdesk"] } })));
+    h.sync(&config);
+    let dir = h.engine.directory();
+    dir.create_group("jira-administrators").unwrap();
+    dir.add_membership(&h.user("ann").key, "jira-administrators").unwrap();
+
+    h.write_users(&[row(1, "ann", "Dev"), row(2, "bob", "Dev")]);
+    let r = h.sync(&config);
+    assert_eq!(r.counts.updated, 1);
+    assert_eq!(
+        groups(&h, "ann"),
+        vec!["Dev", "Helpdesk", "jira-administrators"],
+        "Ops removed; Helpdesk is local; jira-administrators was never managed by the sync"
+    );
+
+    // A group that disappears from the source entirely is still known as managed.
+    h.write_users(&[row(1, "ann", ""), row(2, "bob", "Dev")]);
+    h.sync(&config);
+    assert_eq!(groups(&h, "ann"), vec!["Helpdesk", "jira-administrators"]);
+}
+
+#[test]
+fn remove_unlisted_false_only_adds() {
+    let h = Harness::new();
+    h.write_users(&[row(1, "ann", "Dev;Ops")]);
+    let config = h.config(connector(json!({ "groups": { "remove_unlisted": false } })));
+    h.sync(&config);
+    h.write_users(&[row(1, "ann", "Dev")]);
+    assert_eq!(h.sync(&config).writes, 0);
+    assert_eq!(groups(&h, "ann"), vec!["Dev", "Ops"]);
+}
+
+#[test]
+fn missing_groups_are_created_only_when_allowed_and_names_match_case_insensitively() {
+    let h = Harness::new();
+    h.engine.directory().create_group("Engineering").unwrap();
+    h.write_users(&[row(1, "ann", "engineering;Brand-New")]);
+    let config = h.config(connector(json!({ "groups": { "create_missing": false } })));
+    h.sync(&config);
+    assert_eq!(groups(&h, "ann"), vec!["Engineering"]);
+    assert_eq!(h.engine.directory().list_groups().unwrap().len(), 1);
+
+    let create = h.config(connector(json!({})));
+    let r = h.sync(&create);
+    assert_eq!(r.writes, 2, "one group created, one membership added");
+    assert_eq!(groups(&h, "ann"), vec!["Brand-New", "Engineering"]);
+    assert_eq!(h.sync(&create).writes, 0);
+}

@@ -1,1 +1,116 @@
+//! The guard: mass changes are held until approved, and approval re-checks against the source.
 
+use serde_json::json;
+use usersync::engine::EngineError;
+use usersync::store::RunStatus;
+
+use crate::support::{connector, people, Harness};
+
+#[test]
+fn removing_most_users_is_held_and_nothing_is_disabled_until_approved() {
+    let h = Harness::new();
+    let all = people(20);
+    h.write_users(&all);
+    let config = h.config(connector(json!({})));
+    h.sync(&config);
+
+    h.write_users(&all[..8]);
+    let r = h.sync(&config);
+    assert_eq!(r.status, RunStatus::Held);
+    assert_eq!(r.exit_code(), 3);
+    assert_eq!((r.counts.held, r.counts.disabled, r.writes), (12, 0, 0));
+    assert!(r.hold_reason.as_deref().unwrap().contains("12 of 20 managed users"), "{:?}", r.hold_reason);
+    assert_eq!(r.held.len(), 12);
+    assert_eq!(h.active_usernames().len(), 20, "nothing disabled while held");
+    // Running again does not sneak the operations through.
+    assert_eq!(h.sync(&config).status, RunStatus::Held);
+    assert_eq!(h.active_usernames().len(), 20);
+
+    let approved = h.engine.approve(r.run_id, None, &|_| {}).unwrap();
+    assert_eq!(approved.status, RunStatus::Done);
+    assert_eq!(approved.mode, "approve");
+    assert_eq!(approved.counts.disabled, 12);
+    assert_eq!(h.active_usernames().len(), 8);
+    let (held_run, _) = h.engine.run_details(r.run_id).unwrap();
+    assert_eq!(held_run.approved_by, Some(approved.run_id));
+    match h.engine.approve(r.run_id, None, &|_| {}) {
+        Err(EngineError::Invalid(m)) => assert!(m.contains("already approved"), "{m}"),
+        other => panic!("approving twice must fail, got {other:?}"),
+    }
+}
+
+#[test]
+fn approval_rechecks_users_who_came_back() {
+    let h = Harness::new();
+    let all = people(20);
+    h.write_users(&all);
+    let config = h.config(connector(json!({})));
+    h.sync(&config);
+    h.write_users(&all[..8]);
+    let held = h.sync(&config);
+    assert_eq!(held.status, RunStatus::Held);
+
+    // Most come back before the administrator approves; only two are still gone.
+    h.write_users(&all[..18]);
+    let r = h.engine.approve(held.run_id, Some(&config), &|_| {}).unwrap();
+    assert_eq!(r.counts.disabled, 2);
+    assert_eq!(h.active_usernames().len(), 18);
+}
+
+#[test]
+fn an_approval_does_not_cover_new_destructive_operations() {
+    let h = Harness::new();
+    let all = people(20);
+    h.write_users(&all);
+    let config = h.config(connector(json!({})));
+    h.sync(&config);
+    h.write_users(&all[..15]);
+    let held = h.sync(&config);
+    assert_eq!(held.counts.held, 5);
+    // Now everyone but two has left: the five approved go, the other thirteen are held again.
+    h.write_users(&all[..2]);
+    let r = h.engine.approve(held.run_id, Some(&config), &|_| {}).unwrap();
+    assert_eq!(r.status, RunStatus::Held);
+    assert_eq!((r.counts.disabled, r.counts.held), (5, 13));
+}
+
+#[test]
+fn an_empty_source_is_always_held() {
+    let h = Harness::new();
+    h.write_users(&people(2));
+    let config = h.config(connector(json!({ "safety": { "max_destructive_percent": 100, "max_destructive_count": 1000 } })));
+    h.sync(&config);
+    h.write_users(&[]);
+    let r = h.sync(&config);
+    assert_eq!(r.status, RunStatus::Held);
+    assert!(r.hold_reason.unwrap().contains("no users"));
+    assert_eq!(h.active_usernames().len(), 2);
+}
+
+#[test]
+fn the_count_limit_applies_when_lower_than_the_percentage() {
+    let h = Harness::new();
+    let all = people(40);
+    h.write_users(&all);
+    let config = h.config(connector(json!({ "safety": { "max_destructive_percent": 50, "max_destructive_count": 3 } })));
+    h.sync(&config);
+    h.write_users(&all[..36]);
+    let r = h.sync(&config);
+    assert_eq!(r.status, RunStatus::Held, "4 > 3 even though 4 is only 10%");
+    h.write_users(&all[..37]);
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.disabled), (RunStatus::Done, 3));
+}
+
+#[test]
+fn only_a_held_run_can_be_approved() {
+    let h = Harness::new();
+    h.write_users(&people(3));
+    let config = h.config(connector(json!({})));
+    let r = h.sync(&config);
+    match h.engine.approve(r.run_id, None, &|_| {}) {
+        Err(EngineError::Invalid(m)) => assert!(m.contains("not a held run"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(matches!(h.engine.approve(999, None, &|_| {}), Err(EngineError::Invalid(m)) if m.contains("no run with id 999")));
+}

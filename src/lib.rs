@@ -4,8 +4,8 @@
 pub mod config;
 pub mod connector;
 pub mod directory;
+pub mod engine;
 pub mod mapping;
 pub mod model;
 pub mod reconcile;
 pub mod store;
-pub mod engine;

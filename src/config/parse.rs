@@ -50,9 +50,7 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
             ctx.err(&o.at("id"), "use only letters, digits, '-', '_' and '.'");
         }
     }
-    let kind = o
-        .req(ctx, "type", "the connector type")
-        .and_then(|(p, v)| ctx.word(&p, v, &ConnectorKind::CHOICES));
+    let kind = o.req(ctx, "type", "the connector type").and_then(|(p, v)| ctx.word(&p, v, &ConnectorKind::CHOICES));
     let source = match (kind, o.req(ctx, "source", "the source settings")) {
         (Some(kind), Some((p, v))) => read_source(ctx, &p, v, kind),
         _ => None,
@@ -117,7 +115,8 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
         ConnectorKind::Csv | ConnectorKind::Xlsx => read_file_source(ctx, &mut o, kind).map(SourceSettings::File),
         ConnectorKind::Entra => {
             let tenant_id = o.req(ctx, "tenant_id", "the Entra tenant id").and_then(|(p, v)| ctx.nonempty(&p, v));
-            let client_id = o.req(ctx, "client_id", "the app registration's client id").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let client_id =
+                o.req(ctx, "client_id", "the app registration's client id").and_then(|(p, v)| ctx.nonempty(&p, v));
             let client_secret = o.req(ctx, "client_secret", "the client secret").and_then(|(p, v)| ctx.nonempty(&p, v));
             Some(SourceSettings::Entra(EntraSource {
                 tenant_id: tenant_id?,
@@ -163,7 +162,8 @@ fn read_file_source(ctx: &mut Ctx, o: &mut Obj, kind: ConnectorKind) -> Option<F
         }
         ctx.nonempty(&p, v)
     });
-    let id_column = o.req(ctx, "id_column", "the column holding the immutable user id").and_then(|(p, v)| ctx.nonempty(&p, v));
+    let id_column =
+        o.req(ctx, "id_column", "the column holding the immutable user id").and_then(|(p, v)| ctx.nonempty(&p, v));
     let mut opt_str = |ctx: &mut Ctx, key: &'static str| o.opt(key).and_then(|(p, v)| ctx.nonempty(&p, v));
     let active_column = opt_str(ctx, "active_column");
     let groups_column = opt_str(ctx, "groups_column");
@@ -232,7 +232,9 @@ fn read_rule(ctx: &mut Ctx, path: &str, v: &Value) -> Option<MappingRule> {
             }
         }
     });
-    let source = o.req(ctx, "source", "an attribute name or {\"template\"|\"literal\"|\"first_of\": ...}").and_then(|(p, v)| read_value_source(ctx, &p, v));
+    let source = o
+        .req(ctx, "source", "an attribute name or {\"template\"|\"literal\"|\"first_of\": ...}")
+        .and_then(|(p, v)| read_value_source(ctx, &p, v));
     let transforms = match o.opt("transforms") {
         Some((p, v)) => read_transforms(ctx, &p, v),
         None => Some(Vec::new()),
@@ -241,7 +243,12 @@ fn read_rule(ctx: &mut Ctx, path: &str, v: &Value) -> Option<MappingRule> {
         Some((p, v)) => ctx.word(
             &p,
             v,
-            &[("keep", NoMatch::Keep), ("ignore", NoMatch::Ignore), ("clear", NoMatch::Clear), ("filter", NoMatch::Filter)],
+            &[
+                ("keep", NoMatch::Keep),
+                ("ignore", NoMatch::Ignore),
+                ("clear", NoMatch::Clear),
+                ("filter", NoMatch::Filter),
+            ],
         ),
         None => Some(NoMatch::Keep),
     };
@@ -426,7 +433,11 @@ fn read_transform(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Transform> {
 /// The last line of the regex crate's message says what is wrong ("unclosed group").
 fn regex_message(e: &regex::Error) -> String {
     let text = e.to_string();
-    text.lines().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim().trim_start_matches("error: ").to_string()).unwrap_or(text)
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().trim_start_matches("error: ").to_string())
+        .unwrap_or(text)
 }
 
 fn read_groups(ctx: &mut Ctx, path: &str, v: &Value) -> Option<GroupRules> {

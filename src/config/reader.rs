@@ -145,10 +145,7 @@ impl<'v> Obj<'v> {
     pub fn finish(self, ctx: &mut Ctx) {
         for key in self.map.keys() {
             if !self.known.iter().any(|k| k == key) {
-                ctx.err(
-                    &self.at(key),
-                    format!("unknown key (expected one of: {})", self.known.join(", ")),
-                );
+                ctx.err(&self.at(key), format!("unknown key (expected one of: {})", self.known.join(", ")));
             }
         }
     }

@@ -20,7 +20,8 @@ impl CsvConnector {
 impl Connector for CsvConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
         let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let unreadable = |e: &dyn std::fmt::Display| SourceError::Unreadable(format!("{}: cannot read: {e}", self.path.display()));
+        let unreadable =
+            |e: &dyn std::fmt::Display| SourceError::Unreadable(format!("{}: cannot read: {e}", self.path.display()));
         let file = std::fs::File::open(&self.path).map_err(|e| unreadable(&e))?;
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.settings.delimiter.unwrap_or(',') as u8)
@@ -33,13 +34,14 @@ impl Connector for CsvConnector {
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                String::from_utf8(h.to_vec()).map_err(|_| {
-                    SourceError::Unreadable(format!("{name}: header column {} is not valid UTF-8", i + 1))
-                })
+                String::from_utf8(h.to_vec())
+                    .map_err(|_| SourceError::Unreadable(format!("{name}: header column {} is not valid UTF-8", i + 1)))
             })
             .collect::<Result<Vec<_>, _>>()?;
         if header.iter().all(|h| h.trim().is_empty()) {
-            return Err(SourceError::Unreadable(format!("{name}: the file is empty; the first line must name the columns")));
+            return Err(SourceError::Unreadable(format!(
+                "{name}: the file is empty; the first line must name the columns"
+            )));
         }
         let columns = Columns::new(&name, header, &self.settings)?;
         let mut sink = RowSink::new(&self.settings, columns);

@@ -95,7 +95,11 @@ impl<'a> RowSink<'a> {
         };
         let Some(id) = id else {
             self.listing.complete = false;
-            self.fail(None, format!("{location}, column {}", cols.name(cols.id)), "the id is empty or unreadable; nobody can be proven absent in this run".into());
+            self.fail(
+                None,
+                format!("{location}, column {}", cols.name(cols.id)),
+                "the id is empty or unreadable; nobody can be proven absent in this run".into(),
+            );
             return;
         };
         if cells.len() != cols.names.len() {
@@ -109,7 +113,9 @@ impl<'a> RowSink<'a> {
             match cell {
                 Ok(text) => {
                     let value = if cols.lists[i] {
-                        Value::Array(split(&text, &self.settings.list_separator).map(|s| Value::String(s.to_string())).collect())
+                        Value::Array(
+                            split(&text, &self.settings.list_separator).map(|s| Value::String(s.to_string())).collect(),
+                        )
                     } else {
                         Value::String(text.trim().to_string())
                     };
@@ -145,15 +151,7 @@ impl<'a> RowSink<'a> {
         };
         let manager = cols.manager.map(|i| cell_text(&attributes, cols.name(i))).filter(|s| !s.is_empty());
         self.first_seen.insert(id.clone(), location.clone());
-        self.listing.users.push(SourceUser {
-            id,
-            attributes,
-            active,
-            groups,
-            manager,
-            photo_etag: None,
-            location,
-        });
+        self.listing.users.push(SourceUser { id, attributes, active, groups, manager, photo_etag: None, location });
     }
 
     fn fail(&mut self, idp_id: Option<String>, location: String, message: String) {

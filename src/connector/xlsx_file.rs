@@ -44,9 +44,9 @@ impl Connector for XlsxConnector {
         // Row numbers as Excel shows them: the range may start below row 1.
         let first_row = range.start().map(|(r, _)| r as usize + 1).unwrap_or(1);
         let mut rows = range.rows();
-        let header = rows
-            .next()
-            .ok_or_else(|| SourceError::Unreadable(format!("{name}: sheet '{sheet}' is empty; row 1 must name the columns")))?;
+        let header = rows.next().ok_or_else(|| {
+            SourceError::Unreadable(format!("{name}: sheet '{sheet}' is empty; row 1 must name the columns"))
+        })?;
         let header: Vec<String> = header.iter().map(|c| cell(c).unwrap_or_default()).collect();
         let columns = Columns::new(&format!("{name} sheet '{sheet}'"), header, &self.settings)?;
         let width = range.width();

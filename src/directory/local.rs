@@ -145,8 +145,7 @@ impl Directory for LocalDirectory {
                 }
             }
             let mut stmt = c.prepare("SELECT user_id, group_name FROM memberships").map_err(failed)?;
-            let rows =
-                stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(failed)?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(failed)?;
             for row in rows {
                 let (id, group) = row.map_err(failed)?;
                 if let Some(u) = users.get_mut(&id) {
@@ -172,7 +171,9 @@ impl Directory for LocalDirectory {
                 params![user.username, user.display_name, user.email, user.active, user.external_id],
             ) {
                 Ok(_) => Ok(c.last_insert_rowid().to_string()),
-                Err(e) if is_unique(&e) => Err(DirError::Conflict(format!("username '{}' already exists", user.username))),
+                Err(e) if is_unique(&e) => {
+                    Err(DirError::Conflict(format!("username '{}' already exists", user.username)))
+                }
                 Err(e) => Err(failed(e)),
             }
         })
@@ -188,7 +189,9 @@ impl Directory for LocalDirectory {
                     "UPDATE users SET display_name = COALESCE(?2, username) WHERE id = ?1",
                     params![id, value],
                 )?,
-                Target::Email => self.exec_user(key, "UPDATE users SET email = ?2 WHERE id = ?1", params![id, value])?,
+                Target::Email => {
+                    self.exec_user(key, "UPDATE users SET email = ?2 WHERE id = ?1", params![id, value])?
+                }
                 other => return Err(DirError::Unsupported(format!("'{other}' is not a core field"))),
             }
         }
@@ -233,8 +236,10 @@ impl Directory for LocalDirectory {
         }
         let id = Self::id(key)?;
         self.with(|c| {
-            let exists: Option<i64> =
-                c.query_row("SELECT id FROM users WHERE id = ?1", params![id], |r| r.get(0)).optional().map_err(failed)?;
+            let exists: Option<i64> = c
+                .query_row("SELECT id FROM users WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(failed)?;
             if exists.is_none() {
                 return Err(DirError::NotFound(key.to_string()));
             }
@@ -244,7 +249,9 @@ impl Directory for LocalDirectory {
                      ON CONFLICT (user_id, target) DO UPDATE SET value = excluded.value",
                     params![id, target.to_string(), v],
                 ),
-                None => c.execute("DELETE FROM fields WHERE user_id = ?1 AND target = ?2", params![id, target.to_string()]),
+                None => {
+                    c.execute("DELETE FROM fields WHERE user_id = ?1 AND target = ?2", params![id, target.to_string()])
+                }
             }
             .map(|_| ())
             .map_err(failed)
@@ -259,7 +266,9 @@ impl Directory for LocalDirectory {
                 .optional()
                 .map_err(failed)?;
             let Some(name) = name else { return Err(DirError::NotFound(format!("group '{group}'"))) };
-            match c.execute("INSERT OR IGNORE INTO memberships (user_id, group_name) VALUES (?1, ?2)", params![id, name]) {
+            match c
+                .execute("INSERT OR IGNORE INTO memberships (user_id, group_name) VALUES (?1, ?2)", params![id, name])
+            {
                 Ok(_) => Ok(()),
                 Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
                     Err(DirError::NotFound(key.to_string()))
@@ -272,9 +281,12 @@ impl Directory for LocalDirectory {
     fn remove_membership(&self, key: &str, group: &str) -> Result<(), DirError> {
         let id = Self::id(key)?;
         self.with(|c| {
-            c.execute("DELETE FROM memberships WHERE user_id = ?1 AND group_name = ?2 COLLATE NOCASE", params![id, group])
-                .map(|_| ())
-                .map_err(failed)
+            c.execute(
+                "DELETE FROM memberships WHERE user_id = ?1 AND group_name = ?2 COLLATE NOCASE",
+                params![id, group],
+            )
+            .map(|_| ())
+            .map_err(failed)
         })
     }
 

@@ -100,7 +100,8 @@ pub fn apply_user(dir: &dyn Directory, plan: UserPlan, simulate: bool, now: Date
         }
     }
 
-    let errors: Vec<String> = results.iter().filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.op.kind()))).collect();
+    let errors: Vec<String> =
+        results.iter().filter_map(|r| r.error.as_ref().map(|e| format!("{}: {e}", r.op.kind()))).collect();
     let error = match plan.disposition {
         Disposition::Failed => plan.reason.clone(),
         _ if !errors.is_empty() => Some(errors.join("; ")),

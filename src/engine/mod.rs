@@ -52,7 +52,12 @@ pub struct RunRequest {
 
 impl RunRequest {
     pub fn full(connector: Option<&str>) -> Self {
-        RunRequest { connector: connector.map(str::to_string), mode: Mode::Full, simulate: false, trigger: "manual".into() }
+        RunRequest {
+            connector: connector.map(str::to_string),
+            mode: Mode::Full,
+            simulate: false,
+            trigger: "manual".into(),
+        }
     }
 }
 
@@ -144,17 +149,30 @@ impl Engine {
 
     /// Runs a sync. A source that cannot be read ends the run FAILED (reported, not an `Err`);
     /// `Err` means the run could not start: bad configuration, store or directory unavailable.
-    pub fn run(&self, config: &Config, request: &RunRequest, progress: &dyn Fn(&Progress)) -> Result<RunReport, EngineError> {
+    pub fn run(
+        &self,
+        config: &Config,
+        request: &RunRequest,
+        progress: &dyn Fn(&Progress),
+    ) -> Result<RunReport, EngineError> {
         runner::Runner::new(self, config, request, progress)?.run(&Default::default(), None)
     }
 
     /// Applies the destructive operations a HELD run held back, after re-checking them against
     /// a fresh listing: a held operation the source no longer calls for does not happen. Uses
     /// `config` when given, else the connector configuration the held run recorded.
-    pub fn approve(&self, run_id: i64, config: Option<&Config>, progress: &dyn Fn(&Progress)) -> Result<RunReport, EngineError> {
+    pub fn approve(
+        &self,
+        run_id: i64,
+        config: Option<&Config>,
+        progress: &dyn Fn(&Progress),
+    ) -> Result<RunReport, EngineError> {
         let run = self.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
         if run.status != RunStatus::Held || run.simulate {
-            return Err(EngineError::Invalid(format!("run {run_id} is {}, not a held run; nothing to approve", run.status)));
+            return Err(EngineError::Invalid(format!(
+                "run {run_id} is {}, not a held run; nothing to approve",
+                run.status
+            )));
         }
         if let Some(by) = run.approved_by {
             return Err(EngineError::Invalid(format!("run {run_id} was already approved by run {by}")));

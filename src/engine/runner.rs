@@ -24,26 +24,38 @@ pub(super) struct Runner<'a> {
 pub(super) fn connector<'c>(config: &'c Config, id: Option<&str>) -> Result<&'c ConnectorConfig, EngineError> {
     let ids = || config.connectors.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ");
     match id {
-        Some(id) => config.connector(id).ok_or_else(|| {
-            EngineError::Invalid(format!("no connector with id '{id}' (configured: {})", ids()))
-        }),
+        Some(id) => config
+            .connector(id)
+            .ok_or_else(|| EngineError::Invalid(format!("no connector with id '{id}' (configured: {})", ids()))),
         None if config.connectors.len() == 1 => Ok(&config.connectors[0]),
-        None => Err(EngineError::Invalid(format!("several connectors are configured ({}); name one with --connector", ids()))),
+        None => Err(EngineError::Invalid(format!(
+            "several connectors are configured ({}); name one with --connector",
+            ids()
+        ))),
     }
 }
 
 /// The configuration a run recorded, for approving it later without the original file.
 pub(super) fn recorded_config(run: &RunRecord) -> Result<Config, EngineError> {
-    let snapshot = run.config.as_ref().ok_or_else(|| EngineError::Invalid(format!("run {} recorded no configuration; pass one", run.id)))?;
+    let snapshot = run
+        .config
+        .as_ref()
+        .ok_or_else(|| EngineError::Invalid(format!("run {} recorded no configuration; pass one", run.id)))?;
     let base = snapshot.get("base_dir").and_then(|b| b.as_str()).unwrap_or_default();
     let connector = snapshot.get("connector").cloned().unwrap_or_default();
     let doc = serde_json::json!({ "connectors": [connector] });
-    parse_value(&doc, base.into())
-        .map_err(|errors| EngineError::Config(ConfigErrors { source_name: format!("configuration recorded by run {}", run.id), errors }))
+    parse_value(&doc, base.into()).map_err(|errors| {
+        EngineError::Config(ConfigErrors { source_name: format!("configuration recorded by run {}", run.id), errors })
+    })
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(engine: &'a Engine, config: &'a Config, request: &'a RunRequest, progress: &'a dyn Fn(&Progress)) -> Result<Self, EngineError> {
+    pub fn new(
+        engine: &'a Engine,
+        config: &'a Config,
+        request: &'a RunRequest,
+        progress: &'a dyn Fn(&Progress),
+    ) -> Result<Self, EngineError> {
         let connector = connector(config, request.connector.as_deref())?;
         check_capabilities(engine, config, connector)?;
         Ok(Runner { engine, config, connector, request, progress })
@@ -203,8 +215,14 @@ impl<'a> Runner<'a> {
                 .map(|i| i.idp_id.as_str())
                 .collect();
             mapped.retain(|m| match m {
-                Mapped::User(d) => d.idp_id == *wanted || d.username.eq_ignore_ascii_case(wanted) || anchored.contains(d.idp_id.as_str()),
-                Mapped::Filtered { idp_id, .. } | Mapped::Invalid { idp_id, .. } => idp_id == wanted || anchored.contains(idp_id.as_str()),
+                Mapped::User(d) => {
+                    d.idp_id == *wanted
+                        || d.username.eq_ignore_ascii_case(wanted)
+                        || anchored.contains(d.idp_id.as_str())
+                }
+                Mapped::Filtered { idp_id, .. } | Mapped::Invalid { idp_id, .. } => {
+                    idp_id == wanted || anchored.contains(idp_id.as_str())
+                }
             });
             if mapped.is_empty() {
                 return Err(format!("no source user with id or username '{wanted}'"));
@@ -327,12 +345,17 @@ fn report(record: &RunRecord, results: &[UserResult]) -> RunReport {
         notes: record.notes.clone(),
         failures: results
             .iter()
-            .filter_map(|r| r.error.as_ref().map(|e| Failure { user: name(r), location: r.location.clone(), error: e.clone() }))
+            .filter_map(|r| {
+                r.error.as_ref().map(|e| Failure { user: name(r), location: r.location.clone(), error: e.clone() })
+            })
             .collect(),
         held: results
             .iter()
             .filter(|r| !r.held.is_empty())
-            .map(|r| HeldUser { username: name(r), operations: r.held.iter().map(|op| op.kind().to_string()).collect() })
+            .map(|r| HeldUser {
+                username: name(r),
+                operations: r.held.iter().map(|op| op.kind().to_string()).collect(),
+            })
             .collect(),
     }
 }

@@ -15,9 +15,16 @@ pub use groups::GroupTrace;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mapped {
     User(DesiredUser),
-    Filtered { idp_id: String, reason: String },
+    Filtered {
+        idp_id: String,
+        reason: String,
+    },
     /// The user's data cannot be synced; `location` names the file/line and column.
-    Invalid { idp_id: String, location: String, message: String },
+    Invalid {
+        idp_id: String,
+        location: String,
+        message: String,
+    },
 }
 
 /// Why each rule produced what it did, for `usersync mapping test`.
@@ -87,7 +94,7 @@ pub fn map_user(connector: &ConnectorConfig, user: &SourceUser, mut trace: Optio
     };
     let groups = if managed {
         let (result, group_trace) = groups::map_groups(&connector.groups, &user.groups);
-        if let Some(t) = trace.as_deref_mut() {
+        if let Some(t) = trace {
             t.groups = Some(group_trace);
         }
         match result {
@@ -97,7 +104,14 @@ pub fn map_user(connector: &ConnectorConfig, user: &SourceUser, mut trace: Optio
     } else {
         None
     };
-    Mapped::User(DesiredUser { idp_id: user.id.clone(), username, active, values, groups, location: user.location.clone() })
+    Mapped::User(DesiredUser {
+        idp_id: user.id.clone(),
+        username,
+        active,
+        values,
+        groups,
+        location: user.location.clone(),
+    })
 }
 
 fn run_rule(rule: &MappingRule, user: &SourceUser) -> (RuleResult, RuleTrace) {
@@ -121,7 +135,9 @@ fn run_rule(rule: &MappingRule, user: &SourceUser) -> (RuleResult, RuleTrace) {
             let why = if unmatched { "a pattern did not match" } else { "the source is empty" };
             match rule.no_match {
                 NoMatch::Keep => match &read {
-                    Some(raw) => (RuleResult::Set(raw.clone()), format!("{why}; keep: set to the value as read, '{raw}'")),
+                    Some(raw) => {
+                        (RuleResult::Set(raw.clone()), format!("{why}; keep: set to the value as read, '{raw}'"))
+                    }
                     None => (RuleResult::Clear, format!("{why}; keep: nothing was read, so cleared")),
                 },
                 NoMatch::Ignore => (RuleResult::Leave, format!("{why}; ignore: the directory's value is left alone")),
@@ -149,28 +165,18 @@ fn column(source: &ValueSource) -> String {
 /// Values the directory would reject are caught here, per user, before any write.
 fn check(target: &Target, value: Option<&str>) -> Result<(), String> {
     let Some(v) = value else { return Ok(()) };
+    const FLAGS: [&str; 8] = ["true", "false", "1", "0", "yes", "no", "active", "inactive"];
     match target {
-        Target::Username => {
-            if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(format!("invalid username '{v}': no spaces or control characters allowed"));
-            }
-            if v.chars().count() > 255 {
-                return Err("invalid username: longer than 255 characters".into());
-            }
+        Target::Username if v.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Err(format!("invalid username '{v}': no spaces or control characters allowed"))
         }
-        Target::Email => {
-            if !is_email(v) {
-                return Err(format!("invalid email '{v}'"));
-            }
+        Target::Username if v.chars().count() > 255 => Err("invalid username: longer than 255 characters".into()),
+        Target::Email if !is_email(v) => Err(format!("invalid email '{v}'")),
+        Target::Active if !FLAGS.contains(&v.trim().to_lowercase().as_str()) => {
+            Err(format!("invalid active flag '{v}' (expected true/false, yes/no, 1/0, active/inactive)"))
         }
-        Target::Active => {
-            if !["true", "false", "1", "0", "yes", "no", "active", "inactive"].contains(&v.trim().to_lowercase().as_str()) {
-                return Err(format!("invalid active flag '{v}' (expected true/false, yes/no, 1/0, active/inactive)"));
-            }
-        }
-        _ => {}
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn truthy(v: &str) -> bool {

@@ -60,7 +60,8 @@ impl GroupState {
         if self.remove_unlisted {
             for g in current {
                 let folded = g.to_lowercase();
-                if !desired_folded.contains(&folded) && self.managed.contains(&folded) && !self.local.contains(&folded) {
+                if !desired_folded.contains(&folded) && self.managed.contains(&folded) && !self.local.contains(&folded)
+                {
                     ops.push(Op::RemoveGroup { group: g.clone(), strip: false });
                 }
             }

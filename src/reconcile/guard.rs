@@ -33,7 +33,10 @@ pub fn guard(plan: &mut Plan, safety: &Safety, listing_empty: bool, approved: &A
             safety.max_destructive_percent
         ))
     } else if affected > safety.max_destructive_count as usize {
-        Some(format!("{affected} users would be disabled, deleted, anonymised or stripped, more than {}", safety.max_destructive_count))
+        Some(format!(
+            "{affected} users would be disabled, deleted, anonymised or stripped, more than {}",
+            safety.max_destructive_count
+        ))
     } else {
         None
     };

@@ -76,7 +76,11 @@ pub fn reconcile(input: Input) -> Plan {
                 Some(d.idp_id.clone()),
                 d.username.clone(),
                 Some(d.location.clone()),
-                format!("duplicate username '{}': also produced by source id(s) {}", d.username, others.iter().filter(|o| **o != d.idp_id).cloned().collect::<Vec<_>>().join(", ")),
+                format!(
+                    "duplicate username '{}': also produced by source id(s) {}",
+                    d.username,
+                    others.iter().filter(|o| **o != d.idp_id).cloned().collect::<Vec<_>>().join(", ")
+                ),
             ),
             _ => r.desired(d),
         };
@@ -87,13 +91,19 @@ pub fn reconcile(input: Input) -> Plan {
         if input.complete {
             r.missing(&seen, &mut plan);
         } else {
-            plan.notes.push("the listing was incomplete (a record without a readable id); no absence-based cleanup in this run".into());
+            plan.notes.push(
+                "the listing was incomplete (a record without a readable id); no absence-based cleanup in this run"
+                    .into(),
+            );
         }
     }
     plan.create_groups = r.groups.to_create.into_iter().collect();
     plan.managed_groups = r.groups.managed;
     plan
 }
+
+/// A directory user found for a source user: its anchor, and the link op when newly linked.
+type Located<'a> = (Identity, &'a DirectoryUser, Option<Op>);
 
 struct Reconciler<'a> {
     connector: &'a ConnectorConfig,
@@ -177,7 +187,8 @@ impl<'a> Reconciler<'a> {
         };
         if let Some((identity, user)) = self.anchored(&idp_id) {
             let mut identity = identity.clone();
-            let (ops, note) = lifecycle::retire(self.connector, Case::Filtered(reason.clone()), user, &mut identity, self.now);
+            let (ops, note) =
+                lifecycle::retire(self.connector, Case::Filtered(reason.clone()), user, &mut identity, self.now);
             p.key = Some(user.key.clone());
             p.username = user.username.clone();
             p.ops = ops;
@@ -192,7 +203,7 @@ impl<'a> Reconciler<'a> {
 
     /// Finds the directory user for a source user: by anchor, by a stored external id (an anchor
     /// lost in a crash), or by linking on username/email when the connector allows it.
-    fn locate(&self, d: &DesiredUser) -> Result<Option<(Identity, &'a DirectoryUser, Option<Op>)>, String> {
+    fn locate(&self, d: &DesiredUser) -> Result<Option<Located<'a>>, String> {
         if let Some((identity, user)) = self.anchored(&d.idp_id) {
             return Ok(Some((identity.clone(), user, None)));
         }
@@ -260,7 +271,10 @@ impl<'a> Reconciler<'a> {
                         p.idp_id,
                         user.username.clone(),
                         p.location,
-                        format!("cannot rename '{}' to '{}': another directory user has that username", user.username, d.username),
+                        format!(
+                            "cannot rename '{}' to '{}': another directory user has that username",
+                            user.username, d.username
+                        ),
                     );
                 }
                 p.ops.push(Op::Rename { from: user.username.clone(), to: d.username.clone() });
@@ -337,7 +351,8 @@ impl<'a> Reconciler<'a> {
 
     /// Anchored users the complete listing did not mention.
     fn missing(&mut self, seen: &HashSet<String>, plan: &mut Plan) {
-        let mut gone: Vec<&Identity> = self.identities.values().copied().filter(|i| !seen.contains(&i.idp_id)).collect();
+        let mut gone: Vec<&Identity> =
+            self.identities.values().copied().filter(|i| !seen.contains(&i.idp_id)).collect();
         gone.sort_by(|a, b| a.idp_id.cmp(&b.idp_id));
         for identity in gone {
             let Some(user) = self.users.get(identity.key.as_str()).copied() else {

@@ -9,24 +9,54 @@ use crate::model::{Identity, Target};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
-    Create { username: String, display_name: String, email: Option<String>, active: bool },
+    Create {
+        username: String,
+        display_name: String,
+        email: Option<String>,
+        active: bool,
+    },
     /// Anchors an existing directory user to the source id; writes nothing to the directory.
-    Link { by: String },
-    Rename { from: String, to: String },
-    Set { target: Target, before: Option<String>, after: Option<String> },
-    Reactivate { reason: String },
-    Disable { reason: String },
-    AddGroup { group: String },
+    Link {
+        by: String,
+    },
+    Rename {
+        from: String,
+        to: String,
+    },
+    Set {
+        target: Target,
+        before: Option<String>,
+        after: Option<String>,
+    },
+    Reactivate {
+        reason: String,
+    },
+    Disable {
+        reason: String,
+    },
+    AddGroup {
+        group: String,
+    },
     /// `strip` marks a lifecycle strip (destructive) as opposed to a membership the source dropped.
-    RemoveGroup { group: String, strip: bool },
-    Delete { reason: String },
-    Anonymise { reason: String },
+    RemoveGroup {
+        group: String,
+        strip: bool,
+    },
+    Delete {
+        reason: String,
+    },
+    Anonymise {
+        reason: String,
+    },
 }
 
 impl Op {
     /// Counted by the guard (DESIGN §6.2).
     pub fn is_destructive(&self) -> bool {
-        matches!(self, Op::Disable { .. } | Op::Delete { .. } | Op::Anonymise { .. } | Op::RemoveGroup { strip: true, .. })
+        matches!(
+            self,
+            Op::Disable { .. } | Op::Delete { .. } | Op::Anonymise { .. } | Op::RemoveGroup { strip: true, .. }
+        )
     }
 
     /// Short name used for approvals and results.

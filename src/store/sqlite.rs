@@ -72,7 +72,8 @@ fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| StoreError(format!("cannot create {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError(format!("cannot create {}: {e}", parent.display())))?;
         }
         let conn = Connection::open(path).map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
         Self::init(conn)
@@ -84,7 +85,8 @@ impl SqliteStore {
 
     fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;").map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
         Ok(SqliteStore { conn: Mutex::new(conn) })
     }
@@ -99,7 +101,8 @@ fn time(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc))
 }
 
-const RUN_COLUMNS: &str = "id, connector, trigger, mode, simulate, status, started_at, ended_at, counts, writes, error, \
+const RUN_COLUMNS: &str =
+    "id, connector, trigger, mode, simulate, status, started_at, ended_at, counts, writes, error, \
                            hold_reason, notes, approves, approved_by, config";
 
 fn run_row(r: &Row) -> rusqlite::Result<RunRecord> {
@@ -241,7 +244,8 @@ impl StateStore for SqliteStore {
 
     fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         self.with(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1")).map_err(err)?;
+            let mut stmt =
+                c.prepare(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1")).map_err(err)?;
             let rows = stmt.query_map(params![limit as i64], run_row).map_err(err)?;
             rows.collect::<Result<_, _>>().map_err(err)
         })
@@ -265,7 +269,9 @@ impl StateStore for SqliteStore {
 
     fn mark_approved(&self, held_run: i64, by_run: i64) -> Result<(), StoreError> {
         self.with(|c| {
-            c.execute("UPDATE runs SET approved_by = ?2 WHERE id = ?1", params![held_run, by_run]).map(|_| ()).map_err(err)
+            c.execute("UPDATE runs SET approved_by = ?2 WHERE id = ?1", params![held_run, by_run])
+                .map(|_| ())
+                .map_err(err)
         })
     }
 

@@ -46,7 +46,19 @@ fn the_quick_start_syncs_and_a_second_run_writes_nothing() {
     let created = first["counts"]["created"].as_u64().unwrap();
     assert!(created >= 25, "{first}");
     assert!(first["writes"].as_u64().unwrap() > created);
-    for key in ["created", "updated", "renamed", "disabled", "reactivated", "deleted", "anonymised", "unchanged", "filtered", "failed", "held"] {
+    for key in [
+        "created",
+        "updated",
+        "renamed",
+        "disabled",
+        "reactivated",
+        "deleted",
+        "anonymised",
+        "unchanged",
+        "filtered",
+        "failed",
+        "held",
+    ] {
         assert!(first["counts"][key].is_u64(), "counts.{key} missing: {first}");
     }
     let (code, second) = sync_json(&data, config, &[]);
@@ -78,7 +90,13 @@ fn simulation_writes_nothing_and_predicts_the_real_counts() {
     let text: String = text
         .lines()
         .filter(|l| !l.starts_with("1004,"))
-        .map(|l| l.replacen("emma.evans@example.com,Emma", "emma.evans-ng@example.com,Emma", 1).replacen(",Finance,Analyst,", ",Treasury,Analyst,", 1) + "\n")
+        .map(|l| {
+            l.replacen("emma.evans@example.com,Emma", "emma.evans-ng@example.com,Emma", 1).replacen(
+                ",Finance,Analyst,",
+                ",Treasury,Analyst,",
+                1,
+            ) + "\n"
+        })
         .collect();
     std::fs::write(&csv, text).unwrap();
     let before = users_json(&data);
@@ -86,7 +104,10 @@ fn simulation_writes_nothing_and_predicts_the_real_counts() {
     assert_eq!(users_json(&data), before, "simulation changed the directory");
     let (_, real) = sync_json(&data, &config, &[]);
     assert_eq!(sim["counts"], real["counts"]);
-    assert_eq!((real["counts"]["disabled"].as_u64(), real["counts"]["renamed"].as_u64(), real["counts"]["updated"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (real["counts"]["disabled"].as_u64(), real["counts"]["renamed"].as_u64(), real["counts"]["updated"].as_u64()),
+        (Some(1), Some(1), Some(1))
+    );
 }
 
 #[test]
@@ -100,7 +121,13 @@ fn leaving_returning_and_a_mass_removal_through_the_cli() {
     std::fs::write(&csv, original.lines().filter(|l| !l.starts_with("1003,")).collect::<Vec<_>>().join("\n")).unwrap();
     let (code, r) = sync_json(&data, &config, &[]);
     assert_eq!((code, r["counts"]["disabled"].as_u64(), r["writes"].as_u64()), (0, Some(1), Some(1)));
-    let disabled: Vec<Value> = users_json(&data).as_array().unwrap().iter().filter(|u| u["active"] == false).map(|u| u["username"].clone()).collect();
+    let disabled: Vec<Value> = users_json(&data)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["active"] == false)
+        .map(|u| u["username"].clone())
+        .collect();
     assert_eq!(disabled, vec![Value::from("chloe.chen")]);
 
     std::fs::write(&csv, &original).unwrap();
@@ -147,7 +174,10 @@ fn history_and_run_results_as_json() {
     let doc = json_of(&out);
     let alice = doc["results"].as_array().unwrap().iter().find(|u| u["username"] == "alice.andersen").unwrap();
     assert_eq!(alice["outcomes"], serde_json::json!(["updated"]));
-    assert_eq!(alice["ops"][0], serde_json::json!({ "op": "set", "target": "profile:position", "before": "VP Engineering", "after": "CTO" }));
+    assert_eq!(
+        alice["ops"][0],
+        serde_json::json!({ "op": "set", "target": "profile:position", "before": "VP Engineering", "after": "CTO" })
+    );
 
     let (code, out, _) = cli(&data, &["run", "show", &r["run_id"].to_string()]);
     assert_eq!(code, 0);
@@ -176,7 +206,10 @@ fn configuration_round_trips_through_import_and_export() {
     let (_, again, _) = cli(&data, &["config", "export"]);
     assert_eq!(json_of(&exported), json_of(&again));
     let original: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
-    assert_eq!(json_of(&exported)["connectors"][0]["mapping"][1]["source"], serde_json::json!({ "template": "{givenName} {surname}" }));
+    assert_eq!(
+        json_of(&exported)["connectors"][0]["mapping"][1]["source"],
+        serde_json::json!({ "template": "{givenName} {surname}" })
+    );
     assert_eq!(json_of(&exported)["connectors"][0]["id"], original["connectors"][0]["id"]);
 
     // The imported configuration drives a sync without --config.
@@ -193,13 +226,19 @@ fn mapping_test_explains_one_user() {
     let h = Harness::new();
     let config = quickstart_dir().join("config.json");
     let data = h.path("data");
-    let (code, out, err) = cli(&data, &["mapping", "test", "--config", config.to_str().unwrap(), "--connector", "hr-csv", "--user", "1025"]);
+    let (code, out, err) = cli(
+        &data,
+        &["mapping", "test", "--config", config.to_str().unwrap(), "--connector", "hr-csv", "--user", "1025"],
+    );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("source user 1025 (people.csv line 26)"), "{out}");
     assert!(out.contains("entra_guest_upn → 'maria.garcia@partner.org'"), "{out}");
     assert!(out.contains("result: synced as 'maria.garcia'"), "{out}");
     assert!(out.contains("dropped staff-vpn") || out.contains("kept: staff-engineering, staff-contractors"), "{out}");
-    let (code, _, err) = cli(&data, &["mapping", "test", "--config", config.to_str().unwrap(), "--connector", "hr-csv", "--user", "nobody"]);
+    let (code, _, err) = cli(
+        &data,
+        &["mapping", "test", "--config", config.to_str().unwrap(), "--connector", "hr-csv", "--user", "nobody"],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("no source user with id 'nobody'"), "{err}");
     assert_eq!(users_json(&data), serde_json::json!([]), "the mapping test writes nothing");

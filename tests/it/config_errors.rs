@@ -7,7 +7,8 @@ use usersync::engine::{EngineError, RunRequest};
 use crate::support::{cli, connector, Harness};
 
 fn errors(doc: Value) -> Vec<String> {
-    let e: ConfigErrors = Config::from_json("cfg.json", &doc.to_string(), ".".into()).expect_err("config must be rejected");
+    let e: ConfigErrors =
+        Config::from_json("cfg.json", &doc.to_string(), ".".into()).expect_err("config must be rejected");
     e.errors.iter().map(|e| e.to_string()).collect()
 }
 
@@ -34,8 +35,14 @@ fn unknown_keys_are_errors_at_every_level() {
     }));
     assert!(errs.iter().any(|e| e.starts_with("connector: unknown key (expected one of: connectors)")), "{errs:?}");
     assert!(errs.iter().any(|e| e.starts_with("connectors[0].colour: unknown key")), "{errs:?}");
-    assert!(errs.iter().any(|e| e.starts_with("connectors[0].source.delimeter: unknown key") && e.contains("delimiter")), "{errs:?}");
-    assert!(errs.iter().any(|e| e.starts_with("connectors[0].lifecycle.grace: unknown key") && e.contains("grace_days")), "{errs:?}");
+    assert!(
+        errs.iter().any(|e| e.starts_with("connectors[0].source.delimeter: unknown key") && e.contains("delimiter")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.starts_with("connectors[0].lifecycle.grace: unknown key") && e.contains("grace_days")),
+        "{errs:?}"
+    );
 }
 
 #[test]
@@ -77,7 +84,12 @@ fn types_and_required_keys_are_checked() {
         ]}
     ]}));
     assert!(errs.contains(&"connectors[0].source.path: expected a string, found a number".to_string()), "{errs:?}");
-    assert!(errs.contains(&"connectors[0].source.id_column: missing; expected the column holding the immutable user id".to_string()), "{errs:?}");
+    assert!(
+        errs.contains(
+            &"connectors[0].source.id_column: missing; expected the column holding the immutable user id".to_string()
+        ),
+        "{errs:?}"
+    );
     assert!(errs.contains(&"connectors[0].mapping: expected a list, found an object".to_string()), "{errs:?}");
     assert!(errs.contains(&"connectors[1].id: duplicate connector id 'a'".to_string()), "{errs:?}");
     assert!(errs.contains(&"connectors[1].mapping: needs a rule for 'username'".to_string()), "{errs:?}");
@@ -87,7 +99,10 @@ fn types_and_required_keys_are_checked() {
 fn source_settings_belong_to_their_type() {
     let errs = one_connector_errors(json!({ "source": { "sheet": "Users", "delimiter": ";;" } }));
     assert!(errs.contains(&"connectors[0].source.sheet: only XLSX sources have a sheet".to_string()), "{errs:?}");
-    assert!(errs.iter().any(|e| e.starts_with("connectors[0].source.delimiter: expected a single ASCII character")), "{errs:?}");
+    assert!(
+        errs.iter().any(|e| e.starts_with("connectors[0].source.delimiter: expected a single ASCII character")),
+        "{errs:?}"
+    );
 }
 
 #[test]
@@ -106,7 +121,10 @@ fn a_target_the_directory_lacks_is_a_configuration_error_before_any_write() {
     ]})));
     let err = h.engine.run(&config, &RunRequest::full(None), &|_| {}).expect_err("must refuse");
     match err {
-        EngineError::Config(c) => assert_eq!(c.errors[0].to_string(), "connectors[0].mapping[1].target: 'communardo:team' is not available in this directory"),
+        EngineError::Config(c) => assert_eq!(
+            c.errors[0].to_string(),
+            "connectors[0].mapping[1].target: 'communardo:team' is not available in this directory"
+        ),
         other => panic!("expected a configuration error, got {other}"),
     }
     assert!(h.users().is_empty(), "nothing may be written");

@@ -40,7 +40,8 @@ fn bad_rows_are_per_user_errors_naming_file_line_and_column() {
     let r = h.sync(&config);
     assert_eq!(r.status, RunStatus::PartiallyFailed);
     assert_eq!((r.counts.created, r.counts.failed), (8, 2));
-    let mut failures: Vec<String> = r.failures.iter().map(|f| format!("{} | {}", f.location.clone().unwrap(), f.error)).collect();
+    let mut failures: Vec<String> =
+        r.failures.iter().map(|f| format!("{} | {}", f.location.clone().unwrap(), f.error)).collect();
     failures.sort();
     assert_eq!(
         failures,
@@ -102,7 +103,11 @@ fn duplicate_ids_fail_both_rows() {
     h.write_users(&rows);
     let r = h.sync(&h.config(connector(json!({}))));
     assert_eq!((r.counts.created, r.counts.failed), (2, 2));
-    assert!(r.failures.iter().any(|f| f.error.contains("duplicate id '102' (also at users.csv line 3)")), "{:?}", r.failures);
+    assert!(
+        r.failures.iter().any(|f| f.error.contains("duplicate id '102' (also at users.csv line 3)")),
+        "{:?}",
+        r.failures
+    );
 }
 
 #[test]
@@ -140,15 +145,23 @@ pub fn xlsx(sheets: &[(&str, Vec<Vec<&str>>)]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut buf);
     let opts = zip::write::SimpleFileOptions::default();
-    let mut types = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>"#);
-    let mut book = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>"#);
-    let mut rels = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#);
+    let mut types = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>"#,
+    );
+    let mut book = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>"#,
+    );
+    let mut rels = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
+    );
     for (i, (name, rows)) in sheets.iter().enumerate() {
         let n = i + 1;
         types.push_str(&format!(r#"<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#));
         book.push_str(&format!(r#"<sheet name="{name}" sheetId="{n}" r:id="rId{n}"/>"#));
         rels.push_str(&format!(r#"<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>"#));
-        let mut sheet = String::from(r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#);
+        let mut sheet = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+        );
         for (r, row) in rows.iter().enumerate() {
             sheet.push_str(&format!(r#"<row r="{}">"#, r + 1));
             for (c, cell) in row.iter().enumerate() {

@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 
 use serde_json::json;
-use usersync::directory::Directory;
 
 use crate::support::{connector, row, Harness};
 

@@ -78,7 +78,8 @@ fn an_approval_does_not_cover_new_destructive_operations() {
 fn an_empty_source_is_always_held() {
     let h = Harness::new();
     h.write_users(&people(2));
-    let config = h.config(connector(json!({ "safety": { "max_destructive_percent": 100, "max_destructive_count": 1000 } })));
+    let config =
+        h.config(connector(json!({ "safety": { "max_destructive_percent": 100, "max_destructive_count": 1000 } })));
     h.sync(&config);
     h.write_users(&[]);
     let r = h.sync(&config);
@@ -92,7 +93,8 @@ fn the_count_limit_applies_when_lower_than_the_percentage() {
     let h = Harness::new();
     let all = people(40);
     h.write_users(&all);
-    let config = h.config(connector(json!({ "safety": { "max_destructive_percent": 50, "max_destructive_count": 3 } })));
+    let config =
+        h.config(connector(json!({ "safety": { "max_destructive_percent": 50, "max_destructive_count": 3 } })));
     h.sync(&config);
     h.write_users(&all[..36]);
     let r = h.sync(&config);
@@ -112,5 +114,7 @@ fn only_a_held_run_can_be_approved() {
         Err(EngineError::Invalid(m)) => assert!(m.contains("not a held run"), "{m}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
-    assert!(matches!(h.engine.approve(999, None, &|_| {}), Err(EngineError::Invalid(m)) if m.contains("no run with id 999")));
+    assert!(
+        matches!(h.engine.approve(999, None, &|_| {}), Err(EngineError::Invalid(m)) if m.contains("no run with id 999"))
+    );
 }

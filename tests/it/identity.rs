@@ -2,7 +2,7 @@
 //! collisions.
 
 use serde_json::json;
-use usersync::directory::{Directory, NewUser};
+use usersync::directory::NewUser;
 use usersync::store::RunStatus;
 
 use crate::support::{connector, people, row, Harness};
@@ -58,7 +58,13 @@ fn rename_collision_with_an_unmanaged_user_is_reported() {
     h.sync(&config);
     h.engine
         .directory()
-        .create_user(&NewUser { username: "boss".into(), display_name: "Boss".into(), email: None, active: true, external_id: String::new() })
+        .create_user(&NewUser {
+            username: "boss".into(),
+            display_name: "Boss".into(),
+            email: None,
+            active: true,
+            external_id: String::new(),
+        })
         .unwrap();
     all[0] = all[0].replace(",user1,", ",boss,");
     h.write_users(&all);
@@ -74,17 +80,35 @@ fn existing_users_are_linked_only_when_allowed() {
     h.write_users(&people(3));
     let dir = h.engine.directory();
     for (name, email) in [("user1", "old1@example.com"), ("legacy2", "user2@example.com")] {
-        dir.create_user(&NewUser { username: name.into(), display_name: name.into(), email: Some(email.into()), active: true, external_id: String::new() }).unwrap();
+        dir.create_user(&NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            email: Some(email.into()),
+            active: true,
+            external_id: String::new(),
+        })
+        .unwrap();
     }
     let plain = h.config(connector(json!({})));
     let r = h.sync(&plain);
     assert_eq!((r.counts.created, r.counts.failed), (2, 1));
-    assert!(r.failures[0].error.contains("already exists in the directory and is not linked"), "{}", r.failures[0].error);
+    assert!(
+        r.failures[0].error.contains("already exists in the directory and is not linked"),
+        "{}",
+        r.failures[0].error
+    );
 
     let h = Harness::new();
     h.write_users(&people(3));
     let dir = h.engine.directory();
-    dir.create_user(&NewUser { username: "user1".into(), display_name: "Old".into(), email: None, active: true, external_id: String::new() }).unwrap();
+    dir.create_user(&NewUser {
+        username: "user1".into(),
+        display_name: "Old".into(),
+        email: None,
+        active: true,
+        external_id: String::new(),
+    })
+    .unwrap();
     let by_name = h.config(connector(json!({ "link_existing": "username" })));
     let r = h.sync(&by_name);
     assert_eq!((r.counts.created, r.counts.updated, r.counts.failed), (2, 1, 0));
@@ -95,7 +119,13 @@ fn existing_users_are_linked_only_when_allowed() {
     h.write_users(&people(3));
     h.engine
         .directory()
-        .create_user(&NewUser { username: "legacy2".into(), display_name: "L".into(), email: Some("USER2@example.com".into()), active: true, external_id: String::new() })
+        .create_user(&NewUser {
+            username: "legacy2".into(),
+            display_name: "L".into(),
+            email: Some("USER2@example.com".into()),
+            active: true,
+            external_id: String::new(),
+        })
         .unwrap();
     let by_email = h.config(connector(json!({ "link_existing": "email" })));
     let r = h.sync(&by_email);
@@ -111,7 +141,13 @@ fn an_anchor_lost_in_a_crash_is_recovered_from_the_external_id() {
     // A user created by an earlier run whose anchor was never committed.
     h.engine
         .directory()
-        .create_user(&NewUser { username: "user1".into(), display_name: "User1 Person".into(), email: Some("user1@example.com".into()), active: true, external_id: "101".into() })
+        .create_user(&NewUser {
+            username: "user1".into(),
+            display_name: "User1 Person".into(),
+            email: Some("user1@example.com".into()),
+            active: true,
+            external_id: "101".into(),
+        })
         .unwrap();
     let r = h.sync(&h.config(connector(json!({}))));
     assert_eq!((r.counts.created, r.counts.failed), (2, 0));

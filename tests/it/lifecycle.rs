@@ -2,7 +2,6 @@
 //! groups, protected groups and the reactivation policy.
 
 use serde_json::json;
-use usersync::directory::Directory;
 use usersync::store::RunStatus;
 
 use crate::support::{connector, people, row, Harness};
@@ -240,4 +239,35 @@ fn a_user_filtered_out_is_handled_by_the_filtered_action() {
     h.write_users(&all);
     assert_eq!(h.sync(&keep).counts.disabled, 0);
     assert!(h.user("user2").active);
+}
+
+#[test]
+fn a_simulation_predicts_every_lifecycle_action_and_writes_nothing() {
+    let h = Harness::new();
+    let mut all = people(30);
+    h.write_users(&all);
+    let config = h.config(connector(json!({
+        "lifecycle": { "missing": "delete", "delete_after_days": 1, "inactive": "anonymise", "strip_groups": true },
+        "safety": { "max_destructive_percent": 50 }
+    })));
+    let sim = h.simulate(&config);
+    assert!(h.users().is_empty());
+    assert_eq!(sim.counts, h.sync(&config).counts);
+
+    all[0] = all[0].replace(",active,", ",inactive,");
+    all[1] = all[1].replace(",user2,", ",user2b,");
+    all[2] = all[2].replace("Staff", "Staff;New");
+    all.remove(3);
+    h.write_users(&all);
+    for _ in 0..2 {
+        let before = h.users();
+        let sim = h.simulate(&config);
+        assert_eq!(h.users(), before, "simulation changed the directory");
+        assert_eq!(sim.writes, 0);
+        let real = h.sync(&config);
+        assert_eq!(sim.counts, real.counts);
+        h.advance_days(1);
+    }
+    let last = h.engine.history(1).unwrap().remove(0);
+    assert_eq!(last.counts.deleted, 1, "the second round deleted the leaver");
 }

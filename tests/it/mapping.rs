@@ -67,7 +67,8 @@ fn each_transform_does_what_it_says() {
 
 #[test]
 fn entra_guest_upn_recovers_the_home_address() {
-    let g = |upn: &str| out(json!({ "source": "v", "transforms": ["entra_guest_upn"] }), json!({ "user": "u", "v": upn }));
+    let g =
+        |upn: &str| out(json!({ "source": "v", "transforms": ["entra_guest_upn"] }), json!({ "user": "u", "v": upn }));
     assert_eq!(g("alice_corp.com#EXT#@tenant.onmicrosoft.com"), set("alice@corp.com"));
     assert_eq!(g("first_last_partner.co.uk#EXT#@tenant.onmicrosoft.com"), set("first_last@partner.co.uk"));
     assert_eq!(g("bob@corp.com"), set("bob@corp.com"), "a member UPN is left alone");
@@ -83,7 +84,8 @@ fn default_fills_only_empty_values() {
 
 #[test]
 fn templates_literals_fallbacks_and_paths() {
-    let attrs = json!({ "user": "u", "given": "Alice", "sur": "", "alt": "Al", "manager": { "email": "boss@corp.com" } });
+    let attrs =
+        json!({ "user": "u", "given": "Alice", "sur": "", "alt": "Al", "manager": { "email": "boss@corp.com" } });
     assert_eq!(out(json!({ "source": { "template": "{given} {sur}" } }), attrs.clone()), set("Alice"));
     assert_eq!(out(json!({ "source": { "template": "{{{given}}}" } }), attrs.clone()), set("{Alice}"));
     assert_eq!(out(json!({ "source": { "literal": "fixed" } }), attrs.clone()), set("fixed"));
@@ -145,8 +147,13 @@ fn an_empty_username_is_an_error_and_a_filter_rule_filters() {
         { "target": "username", "source": "user", "transforms": [{ "type": "regex_replace", "pattern": "^svc-", "replacement": "" }], "no_match": "filter" }
     ]}))] });
     let config = Config::from_json("t", &doc.to_string(), ".".into()).unwrap();
-    assert!(matches!(map_user(&config.connectors[0], &source(json!({ "user": "alice" })), None), Mapped::Filtered { .. }));
-    assert!(matches!(map_user(&config.connectors[0], &source(json!({ "user": "svc-alice" })), None), Mapped::User(d) if d.username == "alice"));
+    assert!(matches!(
+        map_user(&config.connectors[0], &source(json!({ "user": "alice" })), None),
+        Mapped::Filtered { .. }
+    ));
+    assert!(
+        matches!(map_user(&config.connectors[0], &source(json!({ "user": "svc-alice" })), None), Mapped::User(d) if d.username == "alice")
+    );
 }
 
 #[test]
@@ -159,7 +166,8 @@ fn the_trace_explains_each_rule() {
     ]}))] });
     let config = Config::from_json("t", &doc.to_string(), ".".into()).unwrap();
     let mut trace = MappingTrace::default();
-    let m = map_user(&config.connectors[0], &source(json!({ "user": "ALICE", "mail": "a@other.com" })), Some(&mut trace));
+    let m =
+        map_user(&config.connectors[0], &source(json!({ "user": "ALICE", "mail": "a@other.com" })), Some(&mut trace));
     assert!(matches!(m, Mapped::User(_)));
     assert_eq!(trace.rules.len(), 2);
     assert_eq!(trace.rules[0].read.as_deref(), Some("ALICE"));

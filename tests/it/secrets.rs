@@ -59,7 +59,8 @@ fn runs_errors_and_history_carry_no_secrets() {
     let data = h.path("data");
     let path = h.write("full.json", doc().to_string());
     for id in ["okta", "entra"] {
-        let (code, out, err) = cli(&data, &["-vv", "sync", "--config", path.to_str().unwrap(), "--connector", id, "--json"]);
+        let (code, out, err) =
+            cli(&data, &["-vv", "sync", "--config", path.to_str().unwrap(), "--connector", id, "--json"]);
         assert_eq!(code, 1, "{out}{err}");
         assert_clean("sync output", &out);
         assert_clean("sync logs", &err);
@@ -69,7 +70,10 @@ fn runs_errors_and_history_carry_no_secrets() {
     assert_clean("history", &history);
     for run in ["1", "2"] {
         let (_, shown, _) = cli(&data, &["run", "show", run, "--json"]);
-        assert!(shown.contains("\"org_url\"") || shown.contains("\"tenant_id\""), "the run records its configuration: {shown}");
+        assert!(
+            shown.contains("\"org_url\"") || shown.contains("\"tenant_id\""),
+            "the run records its configuration: {shown}"
+        );
         assert_clean("run details", &shown);
     }
     let config = Config::from_json("c", &doc().to_string(), ".".into()).unwrap();

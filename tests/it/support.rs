@@ -11,7 +11,6 @@ use tempfile::TempDir;
 
 use usersync::config::Config;
 use usersync::directory::local::LocalDirectory;
-use usersync::directory::Directory;
 use usersync::engine::{Engine, Mode, RunReport, RunRequest};
 use usersync::model::DirectoryUser;
 use usersync::store::sqlite::SqliteStore;

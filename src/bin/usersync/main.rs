@@ -182,13 +182,22 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
     match cli.command {
         Command::Config(ConfigCommand::Validate { file }) => {
             let config = Config::load(&file)?;
-            out!("{}: valid ({} connector(s): {})", file.display(), config.connectors.len(), config.connectors.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", "));
+            out!(
+                "{}: valid ({} connector(s): {})",
+                file.display(),
+                config.connectors.len(),
+                config.connectors.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
+            );
             Ok(0)
         }
         Command::Config(ConfigCommand::Import { file }) => {
             let engine = open_engine(&cli.data_dir)?;
             let text = std::fs::read_to_string(&file).map_err(|e| {
-                usersync::config::ConfigErrors::one(&file.display().to_string(), "", format!("cannot read the file: {e}"))
+                usersync::config::ConfigErrors::one(
+                    &file.display().to_string(),
+                    "",
+                    format!("cannot read the file: {e}"),
+                )
             })?;
             let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
             let base = std::fs::canonicalize(&base).unwrap_or(base);
@@ -199,7 +208,8 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
         Command::Config(ConfigCommand::Export { include_secrets, output }) => {
             let engine = open_engine(&cli.data_dir)?;
             let config = load_config(&engine, None)?;
-            let text = serde_json::to_string_pretty(&export_value(&config, include_secrets)).expect("serialises") + "\n";
+            let text =
+                serde_json::to_string_pretty(&export_value(&config, include_secrets)).expect("serialises") + "\n";
             match output {
                 Some(path) => std::fs::write(&path, text)
                     .map_err(|e| EngineError::Invalid(format!("cannot write {}: {e}", path.display())))?,

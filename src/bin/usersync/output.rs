@@ -126,7 +126,11 @@ pub fn print_history(runs: &[RunRecord]) {
 
 pub fn print_run(r: &RunRecord, results: &[UserResult]) {
     out!("run {} {} ({}, connector '{}', trigger {})", r.id, r.status, r.mode, r.connector, r.trigger);
-    out!("  started {}, ended {}", r.started_at.to_rfc3339(), r.ended_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into()));
+    out!(
+        "  started {}, ended {}",
+        r.started_at.to_rfc3339(),
+        r.ended_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
+    );
     out!("  {}", counts_line(&r.counts));
     out!("  directory writes: {}", r.writes);
     if let Some(e) = &r.error {
@@ -168,7 +172,11 @@ pub fn print_mapping_test(t: &MappingTest) {
     }
     out!("rules:");
     for (i, r) in t.trace.rules.iter().enumerate() {
-        out!("  [{i}] {} ← read {}", r.target, r.read.as_deref().map(|v| format!("'{v}'")).unwrap_or_else(|| "nothing".into()));
+        out!(
+            "  [{i}] {} ← read {}",
+            r.target,
+            r.read.as_deref().map(|v| format!("'{v}'")).unwrap_or_else(|| "nothing".into())
+        );
         for (step, value) in &r.steps {
             out!("        {step} → {}", value.as_deref().map(|v| format!("'{v}'")).unwrap_or_else(|| "(empty)".into()));
         }

@@ -103,6 +103,9 @@ impl<'a> RowSink<'a> {
             return;
         };
         if cells.len() != cols.names.len() {
+            // A broken quote can swallow the rows after it: the file's structure can no longer
+            // prove that anyone is absent.
+            self.listing.complete = false;
             self.fail(Some(id), location, format!("has {} fields, the header has {}", cells.len(), cols.names.len()));
             return;
         }

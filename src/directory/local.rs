@@ -1,7 +1,7 @@
 //! The embedded local directory: a SQLite file that stands in for the application when no
 //! Atlassian host is present (the CLI, tests, and the quick start).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -317,10 +317,4 @@ impl Directory for LocalDirectory {
     fn unlock(&self, name: &str) -> Result<(), DirError> {
         self.with(|c| c.execute("DELETE FROM locks WHERE name = ?1", params![name]).map(|_| ()).map_err(failed))
     }
-}
-
-/// Groups of the directory by lower-case name, so that `Engineering` and `engineering` are one group
-/// (Atlassian group names are case-insensitive).
-pub fn by_folded_name(groups: &BTreeSet<String>) -> HashMap<String, String> {
-    groups.iter().map(|g| (g.to_lowercase(), g.clone())).collect()
 }

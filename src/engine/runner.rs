@@ -134,6 +134,10 @@ impl<'a> Runner<'a> {
         };
         record.ended_at = Some((self.engine.clock)().max(record.started_at));
         self.report(record.id, Phase::Recording, 0, None);
+        // Unchanged users with nothing to say are counted, not stored: a 50,000-user directory
+        // would otherwise add 50,000 rows of history per run.
+        let mut results = results;
+        results.retain(|r| !r.ops.is_empty() || !r.held.is_empty() || r.reason.is_some() || r.error.is_some());
         store.finish_run(&record, &results, &changes)?;
         let c = &record.counts;
         tracing::info!(

@@ -92,7 +92,7 @@ pub fn reconcile(input: Input) -> Plan {
             r.missing(&seen, &mut plan);
         } else {
             plan.notes.push(
-                "the listing was incomplete (a record without a readable id); no absence-based cleanup in this run"
+                "the listing was incomplete (a record without a readable id, or a row whose fields do not match the header); no absence-based cleanup in this run"
                     .into(),
             );
         }
@@ -111,6 +111,7 @@ struct Reconciler<'a> {
     users: HashMap<&'a str, &'a DirectoryUser>,
     identities: HashMap<&'a str, &'a Identity>,
     anchored_keys: HashSet<&'a str>,
+    unanchored: HashMap<String, Vec<&'a DirectoryUser>>,
     /// Lower-case username → key ("new:<idp id>" for users this plan creates).
     taken: HashMap<String, String>,
     groups: groups::GroupState,
@@ -120,7 +121,18 @@ impl<'a> Reconciler<'a> {
     fn new(input: &Input<'a>) -> Self {
         let users: HashMap<&str, &DirectoryUser> = input.directory.iter().map(|u| (u.key.as_str(), u)).collect();
         let identities: HashMap<&str, &Identity> = input.identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
-        let anchored_keys = input.identities.iter().map(|i| i.key.as_str()).collect();
+        let anchored_keys: HashSet<&str> = input.identities.iter().map(|i| i.key.as_str()).collect();
+        // Unanchored directory users by external id ("x:"), username ("u:") and email ("e:"),
+        // so that linking stays linear in the number of users.
+        let mut unanchored: HashMap<String, Vec<&DirectoryUser>> = HashMap::new();
+        for u in input.directory.iter().filter(|u| !anchored_keys.contains(u.key.as_str())) {
+            let mut keys = vec![format!("u:{}", u.username.to_lowercase())];
+            keys.extend(u.external_id.iter().filter(|x| !x.is_empty()).map(|x| format!("x:{x}")));
+            keys.extend(u.value(&Target::Email).map(|e| format!("e:{}", e.to_lowercase())));
+            for k in keys {
+                unanchored.entry(k).or_default().push(u);
+            }
+        }
         let taken = input.directory.iter().map(|u| (u.username.to_lowercase(), u.key.clone())).collect();
         Reconciler {
             connector: input.connector,
@@ -128,6 +140,7 @@ impl<'a> Reconciler<'a> {
             users,
             identities,
             anchored_keys,
+            unanchored,
             taken,
             groups: groups::GroupState::new(&input.connector.groups, input.groups, input.managed_groups),
         }
@@ -202,43 +215,48 @@ impl<'a> Reconciler<'a> {
     }
 
     /// Finds the directory user for a source user: by anchor, by a stored external id (an anchor
-    /// lost in a crash), or by linking on username/email when the connector allows it.
-    fn locate(&self, d: &DesiredUser) -> Result<Option<Located<'a>>, String> {
+    /// lost in a crash), or by linking on username/email when the connector allows it. A
+    /// directory user is linked to at most one source user.
+    fn locate(&mut self, d: &DesiredUser) -> Result<Option<Located<'a>>, String> {
         if let Some((identity, user)) = self.anchored(&d.idp_id) {
             return Ok(Some((identity.clone(), user, None)));
         }
-        let unanchored = |u: &&&DirectoryUser| !self.anchored_keys.contains(u.key.as_str());
-        let fresh = |u: &DirectoryUser| Identity {
+        let (candidates, link) = match self.unanchored.get(&format!("x:{}", d.idp_id)) {
+            Some(found) => (found.clone(), None),
+            None => {
+                let (by, wanted) = match self.connector.link_existing {
+                    LinkExisting::None => return Ok(None),
+                    LinkExisting::Username => ("username", Some(d.username.clone())),
+                    LinkExisting::Email => ("email", d.values.get(&Target::Email).cloned().flatten()),
+                };
+                let Some(wanted) = wanted else { return Ok(None) };
+                let found = self.unanchored.get(&format!("{}:{}", &by[..1], wanted.to_lowercase())).cloned();
+                (found.unwrap_or_default(), Some((by, wanted)))
+            }
+        };
+        let candidates: Vec<&'a DirectoryUser> =
+            candidates.into_iter().filter(|u| !self.anchored_keys.contains(u.key.as_str())).collect();
+        let user = match (candidates.as_slice(), &link) {
+            ([], _) => return Ok(None),
+            ([u], _) => *u,
+            (many, Some((by, wanted))) => {
+                return Err(format!("cannot link by {by}: {} directory users have {by} '{wanted}'", many.len()))
+            }
+            (many, None) => {
+                return Err(format!("{} directory users carry external id '{}'", many.len(), d.idp_id));
+            }
+        };
+        self.anchored_keys.insert(user.key.as_str());
+        let identity = Identity {
             idp_id: d.idp_id.clone(),
-            key: u.key.clone(),
-            username: u.username.clone(),
+            key: user.key.clone(),
+            username: user.username.clone(),
             gone_since: None,
             disabled_by_sync_at: None,
             anonymised: false,
         };
-        if let Some(u) = self.users.values().filter(unanchored).find(|u| u.external_id.as_deref() == Some(&d.idp_id)) {
-            return Ok(Some((fresh(u), u, None)));
-        }
-        let (by, wanted) = match self.connector.link_existing {
-            LinkExisting::None => return Ok(None),
-            LinkExisting::Username => ("username", Some(d.username.clone())),
-            LinkExisting::Email => ("email", d.values.get(&Target::Email).cloned().flatten()),
-        };
-        let Some(wanted) = wanted else { return Ok(None) };
-        let matches: Vec<&&DirectoryUser> = self
-            .users
-            .values()
-            .filter(unanchored)
-            .filter(|u| match by {
-                "username" => u.username.eq_ignore_ascii_case(&wanted),
-                _ => u.value(&Target::Email).is_some_and(|e| e.eq_ignore_ascii_case(&wanted)),
-            })
-            .collect();
-        match matches.as_slice() {
-            [] => Ok(None),
-            [u] => Ok(Some((fresh(u), u, Some(Op::Link { by: format!("{by} '{wanted}'") })))),
-            many => Err(format!("cannot link by {by}: {} directory users have {by} '{wanted}'", many.len())),
-        }
+        let op = link.map(|(by, wanted)| Op::Link { by: format!("{by} '{wanted}'") });
+        Ok(Some((identity, user, op)))
     }
 
     fn desired(&mut self, d: DesiredUser) -> UserPlan {

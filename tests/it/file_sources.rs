@@ -255,3 +255,20 @@ fn a_file_that_is_not_a_workbook_fails_the_run() {
     assert_eq!(r.status, RunStatus::Failed);
     assert!(r.error.unwrap().contains("cannot open as XLSX"));
 }
+
+#[test]
+fn an_unterminated_quote_cannot_cause_users_to_be_disabled() {
+    let h = Harness::new();
+    let rows = people(10);
+    h.write_users(&rows);
+    let config = h.config(connector(json!({})));
+    h.sync(&config);
+    // The quote opened in row 3 swallows every row after it.
+    let mut broken = rows.clone();
+    broken[2] = "103,user3,\"User3 Person,user3@example.com,active,Staff".into();
+    h.write_users(&broken);
+    let r = h.sync(&config);
+    assert_eq!((r.counts.disabled, r.counts.failed), (0, 1));
+    assert!(r.notes.iter().any(|n| n.contains("incomplete")), "{:?}", r.notes);
+    assert_eq!(h.active_usernames().len(), 10);
+}

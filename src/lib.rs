@@ -9,3 +9,5 @@ pub mod mapping;
 pub mod model;
 pub mod reconcile;
 pub mod store;
+
+mod sqlite_file;

@@ -45,24 +45,16 @@ fn failed(e: rusqlite::Error) -> DirError {
 
 impl LocalDirectory {
     pub fn open(path: &Path) -> Result<LocalDirectory, DirError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| DirError::Failed(format!("cannot create {}: {e}", parent.display())))?;
-        }
-        let conn = Connection::open(path)
-            .map_err(|e| DirError::Failed(format!("cannot open local directory {}: {e}", path.display())))?;
-        Self::init(conn)
+        Self::init(Some(path))
     }
 
     pub fn in_memory() -> Result<LocalDirectory, DirError> {
-        Self::init(Connection::open_in_memory().map_err(failed)?)
+        Self::init(None)
     }
 
-    fn init(conn: Connection) -> Result<LocalDirectory, DirError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(failed)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-            .map_err(failed)?;
-        conn.execute_batch(SCHEMA).map_err(failed)?;
+    fn init(path: Option<&Path>) -> Result<LocalDirectory, DirError> {
+        let conn =
+            crate::sqlite_file::open(path, SCHEMA).map_err(|e| DirError::Failed(format!("local directory: {e}")))?;
         Ok(LocalDirectory { conn: Mutex::new(conn) })
     }
 

@@ -71,23 +71,15 @@ fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError(format!("cannot create {}: {e}", parent.display())))?;
-        }
-        let conn = Connection::open(path).map_err(|e| StoreError(format!("cannot open {}: {e}", path.display())))?;
-        Self::init(conn)
+        Self::init(Some(path))
     }
 
     pub fn in_memory() -> Result<SqliteStore, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(err)?)
+        Self::init(None)
     }
 
-    fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-            .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
+    fn init(path: Option<&Path>) -> Result<SqliteStore, StoreError> {
+        let conn = crate::sqlite_file::open(path, SCHEMA).map_err(StoreError)?;
         Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 

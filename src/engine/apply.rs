@@ -18,6 +18,33 @@ pub struct Applied {
     pub writes: u64,
 }
 
+/// `apply_user`, with a panic (a bug, or a host directory that failed badly) turned into this
+/// user's failure so the run goes on. What was written before the panic stays unrecorded here,
+/// but the directory keeps the external id, so the next run re-adopts such a user.
+pub fn apply_guarded(dir: &dyn Directory, plan: UserPlan, simulate: bool, now: DateTime<Utc>) -> Applied {
+    let (idp_id, username, key, location) =
+        (plan.idp_id.clone(), plan.username.clone(), plan.key.clone(), plan.location.clone());
+    let identity = plan.identity.clone();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_user(dir, plan, simulate, now))).unwrap_or_else(
+        |_| Applied {
+            result: UserResult {
+                idp_id,
+                username,
+                key,
+                outcomes: vec!["failed".into()],
+                ops: Vec::new(),
+                held: Vec::new(),
+                reason: None,
+                error: Some("internal error while applying this user; the run went on".into()),
+                location,
+            },
+            identity,
+            forget: None,
+            writes: 0,
+        },
+    )
+}
+
 /// Runs one user's operations. With `simulate`, every operation counts as done and nothing is
 /// written; the result is what the real run would report.
 pub fn apply_user(dir: &dyn Directory, plan: UserPlan, simulate: bool, now: DateTime<Utc>) -> Applied {

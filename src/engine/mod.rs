@@ -5,7 +5,11 @@ mod apply;
 mod progress;
 mod runner;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -14,6 +18,7 @@ use crate::config::{Config, ConfigErrors};
 use crate::directory::{DirError, Directory};
 use crate::mapping::{map_user, Mapped, MappingTrace};
 use crate::model::SourceUser;
+use crate::reconcile::Approval;
 use crate::store::{Counts, RunRecord, RunStatus, StateStore, StoreError, UserResult};
 
 pub use progress::{Phase, Progress};
@@ -123,28 +128,149 @@ pub struct MappingTest {
 pub type Clock = Box<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+/// What runs share with the engine, including runs on their own threads.
+pub(crate) struct Shared {
     store: Box<dyn StateStore>,
     directory: Box<dyn Directory>,
     clock: Clock,
+    runs: Mutex<HashMap<i64, Arc<RunControl>>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+    closed: AtomicBool,
+}
+
+/// Progress, cancellation and outcome of one run, readable from other threads.
+#[derive(Default)]
+pub(crate) struct RunControl {
+    progress: Mutex<Option<Progress>>,
+    cancel: AtomicBool,
+    outcome: Mutex<Option<Result<RunReport, String>>>,
+    done: Condvar,
+}
+
+impl RunControl {
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
+    fn set_progress(&self, p: Progress) {
+        *lock(&self.progress) = Some(p);
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; the data is still usable.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Engine {
     pub fn new(store: Box<dyn StateStore>, directory: Box<dyn Directory>) -> Self {
-        Engine { store, directory, clock: Box::new(Utc::now) }
+        Engine {
+            shared: Arc::new(Shared {
+                store,
+                directory,
+                clock: Box::new(Utc::now),
+                runs: Mutex::new(HashMap::new()),
+                workers: Mutex::new(Vec::new()),
+                closed: AtomicBool::new(false),
+            }),
+        }
     }
 
-    /// Replaces the clock (tests step through grace periods with it).
+    /// Replaces the clock (tests step through grace periods with it). Call before any run.
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        Arc::get_mut(&mut self.shared).expect("with_clock is called before the engine is shared").clock = clock;
         self
     }
 
     pub fn directory(&self) -> &dyn Directory {
-        self.directory.as_ref()
+        self.shared.directory.as_ref()
     }
 
     pub fn store(&self) -> &dyn StateStore {
-        self.store.as_ref()
+        self.shared.store.as_ref()
+    }
+
+    fn check_open(&self) -> Result<(), EngineError> {
+        if self.shared.closed.load(Ordering::SeqCst) {
+            return Err(EngineError::Invalid("the engine is closed".into()));
+        }
+        Ok(())
+    }
+
+    /// Starts a run on its own thread and returns its id at once. Follow it with `progress`,
+    /// stop it with `cancel`, collect its report with `wait`.
+    pub fn start(&self, config: Config, request: RunRequest) -> Result<i64, EngineError> {
+        self.check_open()?;
+        let control = Arc::new(RunControl::default());
+        let runner = runner::Runner::new(&self.shared, &config, &request, &control, &|_| {})?;
+        let started = runner.begin(None)?;
+        let run_id = started.record.id;
+        lock(&self.shared.runs).insert(run_id, control.clone());
+        let shared = self.shared.clone();
+        let worker = std::thread::Builder::new()
+            .name(format!("usersync-run-{run_id}"))
+            .spawn(move || {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let runner = runner::Runner::new(&shared, &config, &request, &control, &|_| {})?;
+                    runner.finish(started, &Approval::default())
+                }));
+                let outcome = match outcome {
+                    Ok(r) => r.map_err(|e| e.to_string()),
+                    Err(_) => Err(format!("run {run_id} stopped by an internal error")),
+                };
+                *lock(&control.outcome) = Some(outcome);
+                control.done.notify_all();
+            })
+            .map_err(|e| EngineError::Invalid(format!("cannot start a run thread: {e}")))?;
+        lock(&self.shared.workers).push(worker);
+        Ok(run_id)
+    }
+
+    /// The latest progress of a run started with `start`; `None` for unknown runs.
+    pub fn progress(&self, run_id: i64) -> Option<Progress> {
+        let control = lock(&self.shared.runs).get(&run_id).cloned()?;
+        let p = *lock(&control.progress);
+        p
+    }
+
+    /// Asks a run to stop. It stops between users, so no user is left half-written; the run
+    /// ends CANCELLED with what was applied recorded. Returns false for an unknown run.
+    pub fn cancel(&self, run_id: i64) -> bool {
+        match lock(&self.shared.runs).get(&run_id) {
+            Some(control) => {
+                control.cancel.store(true, Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Waits for a run started with `start` and returns its report.
+    pub fn wait(&self, run_id: i64) -> Result<RunReport, EngineError> {
+        let control = lock(&self.shared.runs)
+            .get(&run_id)
+            .cloned()
+            .ok_or_else(|| EngineError::Invalid(format!("run {run_id} was not started by this engine")))?;
+        let mut outcome = lock(&control.outcome);
+        while outcome.is_none() {
+            outcome = control.done.wait(outcome).unwrap_or_else(|p| p.into_inner());
+        }
+        outcome.clone().expect("set before notify").map_err(EngineError::Invalid)
+    }
+
+    /// Cancels running runs and waits for their threads. Later calls that start work fail.
+    pub fn close(&self) {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        for control in lock(&self.shared.runs).values() {
+            control.cancel.store(true, Ordering::SeqCst);
+        }
+        let workers: Vec<JoinHandle<()>> = lock(&self.shared.workers).drain(..).collect();
+        for w in workers {
+            let _ = w.join();
+        }
     }
 
     /// Runs a sync. A source that cannot be read ends the run FAILED (reported, not an `Err`);
@@ -155,7 +281,11 @@ impl Engine {
         request: &RunRequest,
         progress: &dyn Fn(&Progress),
     ) -> Result<RunReport, EngineError> {
-        runner::Runner::new(self, config, request, progress)?.run(&Default::default(), None)
+        self.check_open()?;
+        let control = RunControl::default();
+        let runner = runner::Runner::new(&self.shared, config, request, &control, progress)?;
+        let started = runner.begin(None)?;
+        runner.finish(started, &Approval::default())
     }
 
     /// Applies the destructive operations a HELD run held back, after re-checking them against
@@ -167,7 +297,9 @@ impl Engine {
         config: Option<&Config>,
         progress: &dyn Fn(&Progress),
     ) -> Result<RunReport, EngineError> {
-        let run = self.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
+        self.check_open()?;
+        let run =
+            self.shared.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
         if run.status != RunStatus::Held || run.simulate {
             return Err(EngineError::Invalid(format!(
                 "run {run_id} is {}, not a held run; nothing to approve",
@@ -186,6 +318,7 @@ impl Engine {
             }
         };
         let approved = self
+            .shared
             .store
             .results(run_id)?
             .into_iter()
@@ -198,18 +331,22 @@ impl Engine {
             simulate: false,
             trigger: "approve".into(),
         };
-        let report = runner::Runner::new(self, config, &request, progress)?.run(&approved, Some(run_id))?;
-        self.store.mark_approved(run_id, report.run_id)?;
+        let control = RunControl::default();
+        let runner = runner::Runner::new(&self.shared, config, &request, &control, progress)?;
+        let started = runner.begin(Some(run_id))?;
+        let report = runner.finish(started, &approved)?;
+        self.shared.store.mark_approved(run_id, report.run_id)?;
         Ok(report)
     }
 
     pub fn history(&self, limit: usize) -> Result<Vec<RunRecord>, EngineError> {
-        Ok(self.store.runs(limit)?)
+        Ok(self.shared.store.runs(limit)?)
     }
 
     pub fn run_details(&self, run_id: i64) -> Result<(RunRecord, Vec<UserResult>), EngineError> {
-        let run = self.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
-        Ok((run, self.store.results(run_id)?))
+        let store = &self.shared.store;
+        let run = store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
+        Ok((run, store.results(run_id)?))
     }
 
     /// Reads the source and shows how one user maps, rule by rule. Writes nothing.
@@ -241,13 +378,19 @@ impl Engine {
         let config = crate::config::parse_value(&value, base_dir.clone())
             .map_err(|errors| ConfigErrors { source_name: name.to_string(), errors })?;
         let stored = serde_json::to_string_pretty(&crate::config::export_value(&config, true)).expect("serialises");
-        self.store.put_config(&stored, &base_dir.to_string_lossy())?;
+        self.shared.store.put_config(&stored, &base_dir.to_string_lossy())?;
         Ok(config)
     }
 
     /// The imported configuration, if any.
     pub fn stored_config(&self) -> Result<Option<Config>, EngineError> {
-        let Some((json, base)) = self.store.config()? else { return Ok(None) };
+        let Some((json, base)) = self.shared.store.config()? else { return Ok(None) };
         Ok(Some(Config::from_json("stored configuration", &json, PathBuf::from(base))?))
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.close();
     }
 }

@@ -2,8 +2,8 @@
 
 use std::collections::HashSet;
 
-use super::apply::apply_user;
-use super::{Engine, EngineError, Failure, HeldUser, Mode, Phase, Progress, RunReport, RunRequest};
+use super::apply::apply_guarded;
+use super::{EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared};
 use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorConfig};
 use crate::connector::{self, Listing};
 use crate::mapping::{map_user, Mapped};
@@ -13,7 +13,8 @@ use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
 const LOCK_TTL_SECONDS: u64 = 6 * 3600;
 
 pub(super) struct Runner<'a> {
-    engine: &'a Engine,
+    engine: &'a Shared,
+    control: &'a RunControl,
     config: &'a Config,
     connector: &'a ConnectorConfig,
     request: &'a RunRequest,
@@ -49,40 +50,57 @@ pub(super) fn recorded_config(run: &RunRecord) -> Result<Config, EngineError> {
     })
 }
 
+/// A run whose record exists (it has an id) and whose lock is held.
+pub(super) struct Started {
+    pub record: RunRecord,
+    locked: bool,
+}
+
 impl<'a> Runner<'a> {
     pub fn new(
-        engine: &'a Engine,
+        engine: &'a Shared,
         config: &'a Config,
         request: &'a RunRequest,
+        control: &'a RunControl,
         progress: &'a dyn Fn(&Progress),
     ) -> Result<Self, EngineError> {
         let connector = connector(config, request.connector.as_deref())?;
         check_capabilities(engine, config, connector)?;
-        Ok(Runner { engine, config, connector, request, progress })
+        Ok(Runner { engine, config, connector, request, control, progress })
     }
 
     fn report(&self, run_id: i64, phase: Phase, done: u64, total: Option<u64>) {
-        (self.progress)(&Progress { run_id, phase, done, total });
+        let p = Progress { run_id, phase, done, total };
+        self.control.set_progress(p);
+        (self.progress)(&p);
     }
 
-    pub fn run(&self, approved: &Approval, approves: Option<i64>) -> Result<RunReport, EngineError> {
+    fn lock_name(&self) -> String {
+        format!("usersync:{}", self.connector.id)
+    }
+
+    /// Takes the connector's lock (not for simulations, which write nothing) and records the
+    /// run as RUNNING.
+    pub fn begin(&self, approves: Option<i64>) -> Result<Started, EngineError> {
         let dir = self.engine.directory.as_ref();
-        let lock = format!("usersync:{}", self.connector.id);
         let locked = !self.request.simulate;
-        if locked && !dir.try_lock(&lock, LOCK_TTL_SECONDS)? {
+        if locked && !dir.try_lock(&self.lock_name(), LOCK_TTL_SECONDS)? {
             return Err(EngineError::Busy(format!("another run of connector '{}' is in progress", self.connector.id)));
         }
-        let result = self.run_locked(approved, approves);
-        if locked {
-            if let Err(e) = dir.unlock(&lock) {
-                tracing::warn!("could not release the lock for connector '{}': {e}", self.connector.id);
-            }
+        let started = self.record(approves);
+        if started.is_err() && locked {
+            self.unlock();
         }
-        result
+        started.map(|record| Started { record, locked })
     }
 
-    fn run_locked(&self, approved: &Approval, approves: Option<i64>) -> Result<RunReport, EngineError> {
-        let store = self.engine.store.as_ref();
+    fn unlock(&self) {
+        if let Err(e) = self.engine.directory.unlock(&self.lock_name()) {
+            tracing::warn!("could not release the lock for connector '{}': {e}", self.connector.id);
+        }
+    }
+
+    fn record(&self, approves: Option<i64>) -> Result<RunRecord, EngineError> {
         let mode = match (&self.request.mode, approves) {
             (_, Some(_)) => "approve",
             (Mode::Full, None) => "full",
@@ -113,7 +131,7 @@ impl<'a> Runner<'a> {
             approved_by: None,
             config: Some(snapshot),
         };
-        record.id = store.begin_run(&record)?;
+        record.id = self.engine.store.begin_run(&record)?;
         tracing::info!(
             run = record.id,
             "run {} started: connector '{}', mode {}{}, trigger {}",
@@ -123,8 +141,27 @@ impl<'a> Runner<'a> {
             if record.simulate { " (simulation)" } else { "" },
             record.trigger
         );
-        let outcome = self.execute(&mut record, approved);
-        let (results, changes) = match outcome {
+        Ok(record)
+    }
+
+    /// Executes a begun run, records it and releases the lock, whatever happens.
+    pub fn finish(&self, started: Started, approved: &Approval) -> Result<RunReport, EngineError> {
+        let Started { mut record, locked } = started;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(&mut record, approved)));
+        let outcome = outcome.unwrap_or_else(|_| Err("internal error: the run stopped unexpectedly".into()));
+        let result = self.conclude(record, outcome);
+        if locked {
+            self.unlock();
+        }
+        result
+    }
+
+    fn conclude(
+        &self,
+        mut record: RunRecord,
+        outcome: Result<(Vec<UserResult>, StateChanges), String>,
+    ) -> Result<RunReport, EngineError> {
+        let (mut results, changes) = match outcome {
             Ok(done) => done,
             Err(message) => {
                 record.status = RunStatus::Failed;
@@ -136,9 +173,8 @@ impl<'a> Runner<'a> {
         self.report(record.id, Phase::Recording, 0, None);
         // Unchanged users with nothing to say are counted, not stored: a 50,000-user directory
         // would otherwise add 50,000 rows of history per run.
-        let mut results = results;
         results.retain(|r| !r.ops.is_empty() || !r.held.is_empty() || r.reason.is_some() || r.error.is_some());
-        store.finish_run(&record, &results, &changes)?;
+        self.engine.store.finish_run(&record, &results, &changes)?;
         let c = &record.counts;
         tracing::info!(
             run = record.id,
@@ -165,6 +201,10 @@ impl<'a> Runner<'a> {
         let listing = connector::open(self.connector, &self.config.base_dir)
             .and_then(|mut c| c.fetch())
             .map_err(|e| format!("source: {e}"))?;
+        if self.control.cancelled() {
+            record.status = RunStatus::Cancelled;
+            return Ok((Vec::new(), StateChanges::default()));
+        }
         let listing_empty = listing.users.is_empty() && listing.row_errors.is_empty();
         let total = listing.users.len() as u64;
         self.report(run_id, Phase::Mapping, 0, Some(total));
@@ -252,8 +292,14 @@ impl<'a> Runner<'a> {
             }
         }
         let total = plan.users.len() as u64;
+        let mut cancelled = false;
         for (i, user) in plan.users.into_iter().enumerate() {
-            let applied = apply_user(dir, user, simulate, record.started_at);
+            // Cancellation takes effect between users, so nobody is left half-written.
+            if self.control.cancelled() {
+                cancelled = true;
+                break;
+            }
+            let applied = apply_guarded(dir, user, simulate, record.started_at);
             record.writes += applied.writes;
             if let Some(identity) = applied.identity {
                 changes.upsert.push(identity);
@@ -267,7 +313,9 @@ impl<'a> Runner<'a> {
         record.notes.extend(group_errors.iter().cloned());
         record.counts = count(&results);
         let failed = record.counts.failed > 0 || !group_errors.is_empty();
-        record.status = if record.counts.held > 0 {
+        record.status = if cancelled {
+            RunStatus::Cancelled
+        } else if record.counts.held > 0 {
             RunStatus::Held
         } else if failed {
             RunStatus::PartiallyFailed
@@ -284,7 +332,7 @@ impl<'a> Runner<'a> {
     }
 }
 
-fn check_capabilities(engine: &Engine, config: &Config, connector: &ConnectorConfig) -> Result<(), EngineError> {
+fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorConfig) -> Result<(), EngineError> {
     let caps = engine.directory.capabilities();
     let index = config.connectors.iter().position(|c| c.id == connector.id).unwrap_or(0);
     let errors: Vec<_> = connector

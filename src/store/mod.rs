@@ -128,7 +128,7 @@ pub struct StateChanges {
     pub managed_groups: Option<BTreeSet<String>>,
 }
 
-pub trait StateStore: Send {
+pub trait StateStore: Send + Sync {
     fn identities(&self, connector: &str) -> Result<Vec<Identity>, StoreError>;
     fn managed_groups(&self, connector: &str) -> Result<BTreeSet<String>, StoreError>;
     /// Records a run as RUNNING and returns its id.

@@ -10,4 +10,5 @@ mod guard;
 mod identity;
 mod lifecycle;
 mod mapping;
+mod runs;
 mod secrets;

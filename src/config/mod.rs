@@ -103,6 +103,8 @@ pub struct ConnectorConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
     pub link_existing: LinkExisting,
+    /// Create an unknown user at login when the source has them (just-in-time provisioning).
+    pub provision_on_login: bool,
 }
 
 impl ConnectorConfig {

@@ -89,6 +89,10 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         ),
         None => Some(LinkExisting::None),
     };
+    let provision_on_login = match o.opt("provision_on_login") {
+        Some((p, v)) => ctx.boolean(&p, v),
+        None => Some(false),
+    };
     o.finish(ctx);
     let mapping = mapping?;
     if let Some(link) = link_existing {
@@ -106,6 +110,7 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         safety: safety?,
         schedule: schedule.unwrap_or(None),
         link_existing: link_existing?,
+        provision_on_login: provision_on_login?,
     })
 }
 

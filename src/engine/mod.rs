@@ -116,6 +116,15 @@ impl RunReport {
     }
 }
 
+/// The login hook's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoginDecision {
+    pub allow: bool,
+    pub reason: String,
+    /// The single-user run the decision needed, if any.
+    pub run_id: Option<i64>,
+}
+
 /// The result of testing one user's mapping without syncing.
 #[derive(Debug, Clone, Serialize)]
 pub struct MappingTest {
@@ -337,6 +346,55 @@ impl Engine {
         let report = runner.finish(started, &approved)?;
         self.shared.store.mark_approved(run_id, report.run_id)?;
         Ok(report)
+    }
+
+    /// The login hook: may `username` log in? A user the sync disabled is looked up in the source
+    /// first and reactivated (and updated) when the source says active; an unknown user is
+    /// provisioned when the connector allows it. Every lookup is a recorded single-user run.
+    pub fn on_login(&self, config: &Config, connector: &str, username: &str) -> Result<LoginDecision, EngineError> {
+        self.check_open()?;
+        let c = runner::connector(config, Some(connector))?;
+        let find = || -> Result<Option<crate::model::DirectoryUser>, EngineError> {
+            Ok(self.shared.directory.list_users()?.into_iter().find(|u| u.username.eq_ignore_ascii_case(username)))
+        };
+        let decide = |allow: bool, reason: &str, run_id: Option<i64>| LoginDecision { allow, reason: reason.into(), run_id };
+        let identity = |key: &str| -> Result<Option<crate::model::Identity>, EngineError> {
+            Ok(self.shared.store.identities(&c.id)?.into_iter().find(|i| i.key == key))
+        };
+        let lookup = match find()? {
+            Some(u) if u.active => return Ok(decide(true, "active", None)),
+            Some(u) => match identity(&u.key)? {
+                Some(i) if i.disabled_by_sync_at.is_some() || i.anonymised || c.lifecycle.reactivate == crate::config::Reactivate::Always => i.idp_id,
+                Some(_) => return Ok(decide(false, "disabled in the directory, not by the sync", None)),
+                None => return Ok(decide(false, "disabled, and not managed by this connector", None)),
+            },
+            None if c.provision_on_login => username.to_string(),
+            None => return Ok(decide(false, "unknown user; just-in-time provisioning is off for this connector", None)),
+        };
+        let request = RunRequest {
+            connector: Some(c.id.clone()),
+            mode: Mode::SingleUser(lookup),
+            simulate: false,
+            trigger: "login".into(),
+        };
+        let report = match self.run(config, &request, &|_| {}) {
+            Ok(r) => r,
+            Err(EngineError::Busy(_)) => return Ok(decide(false, "a sync of this connector is running; try again shortly", None)),
+            Err(e) => return Err(e),
+        };
+        let run = Some(report.run_id);
+        Ok(match find()? {
+            Some(u) if u.active && report.counts.created > 0 => decide(true, "provisioned just in time from the source", run),
+            Some(u) if u.active => decide(true, "reactivated: active in the source", run),
+            _ => {
+                let why = report
+                    .error
+                    .clone()
+                    .or_else(|| report.failures.first().map(|f| f.error.clone()))
+                    .unwrap_or_else(|| "inactive or filtered out in the source".into());
+                decide(false, &format!("not allowed: {why}"), run)
+            }
+        })
     }
 
     pub fn history(&self, limit: usize) -> Result<Vec<RunRecord>, EngineError> {

@@ -9,6 +9,7 @@ mod groups;
 mod guard;
 mod identity;
 mod lifecycle;
+mod login;
 mod mapping;
 mod runs;
 mod secrets;

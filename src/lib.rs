@@ -10,4 +10,5 @@ pub mod model;
 pub mod reconcile;
 pub mod store;
 
+pub mod logging;
 mod sqlite_file;

@@ -357,19 +357,28 @@ impl Engine {
         let find = || -> Result<Option<crate::model::DirectoryUser>, EngineError> {
             Ok(self.shared.directory.list_users()?.into_iter().find(|u| u.username.eq_ignore_ascii_case(username)))
         };
-        let decide = |allow: bool, reason: &str, run_id: Option<i64>| LoginDecision { allow, reason: reason.into(), run_id };
+        let decide =
+            |allow: bool, reason: &str, run_id: Option<i64>| LoginDecision { allow, reason: reason.into(), run_id };
         let identity = |key: &str| -> Result<Option<crate::model::Identity>, EngineError> {
             Ok(self.shared.store.identities(&c.id)?.into_iter().find(|i| i.key == key))
         };
         let lookup = match find()? {
             Some(u) if u.active => return Ok(decide(true, "active", None)),
             Some(u) => match identity(&u.key)? {
-                Some(i) if i.disabled_by_sync_at.is_some() || i.anonymised || c.lifecycle.reactivate == crate::config::Reactivate::Always => i.idp_id,
+                Some(i)
+                    if i.disabled_by_sync_at.is_some()
+                        || i.anonymised
+                        || c.lifecycle.reactivate == crate::config::Reactivate::Always =>
+                {
+                    i.idp_id
+                }
                 Some(_) => return Ok(decide(false, "disabled in the directory, not by the sync", None)),
                 None => return Ok(decide(false, "disabled, and not managed by this connector", None)),
             },
             None if c.provision_on_login => username.to_string(),
-            None => return Ok(decide(false, "unknown user; just-in-time provisioning is off for this connector", None)),
+            None => {
+                return Ok(decide(false, "unknown user; just-in-time provisioning is off for this connector", None))
+            }
         };
         let request = RunRequest {
             connector: Some(c.id.clone()),
@@ -379,12 +388,16 @@ impl Engine {
         };
         let report = match self.run(config, &request, &|_| {}) {
             Ok(r) => r,
-            Err(EngineError::Busy(_)) => return Ok(decide(false, "a sync of this connector is running; try again shortly", None)),
+            Err(EngineError::Busy(_)) => {
+                return Ok(decide(false, "a sync of this connector is running; try again shortly", None))
+            }
             Err(e) => return Err(e),
         };
         let run = Some(report.run_id);
         Ok(match find()? {
-            Some(u) if u.active && report.counts.created > 0 => decide(true, "provisioned just in time from the source", run),
+            Some(u) if u.active && report.counts.created > 0 => {
+                decide(true, "provisioned just in time from the source", run)
+            }
             Some(u) if u.active => decide(true, "reactivated: active in the source", run),
             _ => {
                 let why = report

@@ -178,8 +178,9 @@ impl<'a> Runner<'a> {
         let c = &record.counts;
         tracing::info!(
             run = record.id,
-            "run {} finished: {} (created {}, updated {}, disabled {}, failed {}, held {}; {} writes)",
+            "run {} of connector '{}' finished: {} (created {}, updated {}, disabled {}, failed {}, held {}; {} writes)",
             record.id,
+            record.connector,
             record.status,
             c.created,
             c.updated,

@@ -9,6 +9,7 @@ mod groups;
 mod guard;
 mod identity;
 mod lifecycle;
+mod logging;
 mod login;
 mod mapping;
 mod runs;

@@ -1,7 +1,6 @@
 //! The login hook: reactivation from the source and just-in-time provisioning.
 
 use serde_json::json;
-use usersync::directory::Directory;
 
 use crate::support::{connector, people, Harness};
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, exactly as CI runs it (.ci/run calls this script).
-# Needs only the Rust toolchain with rustfmt and clippy; everything else comes from crates.io.
+# The whole test suite, exactly as CI runs it (.ci/run calls this script): formatting, clippy,
+# the Rust tests, the checked-in C header, and the C ABI tests under valgrind.
+# Needs the Rust toolchain (with rustfmt and clippy), gcc, valgrind and python3; a missing
+# Debian package is installed when running as root, otherwise the script says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,9 +14,32 @@ command -v cargo >/dev/null || missing cargo "Install the Rust toolchain with ru
 cargo fmt --version >/dev/null 2>&1 || missing rustfmt "Run: rustup component add rustfmt"
 cargo clippy --version >/dev/null 2>&1 || missing clippy "Run: rustup component add clippy"
 
+# Debian packages the C tests need: installed here when we are root, named otherwise.
+need_deb() { # command package
+    command -v "$1" >/dev/null && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "== installing $2 (for $1)"
+        (apt-get install -y -qq "$2" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2"; }) ||
+            missing "$1" "Run: apt-get install $2"
+    else
+        missing "$1" "Run: sudo apt-get install $2"
+    fi
+}
+need_deb gcc gcc
+need_deb valgrind valgrind
+need_deb python3 python3
+
 echo "== formatting"
 cargo fmt --check
 echo "== clippy"
 cargo clippy --locked --all-targets -- -D warnings
 echo "== tests"
 cargo test --locked
+cargo build --locked
+echo "== C header"
+if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --exit-code -- include/usersync.h; then
+    echo "error: include/usersync.h differs from the one build.rs generates; commit the regenerated header" >&2
+    exit 1
+fi
+echo "== C ABI tests (gcc -Wall -Wextra -Werror, valgrind)"
+bash tests/c/run.sh

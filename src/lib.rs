@@ -12,3 +12,4 @@ pub mod store;
 
 pub mod logging;
 mod sqlite_file;
+pub mod ffi;

@@ -5,13 +5,14 @@ pub mod local;
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{DirectoryUser, Target};
 
 /// What this directory can hold. A mapping that targets something absent here is a
 /// configuration error, reported before any write.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Capabilities {
     pub properties: bool,
     pub profile_fields: BTreeSet<String>,

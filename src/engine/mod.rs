@@ -2,6 +2,7 @@
 //! apply → record. The CLI (and later the C ABI and JNI) only call this module.
 
 mod apply;
+pub mod host;
 mod progress;
 mod runner;
 

@@ -1,0 +1,210 @@
+//! The engine as the boundaries (C ABI, JNI) see it: JSON in, JSON out, one error type with a
+//! kind. Both boundaries are thin skins over this, so they cannot drift apart.
+
+use std::path::PathBuf;
+use std::sync::RwLock;
+
+use serde_json::Value;
+
+use super::{Engine, EngineError, Mode, RunRequest};
+use crate::config::{Config, ConfigErrors};
+use crate::directory::Directory;
+use crate::store::sqlite::SqliteStore;
+
+/// What kind of failure a boundary call ended in; the C status and the Java exception type
+/// follow from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad configuration or request JSON.
+    Config,
+    /// The state store failed.
+    State,
+    /// The directory failed outside a per-user operation (listing, locking).
+    Directory,
+    /// A request that cannot be carried out (unknown run, not held, engine closed, ...).
+    Invalid,
+    /// Another run of the connector is in progress.
+    Busy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct HostError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl HostError {
+    fn config(message: impl Into<String>) -> Self {
+        HostError { kind: ErrorKind::Config, message: message.into() }
+    }
+}
+
+impl From<EngineError> for HostError {
+    fn from(e: EngineError) -> Self {
+        let kind = match &e {
+            EngineError::Config(_) => ErrorKind::Config,
+            EngineError::Store(_) => ErrorKind::State,
+            EngineError::Directory(_) => ErrorKind::Directory,
+            EngineError::Invalid(_) => ErrorKind::Invalid,
+            EngineError::Busy(_) => ErrorKind::Busy,
+        };
+        HostError { kind, message: e.to_string() }
+    }
+}
+
+impl From<ConfigErrors> for HostError {
+    fn from(e: ConfigErrors) -> Self {
+        HostError::config(e.to_string())
+    }
+}
+
+pub struct HostEngine {
+    engine: Engine,
+    config: RwLock<Config>,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("engine values serialise")
+}
+
+impl HostEngine {
+    /// `base_dir` is where relative source paths in the configuration resolve (default: the
+    /// process's working directory).
+    pub fn new(
+        state_path: &str,
+        config_json: &str,
+        base_dir: Option<&str>,
+        directory: Box<dyn Directory>,
+    ) -> Result<HostEngine, HostError> {
+        let config = parse_config(config_json, base_dir)?;
+        let store = SqliteStore::open(&PathBuf::from(state_path)).map_err(EngineError::from)?;
+        Ok(HostEngine { engine: Engine::new(Box::new(store), directory), config: RwLock::new(config) })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    fn config(&self) -> Config {
+        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the configuration; on error the old one stays.
+    pub fn set_config(&self, config_json: &str, base_dir: Option<&str>) -> Result<(), HostError> {
+        let config = parse_config(config_json, base_dir)?;
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        Ok(())
+    }
+
+    /// Runs and waits; returns the report as JSON (the object `usersync sync --json` prints).
+    pub fn run(&self, request_json: &str) -> Result<String, HostError> {
+        let request = parse_request(request_json)?;
+        Ok(json(&self.engine.run(&self.config(), &request, &|_| {})?))
+    }
+
+    pub fn start(&self, request_json: &str) -> Result<i64, HostError> {
+        let request = parse_request(request_json)?;
+        Ok(self.engine.start(self.config(), request)?)
+    }
+
+    /// Progress as JSON: `{"run_id", "phase", "done", "total"}`.
+    pub fn progress(&self, run_id: i64) -> Result<String, HostError> {
+        let p = self.engine.progress(run_id).ok_or_else(|| HostError {
+            kind: ErrorKind::Invalid,
+            message: format!("run {run_id} was not started by this engine"),
+        })?;
+        Ok(json(&p))
+    }
+
+    pub fn cancel(&self, run_id: i64) -> Result<(), HostError> {
+        if self.engine.cancel(run_id) {
+            Ok(())
+        } else {
+            Err(HostError { kind: ErrorKind::Invalid, message: format!("run {run_id} was not started by this engine") })
+        }
+    }
+
+    pub fn wait(&self, run_id: i64) -> Result<String, HostError> {
+        Ok(json(&self.engine.wait(run_id)?))
+    }
+
+    pub fn approve(&self, run_id: i64) -> Result<String, HostError> {
+        Ok(json(&self.engine.approve(run_id, Some(&self.config()), &|_| {})?))
+    }
+
+    pub fn history(&self, limit: usize) -> Result<String, HostError> {
+        Ok(json(&self.engine.history(limit)?))
+    }
+
+    /// A run and its per-user results: `{"run": {...}, "results": [...]}`.
+    pub fn results(&self, run_id: i64) -> Result<String, HostError> {
+        let (run, results) = self.engine.run_details(run_id)?;
+        Ok(json(&serde_json::json!({ "run": run, "results": results })))
+    }
+
+    /// `{"allow", "reason", "run_id"}`.
+    pub fn on_login(&self, connector: &str, username: &str) -> Result<String, HostError> {
+        Ok(json(&self.engine.on_login(&self.config(), connector, username)?))
+    }
+
+    pub fn close(&self) {
+        self.engine.close();
+    }
+}
+
+/// Checks a configuration without keeping it.
+pub fn validate_config(config_json: &str) -> Result<(), HostError> {
+    parse_config(config_json, None).map(|_| ())
+}
+
+fn parse_config(config_json: &str, base_dir: Option<&str>) -> Result<Config, HostError> {
+    let base = match base_dir {
+        Some(b) => PathBuf::from(b),
+        None => std::env::current_dir().unwrap_or_default(),
+    };
+    Ok(Config::from_json("configuration", config_json, base)?)
+}
+
+/// `{"connector": "id", "mode": "full" | "single_user", "user": "...", "simulate": false,
+/// "trigger": "api"}`; every key optional except `user` with `single_user`.
+pub fn parse_request(text: &str) -> Result<RunRequest, HostError> {
+    let v: Value = if text.trim().is_empty() {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_str(text).map_err(|e| HostError::config(format!("run request: not valid JSON: {e}")))?
+    };
+    let obj = v.as_object().ok_or_else(|| HostError::config("run request: expected a JSON object"))?;
+    const KEYS: [&str; 5] = ["connector", "mode", "user", "simulate", "trigger"];
+    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(HostError::config(format!("run request: unknown key '{k}' (expected one of: {})", KEYS.join(", "))));
+    }
+    let text_of = |key: &str| -> Result<Option<String>, HostError> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(HostError::config(format!("run request: '{key}' must be a string"))),
+        }
+    };
+    let mode = match (text_of("mode")?.as_deref(), text_of("user")?) {
+        (None | Some("full"), None) => Mode::Full,
+        (Some("single_user"), Some(user)) => Mode::SingleUser(user),
+        (None, Some(user)) => Mode::SingleUser(user),
+        (Some("single_user"), None) => return Err(HostError::config("run request: 'single_user' needs 'user'")),
+        (Some("full"), Some(_)) => return Err(HostError::config("run request: a full run takes no 'user'")),
+        (Some(other), _) => {
+            return Err(HostError::config(format!("run request: unknown mode '{other}' (expected full or single_user)")))
+        }
+    };
+    let simulate = match obj.get("simulate") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(HostError::config("run request: 'simulate' must be true or false")),
+    };
+    Ok(RunRequest {
+        connector: text_of("connector")?,
+        mode,
+        simulate,
+        trigger: text_of("trigger")?.unwrap_or_else(|| "api".into()),
+    })
+}

@@ -1,0 +1,331 @@
+//! A Directory implemented by a C host as a struct of function pointers.
+//!
+//! Threading: callbacks are made from the thread that called `usersync_engine_run` (or the
+//! other blocking calls) or from a run's worker thread after `usersync_engine_start`. Calls
+//! into one directory never overlap: the library serialises them.
+
+use std::collections::BTreeSet;
+use std::ffi::{c_char, c_void, CString};
+use std::sync::Mutex;
+
+use super::boundary::{arg, guard, FfiError, UsersyncStatus};
+use crate::directory::{Capabilities, DirError, Directory, NewUser};
+use crate::model::{DirectoryUser, Target};
+
+/// What a directory callback returns.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsersyncDirResult {
+    Ok = 0,
+    NotFound = 1,
+    Conflict = 2,
+    Unsupported = 3,
+    Failed = 4,
+}
+
+/// Where a callback puts its answer (a key, a username, JSON) or, when it fails, its error
+/// message — always with `usersync_out_set`, which copies the text.
+#[derive(Default)]
+pub struct UsersyncOut {
+    text: Option<String>,
+}
+
+/// Hands text back to the library from inside a callback; the library copies it.
+///
+/// # Safety
+/// `out` is the pointer the callback received; `text` a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_out_set(out: *mut UsersyncOut, text: *const c_char) -> UsersyncStatus {
+    guard(std::ptr::null_mut(), || {
+        if out.is_null() {
+            return Err(FfiError::new(UsersyncStatus::NullArgument, "out is NULL"));
+        }
+        let text = arg(text, "text")?;
+        (*out).text = Some(text.to_string());
+        Ok(())
+    })
+}
+
+/// A callback that only answers (through `out`).
+pub type UsersyncReadFn = Option<unsafe extern "C" fn(ctx: *mut c_void, out: *mut UsersyncOut) -> i32>;
+/// A callback about one user key or one name.
+pub type UsersyncKeyFn = Option<unsafe extern "C" fn(ctx: *mut c_void, a: *const c_char, out: *mut UsersyncOut) -> i32>;
+/// A callback about one user key and one more argument (a username or a group).
+pub type UsersyncKeyArgFn =
+    Option<unsafe extern "C" fn(ctx: *mut c_void, a: *const c_char, b: *const c_char, out: *mut UsersyncOut) -> i32>;
+
+/// The host's directory. Every callback returns a `UsersyncDirResult` value and answers through
+/// `out`. String arguments are valid only during the call; a NULL `value` means "clear".
+/// `destroy` (may be NULL) is called once when the engine no longer needs `ctx`.
+#[repr(C)]
+pub struct UsersyncDirectory {
+    pub ctx: *mut c_void,
+    /// JSON: {"properties": bool, "profile_fields": [..], "communardo": bool, "linchpin": bool,
+    /// "jsm_organizations": bool, "avatars": bool, "create_groups": bool}.
+    pub capabilities: UsersyncReadFn,
+    /// JSON array of users: {"key", "username", "active", "values": {target: text}, "groups": [..],
+    /// "external_id"}.
+    pub list_users: UsersyncReadFn,
+    /// JSON array of group names.
+    pub list_groups: UsersyncReadFn,
+    /// Answers the new user's key.
+    pub create_user: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            username: *const c_char,
+            display_name: *const c_char,
+            email: *const c_char,
+            active: bool,
+            external_id: *const c_char,
+            out: *mut UsersyncOut,
+        ) -> i32,
+    >,
+    /// (key, target "display_name" or "email", value or NULL).
+    pub update_core: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            key: *const c_char,
+            target: *const c_char,
+            value: *const c_char,
+            out: *mut UsersyncOut,
+        ) -> i32,
+    >,
+    /// (key, new username).
+    pub rename: UsersyncKeyArgFn,
+    pub set_active:
+        Option<unsafe extern "C" fn(ctx: *mut c_void, key: *const c_char, active: bool, out: *mut UsersyncOut) -> i32>,
+    pub delete_user: UsersyncKeyFn,
+    /// Answers the placeholder username.
+    pub anonymise: UsersyncKeyFn,
+    /// (key, target such as "property:x", value or NULL).
+    pub set_field: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            key: *const c_char,
+            target: *const c_char,
+            value: *const c_char,
+            out: *mut UsersyncOut,
+        ) -> i32,
+    >,
+    /// (key, group).
+    pub add_membership: UsersyncKeyArgFn,
+    /// (key, group).
+    pub remove_membership: UsersyncKeyArgFn,
+    pub create_group: UsersyncKeyFn,
+    /// Sets `*acquired` to true when the lock was taken.
+    pub try_lock: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            name: *const c_char,
+            ttl_seconds: u64,
+            acquired: *mut bool,
+            out: *mut UsersyncOut,
+        ) -> i32,
+    >,
+    pub unlock: UsersyncKeyFn,
+    pub destroy: Option<unsafe extern "C" fn(ctx: *mut c_void)>,
+}
+
+/// The Rust side of a host directory.
+pub(crate) struct HostDirectory {
+    vt: UsersyncDirectory,
+    serial: Mutex<()>,
+}
+
+// SAFETY: the documented contract makes `ctx` usable from any thread, and `serial` makes sure
+// calls never overlap.
+unsafe impl Send for HostDirectory {}
+unsafe impl Sync for HostDirectory {}
+
+impl Drop for HostDirectory {
+    fn drop(&mut self) {
+        if let Some(destroy) = self.vt.destroy {
+            // SAFETY: called once, with the host's own ctx.
+            unsafe { destroy(self.vt.ctx) };
+        }
+    }
+}
+
+fn c(s: &str) -> Result<CString, DirError> {
+    CString::new(s).map_err(|_| DirError::Failed("a value contains a NUL byte".into()))
+}
+
+fn opt_c(s: Option<&str>) -> Result<Option<CString>, DirError> {
+    s.map(c).transpose()
+}
+
+fn ptr(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr())
+}
+
+impl HostDirectory {
+    /// Takes over the vtable. Missing required callbacks are an error (and `destroy` is called).
+    pub fn new(vt: UsersyncDirectory) -> Result<HostDirectory, FfiError> {
+        let dir = HostDirectory { vt, serial: Mutex::new(()) };
+        let v = &dir.vt;
+        let required = [
+            ("capabilities", v.capabilities.is_some()),
+            ("list_users", v.list_users.is_some()),
+            ("list_groups", v.list_groups.is_some()),
+            ("create_user", v.create_user.is_some()),
+            ("update_core", v.update_core.is_some()),
+            ("rename", v.rename.is_some()),
+            ("set_active", v.set_active.is_some()),
+            ("delete_user", v.delete_user.is_some()),
+            ("anonymise", v.anonymise.is_some()),
+            ("set_field", v.set_field.is_some()),
+            ("add_membership", v.add_membership.is_some()),
+            ("remove_membership", v.remove_membership.is_some()),
+            ("create_group", v.create_group.is_some()),
+            ("try_lock", v.try_lock.is_some()),
+            ("unlock", v.unlock.is_some()),
+        ];
+        if let Some((name, _)) = required.iter().find(|(_, present)| !present) {
+            return Err(FfiError::new(UsersyncStatus::NullArgument, format!("directory callback '{name}' is NULL")));
+        }
+        Ok(dir)
+    }
+
+    /// Calls one callback under the serialising lock and maps its result.
+    fn call(&self, what: &str, f: impl FnOnce(*mut c_void, *mut UsersyncOut) -> i32) -> Result<Option<String>, DirError> {
+        let _serial = self.serial.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out = UsersyncOut::default();
+        let code = f(self.vt.ctx, &mut out);
+        let message = || out.text.clone().unwrap_or_else(|| format!("{what} failed"));
+        match code {
+            0 => Ok(out.text),
+            1 => Err(DirError::NotFound(message())),
+            2 => Err(DirError::Conflict(message())),
+            3 => Err(DirError::Unsupported(message())),
+            _ => Err(DirError::Failed(message())),
+        }
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, what: &str, text: Option<String>) -> Result<T, DirError> {
+        let text = text.ok_or_else(|| DirError::Failed(format!("{what}: the host answered nothing")))?;
+        serde_json::from_str(&text).map_err(|e| DirError::Failed(format!("{what}: the host's JSON is invalid: {e}")))
+    }
+
+    fn unit(&self, r: Result<Option<String>, DirError>) -> Result<(), DirError> {
+        r.map(|_| ())
+    }
+}
+
+// The callbacks were checked to be present in `new`, so the `expect`s below cannot fire.
+impl Directory for HostDirectory {
+    fn capabilities(&self) -> Capabilities {
+        let cb = self.vt.capabilities.expect("checked");
+        self.call("capabilities", |ctx, out| unsafe { cb(ctx, out) })
+            .and_then(|t| self.json("capabilities", t))
+            .unwrap_or_else(|e| {
+                tracing::error!("the host directory's capabilities could not be read ({e}); assuming none");
+                Capabilities {
+                    properties: false,
+                    profile_fields: BTreeSet::new(),
+                    communardo: false,
+                    linchpin: false,
+                    jsm_organizations: false,
+                    avatars: false,
+                    create_groups: false,
+                }
+            })
+    }
+
+    fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError> {
+        let cb = self.vt.list_users.expect("checked");
+        let text = self.call("list_users", |ctx, out| unsafe { cb(ctx, out) })?;
+        self.json("list_users", text)
+    }
+
+    fn list_groups(&self) -> Result<BTreeSet<String>, DirError> {
+        let cb = self.vt.list_groups.expect("checked");
+        let text = self.call("list_groups", |ctx, out| unsafe { cb(ctx, out) })?;
+        self.json("list_groups", text)
+    }
+
+    fn create_user(&self, user: &NewUser) -> Result<String, DirError> {
+        let cb = self.vt.create_user.expect("checked");
+        let (u, d, e, x) =
+            (c(&user.username)?, c(&user.display_name)?, opt_c(user.email.as_deref())?, c(&user.external_id)?);
+        self.call("create_user", |ctx, out| unsafe { cb(ctx, u.as_ptr(), d.as_ptr(), ptr(&e), user.active, x.as_ptr(), out) })?
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| DirError::Failed("create_user: the host answered no key".into()))
+    }
+
+    fn update_core(&self, key: &str, changes: &[(Target, Option<String>)]) -> Result<(), DirError> {
+        let cb = self.vt.update_core.expect("checked");
+        let k = c(key)?;
+        for (target, value) in changes {
+            let (t, v) = (c(&target.to_string())?, opt_c(value.as_deref())?);
+            self.call("update_core", |ctx, out| unsafe { cb(ctx, k.as_ptr(), t.as_ptr(), ptr(&v), out) })?;
+        }
+        Ok(())
+    }
+
+    fn rename(&self, key: &str, new_username: &str) -> Result<(), DirError> {
+        let cb = self.vt.rename.expect("checked");
+        let (k, n) = (c(key)?, c(new_username)?);
+        self.unit(self.call("rename", |ctx, out| unsafe { cb(ctx, k.as_ptr(), n.as_ptr(), out) }))
+    }
+
+    fn set_active(&self, key: &str, active: bool) -> Result<(), DirError> {
+        let cb = self.vt.set_active.expect("checked");
+        let k = c(key)?;
+        self.unit(self.call("set_active", |ctx, out| unsafe { cb(ctx, k.as_ptr(), active, out) }))
+    }
+
+    fn delete_user(&self, key: &str) -> Result<(), DirError> {
+        let cb = self.vt.delete_user.expect("checked");
+        let k = c(key)?;
+        self.unit(self.call("delete_user", |ctx, out| unsafe { cb(ctx, k.as_ptr(), out) }))
+    }
+
+    fn anonymise(&self, key: &str) -> Result<String, DirError> {
+        let cb = self.vt.anonymise.expect("checked");
+        let k = c(key)?;
+        self.call("anonymise", |ctx, out| unsafe { cb(ctx, k.as_ptr(), out) })?
+            .ok_or_else(|| DirError::Failed("anonymise: the host answered no username".into()))
+    }
+
+    fn set_field(&self, key: &str, target: &Target, value: Option<&str>) -> Result<(), DirError> {
+        let cb = self.vt.set_field.expect("checked");
+        let (k, t, v) = (c(key)?, c(&target.to_string())?, opt_c(value)?);
+        self.unit(self.call("set_field", |ctx, out| unsafe { cb(ctx, k.as_ptr(), t.as_ptr(), ptr(&v), out) }))
+    }
+
+    fn add_membership(&self, key: &str, group: &str) -> Result<(), DirError> {
+        let cb = self.vt.add_membership.expect("checked");
+        let (k, g) = (c(key)?, c(group)?);
+        self.unit(self.call("add_membership", |ctx, out| unsafe { cb(ctx, k.as_ptr(), g.as_ptr(), out) }))
+    }
+
+    fn remove_membership(&self, key: &str, group: &str) -> Result<(), DirError> {
+        let cb = self.vt.remove_membership.expect("checked");
+        let (k, g) = (c(key)?, c(group)?);
+        self.unit(self.call("remove_membership", |ctx, out| unsafe { cb(ctx, k.as_ptr(), g.as_ptr(), out) }))
+    }
+
+    fn create_group(&self, name: &str) -> Result<(), DirError> {
+        let cb = self.vt.create_group.expect("checked");
+        let n = c(name)?;
+        self.unit(self.call("create_group", |ctx, out| unsafe { cb(ctx, n.as_ptr(), out) }))
+    }
+
+    fn set_avatar(&self, _key: &str, _image: &[u8]) -> Result<(), DirError> {
+        Err(DirError::Unsupported("avatars are not part of the C directory interface yet".into()))
+    }
+
+    fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError> {
+        let cb = self.vt.try_lock.expect("checked");
+        let n = c(name)?;
+        let mut acquired = false;
+        self.call("try_lock", |ctx, out| unsafe { cb(ctx, n.as_ptr(), ttl_seconds, &mut acquired, out) })?;
+        Ok(acquired)
+    }
+
+    fn unlock(&self, name: &str) -> Result<(), DirError> {
+        let cb = self.vt.unlock.expect("checked");
+        let n = c(name)?;
+        self.unit(self.call("unlock", |ctx, out| unsafe { cb(ctx, n.as_ptr(), out) }))
+    }
+}

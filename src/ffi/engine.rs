@@ -1,0 +1,319 @@
+//! Engine exports. Each is one call into `HostEngine` inside the boundary.
+
+use std::ffi::c_char;
+use std::path::Path;
+
+use super::boundary::{arg, guard, opt_arg, out_ptr, to_c, FfiError, UsersyncStatus};
+use super::directory::{HostDirectory, UsersyncDirectory};
+use super::USERSYNC_ABI_VERSION;
+use crate::directory::local::LocalDirectory;
+use crate::engine::host::{validate_config, HostEngine, HostError};
+
+/// An engine: a state store, a directory and a configuration. Create with
+/// `usersync_engine_new` or `usersync_engine_new_local`; release with `usersync_engine_free`.
+pub struct UsersyncEngine {
+    host: HostEngine,
+}
+
+/// The ABI version this library implements (`USERSYNC_ABI_VERSION` in the header it was built
+/// with). A host checks it once after loading the library.
+#[no_mangle]
+pub extern "C" fn usersync_abi_version() -> u32 {
+    USERSYNC_ABI_VERSION
+}
+
+/// # Safety
+/// `engine` is NULL or a live engine from this library.
+unsafe fn engine<'a>(engine: *const UsersyncEngine) -> Result<&'a HostEngine, FfiError> {
+    if engine.is_null() {
+        return Err(FfiError::new(UsersyncStatus::NullArgument, "engine is NULL"));
+    }
+    Ok(&(*engine).host)
+}
+
+/// Writes a string result into `out`.
+///
+/// # Safety
+/// `out` was checked to be non-NULL and writable.
+unsafe fn give(out: *mut *mut c_char, value: Result<String, HostError>) -> Result<(), FfiError> {
+    *out = to_c(value?);
+    Ok(())
+}
+
+/// Creates an engine over a host directory. The engine takes `directory->ctx` over: `destroy`
+/// is called when the engine is freed, or at once if creation fails.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call; `directory` points to a filled vtable.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_new(
+    state_path: *const c_char,
+    config_json: *const c_char,
+    base_dir: *const c_char,
+    directory: *const UsersyncDirectory,
+    engine_out: *mut *mut UsersyncEngine,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        if directory.is_null() {
+            return Err(FfiError::new(UsersyncStatus::NullArgument, "directory is NULL"));
+        }
+        // Take the vtable first, so `destroy` runs on every error path below.
+        let dir = HostDirectory::new(std::ptr::read(directory))?;
+        out_ptr(engine_out, "engine_out")?;
+        let host = HostEngine::new(
+            arg(state_path, "state_path")?,
+            arg(config_json, "config_json")?,
+            opt_arg(base_dir, "base_dir")?,
+            Box::new(dir),
+        )?;
+        *engine_out = Box::into_raw(Box::new(UsersyncEngine { host }));
+        Ok(())
+    })
+}
+
+/// Creates an engine over the embedded local directory (a SQLite file), as the CLI uses.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_new_local(
+    state_path: *const c_char,
+    directory_path: *const c_char,
+    config_json: *const c_char,
+    base_dir: *const c_char,
+    engine_out: *mut *mut UsersyncEngine,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        out_ptr(engine_out, "engine_out")?;
+        let dir = LocalDirectory::open(Path::new(arg(directory_path, "directory_path")?))
+            .map_err(|e| FfiError::new(UsersyncStatus::Directory, e.to_string()))?;
+        let host = HostEngine::new(
+            arg(state_path, "state_path")?,
+            arg(config_json, "config_json")?,
+            opt_arg(base_dir, "base_dir")?,
+            Box::new(dir),
+        )?;
+        *engine_out = Box::into_raw(Box::new(UsersyncEngine { host }));
+        Ok(())
+    })
+}
+
+/// Cancels running runs, waits for them, and releases the engine. NULL is ignored.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; it must not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_free(engine: *mut UsersyncEngine) {
+    if engine.is_null() {
+        return;
+    }
+    let _ = guard(std::ptr::null_mut(), || {
+        let boxed = Box::from_raw(engine);
+        boxed.host.close();
+        drop(boxed);
+        Ok(())
+    });
+}
+
+/// Replaces the configuration; on error the previous one stays.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_set_config(
+    engine: *const UsersyncEngine,
+    config_json: *const c_char,
+    base_dir: *const c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        let host = self::engine(engine)?;
+        Ok(host.set_config(arg(config_json, "config_json")?, opt_arg(base_dir, "base_dir")?)?)
+    })
+}
+
+/// Checks a configuration. `USERSYNC_STATUS_CONFIG` with every error (one per line, each with
+/// its JSON path) in `*error_out` when it is invalid.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_config_validate(
+    config_json: *const c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || Ok(validate_config(arg(config_json, "config_json")?)?))
+}
+
+/// Runs a sync and waits for it. `request_json` (NULL = a full run): {"connector", "mode":
+/// "full"|"single_user", "user", "simulate", "trigger"}. `*report_out` receives the run report
+/// JSON — the object `usersync sync --json` prints — whatever the run's status.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_run(
+    engine: *const UsersyncEngine,
+    request_json: *const c_char,
+    report_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        let host = self::engine(engine)?;
+        out_ptr(report_out, "report_out")?;
+        give(report_out, host.run(opt_arg(request_json, "request_json")?.unwrap_or("")))
+    })
+}
+
+/// Starts a run on its own thread; `*run_id_out` receives its id.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_start(
+    engine: *const UsersyncEngine,
+    request_json: *const c_char,
+    run_id_out: *mut i64,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        let host = self::engine(engine)?;
+        out_ptr(run_id_out, "run_id_out")?;
+        *run_id_out = host.start(opt_arg(request_json, "request_json")?.unwrap_or(""))?;
+        Ok(())
+    })
+}
+
+/// Progress of a started run as JSON: {"run_id", "phase", "done", "total"}.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_progress(
+    engine: *const UsersyncEngine,
+    run_id: i64,
+    progress_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        let host = self::engine(engine)?;
+        out_ptr(progress_out, "progress_out")?;
+        give(progress_out, host.progress(run_id))
+    })
+}
+
+/// Asks a started run to stop between users; it ends CANCELLED.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_cancel(
+    engine: *const UsersyncEngine,
+    run_id: i64,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || Ok(self::engine(engine)?.cancel(run_id)?))
+}
+
+/// Waits for a started run; `*report_out` receives its report JSON.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_wait(
+    engine: *const UsersyncEngine,
+    run_id: i64,
+    report_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        let host = self::engine(engine)?;
+        out_ptr(report_out, "report_out")?;
+        give(report_out, host.wait(run_id))
+    })
+}
+
+/// Applies what a HELD run held back, after re-checking; `*report_out` receives the new run's
+/// report JSON.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_approve(
+    engine: *const UsersyncEngine,
+    run_id: i64,
+    report_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        let host = self::engine(engine)?;
+        out_ptr(report_out, "report_out")?;
+        give(report_out, host.approve(run_id))
+    })
+}
+
+/// The newest `limit` runs as a JSON array.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_history(
+    engine: *const UsersyncEngine,
+    limit: u32,
+    history_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        let host = self::engine(engine)?;
+        out_ptr(history_out, "history_out")?;
+        give(history_out, host.history(limit as usize))
+    })
+}
+
+/// A run and its per-user results: {"run": {...}, "results": [...]}.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_results(
+    engine: *const UsersyncEngine,
+    run_id: i64,
+    results_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        let host = self::engine(engine)?;
+        out_ptr(results_out, "results_out")?;
+        give(results_out, host.results(run_id))
+    })
+}
+
+/// The login hook: `*decision_out` receives {"allow", "reason", "run_id"}.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_on_login(
+    engine: *const UsersyncEngine,
+    connector: *const c_char,
+    username: *const c_char,
+    decision_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        let host = self::engine(engine)?;
+        out_ptr(decision_out, "decision_out")?;
+        give(decision_out, host.on_login(arg(connector, "connector")?, arg(username, "username")?))
+    })
+}
+
+/// For tests of the boundary: panics inside it. Returns `USERSYNC_STATUS_PANIC`.
+///
+/// # Safety
+/// `error_out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_testing_panic(error_out: *mut *mut c_char) -> UsersyncStatus {
+    guard(error_out, || panic!("usersync_testing_panic was called"))
+}

@@ -1,0 +1,48 @@
+/* An in-memory directory for the C ABI tests: the host side of UsersyncDirectory. */
+#ifndef MEMDIR_H
+#define MEMDIR_H
+
+#include <stdbool.h>
+#include "usersync.h"
+
+#define MEMDIR_MAX_USERS 256
+#define MEMDIR_MAX_FIELDS 16
+#define MEMDIR_MAX_GROUPS 64
+
+typedef struct {
+    char *target;
+    char *value;
+} MemField;
+
+typedef struct {
+    char *key;
+    char *username;
+    char *display_name;
+    char *email; /* NULL when empty */
+    char *external_id;
+    bool active;
+    bool deleted;
+    MemField fields[MEMDIR_MAX_FIELDS];
+    int nfields;
+    char *groups[MEMDIR_MAX_GROUPS];
+    int ngroups;
+} MemUser;
+
+typedef struct {
+    MemUser users[MEMDIR_MAX_USERS];
+    int nusers;
+    char *groups[MEMDIR_MAX_GROUPS];
+    int ngroups;
+    int next_key;
+    char *locked; /* name of the held lock, or NULL */
+    const char *fail_username; /* create_user fails for this username */
+    int *destroyed; /* incremented by destroy */
+} MemDir;
+
+/* A zeroed directory on the heap; the vtable's destroy frees it. */
+MemDir *memdir_new(int *destroyed);
+UsersyncDirectory memdir_vtable(MemDir *dir);
+MemUser *memdir_find(MemDir *dir, const char *username);
+int memdir_count(MemDir *dir, bool active_only);
+
+#endif

@@ -5,11 +5,12 @@ pub mod config;
 pub mod connector;
 pub mod directory;
 pub mod engine;
+pub mod ffi;
+pub mod jni;
+pub mod logging;
 pub mod mapping;
 pub mod model;
 pub mod reconcile;
 pub mod store;
 
-pub mod logging;
 mod sqlite_file;
-pub mod ffi;

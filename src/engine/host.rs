@@ -153,6 +153,15 @@ impl HostEngine {
     }
 }
 
+/// The text of a caught panic, for the boundaries' error messages.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
 /// Checks a configuration without keeping it.
 pub fn validate_config(config_json: &str) -> Result<(), HostError> {
     parse_config(config_json, None).map(|_| ())
@@ -177,7 +186,10 @@ pub fn parse_request(text: &str) -> Result<RunRequest, HostError> {
     let obj = v.as_object().ok_or_else(|| HostError::config("run request: expected a JSON object"))?;
     const KEYS: [&str; 5] = ["connector", "mode", "user", "simulate", "trigger"];
     if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(HostError::config(format!("run request: unknown key '{k}' (expected one of: {})", KEYS.join(", "))));
+        return Err(HostError::config(format!(
+            "run request: unknown key '{k}' (expected one of: {})",
+            KEYS.join(", ")
+        )));
     }
     let text_of = |key: &str| -> Result<Option<String>, HostError> {
         match obj.get(key) {
@@ -193,7 +205,9 @@ pub fn parse_request(text: &str) -> Result<RunRequest, HostError> {
         (Some("single_user"), None) => return Err(HostError::config("run request: 'single_user' needs 'user'")),
         (Some("full"), Some(_)) => return Err(HostError::config("run request: a full run takes no 'user'")),
         (Some(other), _) => {
-            return Err(HostError::config(format!("run request: unknown mode '{other}' (expected full or single_user)")))
+            return Err(HostError::config(format!(
+                "run request: unknown mode '{other}' (expected full or single_user)"
+            )))
         }
     };
     let simulate = match obj.get("simulate") {

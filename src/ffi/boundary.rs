@@ -4,7 +4,7 @@
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::engine::host::{ErrorKind, HostError};
+use crate::engine::host::{panic_message, ErrorKind, HostError};
 
 /// Status codes. Append-only: a number, once published, never changes meaning.
 #[repr(C)]
@@ -53,19 +53,12 @@ impl From<HostError> for FfiError {
     }
 }
 
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
-}
-
 /// Runs `f`, catching panics. On failure the message goes to `*error_out` (when non-NULL), to be
 /// released with `usersync_string_free`.
 pub(crate) fn guard(error_out: *mut *mut c_char, f: impl FnOnce() -> Result<(), FfiError>) -> UsersyncStatus {
-    let result = catch_unwind(AssertUnwindSafe(f))
-        .unwrap_or_else(|p| Err(FfiError::new(UsersyncStatus::Panic, format!("internal error: {}", panic_message(&*p)))));
+    let result = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        Err(FfiError::new(UsersyncStatus::Panic, format!("internal error: {}", panic_message(&*p))))
+    });
     match result {
         Ok(()) => UsersyncStatus::Ok,
         Err(e) => {

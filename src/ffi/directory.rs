@@ -187,7 +187,11 @@ impl HostDirectory {
     }
 
     /// Calls one callback under the serialising lock and maps its result.
-    fn call(&self, what: &str, f: impl FnOnce(*mut c_void, *mut UsersyncOut) -> i32) -> Result<Option<String>, DirError> {
+    fn call(
+        &self,
+        what: &str,
+        f: impl FnOnce(*mut c_void, *mut UsersyncOut) -> i32,
+    ) -> Result<Option<String>, DirError> {
         let _serial = self.serial.lock().unwrap_or_else(|p| p.into_inner());
         let mut out = UsersyncOut::default();
         let code = f(self.vt.ctx, &mut out);
@@ -247,9 +251,11 @@ impl Directory for HostDirectory {
         let cb = self.vt.create_user.expect("checked");
         let (u, d, e, x) =
             (c(&user.username)?, c(&user.display_name)?, opt_c(user.email.as_deref())?, c(&user.external_id)?);
-        self.call("create_user", |ctx, out| unsafe { cb(ctx, u.as_ptr(), d.as_ptr(), ptr(&e), user.active, x.as_ptr(), out) })?
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| DirError::Failed("create_user: the host answered no key".into()))
+        self.call("create_user", |ctx, out| unsafe {
+            cb(ctx, u.as_ptr(), d.as_ptr(), ptr(&e), user.active, x.as_ptr(), out)
+        })?
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| DirError::Failed("create_user: the host answered no key".into()))
     }
 
     fn update_core(&self, key: &str, changes: &[(Target, Option<String>)]) -> Result<(), DirError> {

@@ -1,0 +1,187 @@
+//! A Directory implemented in Java. Rust holds the Java `DirectoryAdapter` as a global
+//! reference and calls its one method, `invoke(op, a, b, c, d, e)`, which answers a status
+//! digit followed by text. Threads attach once (permanently, until they exit); after every
+//! upcall a pending Java exception is taken and becomes that operation's error.
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+use jni::objects::{JObject, JString, JValue};
+use jni::refs::Global;
+use jni::{jni_sig, jni_str, JavaVM};
+
+use crate::directory::{Capabilities, DirError, Directory, NewUser};
+use crate::model::{DirectoryUser, Target};
+
+pub(crate) struct JavaDirectory {
+    adapter: Global<JObject<'static>>,
+    serial: Mutex<()>,
+}
+
+impl JavaDirectory {
+    pub fn new(adapter: Global<JObject<'static>>) -> Self {
+        JavaDirectory { adapter, serial: Mutex::new(()) }
+    }
+
+    /// One upcall. `Ok(text)` for status 0; the other statuses and any exception are errors.
+    fn invoke(&self, op: &str, args: [Option<&str>; 5]) -> Result<String, DirError> {
+        let _serial = self.serial.lock().unwrap_or_else(|p| p.into_inner());
+        let vm = JavaVM::singleton().map_err(|e| DirError::Failed(format!("no Java VM: {e}")))?;
+        let answer = vm.attach_current_thread(|env| -> jni::errors::Result<Result<String, DirError>> {
+            let op = JString::from_str(env, op)?;
+            let mut strings = Vec::with_capacity(5);
+            for a in args {
+                strings.push(match a {
+                    Some(s) => JObject::from(JString::from_str(env, s)?),
+                    None => JObject::null(),
+                });
+            }
+            let result = env.call_method(
+                &self.adapter,
+                jni_str!("invoke"),
+                jni_sig!("(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
+                &[
+                    JValue::Object(&op),
+                    JValue::Object(&strings[0]),
+                    JValue::Object(&strings[1]),
+                    JValue::Object(&strings[2]),
+                    JValue::Object(&strings[3]),
+                    JValue::Object(&strings[4]),
+                ],
+            );
+            let value = match result {
+                Ok(v) => v.l()?,
+                Err(jni::errors::Error::JavaException) => {
+                    return Ok(Err(match env.exception_catch() {
+                        Err(jni::errors::Error::CaughtJavaException { name, msg, .. }) => {
+                            DirError::Failed(format!("{name}: {msg}"))
+                        }
+                        _ => DirError::Failed("the Java directory threw".into()),
+                    }));
+                }
+                Err(e) => return Err(e),
+            };
+            if value.is_null() {
+                return Ok(Err(DirError::Failed(format!("{}: the Java directory answered null", "invoke"))));
+            }
+            let text = env.cast_local::<JString>(value)?.try_to_string(env)?;
+            Ok(decode(&text))
+        });
+        answer.map_err(|e| DirError::Failed(format!("calling the Java directory: {e}")))?
+    }
+
+    fn unit(&self, op: &str, args: [Option<&str>; 5]) -> Result<(), DirError> {
+        self.invoke(op, args).map(|_| ())
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(&self, op: &str) -> Result<T, DirError> {
+        let text = self.invoke(op, [None; 5])?;
+        serde_json::from_str(&text)
+            .map_err(|e| DirError::Failed(format!("{op}: the Java directory's JSON is invalid: {e}")))
+    }
+}
+
+/// "0text" is success; "1".."4" are not found, conflict, unsupported, failed.
+fn decode(text: &str) -> Result<String, DirError> {
+    let mut chars = text.chars();
+    let code = chars.next();
+    let rest = chars.as_str().to_string();
+    match code {
+        Some('0') => Ok(rest),
+        Some('1') => Err(DirError::NotFound(rest)),
+        Some('2') => Err(DirError::Conflict(rest)),
+        Some('3') => Err(DirError::Unsupported(rest)),
+        _ => Err(DirError::Failed(rest)),
+    }
+}
+
+impl Directory for JavaDirectory {
+    fn capabilities(&self) -> Capabilities {
+        self.json("capabilities").unwrap_or_else(|e| {
+            tracing::error!("the Java directory's capabilities could not be read ({e}); assuming none");
+            Capabilities {
+                properties: false,
+                profile_fields: BTreeSet::new(),
+                communardo: false,
+                linchpin: false,
+                jsm_organizations: false,
+                avatars: false,
+                create_groups: false,
+            }
+        })
+    }
+
+    fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError> {
+        self.json("list_users")
+    }
+
+    fn list_groups(&self) -> Result<BTreeSet<String>, DirError> {
+        self.json("list_groups")
+    }
+
+    fn create_user(&self, u: &NewUser) -> Result<String, DirError> {
+        let active = if u.active { "true" } else { "false" };
+        let key = self.invoke(
+            "create_user",
+            [Some(&u.username), Some(&u.display_name), u.email.as_deref(), Some(active), Some(&u.external_id)],
+        )?;
+        if key.is_empty() {
+            return Err(DirError::Failed("create_user: the Java directory answered no key".into()));
+        }
+        Ok(key)
+    }
+
+    fn update_core(&self, key: &str, changes: &[(Target, Option<String>)]) -> Result<(), DirError> {
+        for (target, value) in changes {
+            let target = target.to_string();
+            self.unit("update_core", [Some(key), Some(&target), value.as_deref(), None, None])?;
+        }
+        Ok(())
+    }
+
+    fn rename(&self, key: &str, new_username: &str) -> Result<(), DirError> {
+        self.unit("rename", [Some(key), Some(new_username), None, None, None])
+    }
+
+    fn set_active(&self, key: &str, active: bool) -> Result<(), DirError> {
+        self.unit("set_active", [Some(key), Some(if active { "true" } else { "false" }), None, None, None])
+    }
+
+    fn delete_user(&self, key: &str) -> Result<(), DirError> {
+        self.unit("delete_user", [Some(key), None, None, None, None])
+    }
+
+    fn anonymise(&self, key: &str) -> Result<String, DirError> {
+        self.invoke("anonymise", [Some(key), None, None, None, None])
+    }
+
+    fn set_field(&self, key: &str, target: &Target, value: Option<&str>) -> Result<(), DirError> {
+        let target = target.to_string();
+        self.unit("set_field", [Some(key), Some(&target), value, None, None])
+    }
+
+    fn add_membership(&self, key: &str, group: &str) -> Result<(), DirError> {
+        self.unit("add_membership", [Some(key), Some(group), None, None, None])
+    }
+
+    fn remove_membership(&self, key: &str, group: &str) -> Result<(), DirError> {
+        self.unit("remove_membership", [Some(key), Some(group), None, None, None])
+    }
+
+    fn create_group(&self, name: &str) -> Result<(), DirError> {
+        self.unit("create_group", [Some(name), None, None, None, None])
+    }
+
+    fn set_avatar(&self, _key: &str, _image: &[u8]) -> Result<(), DirError> {
+        Err(DirError::Unsupported("avatars are not part of the Java directory interface yet".into()))
+    }
+
+    fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError> {
+        let ttl = ttl_seconds.to_string();
+        Ok(self.invoke("try_lock", [Some(name), Some(&ttl), None, None, None])? == "true")
+    }
+
+    fn unlock(&self, name: &str) -> Result<(), DirError> {
+        self.unit("unlock", [Some(name), None, None, None, None])
+    }
+}

@@ -1,0 +1,292 @@
+//! The natives of `org.usersync.NativeEngine`, one Rust function behind each.
+
+use jni::objects::{JClass, JObject, JString};
+use jni::sys::{jint, jlong};
+use jni::{jni_sig, jni_str, Env, EnvUnowned, JavaVM};
+
+use super::boundary::{lookup, register, unregister, JniError, Throw};
+use super::directory::JavaDirectory;
+use crate::engine::host::{validate_config, HostEngine};
+
+type Res<T> = Result<T, JniError>;
+
+fn string(env: &Env, s: &JString, name: &str) -> Res<String> {
+    if s.is_null() {
+        return Err(JniError::illegal_argument(format!("{name} is null")));
+    }
+    Ok(s.try_to_string(env)?)
+}
+
+fn opt_string(env: &Env, s: &JString) -> Res<Option<String>> {
+    if s.is_null() {
+        Ok(None)
+    } else {
+        Ok(Some(s.try_to_string(env)?))
+    }
+}
+
+fn jstring<'l>(env: &mut Env<'l>, s: String) -> Res<JString<'l>> {
+    Ok(JString::from_str(env, s)?)
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_abiVersion<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>) -> jint {
+    env.with_env(|_env| -> Res<jint> { Ok(crate::ffi::USERSYNC_ABI_VERSION as jint) }).resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_create<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    state_path: JString<'l>,
+    config_json: JString<'l>,
+    base_dir: JString<'l>,
+    adapter: JObject<'l>,
+) -> jlong {
+    env.with_env(|env| -> Res<jlong> {
+        if adapter.is_null() {
+            return Err(JniError::illegal_argument("directory is null"));
+        }
+        let directory = JavaDirectory::new(env.new_global_ref(&adapter)?);
+        let host = HostEngine::new(
+            &string(env, &state_path, "statePath")?,
+            &string(env, &config_json, "configJson")?,
+            opt_string(env, &base_dir)?.as_deref(),
+            Box::new(directory),
+        )?;
+        Ok(register(host))
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_setConfig<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    config_json: JString<'l>,
+    base_dir: JString<'l>,
+) {
+    env.with_env(|env| -> Res<()> {
+        let engine = lookup(handle)?;
+        Ok(engine.set_config(&string(env, &config_json, "configJson")?, opt_string(env, &base_dir)?.as_deref())?)
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_validateConfig<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    config_json: JString<'l>,
+) {
+    env.with_env(|env| -> Res<()> { Ok(validate_config(&string(env, &config_json, "configJson")?)?) })
+        .resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_run<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    request_json: JString<'l>,
+) -> JString<'l> {
+    env.with_env(|env| -> Res<JString<'l>> {
+        let engine = lookup(handle)?;
+        let report = engine.run(&opt_string(env, &request_json)?.unwrap_or_default())?;
+        jstring(env, report)
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_start<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    request_json: JString<'l>,
+) -> jlong {
+    env.with_env(|env| -> Res<jlong> {
+        let engine = lookup(handle)?;
+        Ok(engine.start(&opt_string(env, &request_json)?.unwrap_or_default())?)
+    })
+    .resolve::<Throw>()
+}
+
+/// The natives that take (handle, run id) and answer JSON.
+fn run_json<'l>(
+    env: &mut EnvUnowned<'l>,
+    handle: jlong,
+    run_id: jlong,
+    f: impl FnOnce(&HostEngine, i64) -> Result<String, crate::engine::host::HostError>,
+) -> JString<'l> {
+    env.with_env(|env| -> Res<JString<'l>> {
+        let engine = lookup(handle)?;
+        let text = f(&engine, run_id)?;
+        jstring(env, text)
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_progress<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    run_id: jlong,
+) -> JString<'l> {
+    run_json(&mut env, handle, run_id, |e, id| e.progress(id))
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_waitFor<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    run_id: jlong,
+) -> JString<'l> {
+    run_json(&mut env, handle, run_id, |e, id| e.wait(id))
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_approve<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    run_id: jlong,
+) -> JString<'l> {
+    run_json(&mut env, handle, run_id, |e, id| e.approve(id))
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_results<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    run_id: jlong,
+) -> JString<'l> {
+    run_json(&mut env, handle, run_id, |e, id| e.results(id))
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_cancel<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    run_id: jlong,
+) {
+    env.with_env(|_env| -> Res<()> { Ok(lookup(handle)?.cancel(run_id)?) }).resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_history<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    limit: jint,
+) -> JString<'l> {
+    env.with_env(|env| -> Res<JString<'l>> {
+        let engine = lookup(handle)?;
+        let text = engine.history(limit.max(0) as usize)?;
+        jstring(env, text)
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_onLogin<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    connector: JString<'l>,
+    username: JString<'l>,
+) -> JString<'l> {
+    env.with_env(|env| -> Res<JString<'l>> {
+        let engine = lookup(handle)?;
+        let decision = engine.on_login(&string(env, &connector, "connector")?, &string(env, &username, "username")?)?;
+        jstring(env, decision)
+    })
+    .resolve::<Throw>()
+}
+
+/// Closes the engine: cancels and joins its runs, so no attached worker thread outlives it,
+/// and releases the Java directory. A second close is a no-op.
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_close<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+) {
+    env.with_env(|_env| -> Res<()> {
+        if let Some(engine) = unregister(handle) {
+            engine.close();
+        }
+        Ok(())
+    })
+    .resolve::<Throw>()
+}
+
+/// Installs a Java log sink (an object with `void log(String level, String target, String message)`).
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_setLogSink<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    sink: JObject<'l>,
+    max_level: jint,
+) {
+    env.with_env(|env| -> Res<()> {
+        if sink.is_null() {
+            return Err(JniError::illegal_argument("sink is null"));
+        }
+        let level = match max_level {
+            1 => tracing::Level::ERROR,
+            2 => tracing::Level::WARN,
+            3 => tracing::Level::INFO,
+            4 => tracing::Level::DEBUG,
+            _ => tracing::Level::TRACE,
+        };
+        let sink = std::sync::Mutex::new(env.new_global_ref(&sink)?);
+        crate::logging::set_sink(
+            level,
+            Box::new(move |r| {
+                let Ok(vm) = JavaVM::singleton() else { return };
+                let sink = sink.lock().unwrap_or_else(|p| p.into_inner());
+                let _ = vm.attach_current_thread(|env| -> jni::errors::Result<()> {
+                    let (l, t, m) = (
+                        JString::from_str(env, r.level)?,
+                        JString::from_str(env, &r.target)?,
+                        JString::from_str(env, &r.message)?,
+                    );
+                    let called = env.call_method(
+                        &*sink,
+                        jni_str!("log"),
+                        jni_sig!("(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;)V"),
+                        &[(&l).into(), (&t).into(), (&m).into()],
+                    );
+                    if called.is_err() {
+                        // A sink that throws loses that line; it must not break the run.
+                        let _ = env.exception_catch();
+                    }
+                    Ok(())
+                });
+            }),
+        );
+        Ok(())
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_clearLogSink<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>) {
+    env.with_env(|_env| -> Res<()> {
+        crate::logging::clear_sink();
+        Ok(())
+    })
+    .resolve::<Throw>()
+}
+
+/// For tests of the boundary: panics inside a native; Java sees `IllegalStateException`.
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_testingPanic<'l>(mut env: EnvUnowned<'l>, _c: JClass<'l>) {
+    env.with_env(|_env| -> Res<()> { panic!("NativeEngine.testingPanic was called") }).resolve::<Throw>()
+}

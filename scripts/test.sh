@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script): formatting, clippy,
-# the Rust tests, the checked-in C header, and the C ABI tests under valgrind.
-# Needs the Rust toolchain (with rustfmt and clippy), gcc, valgrind and python3; a missing
-# Debian package is installed when running as root, otherwise the script says what to install.
+# the Rust tests, the checked-in C header, the C ABI tests under valgrind, and the Java shim's
+# JUnit 5 tests under -Xcheck:jni.
+# Needs the Rust toolchain (with rustfmt and clippy), gcc, valgrind, python3, a JDK (17+) and
+# Debian's junit5; a missing Debian package is installed when running as root, otherwise the
+# script says exactly what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +16,9 @@ command -v cargo >/dev/null || missing cargo "Install the Rust toolchain with ru
 cargo fmt --version >/dev/null 2>&1 || missing rustfmt "Run: rustup component add rustfmt"
 cargo clippy --version >/dev/null 2>&1 || missing clippy "Run: rustup component add clippy"
 
-# Debian packages the C tests need: installed here when we are root, named otherwise.
-need_deb() { # command package
-    command -v "$1" >/dev/null && return 0
+# Debian packages the C and Java tests need: installed here when we are root, named otherwise.
+need_deb() { # command-or-file package
+    { command -v "$1" >/dev/null || [ -f "$1" ]; } && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "== installing $2 (for $1)"
         (apt-get install -y -qq "$2" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2"; }) ||
@@ -28,6 +30,8 @@ need_deb() { # command package
 need_deb gcc gcc
 need_deb valgrind valgrind
 need_deb python3 python3
+need_deb javac openjdk-17-jdk-headless
+need_deb /usr/share/java/junit-platform-console-standalone.jar junit5
 
 echo "== formatting"
 cargo fmt --check
@@ -43,3 +47,5 @@ if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --exit-code -- include/
 fi
 echo "== C ABI tests (gcc -Wall -Wextra -Werror, valgrind)"
 bash tests/c/run.sh
+echo "== Java shim tests (JUnit 5, -Xcheck:jni)"
+bash java-bridge/run-tests.sh

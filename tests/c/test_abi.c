@@ -391,6 +391,6 @@ int main(int argc, char **argv) {
     test_log_sink();
     test_errors();
     test_panic();
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("c: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

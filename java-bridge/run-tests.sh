@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The Java shim's tests: compile with javac -Xlint:all -Werror, run JUnit 5 (Debian's junit5
+# console launcher) under -Xcheck:jni, fail on any JNI warning, print "N passed, N failed", and
+# check that the Java host got the same per-user results for the quick start as the CLI.
+# Called by scripts/test.sh after the library and the CLI were built.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+lib=$root/target/debug/libusersync.so
+junit=/usr/share/java/junit-platform-console-standalone.jar
+[ -f "$lib" ] || { echo "error: $lib is missing; run 'cargo build' first" >&2; exit 1; }
+[ -f "$junit" ] || { echo "error: $junit is missing. Run: apt-get install junit5" >&2; exit 1; }
+
+out=$root/target/java
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+rm -rf "$out" && mkdir -p "$out/classes" "$out/test-classes"
+javac --release 17 -Xlint:all -Werror -d "$out/classes" java-bridge/src/main/java/org/usersync/*.java
+javac --release 17 -Xlint:all -Werror -d "$out/test-classes" -cp "$out/classes:$junit" \
+    java-bridge/src/test/java/org/usersync/*.java
+
+classes="$out/classes:$out/test-classes"
+set +e
+RUST_BACKTRACE=0 java -Xcheck:jni -Dusersync.library="$lib" -Dusersync.repo="$root" \
+    -Dusersync.classpath="$classes" -Dusersync.resultsOut="$work/java-results.json" \
+    -jar "$junit" -cp "$classes" --select-package org.usersync --disable-banner --disable-ansi-colors \
+    --details=tree >"$work/junit.log" 2>&1
+status=$?
+set -e
+cat "$work/junit.log"
+passed=$(sed -n 's/^\[ *\([0-9]*\) tests successful *\]$/\1/p' "$work/junit.log")
+failed=$(sed -n 's/^\[ *\([0-9]*\) tests failed *\]$/\1/p' "$work/junit.log")
+if grep -q -E "WARNING in native method|FATAL ERROR in native method" "$work/junit.log"; then
+    echo "error: -Xcheck:jni reported a JNI problem (see above)" >&2
+    failed=$((${failed:-0} + 1))
+    status=1
+fi
+echo "java: ${passed:-0} passed, ${failed:-0} failed"
+[ "$status" = 0 ] || exit 1
+
+"$root/target/debug/usersync" --data-dir "$work/cli" sync --config examples/quickstart/config.json >/dev/null 2>&1
+"$root/target/debug/usersync" --data-dir "$work/cli" run show 1 --json >"$work/cli-results.json"
+python3 tests/compare_results.py "$work/java-results.json" "$work/cli-results.json" Java

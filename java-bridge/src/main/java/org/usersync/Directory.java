@@ -1,0 +1,54 @@
+package org.usersync;
+
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The application's user directory, as the engine sees it (DESIGN §4): the same contract as the
+ * Rust {@code Directory} trait and the C {@code UsersyncDirectory}. The engine decides what
+ * changes; the implementation decides how it is written (Atlassian's UserService, CrowdService,
+ * ...).
+ *
+ * <p>A write that fails throws {@link DirectoryException} (any other exception counts as
+ * {@code FAILED}); it fails that operation of that user only, and the run goes on. Calls never
+ * overlap; they come from the thread that called the engine or from a run's worker thread.
+ * Targets are strings such as {@code display_name}, {@code email}, {@code property:team},
+ * {@code profile:department}; a null value means "clear".
+ */
+public interface Directory {
+    Capabilities capabilities();
+
+    /** The users of the sync's own directory with the current value of every target. */
+    List<DirectoryUser> listUsers();
+
+    Set<String> listGroups();
+
+    /** Creates a user and returns its stable key. {@code email} may be null. */
+    String createUser(String username, String displayName, String email, boolean active, String externalId);
+
+    /** Sets or clears ({@code value == null}) {@code display_name} or {@code email}. */
+    void updateCore(String key, String target, String value);
+
+    void rename(String key, String newUsername);
+
+    void setActive(String key, boolean active);
+
+    void deleteUser(String key);
+
+    /** Replaces personal data with placeholders, keeping the key; returns the placeholder username. */
+    String anonymise(String key);
+
+    /** Sets or clears a field target such as {@code property:team}. */
+    void setField(String key, String target, String value);
+
+    void addMembership(String key, String group);
+
+    void removeMembership(String key, String group);
+
+    void createGroup(String name);
+
+    /** A cluster-wide lock (ClusterLockService in Data Center); false when someone else holds it. */
+    boolean tryLock(String name, long ttlSeconds);
+
+    void unlock(String name);
+}

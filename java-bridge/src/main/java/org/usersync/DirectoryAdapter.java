@@ -1,0 +1,100 @@
+package org.usersync;
+
+import java.util.List;
+
+/**
+ * The one object Rust calls: {@code invoke(op, a..e)} routes to the typed {@link Directory}
+ * methods and answers a status digit (0 = ok, 1 not found, 2 conflict, 3 unsupported, 4 failed)
+ * followed by the text (a key, a username, JSON) or the error message. Exceptions never cross
+ * back into Rust from here.
+ */
+final class DirectoryAdapter {
+    private final Directory directory;
+
+    DirectoryAdapter(Directory directory) {
+        this.directory = directory;
+    }
+
+    String invoke(String op, String a, String b, String c, String d, String e) {
+        try {
+            return "0" + dispatch(op, a, b, c, d, e);
+        } catch (DirectoryException ex) {
+            return ex.kind().code + message(ex);
+        } catch (RuntimeException ex) {
+            return DirectoryException.Kind.FAILED.code + message(ex);
+        }
+    }
+
+    private static String message(RuntimeException ex) {
+        String m = ex.getMessage();
+        return ex.getClass().getSimpleName() + (m == null ? "" : ": " + m);
+    }
+
+    private String dispatch(String op, String a, String b, String c, String d, String e) {
+        switch (op) {
+            case "capabilities": {
+                Capabilities caps = directory.capabilities();
+                return "{\"properties\":" + caps.properties() + ",\"profile_fields\":" + Json.array(caps.profileFields())
+                        + ",\"communardo\":" + caps.communardo() + ",\"linchpin\":" + caps.linchpin()
+                        + ",\"jsm_organizations\":" + caps.jsmOrganizations() + ",\"avatars\":" + caps.avatars()
+                        + ",\"create_groups\":" + caps.createGroups() + "}";
+            }
+            case "list_users":
+                return users(directory.listUsers());
+            case "list_groups":
+                return Json.array(directory.listGroups());
+            case "create_user":
+                return directory.createUser(a, b, c, Boolean.parseBoolean(d), e);
+            case "update_core":
+                directory.updateCore(a, b, c);
+                return "";
+            case "rename":
+                directory.rename(a, b);
+                return "";
+            case "set_active":
+                directory.setActive(a, Boolean.parseBoolean(b));
+                return "";
+            case "delete_user":
+                directory.deleteUser(a);
+                return "";
+            case "anonymise":
+                return directory.anonymise(a);
+            case "set_field":
+                directory.setField(a, b, c);
+                return "";
+            case "add_membership":
+                directory.addMembership(a, b);
+                return "";
+            case "remove_membership":
+                directory.removeMembership(a, b);
+                return "";
+            case "create_group":
+                directory.createGroup(a);
+                return "";
+            case "try_lock":
+                return Boolean.toString(directory.tryLock(a, Long.parseLong(b)));
+            case "unlock":
+                directory.unlock(a);
+                return "";
+            default:
+                throw new DirectoryException(DirectoryException.Kind.UNSUPPORTED, "unknown operation " + op);
+        }
+    }
+
+    private static String users(List<DirectoryUser> users) {
+        StringBuilder b = new StringBuilder("[");
+        for (DirectoryUser u : users) {
+            if (b.length() > 1) {
+                b.append(',');
+            }
+            b.append("{\"key\":").append(Json.quote(u.key()))
+                    .append(",\"username\":").append(Json.quote(u.username()))
+                    .append(",\"active\":").append(u.active())
+                    .append(",\"values\":").append(Json.object(u.values()))
+                    .append(",\"groups\":").append(Json.array(u.groups()))
+                    .append(",\"external_id\":").append(Json.quote(u.externalId()))
+                    .append('}');
+        }
+        return b.append(']').toString();
+    }
+}

@@ -1,0 +1,189 @@
+package org.usersync;
+
+import java.lang.ref.Cleaner;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A sync engine: a state store file, a {@link Directory} and a configuration. Results are JSON
+ * documents in the shapes {@code usersync --json} prints (see README.md and docs/CONFIG.md).
+ *
+ * <p>Close it (try-with-resources): {@link #close()} cancels running runs, waits for their
+ * threads and releases the native engine, so the JVM can exit. A {@link Cleaner} closes a
+ * forgotten engine as a backstop. Every method after {@code close()} throws
+ * {@link IllegalStateException}.
+ *
+ * <p>Errors arrive as typed exceptions: {@link ConfigurationException},
+ * {@link StateException}, {@link DirectoryException}, {@link InvalidRequestException},
+ * {@link BusyException}; an internal error of the library as {@link IllegalStateException}.
+ */
+public final class Engine implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** Log levels for {@link #setLogSink}. */
+    public enum Level { ERROR, WARN, INFO, DEBUG, TRACE }
+
+    /** Owns the handle; shared by {@code close()} and the cleaner, runs once. */
+    private static final class Handle implements Runnable {
+        private long value;
+
+        Handle(long value) {
+            this.value = value;
+        }
+
+        synchronized long get() {
+            if (value == 0) {
+                throw new IllegalStateException("the engine is closed");
+            }
+            return value;
+        }
+
+        @Override
+        public synchronized void run() {
+            if (value != 0) {
+                NativeEngine.close(value);
+                value = 0;
+            }
+        }
+    }
+
+    private final Handle handle;
+    private final Cleaner.Cleanable cleanable;
+
+    /**
+     * @param statePath the SQLite state store file (created when missing)
+     * @param configJson the configuration document
+     * @param baseDir where relative paths in the configuration resolve; null for the working directory
+     * @param directory the application's directory
+     */
+    public Engine(Path statePath, String configJson, Path baseDir, Directory directory) {
+        NativeEngine.ensureLoaded();
+        Objects.requireNonNull(statePath, "statePath");
+        Objects.requireNonNull(configJson, "configJson");
+        Objects.requireNonNull(directory, "directory");
+        long h = NativeEngine.create(statePath.toString(), configJson, baseDir == null ? null : baseDir.toString(),
+                new DirectoryAdapter(directory));
+        this.handle = new Handle(h);
+        this.cleanable = CLEANER.register(this, handle);
+    }
+
+    /** The ABI version of the loaded library. */
+    public static int abiVersion() {
+        NativeEngine.ensureLoaded();
+        return NativeEngine.abiVersion();
+    }
+
+    /** Checks a configuration; throws {@link ConfigurationException} listing every error. */
+    public static void validateConfig(String configJson) {
+        NativeEngine.ensureLoaded();
+        NativeEngine.validateConfig(configJson);
+    }
+
+    /** Forwards the library's log events at {@code maxLevel} and above to {@code sink}. */
+    public static void setLogSink(LogSink sink, Level maxLevel) {
+        NativeEngine.ensureLoaded();
+        NativeEngine.setLogSink(Objects.requireNonNull(sink, "sink"), maxLevel.ordinal() + 1);
+    }
+
+    public static void clearLogSink() {
+        NativeEngine.ensureLoaded();
+        NativeEngine.clearLogSink();
+    }
+
+    public void setConfig(String configJson, Path baseDir) {
+        NativeEngine.setConfig(handle.get(), configJson, baseDir == null ? null : baseDir.toString());
+    }
+
+    /**
+     * Runs a sync and blocks until it ends. {@code requestJson}: {"connector", "mode":
+     * "full"|"single_user", "user", "simulate", "trigger"}, all optional; null is a full run.
+     * Returns the run report, whatever the run's status.
+     */
+    public String run(String requestJson) {
+        return NativeEngine.run(handle.get(), requestJson);
+    }
+
+    public String sync() {
+        return run(null);
+    }
+
+    public String simulate() {
+        return run("{\"simulate\":true}");
+    }
+
+    public String syncUser(String idOrUsername) {
+        return run("{\"mode\":\"single_user\",\"user\":" + Json.quote(idOrUsername) + "}");
+    }
+
+    /**
+     * Like {@link #run} but a run that could not read its source throws {@link SourceException}
+     * and a held run throws {@link HeldException}.
+     */
+    public String runChecked(String requestJson) {
+        String report = run(requestJson);
+        String status = field(report, "status");
+        long runId = Long.parseLong(field(report, "run_id"));
+        if ("FAILED".equals(status)) {
+            throw new SourceException(runId, field(report, "error"));
+        }
+        if ("HELD".equals(status)) {
+            throw new HeldException(runId, field(report, "hold_reason"));
+        }
+        return report;
+    }
+
+    /** Starts a run on its own thread and returns its id at once. */
+    public long start(String requestJson) {
+        return NativeEngine.start(handle.get(), requestJson);
+    }
+
+    /** {"run_id", "phase", "done", "total"} of a started run. */
+    public String progress(long runId) {
+        return NativeEngine.progress(handle.get(), runId);
+    }
+
+    /** Stops a started run between users; it ends CANCELLED. */
+    public void cancel(long runId) {
+        NativeEngine.cancel(handle.get(), runId);
+    }
+
+    /** Waits for a started run and returns its report. */
+    public String await(long runId) {
+        return NativeEngine.waitFor(handle.get(), runId);
+    }
+
+    /** Applies what a HELD run held back, after re-checking; returns the new run's report. */
+    public String approve(long runId) {
+        return NativeEngine.approve(handle.get(), runId);
+    }
+
+    public String history(int limit) {
+        return NativeEngine.history(handle.get(), limit);
+    }
+
+    /** {"run": {...}, "results": [...]}: a run and its per-user results. */
+    public String results(long runId) {
+        return NativeEngine.results(handle.get(), runId);
+    }
+
+    /** The login hook: {"allow", "reason", "run_id"}. */
+    public String onLogin(String connector, String username) {
+        return NativeEngine.onLogin(handle.get(), connector, username);
+    }
+
+    @Override
+    public void close() {
+        cleanable.clean();
+    }
+
+    /** The text of a top-level scalar field of a report (tests and runChecked use it). */
+    static String field(String json, String name) {
+        Matcher m = Pattern.compile("\"" + Pattern.quote(name) + "\":(\"((?:[^\"\\\\]|\\\\.)*)\"|[^,}]+)").matcher(json);
+        if (!m.find()) {
+            return null;
+        }
+        return m.group(2) != null ? m.group(2) : m.group(1);
+    }
+}

@@ -1,0 +1,70 @@
+package org.usersync;
+
+/**
+ * Every native method of the library, in one place. Each is one Rust function in
+ * {@code src/jni/natives.rs}. Use {@link Engine}; this class is its private machinery.
+ *
+ * <p>The library is loaded from the path in the system property {@code usersync.library} when it
+ * is set, otherwise with {@code System.loadLibrary("usersync")}. Loading checks that the
+ * library implements {@link #ABI_VERSION}.
+ */
+final class NativeEngine {
+    /** Must equal {@code USERSYNC_ABI_VERSION} in include/usersync.h. */
+    static final int ABI_VERSION = 1;
+
+    static {
+        String path = System.getProperty("usersync.library");
+        if (path != null && !path.isEmpty()) {
+            System.load(path);
+        } else {
+            System.loadLibrary("usersync");
+        }
+        int loaded = abiVersion();
+        if (loaded != ABI_VERSION) {
+            throw new UnsatisfiedLinkError("the usersync library implements ABI version " + loaded
+                    + " but this Java shim needs version " + ABI_VERSION + "; use matching builds");
+        }
+    }
+
+    private NativeEngine() {}
+
+    /** Loads the library (once) and checks its ABI version. */
+    static void ensureLoaded() {
+        // Running the static initialiser is the point.
+    }
+
+    static native int abiVersion();
+
+    static native long create(String statePath, String configJson, String baseDir, DirectoryAdapter directory);
+
+    static native void setConfig(long handle, String configJson, String baseDir);
+
+    static native void validateConfig(String configJson);
+
+    static native String run(long handle, String requestJson);
+
+    static native long start(long handle, String requestJson);
+
+    static native String progress(long handle, long runId);
+
+    static native void cancel(long handle, long runId);
+
+    static native String waitFor(long handle, long runId);
+
+    static native String approve(long handle, long runId);
+
+    static native String history(long handle, int limit);
+
+    static native String results(long handle, long runId);
+
+    static native String onLogin(long handle, String connector, String username);
+
+    static native void close(long handle);
+
+    static native void setLogSink(LogSink sink, int maxLevel);
+
+    static native void clearLogSink();
+
+    /** Panics inside Rust; for tests of the boundary. */
+    static native void testingPanic();
+}

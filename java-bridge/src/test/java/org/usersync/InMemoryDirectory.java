@@ -1,0 +1,165 @@
+package org.usersync;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+/** A directory in a map, with hooks for tests: fail or block on chosen users. */
+class InMemoryDirectory implements Directory {
+    static final class User {
+        final String key;
+        String username;
+        boolean active;
+        final Map<String, String> values = new TreeMap<>();
+        final Set<String> groups = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+        final String externalId;
+
+        User(String key, String username, boolean active, String externalId) {
+            this.key = key;
+            this.username = username;
+            this.active = active;
+            this.externalId = externalId;
+        }
+    }
+
+    private final Map<String, User> users = new TreeMap<>();
+    private final Set<String> groups = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    private int nextKey;
+    private String lock;
+    /** Called with the username before each creation; may throw or block. */
+    volatile Consumer<String> beforeCreate = name -> {};
+
+    synchronized User find(String username) {
+        return users.values().stream().filter(u -> u.username.equalsIgnoreCase(username)).findFirst().orElse(null);
+    }
+
+    synchronized int count(boolean activeOnly) {
+        return (int) users.values().stream().filter(u -> !activeOnly || u.active).count();
+    }
+
+    private User byKey(String key) {
+        User u = users.get(key);
+        if (u == null) {
+            throw new DirectoryException(DirectoryException.Kind.NOT_FOUND, "no user with key " + key);
+        }
+        return u;
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return new Capabilities(true, Set.of("phone", "im", "website", "position", "department", "location"), false,
+                false, false, false, true);
+    }
+
+    @Override
+    public synchronized List<DirectoryUser> listUsers() {
+        List<DirectoryUser> out = new ArrayList<>();
+        for (User u : users.values()) {
+            out.add(new DirectoryUser(u.key, u.username, u.active, new TreeMap<>(u.values), new TreeSet<>(u.groups),
+                    u.externalId));
+        }
+        return out;
+    }
+
+    @Override
+    public synchronized Set<String> listGroups() {
+        return new TreeSet<>(groups);
+    }
+
+    @Override
+    public String createUser(String username, String displayName, String email, boolean active, String externalId) {
+        beforeCreate.accept(username);
+        synchronized (this) {
+            if (find(username) != null) {
+                throw new DirectoryException(DirectoryException.Kind.CONFLICT, "username " + username + " is taken");
+            }
+            String key = "j" + (++nextKey);
+            User u = new User(key, username, active, externalId);
+            u.values.put("display_name", displayName);
+            if (email != null) {
+                u.values.put("email", email);
+            }
+            users.put(key, u);
+            return key;
+        }
+    }
+
+    @Override
+    public synchronized void updateCore(String key, String target, String value) {
+        User u = byKey(key);
+        if (value == null) {
+            u.values.remove(target);
+        } else {
+            u.values.put(target, value);
+        }
+    }
+
+    @Override
+    public synchronized void rename(String key, String newUsername) {
+        byKey(key).username = newUsername;
+    }
+
+    @Override
+    public synchronized void setActive(String key, boolean active) {
+        byKey(key).active = active;
+    }
+
+    @Override
+    public synchronized void deleteUser(String key) {
+        byKey(key);
+        users.remove(key);
+    }
+
+    @Override
+    public synchronized String anonymise(String key) {
+        User u = byKey(key);
+        u.username = "anonymised-" + key;
+        u.values.clear();
+        u.values.put("display_name", "Anonymised user");
+        u.active = false;
+        return u.username;
+    }
+
+    @Override
+    public synchronized void setField(String key, String target, String value) {
+        updateCore(key, target, value);
+    }
+
+    @Override
+    public synchronized void addMembership(String key, String group) {
+        if (!groups.contains(group)) {
+            throw new DirectoryException(DirectoryException.Kind.NOT_FOUND, "no group " + group);
+        }
+        byKey(key).groups.add(group);
+    }
+
+    @Override
+    public synchronized void removeMembership(String key, String group) {
+        byKey(key).groups.remove(group);
+    }
+
+    @Override
+    public synchronized void createGroup(String name) {
+        groups.add(name);
+    }
+
+    @Override
+    public synchronized boolean tryLock(String name, long ttlSeconds) {
+        if (lock != null) {
+            return false;
+        }
+        lock = name;
+        return true;
+    }
+
+    @Override
+    public synchronized void unlock(String name) {
+        if (name.equals(lock)) {
+            lock = null;
+        }
+    }
+}

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::store::Counts;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
@@ -28,6 +30,9 @@ impl Phase {
 pub struct Progress {
     pub run_id: i64,
     pub phase: Phase,
+    /// Users processed in this phase, and how many there are when known.
     pub done: u64,
     pub total: Option<u64>,
+    /// The run's counts so far (while applying).
+    pub counts: Counts,
 }

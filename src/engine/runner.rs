@@ -70,7 +70,11 @@ impl<'a> Runner<'a> {
     }
 
     fn report(&self, run_id: i64, phase: Phase, done: u64, total: Option<u64>) {
-        let p = Progress { run_id, phase, done, total };
+        self.report_counts(run_id, phase, done, total, Counts::default());
+    }
+
+    fn report_counts(&self, run_id: i64, phase: Phase, done: u64, total: Option<u64>, counts: Counts) {
+        let p = Progress { run_id, phase, done, total, counts };
         self.control.set_progress(p);
         (self.progress)(&p);
     }
@@ -170,7 +174,7 @@ impl<'a> Runner<'a> {
             }
         };
         record.ended_at = Some((self.engine.clock)().max(record.started_at));
-        self.report(record.id, Phase::Recording, 0, None);
+        self.report_counts(record.id, Phase::Recording, 0, None, record.counts);
         // Unchanged users with nothing to say are counted, not stored: a 50,000-user directory
         // would otherwise add 50,000 rows of history per run.
         results.retain(|r| !r.ops.is_empty() || !r.held.is_empty() || r.reason.is_some() || r.error.is_some());
@@ -306,13 +310,13 @@ impl<'a> Runner<'a> {
                 changes.upsert.push(identity);
             }
             changes.remove.extend(applied.forget);
+            tally(&mut record.counts, &applied.result);
             results.push(applied.result);
             if i % 100 == 0 || i as u64 + 1 == total {
-                self.report(record.id, Phase::Applying, i as u64 + 1, Some(total));
+                self.report_counts(record.id, Phase::Applying, i as u64 + 1, Some(total), record.counts);
             }
         }
         record.notes.extend(group_errors.iter().cloned());
-        record.counts = count(&results);
         let failed = record.counts.failed > 0 || !group_errors.is_empty();
         record.status = if cancelled {
             RunStatus::Cancelled
@@ -353,28 +357,25 @@ fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorCon
     }
 }
 
-fn count(results: &[UserResult]) -> Counts {
-    let mut c = Counts::default();
-    for r in results {
-        for o in &r.outcomes {
-            let slot = match o.as_str() {
-                "created" => &mut c.created,
-                "updated" => &mut c.updated,
-                "renamed" => &mut c.renamed,
-                "disabled" => &mut c.disabled,
-                "reactivated" => &mut c.reactivated,
-                "deleted" => &mut c.deleted,
-                "anonymised" => &mut c.anonymised,
-                "unchanged" => &mut c.unchanged,
-                "filtered" => &mut c.filtered,
-                "failed" => &mut c.failed,
-                "held" => &mut c.held,
-                _ => continue,
-            };
-            *slot += 1;
-        }
+/// Adds one user's outcomes to the run's counts.
+fn tally(c: &mut Counts, r: &UserResult) {
+    for o in &r.outcomes {
+        let slot = match o.as_str() {
+            "created" => &mut c.created,
+            "updated" => &mut c.updated,
+            "renamed" => &mut c.renamed,
+            "disabled" => &mut c.disabled,
+            "reactivated" => &mut c.reactivated,
+            "deleted" => &mut c.deleted,
+            "anonymised" => &mut c.anonymised,
+            "unchanged" => &mut c.unchanged,
+            "filtered" => &mut c.filtered,
+            "failed" => &mut c.failed,
+            "held" => &mut c.held,
+            _ => continue,
+        };
+        *slot += 1;
     }
-    c
 }
 
 fn report(record: &RunRecord, results: &[UserResult]) -> RunReport {

@@ -124,6 +124,7 @@ fn a_started_run_reports_progress_and_its_outcome() {
     assert_eq!((report.run_id, report.status, report.counts.created), (id, RunStatus::Done, 30));
     let p = h.engine.progress(id).expect("progress of a known run");
     assert_eq!(p.phase, Phase::Recording);
+    assert_eq!(p.counts.created, 30, "the counts so far travel with the progress");
     assert!(h.engine.progress(id + 100).is_none());
 }
 
@@ -136,7 +137,7 @@ fn cancel_stops_between_users_and_keeps_what_was_applied() {
     let id = engine.start(config.clone(), RunRequest::full(None)).unwrap();
     gate.wait_for(5);
     let p = engine.progress(id).unwrap();
-    assert_eq!(p.phase, Phase::Applying);
+    assert_eq!((p.phase, p.total), (Phase::Applying, Some(20)));
     assert!(engine.cancel(id));
     gate.open();
     let report = engine.wait(id).unwrap();

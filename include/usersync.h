@@ -172,6 +172,12 @@ typedef struct UsersyncDirectory {
                       struct UsersyncOut *out);
   UsersyncKeyFn unlock;
   void (*destroy)(void *ctx);
+  /**
+   * Optional (may be NULL): one user by username, as a JSON object like those of
+   * `list_users`, or `USERSYNC_DIR_RESULT_NOT_FOUND`. The login hook uses it; without it the
+   * library lists every user.
+   */
+  UsersyncKeyFn find_user;
 } UsersyncDirectory;
 
 /**

@@ -96,56 +96,11 @@ impl Directory for LocalDirectory {
     }
 
     fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError> {
-        self.with(|c| {
-            let mut users: BTreeMap<i64, DirectoryUser> = BTreeMap::new();
-            let mut stmt = c
-                .prepare("SELECT id, username, display_name, email, active, external_id FROM users")
-                .map_err(failed)?;
-            let rows = stmt
-                .query_map([], |r| {
-                    let id: i64 = r.get(0)?;
-                    let mut values = BTreeMap::new();
-                    values.insert(Target::DisplayName, r.get::<_, String>(2)?);
-                    if let Some(email) = r.get::<_, Option<String>>(3)? {
-                        values.insert(Target::Email, email);
-                    }
-                    Ok((
-                        id,
-                        DirectoryUser {
-                            key: id.to_string(),
-                            username: r.get(1)?,
-                            active: r.get(4)?,
-                            values,
-                            groups: BTreeSet::new(),
-                            external_id: r.get(5)?,
-                        },
-                    ))
-                })
-                .map_err(failed)?;
-            for row in rows {
-                let (id, user) = row.map_err(failed)?;
-                users.insert(id, user);
-            }
-            let mut stmt = c.prepare("SELECT user_id, target, value FROM fields").map_err(failed)?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
-                .map_err(failed)?;
-            for row in rows {
-                let (id, target, value) = row.map_err(failed)?;
-                if let (Some(u), Ok(t)) = (users.get_mut(&id), target.parse::<Target>()) {
-                    u.values.insert(t, value);
-                }
-            }
-            let mut stmt = c.prepare("SELECT user_id, group_name FROM memberships").map_err(failed)?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(failed)?;
-            for row in rows {
-                let (id, group) = row.map_err(failed)?;
-                if let Some(u) = users.get_mut(&id) {
-                    u.groups.insert(group);
-                }
-            }
-            Ok(users.into_values().collect())
-        })
+        self.with(|c| load_users(c, None))
+    }
+
+    fn find_user(&self, username: &str) -> Result<Option<DirectoryUser>, DirError> {
+        self.with(|c| Ok(load_users(c, Some(username))?.pop()))
     }
 
     fn list_groups(&self) -> Result<BTreeSet<String>, DirError> {
@@ -309,4 +264,64 @@ impl Directory for LocalDirectory {
     fn unlock(&self, name: &str) -> Result<(), DirError> {
         self.with(|c| c.execute("DELETE FROM locks WHERE name = ?1", params![name]).map(|_| ()).map_err(failed))
     }
+}
+
+/// Every user, or the one with `username` (case-insensitive), with values and groups.
+fn load_users(c: &Connection, username: Option<&str>) -> Result<Vec<DirectoryUser>, DirError> {
+    // With a username, the three queries are restricted to that user's id.
+    let (user_filter, id_filter) = match username {
+        Some(_) => (" WHERE username = ?1", " WHERE user_id IN (SELECT id FROM users WHERE username = ?1)"),
+        None => ("", ""),
+    };
+    let params: Vec<&dyn rusqlite::ToSql> = match &username {
+        Some(u) => vec![u],
+        None => vec![],
+    };
+    let mut users: BTreeMap<i64, DirectoryUser> = BTreeMap::new();
+    let mut stmt = c
+        .prepare(&format!("SELECT id, username, display_name, email, active, external_id FROM users{user_filter}"))
+        .map_err(failed)?;
+    let rows = stmt
+        .query_map(params.as_slice(), |r| {
+            let id: i64 = r.get(0)?;
+            let mut values = BTreeMap::new();
+            values.insert(Target::DisplayName, r.get::<_, String>(2)?);
+            if let Some(email) = r.get::<_, Option<String>>(3)? {
+                values.insert(Target::Email, email);
+            }
+            let user = DirectoryUser {
+                key: id.to_string(),
+                username: r.get(1)?,
+                active: r.get(4)?,
+                values,
+                groups: BTreeSet::new(),
+                external_id: r.get(5)?,
+            };
+            Ok((id, user))
+        })
+        .map_err(failed)?;
+    for row in rows {
+        let (id, user) = row.map_err(failed)?;
+        users.insert(id, user);
+    }
+    let mut stmt = c.prepare(&format!("SELECT user_id, target, value FROM fields{id_filter}")).map_err(failed)?;
+    let rows = stmt
+        .query_map(params.as_slice(), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+        .map_err(failed)?;
+    for row in rows {
+        let (id, target, value) = row.map_err(failed)?;
+        if let (Some(u), Ok(t)) = (users.get_mut(&id), target.parse::<Target>()) {
+            u.values.insert(t, value);
+        }
+    }
+    let mut stmt = c.prepare(&format!("SELECT user_id, group_name FROM memberships{id_filter}")).map_err(failed)?;
+    let rows =
+        stmt.query_map(params.as_slice(), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(failed)?;
+    for row in rows {
+        let (id, group) = row.map_err(failed)?;
+        if let Some(u) = users.get_mut(&id) {
+            u.groups.insert(group);
+        }
+    }
+    Ok(users.into_values().collect())
 }

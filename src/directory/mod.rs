@@ -65,6 +65,11 @@ pub trait Directory: Send + Sync {
     fn capabilities(&self) -> Capabilities;
     /// Every user of the sync's own directory, with the current value of every target.
     fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError>;
+    /// One user by username (case-insensitive), for the login hook. The default lists everyone;
+    /// a directory with an index should answer directly.
+    fn find_user(&self, username: &str) -> Result<Option<DirectoryUser>, DirError> {
+        Ok(self.list_users()?.into_iter().find(|u| u.username.eq_ignore_ascii_case(username)))
+    }
     fn list_groups(&self) -> Result<BTreeSet<String>, DirError>;
     /// Returns the new user's stable key.
     fn create_user(&self, user: &NewUser) -> Result<String, DirError>;

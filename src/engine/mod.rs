@@ -356,7 +356,7 @@ impl Engine {
         self.check_open()?;
         let c = runner::connector(config, Some(connector))?;
         let find = || -> Result<Option<crate::model::DirectoryUser>, EngineError> {
-            Ok(self.shared.directory.list_users()?.into_iter().find(|u| u.username.eq_ignore_ascii_case(username)))
+            Ok(self.shared.directory.find_user(username)?)
         };
         let decide =
             |allow: bool, reason: &str, run_id: Option<i64>| LoginDecision { allow, reason: reason.into(), run_id };

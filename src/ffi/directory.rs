@@ -124,6 +124,10 @@ pub struct UsersyncDirectory {
     >,
     pub unlock: UsersyncKeyFn,
     pub destroy: Option<unsafe extern "C" fn(ctx: *mut c_void)>,
+    /// Optional (may be NULL): one user by username, as a JSON object like those of
+    /// `list_users`, or `USERSYNC_DIR_RESULT_NOT_FOUND`. The login hook uses it; without it the
+    /// library lists every user.
+    pub find_user: UsersyncKeyFn,
 }
 
 /// The Rust side of a host directory.
@@ -239,6 +243,18 @@ impl Directory for HostDirectory {
         let cb = self.vt.list_users.expect("checked");
         let text = self.call("list_users", |ctx, out| unsafe { cb(ctx, out) })?;
         self.json("list_users", text)
+    }
+
+    fn find_user(&self, username: &str) -> Result<Option<DirectoryUser>, DirError> {
+        let Some(cb) = self.vt.find_user else {
+            return Ok(self.list_users()?.into_iter().find(|u| u.username.eq_ignore_ascii_case(username)));
+        };
+        let name = c(username)?;
+        match self.call("find_user", |ctx, out| unsafe { cb(ctx, name.as_ptr(), out) }) {
+            Ok(text) => self.json("find_user", text).map(Some),
+            Err(DirError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn list_groups(&self) -> Result<BTreeSet<String>, DirError> {

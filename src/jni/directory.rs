@@ -115,6 +115,16 @@ impl Directory for JavaDirectory {
         self.json("list_users")
     }
 
+    fn find_user(&self, username: &str) -> Result<Option<DirectoryUser>, DirError> {
+        match self.invoke("find_user", [Some(username), None, None, None, None]) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| DirError::Failed(format!("find_user: the Java directory's JSON is invalid: {e}"))),
+            Err(DirError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn list_groups(&self) -> Result<BTreeSet<String>, DirError> {
         self.json("list_groups")
     }

@@ -95,43 +95,56 @@ static int capabilities(void *ctx, UsersyncOut *out) {
                 "\"jsm_organizations\":false,\"avatars\":false,\"create_groups\":true}");
 }
 
+static void user_json(Buf *b, const MemUser *u) {
+    buf_add(b, "{\"key\":");
+    buf_str(b, u->key);
+    buf_add(b, ",\"username\":");
+    buf_str(b, u->username);
+    buf_add(b, u->active ? ",\"active\":true" : ",\"active\":false");
+    buf_add(b, ",\"values\":{\"display_name\":");
+    buf_str(b, u->display_name);
+    if (u->email) {
+        buf_add(b, ",\"email\":");
+        buf_str(b, u->email);
+    }
+    for (int f = 0; f < u->nfields; f++) {
+        buf_add(b, ",");
+        buf_str(b, u->fields[f].target);
+        buf_add(b, ":");
+        buf_str(b, u->fields[f].value);
+    }
+    buf_add(b, "},\"groups\":[");
+    for (int g = 0; g < u->ngroups; g++) {
+        if (g) buf_add(b, ",");
+        buf_str(b, u->groups[g]);
+    }
+    buf_add(b, "],\"external_id\":");
+    buf_str(b, u->external_id);
+    buf_add(b, "}");
+}
+
 static int list_users(void *ctx, UsersyncOut *out) {
     MemDir *dir = ctx;
     Buf b = {0};
     buf_add(&b, "[");
     bool first = true;
     for (int i = 0; i < dir->nusers; i++) {
-        MemUser *u = &dir->users[i];
-        if (u->deleted) continue;
+        if (dir->users[i].deleted) continue;
         if (!first) buf_add(&b, ",");
         first = false;
-        buf_add(&b, "{\"key\":");
-        buf_str(&b, u->key);
-        buf_add(&b, ",\"username\":");
-        buf_str(&b, u->username);
-        buf_add(&b, u->active ? ",\"active\":true" : ",\"active\":false");
-        buf_add(&b, ",\"values\":{\"display_name\":");
-        buf_str(&b, u->display_name);
-        if (u->email) {
-            buf_add(&b, ",\"email\":");
-            buf_str(&b, u->email);
-        }
-        for (int f = 0; f < u->nfields; f++) {
-            buf_add(&b, ",");
-            buf_str(&b, u->fields[f].target);
-            buf_add(&b, ":");
-            buf_str(&b, u->fields[f].value);
-        }
-        buf_add(&b, "},\"groups\":[");
-        for (int g = 0; g < u->ngroups; g++) {
-            if (g) buf_add(&b, ",");
-            buf_str(&b, u->groups[g]);
-        }
-        buf_add(&b, "],\"external_id\":");
-        buf_str(&b, u->external_id);
-        buf_add(&b, "}");
+        user_json(&b, &dir->users[i]);
     }
     buf_add(&b, "]");
+    return answer(out, &b);
+}
+
+static int find_user(void *ctx, const char *username, UsersyncOut *out) {
+    MemDir *dir = ctx;
+    dir->finds++;
+    MemUser *u = memdir_find(dir, username);
+    if (!u) return reply(out, USERSYNC_DIR_RESULT_NOT_FOUND, "no such user");
+    Buf b = {0};
+    user_json(&b, u);
     return answer(out, &b);
 }
 
@@ -340,6 +353,7 @@ UsersyncDirectory memdir_vtable(MemDir *dir) {
         .try_lock = try_lock,
         .unlock = unlock,
         .destroy = destroy,
+        .find_user = find_user,
     };
     return vt;
 }

@@ -37,6 +37,7 @@ typedef struct {
     char *locked; /* name of the held lock, or NULL */
     const char *fail_username; /* create_user fails for this username */
     int *destroyed; /* incremented by destroy */
+    int finds; /* calls of find_user */
 } MemDir;
 
 /* A zeroed directory on the heap; the vtable's destroy frees it. */

@@ -112,6 +112,12 @@ static void test_quickstart(void) {
     char *out = path_in(work, "c-results.json");
     if (results) write_file(out, results);
 
+    char *decision = NULL;
+    CHECK(usersync_engine_on_login(engine, "hr-csv", "Alice.Andersen", &decision, &error) == USERSYNC_STATUS_OK);
+    CHECK(has(decision, "\"allow\":true"));
+    CHECK(dir->finds == 1);
+    usersync_string_free(decision);
+
     char *second = run(engine, "{\"trigger\":\"c-test\"}");
     CHECK(json_int(second, "writes") == 0);
     CHECK(json_int(second, "unchanged") == 27);
@@ -123,7 +129,7 @@ static void test_quickstart(void) {
     free(out);
     free(config);
     free(config_path);
-    report("the quick start syncs into a C directory; a second run writes nothing", ok);
+    report("the quick start syncs into a C directory; login finds a user; a second run writes nothing", ok);
 }
 
 /* The "counts":{...} object of a report. */

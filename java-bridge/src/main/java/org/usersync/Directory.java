@@ -21,6 +21,19 @@ public interface Directory {
     /** The users of the sync's own directory with the current value of every target. */
     List<DirectoryUser> listUsers();
 
+    /**
+     * One user by username (case-insensitive), or null. The login hook uses it; the default scans
+     * {@link #listUsers()}, so a directory with an index should override it.
+     */
+    default DirectoryUser findUser(String username) {
+        for (DirectoryUser u : listUsers()) {
+            if (u.username().equalsIgnoreCase(username)) {
+                return u;
+            }
+        }
+        return null;
+    }
+
     Set<String> listGroups();
 
     /** Creates a user and returns its stable key. {@code email} may be null. */

@@ -41,6 +41,13 @@ final class DirectoryAdapter {
             }
             case "list_users":
                 return users(directory.listUsers());
+            case "find_user": {
+                DirectoryUser u = directory.findUser(a);
+                if (u == null) {
+                    throw new DirectoryException(DirectoryException.Kind.NOT_FOUND, "no user " + a);
+                }
+                return user(u);
+            }
             case "list_groups":
                 return Json.array(directory.listGroups());
             case "create_user":
@@ -87,14 +94,14 @@ final class DirectoryAdapter {
             if (b.length() > 1) {
                 b.append(',');
             }
-            b.append("{\"key\":").append(Json.quote(u.key()))
-                    .append(",\"username\":").append(Json.quote(u.username()))
-                    .append(",\"active\":").append(u.active())
-                    .append(",\"values\":").append(Json.object(u.values()))
-                    .append(",\"groups\":").append(Json.array(u.groups()))
-                    .append(",\"external_id\":").append(Json.quote(u.externalId()))
-                    .append('}');
+            b.append(user(u));
         }
         return b.append(']').toString();
+    }
+
+    private static String user(DirectoryUser u) {
+        return "{\"key\":" + Json.quote(u.key()) + ",\"username\":" + Json.quote(u.username())
+                + ",\"active\":" + u.active() + ",\"values\":" + Json.object(u.values())
+                + ",\"groups\":" + Json.array(u.groups()) + ",\"external_id\":" + Json.quote(u.externalId()) + "}";
     }
 }

@@ -24,6 +24,19 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// Nothing beyond the core fields: what the engine assumes when a host cannot say.
+    pub fn none() -> Self {
+        Capabilities {
+            properties: false,
+            profile_fields: BTreeSet::new(),
+            communardo: false,
+            linchpin: false,
+            jsm_organizations: false,
+            avatars: false,
+            create_groups: false,
+        }
+    }
+
     pub fn supports(&self, target: &Target) -> bool {
         match target {
             Target::Username | Target::DisplayName | Target::Email | Target::Active | Target::Groups => true,

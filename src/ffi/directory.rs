@@ -227,15 +227,7 @@ impl Directory for HostDirectory {
             .and_then(|t| self.json("capabilities", t))
             .unwrap_or_else(|e| {
                 tracing::error!("the host directory's capabilities could not be read ({e}); assuming none");
-                Capabilities {
-                    properties: false,
-                    profile_fields: BTreeSet::new(),
-                    communardo: false,
-                    linchpin: false,
-                    jsm_organizations: false,
-                    avatars: false,
-                    create_groups: false,
-                }
+                Capabilities::none()
             })
     }
 

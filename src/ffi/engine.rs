@@ -7,7 +7,7 @@ use super::boundary::{arg, guard, opt_arg, out_ptr, to_c, FfiError, UsersyncStat
 use super::directory::{HostDirectory, UsersyncDirectory};
 use super::USERSYNC_ABI_VERSION;
 use crate::directory::local::LocalDirectory;
-use crate::engine::host::{validate_config, HostEngine, HostError};
+use crate::engine::host::{validate_config, HostEngine};
 
 /// An engine: a state store, a directory and a configuration. Create with
 /// `usersync_engine_new` or `usersync_engine_new_local`; release with `usersync_engine_free`.
@@ -31,13 +31,25 @@ unsafe fn engine<'a>(engine: *const UsersyncEngine) -> Result<&'a HostEngine, Ff
     Ok(&(*engine).host)
 }
 
-/// Writes a string result into `out`.
+/// The shape of every export that answers a string: check the engine and the out-param, call,
+/// and write the answer only on success.
 ///
 /// # Safety
-/// `out` was checked to be non-NULL and writable.
-unsafe fn give(out: *mut *mut c_char, value: Result<String, HostError>) -> Result<(), FfiError> {
-    *out = to_c(value?);
-    Ok(())
+/// `engine` is NULL or live; `out` is NULL or writable; `error_out` as for `guard`.
+unsafe fn answer(
+    engine: *const UsersyncEngine,
+    out: *mut *mut c_char,
+    out_name: &str,
+    error_out: *mut *mut c_char,
+    f: impl FnOnce(&HostEngine) -> Result<String, FfiError>,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        let host = self::engine(engine)?;
+        out_ptr(out, out_name)?;
+        let text = f(host)?;
+        *out = to_c(text);
+        Ok(())
+    })
 }
 
 /// Creates an engine over a host directory. The engine takes `directory->ctx` over: `destroy`
@@ -160,10 +172,8 @@ pub unsafe extern "C" fn usersync_engine_run(
     report_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> UsersyncStatus {
-    guard(error_out, || {
-        let host = self::engine(engine)?;
-        out_ptr(report_out, "report_out")?;
-        give(report_out, host.run(opt_arg(request_json, "request_json")?.unwrap_or("")))
+    answer(engine, report_out, "report_out", error_out, |host| {
+        Ok(host.run(opt_arg(request_json, "request_json")?.unwrap_or(""))?)
     })
 }
 
@@ -197,11 +207,7 @@ pub unsafe extern "C" fn usersync_engine_progress(
     progress_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> UsersyncStatus {
-    guard(error_out, || {
-        let host = self::engine(engine)?;
-        out_ptr(progress_out, "progress_out")?;
-        give(progress_out, host.progress(run_id))
-    })
+    answer(engine, progress_out, "progress_out", error_out, |host| Ok(host.progress(run_id)?))
 }
 
 /// Asks a started run to stop between users; it ends CANCELLED.
@@ -228,11 +234,7 @@ pub unsafe extern "C" fn usersync_engine_wait(
     report_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> UsersyncStatus {
-    guard(error_out, || {
-        let host = self::engine(engine)?;
-        out_ptr(report_out, "report_out")?;
-        give(report_out, host.wait(run_id))
-    })
+    answer(engine, report_out, "report_out", error_out, |host| Ok(host.wait(run_id)?))
 }
 
 /// Applies what a HELD run held back, after re-checking; `*report_out` receives the new run's
@@ -247,11 +249,7 @@ pub unsafe extern "C" fn usersync_engine_approve(
     report_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> UsersyncStatus {
-    guard(error_out, || {
-        let host = self::engine(engine)?;
-        out_ptr(report_out, "report_out")?;
-        give(report_out, host.approve(run_id))
-    })
+    answer(engine, report_out, "report_out", error_out, |host| Ok(host.approve(run_id)?))
 }
 
 /// The newest `limit` runs as a JSON array.
@@ -265,11 +263,7 @@ pub unsafe extern "C" fn usersync_engine_history(
     history_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> UsersyncStatus {
-    guard(error_out, || {
-        let host = self::engine(engine)?;
-        out_ptr(history_out, "history_out")?;
-        give(history_out, host.history(limit as usize))
-    })
+    answer(engine, history_out, "history_out", error_out, |host| Ok(host.history(limit as usize)?))
 }
 
 /// A run and its per-user results: {"run": {...}, "results": [...]}.
@@ -283,11 +277,7 @@ pub unsafe extern "C" fn usersync_engine_results(
     results_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> UsersyncStatus {
-    guard(error_out, || {
-        let host = self::engine(engine)?;
-        out_ptr(results_out, "results_out")?;
-        give(results_out, host.results(run_id))
-    })
+    answer(engine, results_out, "results_out", error_out, |host| Ok(host.results(run_id)?))
 }
 
 /// The login hook: `*decision_out` receives {"allow", "reason", "run_id"}.
@@ -302,10 +292,8 @@ pub unsafe extern "C" fn usersync_engine_on_login(
     decision_out: *mut *mut c_char,
     error_out: *mut *mut c_char,
 ) -> UsersyncStatus {
-    guard(error_out, || {
-        let host = self::engine(engine)?;
-        out_ptr(decision_out, "decision_out")?;
-        give(decision_out, host.on_login(arg(connector, "connector")?, arg(username, "username")?))
+    answer(engine, decision_out, "decision_out", error_out, |host| {
+        Ok(host.on_login(arg(connector, "connector")?, arg(username, "username")?)?)
     })
 }
 

@@ -99,15 +99,7 @@ impl Directory for JavaDirectory {
     fn capabilities(&self) -> Capabilities {
         self.json("capabilities").unwrap_or_else(|e| {
             tracing::error!("the Java directory's capabilities could not be read ({e}); assuming none");
-            Capabilities {
-                properties: false,
-                profile_fields: BTreeSet::new(),
-                communardo: false,
-                linchpin: false,
-                jsm_organizations: false,
-                avatars: false,
-                create_groups: false,
-            }
+            Capabilities::none()
         })
     }
 

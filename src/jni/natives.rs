@@ -91,12 +91,7 @@ pub extern "system" fn Java_org_usersync_NativeEngine_run<'l>(
     handle: jlong,
     request_json: JString<'l>,
 ) -> JString<'l> {
-    env.with_env(|env| -> Res<JString<'l>> {
-        let engine = lookup(handle)?;
-        let report = engine.run(&opt_string(env, &request_json)?.unwrap_or_default())?;
-        jstring(env, report)
-    })
-    .resolve::<Throw>()
+    answer(&mut env, handle, |env, e| Ok(e.run(&opt_string(env, &request_json)?.unwrap_or_default())?))
 }
 
 #[no_mangle]
@@ -113,16 +108,15 @@ pub extern "system" fn Java_org_usersync_NativeEngine_start<'l>(
     .resolve::<Throw>()
 }
 
-/// The natives that take (handle, run id) and answer JSON.
-fn run_json<'l>(
+/// The shape of every native that answers a string: look the engine up, call, convert.
+fn answer<'l>(
     env: &mut EnvUnowned<'l>,
     handle: jlong,
-    run_id: jlong,
-    f: impl FnOnce(&HostEngine, i64) -> Result<String, crate::engine::host::HostError>,
+    f: impl FnOnce(&Env<'l>, &HostEngine) -> Res<String>,
 ) -> JString<'l> {
     env.with_env(|env| -> Res<JString<'l>> {
         let engine = lookup(handle)?;
-        let text = f(&engine, run_id)?;
+        let text = f(env, &engine)?;
         jstring(env, text)
     })
     .resolve::<Throw>()
@@ -135,7 +129,7 @@ pub extern "system" fn Java_org_usersync_NativeEngine_progress<'l>(
     handle: jlong,
     run_id: jlong,
 ) -> JString<'l> {
-    run_json(&mut env, handle, run_id, |e, id| e.progress(id))
+    answer(&mut env, handle, |_, e| Ok(e.progress(run_id)?))
 }
 
 #[no_mangle]
@@ -145,7 +139,7 @@ pub extern "system" fn Java_org_usersync_NativeEngine_waitFor<'l>(
     handle: jlong,
     run_id: jlong,
 ) -> JString<'l> {
-    run_json(&mut env, handle, run_id, |e, id| e.wait(id))
+    answer(&mut env, handle, |_, e| Ok(e.wait(run_id)?))
 }
 
 #[no_mangle]
@@ -155,7 +149,7 @@ pub extern "system" fn Java_org_usersync_NativeEngine_approve<'l>(
     handle: jlong,
     run_id: jlong,
 ) -> JString<'l> {
-    run_json(&mut env, handle, run_id, |e, id| e.approve(id))
+    answer(&mut env, handle, |_, e| Ok(e.approve(run_id)?))
 }
 
 #[no_mangle]
@@ -165,7 +159,7 @@ pub extern "system" fn Java_org_usersync_NativeEngine_results<'l>(
     handle: jlong,
     run_id: jlong,
 ) -> JString<'l> {
-    run_json(&mut env, handle, run_id, |e, id| e.results(id))
+    answer(&mut env, handle, |_, e| Ok(e.results(run_id)?))
 }
 
 #[no_mangle]
@@ -185,12 +179,7 @@ pub extern "system" fn Java_org_usersync_NativeEngine_history<'l>(
     handle: jlong,
     limit: jint,
 ) -> JString<'l> {
-    env.with_env(|env| -> Res<JString<'l>> {
-        let engine = lookup(handle)?;
-        let text = engine.history(limit.max(0) as usize)?;
-        jstring(env, text)
-    })
-    .resolve::<Throw>()
+    answer(&mut env, handle, |_, e| Ok(e.history(limit.max(0) as usize)?))
 }
 
 #[no_mangle]
@@ -201,12 +190,9 @@ pub extern "system" fn Java_org_usersync_NativeEngine_onLogin<'l>(
     connector: JString<'l>,
     username: JString<'l>,
 ) -> JString<'l> {
-    env.with_env(|env| -> Res<JString<'l>> {
-        let engine = lookup(handle)?;
-        let decision = engine.on_login(&string(env, &connector, "connector")?, &string(env, &username, "username")?)?;
-        jstring(env, decision)
+    answer(&mut env, handle, |env, e| {
+        Ok(e.on_login(&string(env, &connector, "connector")?, &string(env, &username, "username")?)?)
     })
-    .resolve::<Throw>()
 }
 
 /// Closes the engine: cancels and joins its runs, so no attached worker thread outlives it,

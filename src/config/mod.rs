@@ -172,6 +172,47 @@ pub struct EntraSource {
     pub tenant_id: String,
     pub client_id: String,
     pub client_secret: Secret,
+    /// The token service; national clouds and emulators change it.
+    pub authority_url: String,
+    pub graph_url: String,
+    pub groups: GroupMembership,
+    pub http: HttpSettings,
+}
+
+pub const ENTRA_AUTHORITY: &str = "https://login.microsoftonline.com";
+pub const ENTRA_GRAPH: &str = "https://graph.microsoft.com";
+
+/// How group memberships are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupMembership {
+    /// Direct members only.
+    Direct,
+    /// Members of nested groups too, flattened.
+    Transitive,
+    /// Groups are not read.
+    None,
+}
+
+/// Settings every HTTP connector shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HttpSettings {
+    pub timeout_seconds: u32,
+    pub max_attempts: u32,
+    /// The first backoff step; later ones double, with jitter.
+    pub retry_base_ms: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_url: Option<String>,
+    /// PEM file with the CA certificates to trust instead of the public roots (a corporate TLS
+    /// proxy). Relative to the configuration file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings { timeout_seconds: 30, max_attempts: 6, retry_base_ms: 500, proxy_url: None, ca_file: None }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -123,10 +123,32 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
             let client_id =
                 o.req(ctx, "client_id", "the app registration's client id").and_then(|(p, v)| ctx.nonempty(&p, v));
             let client_secret = o.req(ctx, "client_secret", "the client secret").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let authority_url = read_url(ctx, &mut o, "authority_url", ENTRA_AUTHORITY);
+            let graph_url = read_url(ctx, &mut o, "graph_url", ENTRA_GRAPH);
+            let groups = match o.opt("groups") {
+                Some((p, v)) => ctx.word(
+                    &p,
+                    v,
+                    &[
+                        ("direct", GroupMembership::Direct),
+                        ("transitive", GroupMembership::Transitive),
+                        ("none", GroupMembership::None),
+                    ],
+                ),
+                None => Some(GroupMembership::Direct),
+            };
+            let http = match o.opt("http") {
+                Some((p, v)) => read_http(ctx, &p, v),
+                None => Some(HttpSettings::default()),
+            };
             Some(SourceSettings::Entra(EntraSource {
                 tenant_id: tenant_id?,
                 client_id: client_id?,
                 client_secret: Secret::new(client_secret?),
+                authority_url: authority_url?,
+                graph_url: graph_url?,
+                groups: groups?,
+                http: http?,
             }))
         }
         ConnectorKind::Okta => {
@@ -137,6 +159,47 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
     };
     o.finish(ctx);
     out
+}
+
+/// A service URL: https, or http on loopback only. Trailing slashes are dropped.
+fn read_url(ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: &str) -> Option<String> {
+    let Some((p, v)) = o.opt(key) else { return Some(default.to_string()) };
+    let url = ctx.nonempty(&p, v)?;
+    match crate::connector::http::check_url(&url) {
+        Ok(()) => Some(url.trim_end_matches('/').to_string()),
+        Err(e) => {
+            ctx.err(&p, e);
+            None
+        }
+    }
+}
+
+fn read_http(ctx: &mut Ctx, path: &str, v: &Value) -> Option<HttpSettings> {
+    let mut o = Obj::new(ctx, path, v)?;
+    let d = HttpSettings::default();
+    let number = |ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: u32, max: u64| match o.opt(key) {
+        Some((p, v)) => ctx.whole(&p, v, max).filter(|n| {
+            let ok = *n > 0;
+            if !ok {
+                ctx.err(&p, "must be at least 1");
+            }
+            ok
+        }),
+        None => Some(default),
+    };
+    let timeout_seconds = number(ctx, &mut o, "timeout_seconds", d.timeout_seconds, 3600);
+    let max_attempts = number(ctx, &mut o, "max_attempts", d.max_attempts, 100);
+    let retry_base_ms = number(ctx, &mut o, "retry_base_ms", d.retry_base_ms, 60_000);
+    let proxy_url = o.opt("proxy_url").and_then(|(p, v)| ctx.nonempty(&p, v));
+    let ca_file = o.opt("ca_file").and_then(|(p, v)| ctx.nonempty(&p, v)).map(PathBuf::from);
+    o.finish(ctx);
+    Some(HttpSettings {
+        timeout_seconds: timeout_seconds?,
+        max_attempts: max_attempts?,
+        retry_base_ms: retry_base_ms?,
+        proxy_url,
+        ca_file,
+    })
 }
 
 fn read_file_source(ctx: &mut Ctx, o: &mut Obj, kind: ConnectorKind) -> Option<FileSource> {

@@ -2,6 +2,8 @@
 //! they never decide anything about the directory.
 
 mod csv_file;
+mod entra;
+pub mod http;
 mod rows;
 mod xlsx_file;
 
@@ -34,7 +36,7 @@ pub struct RowError {
 pub enum SourceError {
     #[error("{0}")]
     Unreadable(String),
-    #[error("connector type '{0}' is not available in this build yet; only csv and xlsx sources can be synced")]
+    #[error("connector type '{0}' is not available in this build yet; csv, xlsx and entra sources can be synced")]
     NotBuilt(&'static str),
 }
 
@@ -51,6 +53,13 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
         }
         (SourceSettings::File(file), ConnectorKind::Xlsx) => {
             Ok(Box::new(xlsx_file::XlsxConnector::new(file.clone(), base_dir.join(&file.path))))
+        }
+        (SourceSettings::Entra(entra), ConnectorKind::Entra) => {
+            let mut http_settings = entra.http.clone();
+            http_settings.ca_file = http_settings.ca_file.map(|f| base_dir.join(f));
+            let http = http::Http::new(http::Provider::Entra, &http_settings)
+                .map_err(|e| SourceError::Unreadable(format!("entra: {e}")))?;
+            Ok(Box::new(entra::EntraConnector::new(entra.clone(), http, &crate::mapping::source_attributes(config))))
         }
         (_, kind) => Err(SourceError::NotBuilt(kind.name())),
     }

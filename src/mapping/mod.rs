@@ -152,6 +152,31 @@ fn run_rule(rule: &MappingRule, user: &SourceUser) -> (RuleResult, RuleTrace) {
     (result, RuleTrace { target: rule.target.clone(), read, steps, outcome })
 }
 
+/// Every attribute path the mapping reads, so a connector can ask its API for exactly those.
+pub fn source_attributes(connector: &ConnectorConfig) -> std::collections::BTreeSet<String> {
+    fn walk(source: &ValueSource, out: &mut std::collections::BTreeSet<String>) {
+        match source {
+            ValueSource::Attribute(a) => {
+                out.insert(a.clone());
+            }
+            ValueSource::Literal(_) => {}
+            ValueSource::Template(t) => {
+                for part in &t.parts {
+                    if let crate::config::TemplatePart::Attribute(a) = part {
+                        out.insert(a.clone());
+                    }
+                }
+            }
+            ValueSource::FirstOf(list) => list.iter().for_each(|s| walk(s, out)),
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for rule in &connector.mapping {
+        walk(&rule.source, &mut out);
+    }
+    out
+}
+
 /// The column (or source description) a rule reads, for error locations.
 fn column(source: &ValueSource) -> String {
     match source {

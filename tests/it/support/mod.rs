@@ -1,5 +1,8 @@
 //! Shared test harness: an engine over a temporary state store and local directory, CSV
-//! builders, a controllable clock, and a runner for the real CLI binary.
+//! builders, a controllable clock, a runner for the real CLI binary, and the IdP emulators.
+
+pub mod graph;
+pub mod http_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

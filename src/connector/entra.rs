@@ -1,0 +1,248 @@
+//! Entra ID through Microsoft Graph: client-credentials token, `/v1.0/users` with `$select` of
+//! exactly what the mapping reads, `$top=999` pages followed through `@odata.nextLink`, the
+//! manager by `$expand`, groups and their (direct or transitive) members.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+
+use super::http::{Http, HttpError, Request};
+use super::{Connector, Listing, RowError, SourceError};
+use crate::config::{EntraSource, GroupMembership};
+use crate::model::SourceUser;
+
+/// What a paged read produced.
+struct Paged {
+    items: Vec<Value>,
+    error: Option<HttpError>,
+}
+
+impl Paged {
+    /// Only a complete collection counts.
+    fn complete(self) -> Result<Vec<Value>, HttpError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.items),
+        }
+    }
+}
+
+/// Graph's largest page for users and groups.
+const PAGE: u32 = 999;
+
+pub(super) struct EntraConnector {
+    settings: EntraSource,
+    http: Http,
+    /// Attributes the mapping reads (first path segment), for `$select`.
+    attributes: BTreeSet<String>,
+    /// Fields of `manager.*` the mapping reads, for `$expand=manager($select=...)`.
+    manager_fields: BTreeSet<String>,
+    token: Option<(String, Instant)>,
+}
+
+impl EntraConnector {
+    pub fn new(settings: EntraSource, http: Http, paths: &BTreeSet<String>) -> Self {
+        let mut attributes = BTreeSet::new();
+        let mut manager_fields = BTreeSet::new();
+        for path in paths {
+            match path.split_once('.') {
+                Some(("manager", field)) => {
+                    manager_fields.insert(field.split('.').next().unwrap_or(field).to_string());
+                }
+                Some((first, _)) => {
+                    attributes.insert(first.to_string());
+                }
+                None if path == "manager" => {
+                    manager_fields.insert("id".into());
+                }
+                None => {
+                    attributes.insert(path.clone());
+                }
+            }
+        }
+        attributes.insert("id".into());
+        attributes.insert("accountEnabled".into());
+        EntraConnector { settings, http, attributes, manager_fields, token: None }
+    }
+
+    /// A bearer token, fetched again shortly before it expires.
+    fn token(&mut self) -> Result<String, HttpError> {
+        if let Some((token, until)) = &self.token {
+            if Instant::now() < *until {
+                return Ok(token.clone());
+            }
+        }
+        let s = &self.settings;
+        let url = format!("{}/{}/oauth2/v2.0/token", s.authority_url, s.tenant_id);
+        let form = vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("client_id", s.client_id.clone()),
+            ("client_secret", s.client_secret.expose().to_string()),
+            ("scope", format!("{}/.default", s.graph_url)),
+        ];
+        let req = Request::post_form(url, form);
+        let resp = self.http.send(&req).map_err(|mut e| {
+            if matches!(e.status, Some(400 | 401)) {
+                e.detail = format!("check tenant_id, client_id and client_secret; {}", e.detail);
+            }
+            e
+        })?;
+        let v = resp.json().map_err(|detail| self.bad_response(&req, detail))?;
+        let token = v.get("access_token").and_then(Value::as_str).map(str::to_string);
+        let Some(token) = token else { return Err(self.bad_response(&req, "no access_token in the answer".into())) };
+        let lifetime = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+        // Renew a minute early (or halfway through a very short lifetime).
+        let margin = 60.min(lifetime / 2);
+        self.token = Some((token.clone(), Instant::now() + Duration::from_secs(lifetime - margin)));
+        Ok(token)
+    }
+
+    fn bad_response(&self, req: &Request, detail: String) -> HttpError {
+        HttpError {
+            provider: "entra",
+            method: req.method,
+            endpoint: super::http::endpoint(&req.url),
+            status: Some(200),
+            code: None,
+            detail,
+        }
+    }
+
+    /// GET with the bearer token; a 401 (token revoked or expired early) is retried once with a new one.
+    fn get(&mut self, url: &str) -> Result<Value, HttpError> {
+        for attempt in 0..2 {
+            let token = self.token()?;
+            let req = Request::get(url.to_string()).header("Authorization", format!("Bearer {token}"));
+            match self.http.send(&req) {
+                Ok(resp) => return resp.json().map_err(|d| self.bad_response(&req, d)),
+                Err(e) if e.status == Some(401) && attempt == 0 => self.token = None,
+                Err(mut e) => {
+                    if e.status == Some(403) {
+                        e.detail = permission_hint(&e.endpoint).to_string();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        unreachable!("the loop returns on its second attempt")
+    }
+
+    /// Every item of a paged collection, and the error that stopped it early, if one did.
+    fn all(&mut self, first: String) -> Paged {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            let page = match self.get(&url) {
+                Ok(p) => p,
+                Err(e) => return Paged { items, error: Some(e) },
+            };
+            match page.get("value").and_then(Value::as_array) {
+                Some(values) => items.extend(values.iter().cloned()),
+                None => {
+                    let error = self.bad_response(&Request::get(url), "the page has no 'value' list".into());
+                    return Paged { items, error: Some(error) };
+                }
+            }
+            next = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+        }
+        Paged { items, error: None }
+    }
+
+    fn users_url(&self) -> String {
+        let select: Vec<&str> = self.attributes.iter().map(String::as_str).collect();
+        let mut url = format!("{}/v1.0/users?$select={}&$top={PAGE}", self.settings.graph_url, select.join(","));
+        if !self.manager_fields.is_empty() {
+            let mut fields = self.manager_fields.clone();
+            fields.insert("id".into());
+            url.push_str(&format!("&$expand=manager($select={})", fields.into_iter().collect::<Vec<_>>().join(",")));
+        }
+        url
+    }
+
+    /// Group display names per user id.
+    fn memberships(&mut self) -> Result<HashMap<String, Vec<String>>, HttpError> {
+        let members = match self.settings.groups {
+            GroupMembership::None => return Ok(HashMap::new()),
+            GroupMembership::Direct => "members",
+            GroupMembership::Transitive => "transitiveMembers",
+        };
+        let base = self.settings.graph_url.clone();
+        let groups = self.all(format!("{base}/v1.0/groups?$select=id,displayName&$top={PAGE}")).complete()?;
+        let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+        for g in groups {
+            let (Some(id), Some(name)) =
+                (g.get("id").and_then(Value::as_str), g.get("displayName").and_then(Value::as_str))
+            else {
+                continue;
+            };
+            let url = format!("{base}/v1.0/groups/{id}/{members}?$select=id&$top={PAGE}");
+            for m in self.all(url).complete()? {
+                if let Some(uid) = m.get("id").and_then(Value::as_str) {
+                    by_user.entry(uid.to_string()).or_default().push(name.to_string());
+                }
+            }
+        }
+        Ok(by_user)
+    }
+}
+
+fn permission_hint(endpoint: &str) -> &'static str {
+    if endpoint.contains("/groups") {
+        "grant the application permission GroupMember.Read.All, with admin consent"
+    } else {
+        "grant the application permission User.Read.All, with admin consent"
+    }
+}
+
+fn source_user(v: Value) -> Option<SourceUser> {
+    let Value::Object(mut obj) = v else { return None };
+    let id = obj.get("id").and_then(Value::as_str)?.to_string();
+    obj.retain(|k, _| !k.starts_with("@odata"));
+    let active = obj.get("accountEnabled").and_then(Value::as_bool).unwrap_or(true);
+    let manager = obj.get("manager").and_then(|m| m.get("id")).and_then(Value::as_str).map(str::to_string);
+    if let Some(Value::Object(m)) = obj.get_mut("manager") {
+        m.retain(|k, _| !k.starts_with("@odata"));
+    }
+    Some(SourceUser {
+        location: format!("entra user {id}"),
+        id,
+        attributes: Map::from_iter(obj),
+        active,
+        groups: Vec::new(),
+        manager,
+        photo_etag: None,
+    })
+}
+
+impl Connector for EntraConnector {
+    fn fetch(&mut self) -> Result<Listing, SourceError> {
+        let mut listing = Listing { complete: true, ..Listing::default() };
+        let url = self.users_url();
+        let values = match self.all(url) {
+            Paged { items, error: None } => items,
+            // Nothing read at all: the run fails before any write.
+            Paged { items, error: Some(e) } if items.is_empty() => return Err(SourceError::Unreadable(e.to_string())),
+            Paged { items: read, error: Some(e) } => {
+                listing.complete = false;
+                listing.row_errors.push(RowError {
+                    idp_id: None,
+                    location: format!("entra: GET {}", e.endpoint),
+                    message: format!("the user listing stopped after {} users: {e}", read.len()),
+                });
+                read
+            }
+        };
+        // Memberships must be complete or not used: a missing page would strip real memberships.
+        let groups = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
+        for v in values {
+            if let Some(mut user) = source_user(v) {
+                if let Some(g) = groups.get(&user.id) {
+                    user.groups = g.clone();
+                }
+                listing.users.push(user);
+            }
+        }
+        Ok(listing)
+    }
+}

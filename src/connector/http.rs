@@ -1,0 +1,342 @@
+//! The HTTP layer the cloud connectors share: bounded retries with backoff and jitter, the
+//! providers' own throttling signals, per-request timeouts, proxy, and errors that name the
+//! provider, endpoint, status and the provider's error code — never a secret.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::config::HttpSettings;
+
+/// Which provider's conventions apply (error bodies, throttling signals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Entra,
+    Okta,
+    Google,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Entra => "entra",
+            Provider::Okta => "okta",
+            Provider::Google => "google",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    /// Form fields for `application/x-www-form-urlencoded` (token requests).
+    pub form: Option<Vec<(&'static str, String)>>,
+}
+
+impl Request {
+    pub fn get(url: String) -> Self {
+        Request { method: "GET", url, headers: Vec::new(), form: None }
+    }
+
+    pub fn post_form(url: String, form: Vec<(&'static str, String)>) -> Self {
+        Request { method: "POST", url, headers: Vec::new(), form: Some(form) }
+    }
+
+    pub fn header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Result<Value, String> {
+        serde_json::from_slice(&self.body).map_err(|e| format!("invalid JSON in the response: {e}"))
+    }
+}
+
+/// A request that did not succeed. `Display` reads like
+/// `entra: GET /v1.0/users: 403 Authorization_RequestDenied (grant User.Read.All)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpError {
+    pub provider: &'static str,
+    pub method: &'static str,
+    /// The URL's path, without host or query (no secret ever travels in either, but the path is
+    /// what an administrator recognises).
+    pub endpoint: String,
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    pub detail: String,
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} {}: ", self.provider, self.method, self.endpoint)?;
+        match (self.status, &self.code) {
+            (Some(s), Some(c)) => write!(f, "{s} {c}")?,
+            (Some(s), None) => write!(f, "{s}")?,
+            (None, _) => f.write_str("no response")?,
+        }
+        if !self.detail.is_empty() {
+            write!(f, " ({})", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for HttpError {}
+
+pub struct Http {
+    agent: ureq::Agent,
+    provider: Provider,
+    settings: HttpSettings,
+}
+
+/// The path of a URL (`https://host/v1.0/users?$top=999` → `/v1.0/users`).
+pub fn endpoint(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let path = rest.find('/').map(|i| &rest[i..]).unwrap_or("/");
+    path.split(['?', '#']).next().unwrap_or("/").to_string()
+}
+
+enum Next {
+    Done(Response),
+    Retry { after: Option<Duration>, error: HttpError },
+    Fail(HttpError),
+}
+
+impl Http {
+    pub fn new(provider: Provider, settings: &HttpSettings) -> Result<Http, String> {
+        let mut config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(settings.timeout_seconds.into())))
+            .user_agent(concat!("usersync/", env!("CARGO_PKG_VERSION")));
+        if let Some(proxy) = &settings.proxy_url {
+            let proxy = ureq::Proxy::new(proxy).map_err(|e| format!("invalid proxy URL: {e}"))?;
+            config = config.proxy(Some(proxy));
+        }
+        if let Some(ca) = &settings.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| format!("cannot read the CA file {}: {e}", ca.display()))?;
+            let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(&pem)
+                .filter_map(|item| match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                    _ => None,
+                })
+                .collect();
+            if certs.is_empty() {
+                return Err(format!("the CA file {} holds no PEM certificate", ca.display()));
+            }
+            let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&certs)).build();
+            config = config.tls_config(tls);
+        }
+        Ok(Http { agent: config.build().into(), provider, settings: settings.clone() })
+    }
+
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    fn error(&self, req: &Request, status: Option<u16>, code: Option<String>, detail: String) -> HttpError {
+        HttpError {
+            provider: self.provider.name(),
+            method: req.method,
+            endpoint: endpoint(&req.url),
+            status,
+            code,
+            detail,
+        }
+    }
+
+    /// Sends with retries: connection errors, timeouts and 5xx back off exponentially with
+    /// jitter; 429 and the providers' throttling answers wait as the server asks. Any other
+    /// status below 200 or from 300 up is returned as an error at once.
+    pub fn send(&self, req: &Request) -> Result<Response, HttpError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.once(req) {
+                Next::Done(r) => return Ok(r),
+                Next::Fail(e) => return Err(e),
+                Next::Retry { after, error } => {
+                    if attempt >= self.settings.max_attempts {
+                        let mut error = error;
+                        error.detail = format!("gave up after {attempt} attempts; {}", error.detail)
+                            .trim_end_matches("; ")
+                            .to_string();
+                        return Err(error);
+                    }
+                    let wait = after.unwrap_or_else(|| self.backoff(attempt));
+                    tracing::debug!("{}: retrying {} in {:?}", self.provider.name(), endpoint(&req.url), wait);
+                    std::thread::sleep(wait);
+                }
+            }
+        }
+    }
+
+    /// Exponential backoff with full jitter, capped at 30 s.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.settings.retry_base_ms.max(1) as u64;
+        let cap = base.saturating_mul(1 << attempt.min(16)).min(30_000);
+        Duration::from_millis(cap / 2 + jitter(cap / 2 + 1))
+    }
+
+    fn once(&self, req: &Request) -> Next {
+        let result = match (req.method, &req.form) {
+            ("POST", Some(form)) => {
+                let mut b = self.agent.post(&req.url);
+                for (k, v) in &req.headers {
+                    b = b.header(*k, v);
+                }
+                b.send_form(form.iter().map(|(k, v)| (*k, v.as_str())))
+            }
+            _ => {
+                let mut b = self.agent.get(&req.url);
+                for (k, v) in &req.headers {
+                    b = b.header(*k, v);
+                }
+                b.call()
+            }
+        };
+        let mut resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                // Transport errors: retried. The message names the failure, not the request.
+                return Next::Retry { after: None, error: self.error(req, None, None, transport(&e)) };
+            }
+        };
+        let status = resp.status().as_u16();
+        let headers: Vec<(String, String)> = resp
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+            .collect();
+        let body = match resp.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec() {
+            Ok(b) => b,
+            Err(e) => return Next::Retry { after: None, error: self.error(req, Some(status), None, transport(&e)) },
+        };
+        let response = Response { status, headers, body };
+        if (200..300).contains(&status) {
+            return Next::Done(response);
+        }
+        let (code, message) = error_code(self.provider, &response);
+        let error = self.error(req, Some(status), code.clone(), message);
+        match self.throttled(&response, code.as_deref()) {
+            Some(after) => Next::Retry { after: Some(after), error },
+            None if status >= 500 || status == 429 => Next::Retry { after: None, error },
+            None => Next::Fail(error),
+        }
+    }
+
+    /// How long the server asked us to wait, when this response is a throttling signal.
+    fn throttled(&self, r: &Response, code: Option<&str>) -> Option<Duration> {
+        if let Some(s) = r.header("Retry-After").and_then(|v| v.trim().parse::<f64>().ok()) {
+            return Some(Duration::from_secs_f64(s.clamp(0.0, 600.0)));
+        }
+        match self.provider {
+            Provider::Okta if r.status == 429 => {
+                let reset = r.header("X-Rate-Limit-Reset").and_then(|v| v.trim().parse::<u64>().ok())?;
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                Some(Duration::from_secs(reset.saturating_sub(now).clamp(1, 600)))
+            }
+            Provider::Google
+                if r.status == 403 && matches!(code, Some("userRateLimitExceeded" | "rateLimitExceeded")) =>
+            {
+                Some(self.backoff(3))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn transport(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(_) => "timed out".into(),
+        ureq::Error::Io(io) => format!("connection failed: {}", io.kind()),
+        ureq::Error::ConnectionFailed => "connection failed".into(),
+        ureq::Error::HostNotFound => "host not found".into(),
+        other => format!("transport error: {other}"),
+    }
+}
+
+/// The provider's error code and message from an error body, if it has the provider's shape.
+fn error_code(provider: Provider, r: &Response) -> (Option<String>, String) {
+    let Ok(v) = serde_json::from_slice::<Value>(&r.body) else { return (None, String::new()) };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    match provider {
+        Provider::Entra => (text(v.pointer("/error/code")), text(v.pointer("/error/message")).unwrap_or_default()),
+        Provider::Okta => (text(v.get("errorCode")), text(v.get("errorSummary")).unwrap_or_default()),
+        Provider::Google => (
+            text(v.pointer("/error/errors/0/reason")).or_else(|| text(v.pointer("/error/status"))),
+            text(v.pointer("/error/message")).unwrap_or_default(),
+        ),
+    }
+}
+
+/// A small, dependency-free jitter source; quality does not matter, spreading retries does.
+fn jitter(bound: u64) -> u64 {
+    let nanos = Instant::now().elapsed().as_nanos() as u64
+        ^ SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(7);
+    let mut x = nanos.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (std::process::id() as u64);
+    x ^= x >> 33;
+    x % bound.max(1)
+}
+
+/// Accepts `https://` anywhere and `http://` only on loopback (emulators, tests).
+pub fn check_url(url: &str) -> Result<(), String> {
+    let Some((scheme, rest)) = url.split_once("://") else { return Err(format!("'{url}' is not a URL")) };
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map(|(_, h)| h).unwrap_or(host);
+    let name = if host.starts_with('[') {
+        host.split(']').next().map(|h| &h[1..]).unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    match scheme {
+        "https" if !name.is_empty() => Ok(()),
+        "http" if name == "localhost" || name == "::1" || name.starts_with("127.") => Ok(()),
+        "http" => Err(format!("'{url}': plain http is accepted only for loopback addresses; use https")),
+        _ => Err(format!("'{url}': expected an https:// URL")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert!(check_url("https://graph.microsoft.com").is_ok());
+        assert!(check_url("http://127.0.0.1:8080/x").is_ok());
+        assert!(check_url("http://localhost:1").is_ok());
+        assert!(check_url("http://[::1]:1").is_ok());
+        assert!(check_url("http://graph.microsoft.com").unwrap_err().contains("only for loopback"));
+        assert!(check_url("ftp://x").is_err());
+        assert_eq!(endpoint("https://h/v1.0/users?$top=999"), "/v1.0/users");
+        assert_eq!(endpoint("http://127.0.0.1:9/t/oauth2/v2.0/token"), "/t/oauth2/v2.0/token");
+    }
+
+    #[test]
+    fn errors_read_like_the_issue_says() {
+        let e = HttpError {
+            provider: "entra",
+            method: "GET",
+            endpoint: "/v1.0/users".into(),
+            status: Some(403),
+            code: Some("Authorization_RequestDenied".into()),
+            detail: "grant User.Read.All".into(),
+        };
+        assert_eq!(e.to_string(), "entra: GET /v1.0/users: 403 Authorization_RequestDenied (grant User.Read.All)");
+    }
+}

@@ -1,0 +1,161 @@
+//! The Entra ID connector against the Graph emulator on 127.0.0.1.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use usersync::store::RunStatus;
+
+use crate::support::graph::{self, Graph};
+use crate::support::Harness;
+
+const TOKEN: &str = "POST /contoso-tenant/oauth2/v2.0/token";
+const USERS: &str = "GET /v1.0/users";
+
+fn connector(graph: &Graph, patch: Value) -> Value {
+    let mut c = json!({
+        "id": "entra",
+        "type": "entra",
+        "source": graph.source(),
+        "mapping": [
+            { "target": "username", "source": "userPrincipalName", "transforms": ["strip_domain", "lowercase"] },
+            { "target": "display_name", "source": "displayName" },
+            { "target": "email", "source": "mail" },
+            { "target": "profile:department", "source": "department" },
+            { "target": "profile:position", "source": "jobTitle" },
+            { "target": "property:manager", "source": "manager.userPrincipalName",
+              "transforms": ["strip_domain", "lowercase"], "no_match": "clear" }
+        ]
+    });
+    crate::support::merge(&mut c, patch);
+    c
+}
+
+#[test]
+fn a_tenant_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() {
+    let g = Graph::start(2000, 50);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({})));
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.created, r.counts.failed), (RunStatus::Done, 2000, 0), "{:?}", r.failures.first());
+    let u15 = h.user("user15");
+    assert_eq!(u15.value(&"property:manager".parse().unwrap()), Some("user5"));
+    assert_eq!(u15.value(&"profile:position".parse().unwrap()), Some("Engineer"));
+    assert_eq!(u15.groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 15"]);
+    assert_eq!(h.user("user5").value(&"property:manager".parse().unwrap()), None);
+
+    // The request floor: ⌈2000/999⌉ user pages, one groups page, one members page per group, one token.
+    assert_eq!(g.count(USERS), 3);
+    assert_eq!(g.count("GET /v1.0/groups"), 1);
+    assert_eq!(g.count("GET /v1.0/groups/{id}/members"), 50);
+    assert_eq!(g.count(TOKEN), 1, "one token for the whole run");
+    assert_eq!(g.total_requests(), 55, "no per-user request");
+    let select = g.state.lock().unwrap().last_user_select.clone().unwrap();
+    assert_eq!(select, "accountEnabled,department,displayName,id,jobTitle,mail,userPrincipalName");
+
+    g.reset_counts();
+    let again = h.sync(&config);
+    assert_eq!((again.writes, again.counts.unchanged), (0, 2000));
+    assert_eq!(g.count(USERS), 3);
+}
+
+#[test]
+fn disabled_accounts_are_disabled_and_nested_groups_flatten_when_transitive() {
+    let g = Graph::start(40, 4);
+    {
+        let mut s = g.state.lock().unwrap();
+        s.users[7].insert("accountEnabled".into(), json!(false));
+        s.groups[1].nested = vec!["group-0002".into()];
+    }
+    let h = Harness::new();
+    let direct = h.config(connector(&g, json!({})));
+    let r = h.sync(&direct);
+    assert_eq!((r.counts.created, r.counts.filtered), (39, 1), "an inactive account is not created");
+    assert_eq!(h.user("user2").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 2"]);
+
+    let transitive = h.config(connector(&g, json!({ "source": { "groups": "transitive" } })));
+    h.sync(&transitive);
+    assert_eq!(h.user("user2").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 1", "Team 2"]);
+    assert!(g.count("GET /v1.0/groups/{id}/transitiveMembers") >= 4);
+}
+
+#[test]
+fn throttling_and_server_errors_are_waited_out_as_the_server_asks() {
+    let g = Graph::start(120, 3);
+    g.fault("/v1.0/users", None, 2, graph::throttled(1));
+    g.fault("/v1.0/groups", None, 2, graph::unavailable());
+    g.fault("/v1.0/groups/group-0001", None, 1, graph::truncated());
+    let h = Harness::new();
+    let started = Instant::now();
+    let r = h.sync(&h.config(connector(&g, json!({}))));
+    assert_eq!((r.status, r.counts.created, r.counts.failed), (RunStatus::Done, 120, 0));
+    assert!(started.elapsed() >= Duration::from_secs(2), "Retry-After: 1 was asked twice");
+    assert_eq!(g.count(USERS), 3, "two throttled answers, then the page");
+}
+
+#[test]
+fn a_request_that_times_out_is_retried() {
+    let g = Graph::start(30, 0);
+    g.fault("/v1.0/users", None, 1, graph::slow(Duration::from_secs(3)));
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({ "source": { "groups": "none", "http": { "timeout_seconds": 1 } } })));
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.created), (RunStatus::Done, 30));
+    assert_eq!(g.count(USERS), 2);
+}
+
+#[test]
+fn a_listing_that_fails_on_page_3_of_5_disables_nobody() {
+    let g = Graph::start(4100, 0);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({ "source": { "groups": "none", "http": { "max_attempts": 2 } } })));
+    assert_eq!(h.sync(&config).counts.created, 4100);
+    g.fault("/v1.0/users", Some(3), usize::MAX, graph::unavailable());
+    let r = h.sync(&config);
+    assert_eq!(r.status, RunStatus::PartiallyFailed);
+    assert_eq!(r.counts.disabled, 0);
+    assert_eq!(h.active_usernames().len(), 4100);
+    let failure = &r.failures[0];
+    assert!(failure.error.contains("the user listing stopped after 1998 users"), "{}", failure.error);
+    assert!(failure.error.contains("entra: GET /v1.0/users: 503 ServiceUnavailable"), "{}", failure.error);
+    assert!(r.notes.iter().any(|n| n.contains("incomplete")), "{:?}", r.notes);
+}
+
+#[test]
+fn a_missing_permission_is_explained() {
+    let g = Graph::start(5, 1);
+    g.state.lock().unwrap().deny_users = true;
+    let h = Harness::new();
+    let r = h.sync(&h.config(connector(&g, json!({}))));
+    assert_eq!(r.status, RunStatus::Failed);
+    assert_eq!(
+        r.error.as_deref(),
+        Some("source: entra: GET /v1.0/users: 403 Authorization_RequestDenied (grant the application permission User.Read.All, with admin consent)")
+    );
+    assert!(h.users().is_empty());
+}
+
+#[test]
+fn a_wrong_secret_fails_without_showing_it() {
+    let g = Graph::start(5, 1);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({ "source": { "client_secret": "wrong-s3cret-value" } })));
+    let r = h.sync(&config);
+    assert_eq!(r.status, RunStatus::Failed);
+    let e = r.error.unwrap();
+    assert!(e.contains("POST /contoso-tenant/oauth2/v2.0/token: 401"), "{e}");
+    assert!(e.contains("check tenant_id, client_id and client_secret"), "{e}");
+    assert!(!e.contains("wrong-s3cret-value") && !e.contains(graph::CLIENT_SECRET), "{e}");
+}
+
+#[test]
+fn plain_http_is_refused_outside_loopback() {
+    let g = Graph::start(1, 0);
+    let h = Harness::new();
+    let doc =
+        json!({ "connectors": [connector(&g, json!({ "source": { "graph_url": "http://graph.microsoft.com" } }))] });
+    let e = usersync::config::Config::from_json("c", &doc.to_string(), h.dir.path().into()).unwrap_err();
+    assert_eq!(
+        e.errors[0].to_string(),
+        "connectors[0].source.graph_url: 'http://graph.microsoft.com': plain http is accepted only for loopback addresses; use https"
+    );
+}

@@ -1,0 +1,297 @@
+//! A stateful subset of Microsoft Graph and its token endpoint, after the documentation:
+//! client-credentials tokens, `/v1.0/users` with `$select`, `$top` (at most 999) and
+//! `@odata.nextLink`/`$skiptoken`, `$expand=manager($select=...)`, `/v1.0/groups` with
+//! `members` and `transitiveMembers`, Graph's error body, `Retry-After` throttling, and
+//! injected faults. Every request is counted per endpoint.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::http_server::{encode, HttpRequest, HttpResponse, Server};
+
+pub const TENANT: &str = "contoso-tenant";
+pub const CLIENT_ID: &str = "app-client-id";
+pub const CLIENT_SECRET: &str = "graph~secret.Value-123";
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub id: String,
+    pub name: String,
+    pub members: Vec<String>,
+    /// Ids of groups nested in this one.
+    pub nested: Vec<String>,
+}
+
+/// A fault: for requests whose endpoint starts with `prefix` (and, when set, whose page number
+/// — 1-based — is `page`), answer `response` `times` times (`usize::MAX` = always).
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub prefix: String,
+    pub page: Option<usize>,
+    pub times: usize,
+    pub response: HttpResponse,
+}
+
+#[derive(Default)]
+pub struct State {
+    pub users: Vec<Map<String, Value>>,
+    pub groups: Vec<Group>,
+    pub faults: Vec<Fault>,
+    /// Requests per "METHOD /path" with ids replaced by `{id}`.
+    pub requests: BTreeMap<String, usize>,
+    /// The `$select` of the last users request.
+    pub last_user_select: Option<String>,
+    /// Answer 403 Authorization_RequestDenied to the users listing.
+    pub deny_users: bool,
+    pub tokens_issued: usize,
+    pub token_lifetime: u64,
+}
+
+pub struct Graph {
+    pub state: Arc<Mutex<State>>,
+    pub server: Server,
+}
+
+impl Graph {
+    /// A tenant of `users` users (the first ten managers of the rest) in `groups` groups.
+    pub fn start(users: usize, groups: usize) -> Graph {
+        let state = Arc::new(Mutex::new(State { token_lifetime: 3600, ..State::default() }));
+        {
+            let mut s = state.lock().unwrap();
+            for i in 0..users {
+                let mut u = Map::new();
+                u.insert("id".into(), json!(format!("00000000-0000-4000-8000-{i:012}")));
+                u.insert("userPrincipalName".into(), json!(format!("user{i}@contoso.example")));
+                u.insert("displayName".into(), json!(format!("User {i}")));
+                u.insert("givenName".into(), json!("User"));
+                u.insert("surname".into(), json!(format!("Number{i}")));
+                u.insert("mail".into(), json!(format!("user{i}@contoso.example")));
+                u.insert("department".into(), json!(format!("Dept {}", i % 7)));
+                u.insert("jobTitle".into(), json!(if i < 10 { "Manager" } else { "Engineer" }));
+                u.insert("accountEnabled".into(), json!(true));
+                if i >= 10 {
+                    u.insert("#manager".into(), json!(format!("00000000-0000-4000-8000-{:012}", i % 10)));
+                }
+                s.users.push(u);
+            }
+            for g in 0..groups {
+                let members = (0..users)
+                    .filter(|i| i % groups.max(1) == g)
+                    .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+                    .collect();
+                s.groups.push(Group {
+                    id: format!("group-{g:04}"),
+                    name: format!("Team {g}"),
+                    members,
+                    nested: vec![],
+                });
+            }
+        }
+        let handler_state = state.clone();
+        let server = Server::start(Arc::new(move |req| handle(&handler_state, req)));
+        Graph { state, server }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn count(&self, endpoint: &str) -> usize {
+        self.state.lock().unwrap().requests.get(endpoint).copied().unwrap_or(0)
+    }
+
+    pub fn total_requests(&self) -> usize {
+        self.state.lock().unwrap().requests.values().sum()
+    }
+
+    pub fn reset_counts(&self) {
+        self.state.lock().unwrap().requests.clear();
+    }
+
+    pub fn fault(&self, prefix: &str, page: Option<usize>, times: usize, response: HttpResponse) {
+        self.state.lock().unwrap().faults.push(Fault { prefix: prefix.into(), page, times, response });
+    }
+
+    /// The connector configuration for this tenant.
+    pub fn source(&self) -> Value {
+        json!({
+            "tenant_id": TENANT,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "authority_url": self.url(),
+            "graph_url": self.url(),
+            "http": { "retry_base_ms": 10, "timeout_seconds": 5 }
+        })
+    }
+}
+
+fn graph_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::json(status, &json!({ "error": { "code": code, "message": message } }))
+}
+
+/// "GET /v1.0/groups/{id}/members" for counting.
+fn endpoint_key(req: &HttpRequest) -> String {
+    let parts: Vec<&str> = req.path.split('/').collect();
+    let shaped: Vec<String> = parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| if i == 3 && parts.get(2) == Some(&"groups") { "{id}".to_string() } else { p.to_string() })
+        .collect();
+    format!("{} {}", req.method, shaped.join("/"))
+}
+
+fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
+    let mut s = state.lock().unwrap();
+    let key = endpoint_key(req);
+    *s.requests.entry(key.clone()).or_default() += 1;
+    let top: usize = req.param("$top").and_then(|t| t.parse().ok()).unwrap_or(100);
+    let skip: usize = req.param("$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0);
+    let page = skip / top.max(1) + 1;
+    let path = key.split_once(' ').map(|(_, p)| p.to_string()).unwrap_or_default();
+    if let Some(f) =
+        s.faults.iter_mut().find(|f| path.starts_with(&f.prefix) && f.page.is_none_or(|p| p == page) && f.times > 0)
+    {
+        f.times = f.times.saturating_sub(1);
+        return f.response.clone();
+    }
+    if req.method == "POST" && req.path == format!("/{TENANT}/oauth2/v2.0/token") {
+        let form: HashMap<String, String> = req.form().into_iter().collect();
+        if form.get("grant_type").map(String::as_str) != Some("client_credentials")
+            || form.get("client_id").map(String::as_str) != Some(CLIENT_ID)
+            || form.get("client_secret").map(String::as_str) != Some(CLIENT_SECRET)
+        {
+            return HttpResponse::json(
+                401,
+                &json!({ "error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided." }),
+            );
+        }
+        s.tokens_issued += 1;
+        let token = format!("token-{}", s.tokens_issued);
+        return HttpResponse::json(
+            200,
+            &json!({ "token_type": "Bearer", "expires_in": s.token_lifetime, "access_token": token }),
+        );
+    }
+    if !req.header("Authorization").is_some_and(|a| a.starts_with("Bearer token-")) {
+        return graph_error(401, "InvalidAuthenticationToken", "Access token is empty.");
+    }
+    if top > 999 {
+        return graph_error(
+            400,
+            "Request_BadRequest",
+            "Invalid page size specified: '1000'. Must be between 1 and 999 inclusive.",
+        );
+    }
+    let base = format!("http://{}", req.header("Host").unwrap_or("127.0.0.1"));
+    let page_of = |items: Vec<Value>| -> HttpResponse {
+        let total = items.len();
+        let value: Vec<Value> = items.into_iter().skip(skip).take(top).collect();
+        let mut body = json!({ "value": value });
+        if skip + top < total {
+            let mut q: Vec<String> = req
+                .query
+                .iter()
+                .filter(|(k, _)| k != "$skiptoken")
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            q.push(format!("$skiptoken={}", skip + top));
+            body["@odata.nextLink"] = json!(format!("{base}{}?{}", req.path, q.join("&")));
+        }
+        HttpResponse::json(200, &body)
+    };
+    match path.as_str() {
+        "/v1.0/users" => {
+            if s.deny_users {
+                return graph_error(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges to complete the operation.",
+                );
+            }
+            let select: Option<Vec<String>> = req.param("$select").map(|v| v.split(',').map(str::to_string).collect());
+            s.last_user_select = req.param("$select").map(str::to_string);
+            let expand = req.param("$expand").unwrap_or_default().to_string();
+            let manager_select: Option<Vec<String>> = expand
+                .strip_prefix("manager($select=")
+                .and_then(|r| r.strip_suffix(')'))
+                .map(|f| f.split(',').map(str::to_string).collect());
+            let by_id: HashMap<String, Map<String, Value>> =
+                s.users.iter().map(|u| (u["id"].as_str().unwrap().to_string(), u.clone())).collect();
+            let project = |u: &Map<String, Value>, fields: &Option<Vec<String>>| -> Map<String, Value> {
+                u.iter()
+                    .filter(|(k, _)| !k.starts_with('#'))
+                    .filter(|(k, _)| fields.as_ref().is_none_or(|f| f.contains(k)))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            };
+            let items = s
+                .users
+                .iter()
+                .map(|u| {
+                    let mut out = project(u, &select);
+                    if expand.starts_with("manager") {
+                        if let Some(m) = u.get("#manager").and_then(Value::as_str).and_then(|id| by_id.get(id)) {
+                            let mut m = project(m, &manager_select);
+                            m.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+                            out.insert("manager".into(), Value::Object(m));
+                        }
+                    }
+                    Value::Object(out)
+                })
+                .collect();
+            page_of(items)
+        }
+        "/v1.0/groups" => {
+            let items = s.groups.iter().map(|g| json!({ "id": g.id, "displayName": g.name })).collect();
+            page_of(items)
+        }
+        _ => {
+            let parts: Vec<&str> = req.path.split('/').collect();
+            if let ["", "v1.0", "groups", id, kind @ ("members" | "transitiveMembers")] = parts.as_slice() {
+                let Some(group) = s.groups.iter().find(|g| g.id == *id).cloned() else {
+                    return graph_error(404, "Request_ResourceNotFound", "Resource does not exist.");
+                };
+                let mut items: Vec<Value> =
+                    group.members.iter().map(|m| json!({ "@odata.type": "#microsoft.graph.user", "id": m })).collect();
+                let mut pending = group.nested.clone();
+                while let Some(n) = pending.pop() {
+                    items.push(json!({ "@odata.type": "#microsoft.graph.group", "id": n }));
+                    if *kind == "transitiveMembers" {
+                        if let Some(g) = s.groups.iter().find(|g| g.id == n) {
+                            items.extend(
+                                g.members.iter().map(|m| json!({ "@odata.type": "#microsoft.graph.user", "id": m })),
+                            );
+                            pending.extend(g.nested.clone());
+                        }
+                    }
+                }
+                return page_of(items);
+            }
+            graph_error(404, "Request_ResourceNotFound", "Unknown endpoint.")
+        }
+    }
+}
+
+/// A throttling answer as Graph sends it.
+pub fn throttled(seconds: u64) -> HttpResponse {
+    graph_error(429, "TooManyRequests", "Too many requests.").with_header("Retry-After", &seconds.to_string())
+}
+
+pub fn unavailable() -> HttpResponse {
+    graph_error(503, "ServiceUnavailable", "The service is temporarily unavailable.")
+}
+
+/// A 200 whose body stops half-way.
+pub fn truncated() -> HttpResponse {
+    HttpResponse {
+        truncate: true,
+        ..HttpResponse::json(200, &json!({ "value": [ { "id": "x" } ], "padding": "x".repeat(100) }))
+    }
+}
+
+pub fn slow(d: Duration) -> HttpResponse {
+    HttpResponse { delay: Some(d), ..unavailable() }
+}

@@ -375,6 +375,18 @@ enum UsersyncStatus usersync_engine_on_login(const struct UsersyncEngine *engine
                                              char **error_out);
 
 /**
+ * A connection test of one connector: `*report_out` receives {"connector", "ok", "steps":
+ * [{"step", "ok", "detail"}]}. A failed test is a successful call; read "ok".
+ *
+ * # Safety
+ * Pointers are NULL or valid for the call.
+ */
+enum UsersyncStatus usersync_engine_check(const struct UsersyncEngine *engine,
+                                          const char *connector,
+                                          char **report_out,
+                                          char **error_out);
+
+/**
  * For tests of the boundary: panics inside it. Returns `USERSYNC_STATUS_PANIC`.
  *
  * # Safety

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::http::{Http, HttpError, Request};
-use super::{Connector, Listing, RowError, SourceError};
+use super::{CheckStep, Connector, Listing, RowError, SourceError};
 use crate::config::{EntraSource, GroupMembership};
 use crate::model::SourceUser;
 
@@ -216,6 +216,30 @@ fn source_user(v: Value) -> Option<SourceUser> {
 }
 
 impl Connector for EntraConnector {
+    fn check(&mut self) -> Vec<CheckStep> {
+        let mut steps = vec![CheckStep::new(
+            "get a token",
+            self.token().map(|_| "the client credentials were accepted".into()).map_err(|e| e.to_string()),
+        )];
+        if !steps[0].ok {
+            return steps;
+        }
+        let base = self.settings.graph_url.clone();
+        let users = format!("{base}/v1.0/users?$select=id&$top=1");
+        steps.push(CheckStep::new(
+            "read users",
+            self.get(&users).map(|_| "User.Read.All is granted".into()).map_err(|e| e.to_string()),
+        ));
+        if self.settings.groups != GroupMembership::None && steps[1].ok {
+            let groups = format!("{base}/v1.0/groups?$select=id&$top=1");
+            steps.push(CheckStep::new(
+                "read groups",
+                self.get(&groups).map(|_| "GroupMember.Read.All is granted".into()).map_err(|e| e.to_string()),
+            ));
+        }
+        steps
+    }
+
     fn fetch(&mut self) -> Result<Listing, SourceError> {
         let mut listing = Listing { complete: true, ..Listing::default() };
         let url = self.users_url();

@@ -40,9 +40,36 @@ pub enum SourceError {
     NotBuilt(&'static str),
 }
 
+/// One step of a connection test, in plain words for an administrator.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckStep {
+    pub step: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl CheckStep {
+    pub fn new(step: &str, result: Result<String, String>) -> Self {
+        let (ok, detail) = match result {
+            Ok(d) => (true, d),
+            Err(d) => (false, d),
+        };
+        CheckStep { step: step.into(), ok, detail }
+    }
+}
+
 pub trait Connector {
     /// Reads the whole source.
     fn fetch(&mut self) -> Result<Listing, SourceError>;
+
+    /// Tests the connection: authenticates and reads a little, stopping at the first failure.
+    /// The default reads everything (files are cheap to read).
+    fn check(&mut self) -> Vec<CheckStep> {
+        vec![CheckStep::new(
+            "read the source",
+            self.fetch().map(|l| format!("{} users read", l.users.len())).map_err(|e| e.to_string()),
+        )]
+    }
 }
 
 /// Opens the connector a configuration describes. Relative paths resolve against `base_dir`.

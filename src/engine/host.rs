@@ -148,6 +148,11 @@ impl HostEngine {
         Ok(json(&self.engine.on_login(&self.config(), connector, username)?))
     }
 
+    /// A connection test: `{"connector", "ok", "steps": [{"step", "ok", "detail"}]}`.
+    pub fn check(&self, connector: &str) -> Result<String, HostError> {
+        Ok(json(&self.engine.check(&self.config(), connector)?))
+    }
+
     pub fn close(&self) {
         self.engine.close();
     }

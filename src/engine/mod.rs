@@ -117,6 +117,14 @@ impl RunReport {
     }
 }
 
+/// The outcome of a connection test.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub connector: String,
+    pub ok: bool,
+    pub steps: Vec<crate::connector::CheckStep>,
+}
+
 /// The login hook's answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LoginDecision {
@@ -437,6 +445,17 @@ impl Engine {
             Mapped::Invalid { location, message, .. } => format!("error at {location}: {message}"),
         };
         Ok(MappingTest { source, trace, result })
+    }
+
+    /// Tests a connector's connection without syncing: authenticates, reads a little, and says
+    /// what is missing (a permission, a scope, a file) in plain words.
+    pub fn check(&self, config: &Config, connector: &str) -> Result<CheckReport, EngineError> {
+        let c = runner::connector(config, Some(connector))?;
+        let steps = match crate::connector::open(c, &config.base_dir) {
+            Ok(mut source) => source.check(),
+            Err(e) => vec![crate::connector::CheckStep::new("open the connector", Err(e.to_string()))],
+        };
+        Ok(CheckReport { connector: c.id.clone(), ok: steps.iter().all(|s| s.ok), steps })
     }
 
     /// Imports a configuration document into the state store, keeping secrets the document left

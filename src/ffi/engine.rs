@@ -297,6 +297,21 @@ pub unsafe extern "C" fn usersync_engine_on_login(
     })
 }
 
+/// A connection test of one connector: `*report_out` receives {"connector", "ok", "steps":
+/// [{"step", "ok", "detail"}]}. A failed test is a successful call; read "ok".
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_check(
+    engine: *const UsersyncEngine,
+    connector: *const c_char,
+    report_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    answer(engine, report_out, "report_out", error_out, |host| Ok(host.check(arg(connector, "connector")?)?))
+}
+
 /// For tests of the boundary: panics inside it. Returns `USERSYNC_STATUS_PANIC`.
 ///
 /// # Safety

@@ -195,6 +195,16 @@ pub extern "system" fn Java_org_usersync_NativeEngine_onLogin<'l>(
     })
 }
 
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_check<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    connector: JString<'l>,
+) -> JString<'l> {
+    answer(&mut env, handle, |env, e| Ok(e.check(&string(env, &connector, "connector")?)?))
+}
+
 /// Closes the engine: cancels and joins its runs, so no attached worker thread outlives it,
 /// and releases the Java directory. A second close is a no-op.
 #[no_mangle]

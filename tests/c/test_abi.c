@@ -118,6 +118,11 @@ static void test_quickstart(void) {
     CHECK(dir->finds == 1);
     usersync_string_free(decision);
 
+    char *check = NULL;
+    CHECK(usersync_engine_check(engine, "hr-csv", &check, &error) == USERSYNC_STATUS_OK);
+    CHECK(has(check, "\"ok\":true"));
+    usersync_string_free(check);
+
     char *second = run(engine, "{\"trigger\":\"c-test\"}");
     CHECK(json_int(second, "writes") == 0);
     CHECK(json_int(second, "unchanged") == 27);

@@ -250,6 +250,7 @@ fn every_command_has_help() {
     for args in [
         vec!["--help"],
         vec!["sync", "--help"],
+        vec!["check", "--help"],
         vec!["approve", "--help"],
         vec!["config", "--help"],
         vec!["config", "validate", "--help"],

@@ -159,3 +159,28 @@ fn plain_http_is_refused_outside_loopback() {
         "connectors[0].source.graph_url: 'http://graph.microsoft.com': plain http is accepted only for loopback addresses; use https"
     );
 }
+
+#[test]
+fn check_explains_what_is_missing() {
+    let g = Graph::start(5, 2);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({})));
+    let ok = h.engine.check(&config, "entra").unwrap();
+    assert!(ok.ok, "{ok:?}");
+    assert_eq!(ok.steps.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(), vec!["get a token", "read users", "read groups"]);
+
+    g.state.lock().unwrap().deny_users = true;
+    let denied = h.engine.check(&config, "entra").unwrap();
+    assert!(!denied.ok);
+    assert_eq!(denied.steps[1].detail, "entra: GET /v1.0/users: 403 Authorization_RequestDenied (grant the application permission User.Read.All, with admin consent)");
+    assert!(h.users().is_empty(), "a check writes nothing");
+
+    // Through the CLI, with a wrong secret: the token step fails and says what to check.
+    let doc = json!({ "connectors": [connector(&g, json!({ "source": { "client_secret": "nope" } }))] });
+    let path = h.write("entra.json", doc.to_string());
+    let (code, out, _) = crate::support::cli(&h.path("data"), &["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL get a token: entra: POST /contoso-tenant/oauth2/v2.0/token: 401"), "{out}");
+    assert!(out.contains("check tenant_id, client_id and client_secret"), "{out}");
+    assert!(out.contains("connector 'entra': not ready"), "{out}");
+}

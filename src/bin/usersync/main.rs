@@ -54,6 +54,15 @@ enum Command {
     /// Test mapping rules against one source user.
     #[command(subcommand)]
     Mapping(MappingCommand),
+    /// Test a connector's connection: authenticate, read a little, say what is missing.
+    Check {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        connector: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the users of the local directory.
     Users {
         #[arg(long)]
@@ -254,6 +263,29 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
             bar.finish();
             output::print_report(&report, json);
             Ok(report.exit_code() as u8)
+        }
+        Command::Check { config, connector, json } => {
+            let engine = open_engine(&cli.data_dir)?;
+            let config = load_config(&engine, config.as_deref())?;
+            let id = match connector {
+                Some(id) => id,
+                None if config.connectors.len() == 1 => config.connectors[0].id.clone(),
+                None => {
+                    return Err(EngineError::Invalid(
+                        "several connectors are configured; name one with --connector".into(),
+                    ))
+                }
+            };
+            let report = engine.check(&config, &id)?;
+            if json {
+                out!("{}", serde_json::to_string(&report).expect("serialises"));
+            } else {
+                for s in &report.steps {
+                    out!("{} {}: {}", if s.ok { "ok  " } else { "FAIL" }, s.step, s.detail);
+                }
+                out!("connector '{}': {}", report.connector, if report.ok { "ready" } else { "not ready" });
+            }
+            Ok(if report.ok { 0 } else { EXIT_FAILED })
         }
         Command::Users { json } => {
             let engine = open_engine(&cli.data_dir)?;

@@ -173,6 +173,14 @@ public final class Engine implements AutoCloseable {
         return NativeEngine.onLogin(handle.get(), connector, username);
     }
 
+    /**
+     * Tests a connector's connection for the admin page: {"connector", "ok", "steps": [{"step",
+     * "ok", "detail"}]}, the details saying what is missing in plain words.
+     */
+    public String check(String connector) {
+        return NativeEngine.check(handle.get(), connector);
+    }
+
     @Override
     public void close() {
         cleanable.clean();

@@ -59,6 +59,8 @@ final class NativeEngine {
 
     static native String onLogin(long handle, String connector, String username);
 
+    static native String check(long handle, String connector);
+
     static native void close(long handle);
 
     static native void setLogSink(LogSink sink, int maxLevel);

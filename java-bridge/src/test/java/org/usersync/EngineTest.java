@@ -84,6 +84,7 @@ class EngineTest {
             }
             String second = engine.sync();
             assertEquals(0, number(second, "writes"));
+            assertTrue(engine.check("hr-csv").contains("\"ok\":true"));
         }
     }
 

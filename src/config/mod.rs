@@ -218,8 +218,17 @@ impl Default for HttpSettings {
 #[derive(Debug, Clone, Serialize)]
 pub struct OktaSource {
     pub org_url: String,
+    /// An SSWS API token.
     pub api_token: Secret,
+    pub groups: GroupMembership,
+    /// Okta statuses that make a user inactive; every other status is active.
+    pub inactive_statuses: Vec<String>,
+    pub http: HttpSettings,
 }
+
+pub const OKTA_INACTIVE_STATUSES: [&str; 2] = ["SUSPENDED", "DEPROVISIONED"];
+pub const OKTA_STATUSES: [&str; 8] =
+    ["STAGED", "PROVISIONED", "ACTIVE", "RECOVERY", "PASSWORD_EXPIRED", "LOCKED_OUT", "SUSPENDED", "DEPROVISIONED"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MappingRule {

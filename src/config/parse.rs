@@ -152,9 +152,54 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
             }))
         }
         ConnectorKind::Okta => {
-            let org_url = o.req(ctx, "org_url", "the Okta org URL").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let org_url = o.req(ctx, "org_url", "the Okta org URL").and_then(|(p, v)| {
+                let url = ctx.nonempty(&p, v)?;
+                match crate::connector::http::check_url(&url) {
+                    Ok(()) => Some(url.trim_end_matches('/').to_string()),
+                    Err(e) => {
+                        ctx.err(&p, e);
+                        None
+                    }
+                }
+            });
             let api_token = o.req(ctx, "api_token", "an Okta API token").and_then(|(p, v)| ctx.nonempty(&p, v));
-            Some(SourceSettings::Okta(OktaSource { org_url: org_url?, api_token: Secret::new(api_token?) }))
+            let groups = match o.opt("groups") {
+                Some((p, v)) => {
+                    ctx.word(&p, v, &[("direct", GroupMembership::Direct), ("none", GroupMembership::None)])
+                }
+                None => Some(GroupMembership::Direct),
+            };
+            let inactive_statuses = match o.opt("inactive_statuses") {
+                Some((p, v)) => ctx.strings(&p, v).and_then(|list| {
+                    let unknown: Vec<&String> = list.iter().filter(|s| !OKTA_STATUSES.contains(&s.as_str())).collect();
+                    if unknown.is_empty() {
+                        Some(list.clone())
+                    } else {
+                        let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+                        ctx.err(
+                            &p,
+                            format!(
+                                "unknown Okta status {} (expected: {})",
+                                names.join(", "),
+                                OKTA_STATUSES.join(", ")
+                            ),
+                        );
+                        None
+                    }
+                }),
+                None => Some(OKTA_INACTIVE_STATUSES.iter().map(|s| s.to_string()).collect()),
+            };
+            let http = match o.opt("http") {
+                Some((p, v)) => read_http(ctx, &p, v),
+                None => Some(HttpSettings::default()),
+            };
+            Some(SourceSettings::Okta(OktaSource {
+                org_url: org_url?,
+                api_token: Secret::new(api_token?),
+                groups: groups?,
+                inactive_statuses: inactive_statuses?,
+                http: http?,
+            }))
         }
     };
     o.finish(ctx);

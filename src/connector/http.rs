@@ -293,6 +293,16 @@ fn jitter(bound: u64) -> u64 {
     x % bound.max(1)
 }
 
+/// Percent-encodes a query parameter value (`status eq "X"` → `status%20eq%20%22X%22`).
+pub fn query_value(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Accepts `https://` anywhere and `http://` only on loopback (emulators, tests).
 pub fn check_url(url: &str) -> Result<(), String> {
     let Some((scheme, rest)) = url.split_once("://") else { return Err(format!("'{url}' is not a URL")) };

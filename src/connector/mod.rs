@@ -4,6 +4,7 @@
 mod csv_file;
 mod entra;
 pub mod http;
+mod okta;
 mod rows;
 mod xlsx_file;
 
@@ -36,8 +37,8 @@ pub struct RowError {
 pub enum SourceError {
     #[error("{0}")]
     Unreadable(String),
-    #[error("connector type '{0}' is not available in this build yet; csv, xlsx and entra sources can be synced")]
-    NotBuilt(&'static str),
+    #[error("connector type '{0}' does not match its source settings")]
+    Mismatch(&'static str),
 }
 
 /// One step of a connection test, in plain words for an administrator.
@@ -72,6 +73,13 @@ pub trait Connector {
     }
 }
 
+/// HTTP settings with the CA file resolved against the configuration's directory.
+fn resolve(settings: &crate::config::HttpSettings, base_dir: &Path) -> crate::config::HttpSettings {
+    let mut s = settings.clone();
+    s.ca_file = s.ca_file.map(|f| base_dir.join(f));
+    s
+}
+
 /// Opens the connector a configuration describes. Relative paths resolve against `base_dir`.
 pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connector>, SourceError> {
     match (&config.source, config.kind) {
@@ -82,12 +90,16 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
             Ok(Box::new(xlsx_file::XlsxConnector::new(file.clone(), base_dir.join(&file.path))))
         }
         (SourceSettings::Entra(entra), ConnectorKind::Entra) => {
-            let mut http_settings = entra.http.clone();
-            http_settings.ca_file = http_settings.ca_file.map(|f| base_dir.join(f));
-            let http = http::Http::new(http::Provider::Entra, &http_settings)
+            let http = http::Http::new(http::Provider::Entra, &resolve(&entra.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("entra: {e}")))?;
             Ok(Box::new(entra::EntraConnector::new(entra.clone(), http, &crate::mapping::source_attributes(config))))
         }
-        (_, kind) => Err(SourceError::NotBuilt(kind.name())),
+        (SourceSettings::Okta(okta), ConnectorKind::Okta) => {
+            let http = http::Http::new(http::Provider::Okta, &resolve(&okta.http, base_dir))
+                .map_err(|e| SourceError::Unreadable(format!("okta: {e}")))?;
+            Ok(Box::new(okta::OktaConnector::new(okta.clone(), http)))
+        }
+        // The parser builds the settings from the type, so this cannot happen.
+        (_, kind) => Err(SourceError::Mismatch(kind.name())),
     }
 }

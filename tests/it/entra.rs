@@ -167,7 +167,10 @@ fn check_explains_what_is_missing() {
     let config = h.config(connector(&g, json!({})));
     let ok = h.engine.check(&config, "entra").unwrap();
     assert!(ok.ok, "{ok:?}");
-    assert_eq!(ok.steps.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(), vec!["get a token", "read users", "read groups"]);
+    assert_eq!(
+        ok.steps.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(),
+        vec!["get a token", "read users", "read groups"]
+    );
 
     g.state.lock().unwrap().deny_users = true;
     let denied = h.engine.check(&config, "entra").unwrap();

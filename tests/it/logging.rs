@@ -21,7 +21,7 @@ fn a_host_sink_receives_start_and_stop_lines_and_no_secrets() {
     let report = h.sync(&config);
     let token = "tok-9f8e7d-SECRET";
     let okta = json!({ "connectors": [{ "id": "okta-logged", "type": "okta",
-        "source": { "org_url": "https://x.okta.com", "api_token": token },
+        "source": { "org_url": "http://127.0.0.1:9", "api_token": token, "http": { "max_attempts": 1 } },
         "mapping": [{ "target": "username", "source": "login" }] }] });
     let okta = Config::from_json("c", &okta.to_string(), ".".into()).unwrap();
     h.engine.run(&okta, &RunRequest::full(None), &|_| {}).unwrap();

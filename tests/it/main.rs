@@ -13,5 +13,6 @@ mod lifecycle;
 mod logging;
 mod login;
 mod mapping;
+mod okta;
 mod runs;
 mod secrets;

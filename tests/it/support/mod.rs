@@ -3,6 +3,7 @@
 
 pub mod graph;
 pub mod http_server;
+pub mod okta;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,231 @@
+//! Okta: `/api/v1/users` with `limit=200` pages linked by the `Link: rel="next"` header, the
+//! deprovisioned users a plain list leaves out, status values mapped to active/inactive, groups
+//! and their members, and pacing on `X-Rate-Limit-Remaining`/`X-Rate-Limit-Reset`.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+use super::http::{endpoint, query_value, Http, HttpError, Request, Response};
+use super::{CheckStep, Connector, Listing, RowError, SourceError};
+use crate::config::{GroupMembership, OktaSource};
+use crate::model::SourceUser;
+
+/// Okta's largest page for users and groups.
+const PAGE: u32 = 200;
+
+pub(super) struct OktaConnector {
+    settings: OktaSource,
+    http: Http,
+}
+
+/// What a paged read produced, and the error that stopped it early, if one did.
+struct Paged {
+    items: Vec<Value>,
+    error: Option<HttpError>,
+}
+
+impl OktaConnector {
+    pub fn new(settings: OktaSource, http: Http) -> Self {
+        OktaConnector { settings, http }
+    }
+
+    fn get(&self, url: &str) -> Result<Response, HttpError> {
+        let req = Request::get(url.to_string())
+            .header("Authorization", format!("SSWS {}", self.settings.api_token.expose()))
+            .header("Accept", "application/json".into());
+        let resp = self.http.send(&req).map_err(|mut e| {
+            match e.status {
+                Some(401) => e.detail = format!("check api_token; {}", e.detail),
+                Some(403) => {
+                    e.detail = "the API token's administrator needs at least the Read-Only Administrator role".into()
+                }
+                _ => {}
+            }
+            e
+        })?;
+        self.pace(&resp);
+        Ok(resp)
+    }
+
+    /// Okta says how many requests are left in the window; at zero, wait for the reset rather than
+    /// run into a 429.
+    fn pace(&self, resp: &Response) {
+        let remaining = resp.header("X-Rate-Limit-Remaining").and_then(|v| v.trim().parse::<u64>().ok());
+        let reset = resp.header("X-Rate-Limit-Reset").and_then(|v| v.trim().parse::<u64>().ok());
+        if let (Some(0), Some(reset)) = (remaining, reset) {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+            let wait = Duration::from_secs(reset.saturating_sub(now).min(600));
+            tracing::debug!("okta: rate limit window exhausted; waiting {wait:?}");
+            std::thread::sleep(wait);
+        }
+    }
+
+    fn all(&self, first: String) -> Paged {
+        let mut items = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            let resp = match self.get(&url) {
+                Ok(r) => r,
+                Err(e) => return Paged { items, error: Some(e) },
+            };
+            match resp.json() {
+                Ok(Value::Array(values)) => items.extend(values),
+                Ok(_) | Err(_) => {
+                    let error = HttpError {
+                        provider: "okta",
+                        method: "GET",
+                        endpoint: endpoint(&url),
+                        status: Some(resp.status),
+                        code: None,
+                        detail: "the page is not a JSON list".into(),
+                    };
+                    return Paged { items, error: Some(error) };
+                }
+            }
+            next = resp.header("Link").and_then(next_link);
+        }
+        Paged { items, error: None }
+    }
+
+    fn users_url(&self, filter: Option<&str>) -> String {
+        let base = format!("{}/api/v1/users?limit={PAGE}", self.settings.org_url);
+        match filter {
+            Some(f) => format!("{base}&filter={}", query_value(f)),
+            None => base,
+        }
+    }
+
+    /// Group names per user id.
+    fn memberships(&self) -> Result<HashMap<String, Vec<String>>, HttpError> {
+        if self.settings.groups == GroupMembership::None {
+            return Ok(HashMap::new());
+        }
+        let base = &self.settings.org_url;
+        let groups = complete(self.all(format!("{base}/api/v1/groups?limit={PAGE}")))?;
+        let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+        for g in groups {
+            let id = g.get("id").and_then(Value::as_str);
+            let name = g.pointer("/profile/name").and_then(Value::as_str);
+            let (Some(id), Some(name)) = (id, name) else { continue };
+            for m in complete(self.all(format!("{base}/api/v1/groups/{id}/users?limit={PAGE}")))? {
+                if let Some(uid) = m.get("id").and_then(Value::as_str) {
+                    by_user.entry(uid.to_string()).or_default().push(name.to_string());
+                }
+            }
+        }
+        Ok(by_user)
+    }
+
+    fn source_user(&self, v: Value) -> Option<SourceUser> {
+        let Value::Object(mut obj) = v else { return None };
+        let id = obj.get("id").and_then(Value::as_str)?.to_string();
+        obj.retain(|k, _| !k.starts_with('_') && k != "credentials");
+        let status = obj.get("status").and_then(Value::as_str).unwrap_or("ACTIVE").to_string();
+        let active = !self.settings.inactive_statuses.contains(&status);
+        let manager = obj
+            .get("profile")
+            .and_then(|p| p.get("managerId").or_else(|| p.get("manager")))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Some(SourceUser {
+            location: format!("okta user {id}"),
+            id,
+            attributes: Map::from_iter(obj),
+            active,
+            groups: Vec::new(),
+            manager,
+            photo_etag: None,
+        })
+    }
+}
+
+fn complete(p: Paged) -> Result<Vec<Value>, HttpError> {
+    match p.error {
+        Some(e) => Err(e),
+        None => Ok(p.items),
+    }
+}
+
+/// The `rel="next"` URL of a `Link` header (`<url>; rel="self", <url>; rel="next"`).
+fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        let is_next = params.split(';').any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
+        is_next.then(|| url.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+    })
+}
+
+impl Connector for OktaConnector {
+    fn fetch(&mut self) -> Result<Listing, SourceError> {
+        let mut listing = Listing { complete: true, ..Listing::default() };
+        let mut values = match self.all(self.users_url(None)) {
+            Paged { items, error: None } => items,
+            Paged { items, error: Some(e) } if items.is_empty() => return Err(SourceError::Unreadable(e.to_string())),
+            Paged { items, error: Some(e) } => {
+                listing.complete = false;
+                listing.row_errors.push(RowError {
+                    idp_id: None,
+                    location: format!("okta: GET {}", e.endpoint),
+                    message: format!("the user listing stopped after {} users: {e}", items.len()),
+                });
+                items
+            }
+        };
+        // A plain list leaves deprovisioned users out; without them they would look deleted.
+        match self.all(self.users_url(Some("status eq \"DEPROVISIONED\""))) {
+            Paged { items, error: None } => values.extend(items),
+            Paged { items, error: Some(e) } => {
+                listing.complete = false;
+                listing.row_errors.push(RowError {
+                    idp_id: None,
+                    location: format!("okta: GET {}", e.endpoint),
+                    message: format!("the deprovisioned users could not all be read: {e}"),
+                });
+                values.extend(items);
+            }
+        }
+        let groups = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
+        for v in values {
+            if let Some(mut user) = self.source_user(v) {
+                if let Some(g) = groups.get(&user.id) {
+                    user.groups = g.clone();
+                }
+                listing.users.push(user);
+            }
+        }
+        Ok(listing)
+    }
+
+    fn check(&mut self) -> Vec<CheckStep> {
+        let base = self.settings.org_url.clone();
+        let mut steps = vec![CheckStep::new(
+            "read users",
+            self.get(&format!("{base}/api/v1/users?limit=1"))
+                .map(|_| "the API token is valid and may read users".into())
+                .map_err(|e| e.to_string()),
+        )];
+        if steps[0].ok && self.settings.groups != GroupMembership::None {
+            steps.push(CheckStep::new(
+                "read groups",
+                self.get(&format!("{base}/api/v1/groups?limit=1"))
+                    .map(|_| "the API token may read groups".into())
+                    .map_err(|e| e.to_string()),
+            ));
+        }
+        steps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_link;
+
+    #[test]
+    fn link_headers() {
+        let h = r#"<https://x.okta.com/api/v1/users?limit=200>; rel="self", <https://x.okta.com/api/v1/users?after=00u1&limit=200>; rel="next""#;
+        assert_eq!(next_link(h).as_deref(), Some("https://x.okta.com/api/v1/users?after=00u1&limit=200"));
+        assert_eq!(next_link(r#"<https://x/a>; rel="self""#), None);
+    }
+}

@@ -1,0 +1,120 @@
+//! The Okta connector against the Okta emulator on 127.0.0.1.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use usersync::store::RunStatus;
+
+use crate::support::okta::{self, Okta};
+use crate::support::Harness;
+
+const USERS: &str = "GET /api/v1/users";
+
+fn connector(okta: &Okta, patch: Value) -> Value {
+    let mut c = json!({
+        "id": "okta",
+        "type": "okta",
+        "source": okta.source(),
+        "mapping": [
+            { "target": "username", "source": "profile.login", "transforms": ["strip_domain", "lowercase"] },
+            { "target": "display_name", "source": { "template": "{profile.firstName} {profile.lastName}" } },
+            { "target": "email", "source": "profile.email" },
+            { "target": "profile:department", "source": "profile.department" },
+            { "target": "property:okta_status", "source": "status" }
+        ],
+        "safety": { "max_destructive_percent": 20 }
+    });
+    crate::support::merge(&mut c, patch);
+    c
+}
+
+#[test]
+fn an_org_of_2000_users_syncs_with_statuses_groups_and_deprovisioned_users() {
+    let o = Okta::start(2000, 50);
+    let h = Harness::new();
+    let config = h.config(connector(&o, json!({})));
+    let r = h.sync(&config);
+    // 80 deprovisioned and 53 (more) suspended users are inactive: known, not created.
+    assert_eq!((r.status, r.counts.created, r.counts.filtered, r.counts.failed), (RunStatus::Done, 1867, 133, 0));
+    let p3 = h.user("person3");
+    assert_eq!(p3.value(&"property:okta_status".parse().unwrap()), Some("PASSWORD_EXPIRED"), "still active");
+    assert_eq!(p3.value(&"display_name".parse().unwrap()), Some("Person No3"));
+    assert_eq!(p3.groups.iter().cloned().collect::<Vec<_>>(), vec!["Okta Group 3"]);
+    assert!(h.find("person24").is_none(), "DEPROVISIONED");
+    // ⌈1920/200⌉ pages of the plain list and one of deprovisioned users.
+    assert_eq!(o.count(USERS), 10 + 1);
+    assert_eq!(o.count("GET /api/v1/groups/{id}/users"), 50);
+
+    let again = h.sync(&config);
+    assert_eq!((again.writes, again.counts.unchanged), (0, 1867));
+
+    // A user suspended in Okta is disabled; deprovisioned later, they stay known, not missing.
+    o.state.lock().unwrap().users[7]["status"] = json!("SUSPENDED");
+    let r = h.sync(&config);
+    assert_eq!(r.counts.disabled, 1);
+    assert!(!h.user("person7").active);
+    o.state.lock().unwrap().users[7]["status"] = json!("DEPROVISIONED");
+    assert_eq!(h.sync(&config).writes, 1, "only the status property changes");
+}
+
+#[test]
+fn rate_limits_are_waited_out() {
+    let o = Okta::start(300, 2);
+    {
+        let mut s = o.state.lock().unwrap();
+        s.throttle = 2;
+        s.window = Some(3);
+    }
+    let h = Harness::new();
+    let started = Instant::now();
+    let r = h.sync(&h.config(connector(&o, json!({}))));
+    assert_eq!((r.status, r.counts.failed), (RunStatus::Done, 0));
+    assert!(r.counts.created > 250);
+    // Two 429s with a reset about a second ahead, and a window that ran dry.
+    assert!(started.elapsed() >= Duration::from_millis(1500), "{:?}", started.elapsed());
+}
+
+#[test]
+fn a_listing_that_fails_part_way_disables_nobody() {
+    let o = Okta::start(1000, 0);
+    let h = Harness::new();
+    let config = h.config(connector(&o, json!({ "source": { "groups": "none", "http": { "max_attempts": 2 } } })));
+    let first = h.sync(&config);
+    o.state.lock().unwrap().fail_page = Some(3);
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.disabled), (RunStatus::PartiallyFailed, 0));
+    assert_eq!(h.active_usernames().len() as u64, first.counts.created);
+    assert!(r.failures[0].error.contains("okta: GET /api/v1/users: 500 E0000009"), "{}", r.failures[0].error);
+}
+
+#[test]
+fn missing_rights_and_bad_tokens_are_explained_without_the_token() {
+    let o = Okta::start(3, 1);
+    o.state.lock().unwrap().deny = true;
+    let h = Harness::new();
+    let config = h.config(connector(&o, json!({})));
+    let check = h.engine.check(&config, "okta").unwrap();
+    assert!(!check.ok);
+    assert_eq!(
+        check.steps[0].detail,
+        "okta: GET /api/v1/users: 403 E0000006 (the API token's administrator needs at least the Read-Only Administrator role)"
+    );
+    let bad = h.config(connector(&o, json!({ "source": { "api_token": "not-the-token" } })));
+    let r = h.sync(&bad);
+    assert_eq!(r.status, RunStatus::Failed);
+    let e = r.error.unwrap();
+    assert!(e.contains("okta: GET /api/v1/users: 401 E0000011 (check api_token"), "{e}");
+    assert!(!e.contains("not-the-token") && !e.contains(okta::TOKEN), "{e}");
+}
+
+#[test]
+fn unknown_statuses_in_the_configuration_are_errors() {
+    let o = Okta::start(1, 0);
+    let doc =
+        json!({ "connectors": [connector(&o, json!({ "source": { "inactive_statuses": ["SUSPENDED", "GONE"] } }))] });
+    let e = usersync::config::Config::from_json("c", &doc.to_string(), ".".into()).unwrap_err();
+    assert!(
+        e.errors[0].to_string().starts_with("connectors[0].source.inactive_statuses: unknown Okta status GONE"),
+        "{e}"
+    );
+}

@@ -1,0 +1,197 @@
+//! A stateful subset of the Okta management API, after the documentation: SSWS tokens,
+//! `/api/v1/users` with `limit` (at most 200) and `after` cursors in `Link` headers, a plain list
+//! that leaves DEPROVISIONED users out, `filter=status eq "..."`, groups and their users, the
+//! `X-Rate-Limit-*` headers on every answer, Okta's error body, and injected faults.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+
+use super::http_server::{HttpRequest, HttpResponse, Server};
+
+pub const TOKEN: &str = "00okta-api-token-SECRET";
+
+pub struct State {
+    pub users: Vec<Value>,
+    /// (id, name, member ids)
+    pub groups: Vec<(String, String, Vec<String>)>,
+    pub requests: BTreeMap<String, usize>,
+    /// Answer 403 to the users listing (a token without the needed role).
+    pub deny: bool,
+    /// Remaining requests in the rate-limit window (counts down; `None` = unlimited).
+    pub window: Option<u64>,
+    /// Throttle this many upcoming requests with 429 and a reset one second ahead.
+    pub throttle: usize,
+    /// Fail the users listing's page `n` (1-based) with 500, always.
+    pub fail_page: Option<usize>,
+}
+
+pub struct Okta {
+    pub state: Arc<Mutex<State>>,
+    pub server: Server,
+}
+
+fn epoch() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl Okta {
+    /// `users` users (every 25th DEPROVISIONED, every 30th SUSPENDED, the first five managers of
+    /// the rest) in `groups` groups.
+    pub fn start(users: usize, groups: usize) -> Okta {
+        let mut list = Vec::new();
+        for i in 0..users {
+            let status = if i % 25 == 24 {
+                "DEPROVISIONED"
+            } else if i % 30 == 29 {
+                "SUSPENDED"
+            } else if i % 10 == 3 {
+                "PASSWORD_EXPIRED"
+            } else {
+                "ACTIVE"
+            };
+            let mut profile = json!({
+                "login": format!("person{i}@okta.example"),
+                "email": format!("person{i}@okta.example"),
+                "firstName": "Person",
+                "lastName": format!("No{i}"),
+                "department": format!("Dept {}", i % 4),
+                "title": "Analyst",
+            });
+            if i >= 5 {
+                profile["managerId"] = json!(format!("00u{:017}", i % 5));
+            }
+            list.push(json!({
+                "id": format!("00u{i:017}"),
+                "status": status,
+                "created": "2024-01-01T00:00:00.000Z",
+                "lastUpdated": "2025-06-01T00:00:00.000Z",
+                "profile": profile,
+                "credentials": { "provider": { "type": "OKTA", "name": "OKTA" } },
+                "_links": { "self": { "href": format!("/api/v1/users/00u{i:017}") } }
+            }));
+        }
+        let groups = (0..groups)
+            .map(|g| {
+                let members = (0..users).filter(|i| i % groups == g).map(|i| format!("00u{i:017}")).collect();
+                (format!("00g{g:017}"), format!("Okta Group {g}"), members)
+            })
+            .collect();
+        let state = Arc::new(Mutex::new(State {
+            users: list,
+            groups,
+            requests: BTreeMap::new(),
+            deny: false,
+            window: None,
+            throttle: 0,
+            fail_page: None,
+        }));
+        let s = state.clone();
+        let server = Server::start(Arc::new(move |req| handle(&s, req)));
+        Okta { state, server }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn count(&self, endpoint: &str) -> usize {
+        self.state.lock().unwrap().requests.get(endpoint).copied().unwrap_or(0)
+    }
+
+    pub fn source(&self) -> Value {
+        json!({ "org_url": self.url(), "api_token": TOKEN, "http": { "retry_base_ms": 10, "timeout_seconds": 5 } })
+    }
+}
+
+fn okta_error(status: u16, code: &str, summary: &str) -> HttpResponse {
+    HttpResponse::json(
+        status,
+        &json!({ "errorCode": code, "errorSummary": summary, "errorLink": code, "errorCauses": [] }),
+    )
+}
+
+fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
+    let mut s = state.lock().unwrap();
+    let parts: Vec<&str> = req.path.split('/').collect();
+    let key = match parts.as_slice() {
+        ["", "api", "v1", "groups", _, "users"] => "GET /api/v1/groups/{id}/users".to_string(),
+        _ => format!("{} {}", req.method, req.path),
+    };
+    *s.requests.entry(key.clone()).or_default() += 1;
+    let limits = |resp: HttpResponse, remaining: u64| {
+        resp.with_header("X-Rate-Limit-Limit", "600")
+            .with_header("X-Rate-Limit-Remaining", &remaining.to_string())
+            .with_header("X-Rate-Limit-Reset", &(epoch() + 1).to_string())
+    };
+    if s.throttle > 0 {
+        s.throttle -= 1;
+        return limits(okta_error(429, "E0000047", "API call exceeded rate limit due to too many requests."), 0);
+    }
+    let remaining = match s.window.as_mut() {
+        Some(w) => {
+            *w = w.saturating_sub(1);
+            *w
+        }
+        None => 599,
+    };
+    if req.header("Authorization") != Some(&format!("SSWS {TOKEN}")) {
+        return limits(okta_error(401, "E0000011", "Invalid token provided"), remaining);
+    }
+    let limit: usize = req.param("limit").and_then(|l| l.parse().ok()).unwrap_or(200).min(200);
+    let after: usize = req.param("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+    let base = format!("http://{}{}", req.header("Host").unwrap_or("127.0.0.1"), req.path);
+    let page = |items: Vec<Value>, extra: &str| -> HttpResponse {
+        let total = items.len();
+        let body: Vec<Value> = items.into_iter().skip(after).take(limit).collect();
+        let mut link = format!("<{base}?limit={limit}{extra}>; rel=\"self\"");
+        if after + limit < total {
+            link.push_str(&format!(", <{base}?after={}&limit={limit}{extra}>; rel=\"next\"", after + limit));
+        }
+        HttpResponse::json(200, &Value::Array(body)).with_header("Link", &link)
+    };
+    let resp = match key.as_str() {
+        "GET /api/v1/users" => {
+            if s.deny {
+                okta_error(403, "E0000006", "You do not have permission to perform the requested action")
+            } else if s.fail_page.is_some_and(|p| p == after / limit + 1) {
+                okta_error(500, "E0000009", "Internal Server Error")
+            } else {
+                let filter = req.param("filter").map(str::to_string);
+                let wanted =
+                    filter.as_deref().and_then(|f| f.strip_prefix("status eq \"")).and_then(|f| f.strip_suffix('"'));
+                let users = s
+                    .users
+                    .iter()
+                    .filter(|u| match wanted {
+                        Some(status) => u["status"] == status,
+                        // A plain list leaves deprovisioned users out.
+                        None => u["status"] != "DEPROVISIONED",
+                    })
+                    .cloned()
+                    .collect();
+                let extra = filter.map(|f| format!("&filter={}", super::http_server::encode(&f))).unwrap_or_default();
+                page(users, &extra)
+            }
+        }
+        "GET /api/v1/groups" => {
+            let groups = s
+                .groups
+                .iter()
+                .map(|(id, name, _)| json!({ "id": id, "type": "OKTA_GROUP", "profile": { "name": name, "description": "" } }))
+                .collect();
+            page(groups, "")
+        }
+        "GET /api/v1/groups/{id}/users" => match s.groups.iter().find(|(id, _, _)| *id == parts[4]) {
+            Some((_, _, members)) => {
+                let users = members.iter().map(|m| json!({ "id": m })).collect();
+                page(users, "")
+            }
+            None => okta_error(404, "E0000007", "Not found: Resource not found"),
+        },
+        _ => okta_error(404, "E0000007", "Not found: Resource not found"),
+    };
+    limits(resp, remaining)
+}

@@ -120,14 +120,16 @@ pub enum ConnectorKind {
     Xlsx,
     Entra,
     Okta,
+    Google,
 }
 
 impl ConnectorKind {
-    pub const CHOICES: [(&'static str, ConnectorKind); 4] = [
+    pub const CHOICES: [(&'static str, ConnectorKind); 5] = [
         ("csv", ConnectorKind::Csv),
         ("xlsx", ConnectorKind::Xlsx),
         ("entra", ConnectorKind::Entra),
         ("okta", ConnectorKind::Okta),
+        ("google", ConnectorKind::Google),
     ];
 
     pub fn name(self) -> &'static str {
@@ -141,6 +143,7 @@ pub enum SourceSettings {
     File(FileSource),
     Entra(EntraSource),
     Okta(OktaSource),
+    Google(GoogleSource),
 }
 
 /// A CSV file or an Excel sheet: one row per user, header row = attribute names.
@@ -225,6 +228,26 @@ pub struct OktaSource {
     pub inactive_statuses: Vec<String>,
     pub http: HttpSettings,
 }
+
+/// Google Workspace through the Admin SDK Directory API, with a service account and domain-wide
+/// delegation.
+#[derive(Debug, Clone, Serialize)]
+pub struct GoogleSource {
+    /// The service account's JSON key file (it holds the private key; keep it out of exports and
+    /// readable only by the service). Relative to the configuration file.
+    pub credentials_file: PathBuf,
+    /// The administrator the service account acts as.
+    pub subject: String,
+    pub customer: String,
+    pub api_url: String,
+    /// Overrides the key file's `token_uri` (emulators).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    pub groups: GroupMembership,
+    pub http: HttpSettings,
+}
+
+pub const GOOGLE_API: &str = "https://admin.googleapis.com";
 
 pub const OKTA_INACTIVE_STATUSES: [&str; 2] = ["SUSPENDED", "DEPROVISIONED"];
 pub const OKTA_STATUSES: [&str; 8] =

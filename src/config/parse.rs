@@ -151,6 +151,47 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
                 http: http?,
             }))
         }
+        ConnectorKind::Google => {
+            let credentials_file = o
+                .req(ctx, "credentials_file", "the service account's JSON key file")
+                .and_then(|(p, v)| ctx.nonempty(&p, v))
+                .map(PathBuf::from);
+            let subject = o
+                .req(ctx, "subject", "the administrator the service account acts as")
+                .and_then(|(p, v)| ctx.nonempty(&p, v));
+            let customer =
+                o.opt("customer").and_then(|(p, v)| ctx.nonempty(&p, v)).unwrap_or_else(|| "my_customer".into());
+            let api_url = read_url(ctx, &mut o, "api_url", GOOGLE_API);
+            let token_url = match o.opt("token_url") {
+                Some(_) => read_url(ctx, &mut o, "token_url", "").map(Some),
+                None => Some(None),
+            };
+            let groups = match o.opt("groups") {
+                Some((p, v)) => ctx.word(
+                    &p,
+                    v,
+                    &[
+                        ("direct", GroupMembership::Direct),
+                        ("transitive", GroupMembership::Transitive),
+                        ("none", GroupMembership::None),
+                    ],
+                ),
+                None => Some(GroupMembership::Direct),
+            };
+            let http = match o.opt("http") {
+                Some((p, v)) => read_http(ctx, &p, v),
+                None => Some(HttpSettings::default()),
+            };
+            Some(SourceSettings::Google(GoogleSource {
+                credentials_file: credentials_file?,
+                subject: subject?,
+                customer,
+                api_url: api_url?,
+                token_url: token_url?,
+                groups: groups?,
+                http: http?,
+            }))
+        }
         ConnectorKind::Okta => {
             let org_url = o.req(ctx, "org_url", "the Okta org URL").and_then(|(p, v)| {
                 let url = ctx.nonempty(&p, v)?;

@@ -45,7 +45,8 @@ impl Serialize for Secret {
 /// The source keys that hold secrets, per connector type.
 pub fn secret_keys(kind: ConnectorKind) -> &'static [&'static str] {
     match kind {
-        ConnectorKind::Csv | ConnectorKind::Xlsx => &[],
+        // Google's private key lives in the credentials file, never in the configuration.
+        ConnectorKind::Csv | ConnectorKind::Xlsx | ConnectorKind::Google => &[],
         ConnectorKind::Entra => &["client_secret"],
         ConnectorKind::Okta => &["api_token"],
     }

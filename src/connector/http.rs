@@ -274,6 +274,10 @@ fn transport(e: &ureq::Error) -> String {
 fn error_code(provider: Provider, r: &Response) -> (Option<String>, String) {
     let Ok(v) = serde_json::from_slice::<Value>(&r.body) else { return (None, String::new()) };
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    // OAuth token endpoints answer {"error": "...", "error_description": "..."} for every provider.
+    if let Some(code) = text(v.get("error")) {
+        return (Some(code), text(v.get("error_description")).unwrap_or_default());
+    }
     match provider {
         Provider::Entra => (text(v.pointer("/error/code")), text(v.pointer("/error/message")).unwrap_or_default()),
         Provider::Okta => (text(v.get("errorCode")), text(v.get("errorSummary")).unwrap_or_default()),

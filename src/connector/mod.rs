@@ -3,6 +3,7 @@
 
 mod csv_file;
 mod entra;
+mod google;
 pub mod http;
 mod okta;
 mod rows;
@@ -98,6 +99,12 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
             let http = http::Http::new(http::Provider::Okta, &resolve(&okta.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("okta: {e}")))?;
             Ok(Box::new(okta::OktaConnector::new(okta.clone(), http)))
+        }
+        (SourceSettings::Google(google), ConnectorKind::Google) => {
+            let http = http::Http::new(http::Provider::Google, &resolve(&google.http, base_dir))
+                .map_err(|e| SourceError::Unreadable(format!("google: {e}")))?;
+            let credentials = base_dir.join(&google.credentials_file);
+            Ok(Box::new(google::GoogleConnector::new(google.clone(), credentials, http)))
         }
         // The parser builds the settings from the type, so this cannot happen.
         (_, kind) => Err(SourceError::Mismatch(kind.name())),

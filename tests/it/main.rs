@@ -6,6 +6,7 @@ mod cli;
 mod config_errors;
 mod entra;
 mod file_sources;
+mod google;
 mod groups;
 mod guard;
 mod identity;

@@ -1,6 +1,7 @@
 //! Shared test harness: an engine over a temporary state store and local directory, CSV
 //! builders, a controllable clock, a runner for the real CLI binary, and the IdP emulators.
 
+pub mod google;
 pub mod graph;
 pub mod http_server;
 pub mod okta;

@@ -1,0 +1,121 @@
+//! The Google Workspace connector against the Directory API emulator on 127.0.0.1.
+
+use serde_json::{json, Value};
+use usersync::store::RunStatus;
+
+use crate::support::google::{self, Google};
+use crate::support::Harness;
+
+const USERS: &str = "GET /admin/directory/v1/users";
+
+fn connector(g: &Google, h: &Harness, patch: Value) -> Value {
+    g.write_key(&h.path("service-account.json"));
+    let mut c = json!({
+        "id": "google",
+        "type": "google",
+        "source": g.source("service-account.json"),
+        "mapping": [
+            { "target": "username", "source": "primaryEmail", "transforms": ["strip_domain", "lowercase"] },
+            { "target": "display_name", "source": "name.fullName" },
+            { "target": "email", "source": "primaryEmail" },
+            { "target": "profile:department", "source": "organizations.0.department" },
+            { "target": "property:manager", "source": "manager.email", "transforms": ["strip_domain"], "no_match": "clear" }
+        ],
+        "safety": { "max_destructive_percent": 20 }
+    });
+    crate::support::merge(&mut c, patch);
+    c
+}
+
+#[test]
+fn a_domain_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() {
+    let g = Google::start(2000, 50);
+    let h = Harness::new();
+    let config = h.config(connector(&g, &h, json!({})));
+    let r = h.sync(&config);
+    // 50 suspended and 20 archived users are inactive: known, not created.
+    assert_eq!(
+        (r.status, r.counts.created, r.counts.filtered, r.counts.failed),
+        (RunStatus::Done, 1930, 70, 0),
+        "{:?}",
+        r.failures.first()
+    );
+    let u = h.user("g12");
+    assert_eq!(u.value(&"display_name".parse().unwrap()), Some("G User12"));
+    assert_eq!(u.value(&"profile:department".parse().unwrap()), Some("Desk 0"));
+    assert_eq!(u.value(&"property:manager".parse().unwrap()), Some("g2"));
+    assert_eq!(u.groups.iter().cloned().collect::<Vec<_>>(), vec!["Google Group 12"]);
+    assert_eq!(g.count(USERS), 4, "⌈2000/500⌉ pages");
+    assert_eq!(g.count("POST /token"), 1);
+    assert_eq!(g.count("GET /admin/directory/v1/groups/{id}/members"), 50);
+
+    let again = h.sync(&config);
+    assert_eq!((again.writes, again.counts.unchanged), (0, 1930));
+}
+
+#[test]
+fn nested_groups_flatten_with_derived_membership_and_throttling_is_waited_out() {
+    let g = Google::start(30, 3);
+    {
+        let mut s = g.state.lock().unwrap();
+        s.groups[0].3 = vec![s.groups[1].0.clone()];
+        s.throttle = 3;
+    }
+    let h = Harness::new();
+    let r = h.sync(&h.config(connector(&g, &h, json!({ "source": { "groups": "transitive" } }))));
+    assert_eq!((r.status, r.counts.failed), (RunStatus::Done, 0));
+    assert_eq!(h.user("g1").groups.iter().cloned().collect::<Vec<_>>(), vec!["Google Group 0", "Google Group 1"]);
+}
+
+#[test]
+fn a_listing_that_fails_part_way_disables_nobody() {
+    let g = Google::start(1800, 0);
+    let h = Harness::new();
+    let config = h.config(connector(&g, &h, json!({ "source": { "groups": "none", "http": { "max_attempts": 2 } } })));
+    let first = h.sync(&config);
+    g.state.lock().unwrap().fail_page = Some(3);
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.disabled), (RunStatus::PartiallyFailed, 0));
+    assert_eq!(h.active_usernames().len() as u64, first.counts.created);
+    assert!(
+        r.failures[0]
+            .error
+            .contains("stopped after 1000 users: google: GET /admin/directory/v1/users: 503 backendError"),
+        "{}",
+        r.failures[0].error
+    );
+}
+
+#[test]
+fn delegation_and_subject_problems_are_explained_without_the_key() {
+    let g = Google::start(3, 0);
+    let h = Harness::new();
+    g.state.lock().unwrap().delegated = false;
+    let config = h.config(connector(&g, &h, json!({})));
+    let check = h.engine.check(&config, "google").unwrap();
+    assert!(!check.ok);
+    assert!(
+        check.steps[0].detail.contains("401 unauthorized_client (authorise the service account's client id"),
+        "{}",
+        check.steps[0].detail
+    );
+
+    g.state.lock().unwrap().delegated = true;
+    let wrong = h.config(connector(&g, &h, json!({ "source": { "subject": "nobody@example.org" } })));
+    let r = h.sync(&wrong);
+    let e = r.error.unwrap();
+    assert!(e.contains("400 invalid_grant (check that nobody@example.org is an existing administrator"), "{e}");
+    assert!(!e.contains("PRIVATE KEY") && !e.contains(&google::KEY_PEM[40..80]), "{e}");
+
+    g.state.lock().unwrap().admin_rights = false;
+    let check = h.engine.check(&config, "google").unwrap();
+    assert!(
+        check.steps[1].detail.contains("403 forbidden (the subject admin@example.org must be an administrator"),
+        "{}",
+        check.steps[1].detail
+    );
+
+    let missing = h.config(connector(&g, &h, json!({ "source": { "credentials_file": "nope.json" } })));
+    let r = h.sync(&missing);
+    assert!(r.error.unwrap().contains("google: cannot read"));
+}

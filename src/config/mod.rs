@@ -2,6 +2,7 @@
 //! Parsed by a validating walker (`parse.rs`) so that every error comes with its JSON path.
 
 mod parse;
+mod presets;
 mod reader;
 mod secrets;
 

@@ -55,7 +55,27 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         (Some(kind), Some((p, v))) => read_source(ctx, &p, v, kind),
         _ => None,
     };
-    let mapping = o.req(ctx, "mapping", "a list of mapping rules").and_then(|(p, v)| read_mapping(ctx, &p, v));
+    let preset = o.opt("preset").and_then(|(p, v)| ctx.word(&p, v, &super::presets::NAMES).map(|n| (p, n)));
+    let mapping = match (&preset, o.opt("mapping")) {
+        (None, None) => {
+            ctx.err(&o.at("mapping"), "missing; expected a list of mapping rules (or a preset)");
+            None
+        }
+        (None, Some((p, v))) => read_mapping(ctx, &p, v, true),
+        (Some((pp, name)), own) => {
+            let base = read_mapping(ctx, &format!("{pp}({name})"), &super::presets::rules(name), true);
+            let own = match own {
+                Some((p, v)) => read_mapping(ctx, &p, v, false),
+                None => Some(Vec::new()),
+            };
+            base.zip(own).map(|(base, own)| {
+                let mut rules: Vec<MappingRule> =
+                    base.into_iter().filter(|r| !own.iter().any(|o| o.target == r.target)).collect();
+                rules.extend(own);
+                rules
+            })
+        }
+    };
     let groups = match o.opt("groups") {
         Some((p, v)) => read_groups(ctx, &p, v),
         None => Some(GroupRules::default()),
@@ -351,7 +371,7 @@ fn read_file_source(ctx: &mut Ctx, o: &mut Obj, kind: ConnectorKind) -> Option<F
     })
 }
 
-fn read_mapping(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Vec<MappingRule>> {
+fn read_mapping(ctx: &mut Ctx, path: &str, v: &Value, require_username: bool) -> Option<Vec<MappingRule>> {
     let items = ctx.array(path, v)?;
     let mut rules = Vec::new();
     let mut seen = BTreeSet::new();
@@ -364,7 +384,7 @@ fn read_mapping(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Vec<MappingRule>
             rules.push(rule);
         }
     }
-    if !seen.contains(&Target::Username) && ctx.errors.iter().all(|e| !e.path.starts_with(path)) {
+    if require_username && !seen.contains(&Target::Username) && ctx.errors.iter().all(|e| !e.path.starts_with(path)) {
         ctx.err(path, "needs a rule for 'username'");
     }
     Some(rules)

@@ -147,3 +147,16 @@ fn cli_validate_prints_every_error_and_exits_2() {
     assert_eq!(code, 0);
     assert!(out.contains("valid (1 connector(s): hr)"), "{out}");
 }
+
+#[test]
+fn presets_are_named_and_a_mapping_or_preset_is_required() {
+    let errs = one_connector_errors(json!({ "preset": "ldap" }));
+    assert!(
+        errs[0].starts_with("connectors[0].preset: unknown value 'ldap' (expected one of: entra, okta, google)"),
+        "{errs:?}"
+    );
+    let mut c = connector(json!({}));
+    c.as_object_mut().unwrap().remove("mapping");
+    let errs = errors(json!({ "connectors": [c] }));
+    assert_eq!(errs, vec!["connectors[0].mapping: missing; expected a list of mapping rules (or a preset)"]);
+}

@@ -187,3 +187,23 @@ fn check_explains_what_is_missing() {
     assert!(out.contains("check tenant_id, client_id and client_secret"), "{out}");
     assert!(out.contains("connector 'entra': not ready"), "{out}");
 }
+
+#[test]
+fn the_entra_preset_maps_a_tenant_without_rules() {
+    let g = Graph::start(20, 2);
+    let h = Harness::new();
+    let c = json!({
+        "id": "entra", "type": "entra", "source": g.source(), "preset": "entra",
+        "mapping": [{ "target": "property:title", "source": "jobTitle", "transforms": ["uppercase"] }]
+    });
+    let config = h.config(c);
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.created), (RunStatus::Done, 20));
+    let u = h.user("user12");
+    assert_eq!(u.value(&"email".parse().unwrap()), Some("user12@contoso.example"));
+    assert_eq!(u.value(&"property:manager".parse().unwrap()), Some("user2"));
+    assert_eq!(u.value(&"property:title".parse().unwrap()), Some("ENGINEER"), "an own rule replaces the preset's");
+    assert_eq!(u.value(&"property:department".parse().unwrap()), Some("Dept 5"));
+    let select = g.state.lock().unwrap().last_user_select.clone().unwrap();
+    assert!(select.contains("mobilePhone") && select.contains("businessPhones"), "{select}");
+}

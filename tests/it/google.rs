@@ -119,3 +119,18 @@ fn delegation_and_subject_problems_are_explained_without_the_key() {
     let r = h.sync(&missing);
     assert!(r.error.unwrap().contains("google: cannot read"));
 }
+
+#[test]
+fn the_google_preset_maps_a_domain_without_rules() {
+    let g = Google::start(12, 1);
+    let h = Harness::new();
+    g.write_key(&h.path("service-account.json"));
+    let config = h.config(
+        json!({ "id": "google", "type": "google", "source": g.source("service-account.json"), "preset": "google" }),
+    );
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.failed), (RunStatus::Done, 0));
+    let u = h.user("g7");
+    assert_eq!(u.value(&"property:manager".parse().unwrap()), Some("g2"));
+    assert_eq!(u.value(&"property:title".parse().unwrap()), Some("Editor"));
+}

@@ -118,3 +118,15 @@ fn unknown_statuses_in_the_configuration_are_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn the_okta_preset_maps_an_org_without_rules() {
+    let o = Okta::start(12, 1);
+    let h = Harness::new();
+    let config = h.config(json!({ "id": "okta", "type": "okta", "source": o.source(), "preset": "okta" }));
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.failed), (RunStatus::Done, 0));
+    let u = h.user("person7");
+    assert_eq!(u.value(&"display_name".parse().unwrap()), Some("Person No7"));
+    assert_eq!(u.value(&"property:title".parse().unwrap()), Some("Analyst"));
+}

@@ -1,0 +1,43 @@
+//! Preset mappings per provider: a sensible username, display name, email, department, title,
+//! phone and manager. Extra fields go to user properties (Jira and the local directory have
+//! them); a rule in the connector's own `mapping` replaces the preset's rule for its target.
+
+use serde_json::{json, Value};
+
+pub const NAMES: [(&str, &str); 3] = [("entra", "entra"), ("okta", "okta"), ("google", "google")];
+
+pub fn rules(name: &str) -> Value {
+    let lower = json!(["strip_domain", "lowercase"]);
+    match name {
+        "entra" => json!([
+            { "target": "username", "source": "userPrincipalName",
+              "transforms": ["entra_guest_upn", "strip_domain", "lowercase"], "no_match": "filter" },
+            { "target": "display_name", "source": "displayName" },
+            { "target": "email", "source": { "first_of": ["mail", "userPrincipalName"] },
+              "transforms": ["entra_guest_upn", "lowercase"], "no_match": "clear" },
+            { "target": "property:department", "source": "department", "no_match": "clear" },
+            { "target": "property:title", "source": "jobTitle", "no_match": "clear" },
+            { "target": "property:phone", "source": { "first_of": ["mobilePhone", "businessPhones.0"] }, "no_match": "clear" },
+            { "target": "property:manager", "source": "manager.userPrincipalName", "transforms": lower, "no_match": "clear" }
+        ]),
+        "okta" => json!([
+            { "target": "username", "source": "profile.login", "transforms": lower, "no_match": "filter" },
+            { "target": "display_name", "source": { "first_of": [
+                { "attribute": "profile.displayName" }, { "template": "{profile.firstName} {profile.lastName}" }] } },
+            { "target": "email", "source": "profile.email", "transforms": ["lowercase"], "no_match": "clear" },
+            { "target": "property:department", "source": "profile.department", "no_match": "clear" },
+            { "target": "property:title", "source": "profile.title", "no_match": "clear" },
+            { "target": "property:phone", "source": { "first_of": ["profile.mobilePhone", "profile.primaryPhone"] }, "no_match": "clear" },
+            { "target": "property:manager", "source": "profile.manager", "no_match": "clear" }
+        ]),
+        _ => json!([
+            { "target": "username", "source": "primaryEmail", "transforms": lower, "no_match": "filter" },
+            { "target": "display_name", "source": "name.fullName" },
+            { "target": "email", "source": "primaryEmail", "transforms": ["lowercase"], "no_match": "clear" },
+            { "target": "property:department", "source": "organizations.0.department", "no_match": "clear" },
+            { "target": "property:title", "source": "organizations.0.title", "no_match": "clear" },
+            { "target": "property:phone", "source": "phones.0.value", "no_match": "clear" },
+            { "target": "property:manager", "source": "manager.email", "transforms": lower, "no_match": "clear" }
+        ]),
+    }
+}

@@ -3,12 +3,14 @@
 //! manager by `$expand`, groups and their (direct or transitive) members.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
 use super::http::{Http, HttpError, Request};
-use super::{CheckStep, Connector, Listing, RowError, SourceError};
+use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
 use crate::config::{EntraSource, GroupMembership};
 use crate::model::SourceUser;
 
@@ -38,8 +40,11 @@ pub(super) struct EntraConnector {
     attributes: BTreeSet<String>,
     /// Fields of `manager.*` the mapping reads, for `$expand=manager($select=...)`.
     manager_fields: BTreeSet<String>,
-    token: Option<(String, Instant)>,
 }
+
+/// Tokens by (authority, tenant, client, secret hash, scope): reused across runs until shortly
+/// before they expire, so an incremental run that finds nothing makes one Graph request.
+static TOKENS: Mutex<Option<HashMap<u64, (String, Instant)>>> = Mutex::new(None);
 
 impl EntraConnector {
     pub fn new(settings: EntraSource, http: Http, paths: &BTreeSet<String>) -> Self {
@@ -63,12 +68,28 @@ impl EntraConnector {
         }
         attributes.insert("id".into());
         attributes.insert("accountEnabled".into());
-        EntraConnector { settings, http, attributes, manager_fields, token: None }
+        EntraConnector { settings, http, attributes, manager_fields }
+    }
+
+    fn token_key(&self) -> u64 {
+        let s = &self.settings;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&s.authority_url, &s.tenant_id, &s.client_id, s.client_secret.expose(), &s.graph_url).hash(&mut h);
+        h.finish()
+    }
+
+    fn forget_token(&self) {
+        if let Some(map) = TOKENS.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            map.remove(&self.token_key());
+        }
     }
 
     /// A bearer token, fetched again shortly before it expires.
     fn token(&mut self) -> Result<String, HttpError> {
-        if let Some((token, until)) = &self.token {
+        let key = self.token_key();
+        if let Some((token, until)) =
+            TOKENS.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|m| m.get(&key))
+        {
             if Instant::now() < *until {
                 return Ok(token.clone());
             }
@@ -94,7 +115,12 @@ impl EntraConnector {
         let lifetime = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
         // Renew a minute early (or halfway through a very short lifetime).
         let margin = 60.min(lifetime / 2);
-        self.token = Some((token.clone(), Instant::now() + Duration::from_secs(lifetime - margin)));
+        let until = Instant::now() + Duration::from_secs(lifetime - margin);
+        TOKENS
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert_with(HashMap::new)
+            .insert(key, (token.clone(), until));
         Ok(token)
     }
 
@@ -113,10 +139,12 @@ impl EntraConnector {
     fn get(&mut self, url: &str) -> Result<Value, HttpError> {
         for attempt in 0..2 {
             let token = self.token()?;
-            let req = Request::get(url.to_string()).header("Authorization", format!("Bearer {token}"));
+            let req = Request::get(url.to_string())
+                .header("Authorization", format!("Bearer {token}"))
+                .header("Prefer", format!("odata.maxpagesize={PAGE}"));
             match self.http.send(&req) {
                 Ok(resp) => return resp.json().map_err(|d| self.bad_response(&req, d)),
-                Err(e) if e.status == Some(401) && attempt == 0 => self.token = None,
+                Err(e) if e.status == Some(401) && attempt == 0 => self.forget_token(),
                 Err(mut e) => {
                     if e.status == Some(403) {
                         e.detail = permission_hint(&e.endpoint).to_string();
@@ -150,8 +178,13 @@ impl EntraConnector {
     }
 
     fn users_url(&self) -> String {
+        self.user_query("users", &format!("&$top={PAGE}"))
+    }
+
+    /// `/users` or `/users/delta` with `$select` and the manager `$expand`.
+    fn user_query(&self, path: &str, extra: &str) -> String {
         let select: Vec<&str> = self.attributes.iter().map(String::as_str).collect();
-        let mut url = format!("{}/v1.0/users?$select={}&$top={PAGE}", self.settings.graph_url, select.join(","));
+        let mut url = format!("{}/v1.0/{path}?$select={}{extra}", self.settings.graph_url, select.join(","));
         if !self.manager_fields.is_empty() {
             let mut fields = self.manager_fields.clone();
             fields.insert("id".into());
@@ -215,7 +248,62 @@ fn source_user(v: Value) -> Option<SourceUser> {
     })
 }
 
+/// Graph's answers to a delta token it no longer knows.
+fn expired(e: &HttpError) -> bool {
+    e.status == Some(410)
+        || matches!(e.code.as_deref(), Some("SyncStateNotFound" | "resyncRequired" | "SyncStateInvalid"))
+}
+
 impl Connector for EntraConnector {
+    /// `/users/delta`: the first round lists everyone (and memberships) and ends with a
+    /// `@odata.deltaLink`; later rounds return only changed users and `@removed` entries. The
+    /// whole deltaLink is the token. A round must be read to the end: a partial round yields no
+    /// token, so it fails the run and the next run repeats it.
+    fn delta(&mut self, token: Option<&str>) -> Result<DeltaListing, SourceError> {
+        let mut url = match token {
+            Some(t) => t.to_string(),
+            None => self.user_query("users/delta", ""),
+        };
+        let mut listing = Listing { complete: true, ..Listing::default() };
+        let mut removed = Vec::new();
+        let next_token = loop {
+            let page = self.get(&url).map_err(|e| {
+                if token.is_some() && expired(&e) {
+                    SourceError::DeltaExpired(format!("the stored delta token expired ({e})"))
+                } else {
+                    SourceError::Unreadable(e.to_string())
+                }
+            })?;
+            for v in page.get("value").and_then(Value::as_array).cloned().unwrap_or_default() {
+                if v.get("@removed").is_some() {
+                    removed.extend(v.get("id").and_then(Value::as_str).map(str::to_string));
+                } else if let Some(user) = source_user(v) {
+                    listing.users.push(user);
+                }
+            }
+            if let Some(next) = page.get("@odata.nextLink").and_then(Value::as_str) {
+                url = next.to_string();
+            } else if let Some(delta) = page.get("@odata.deltaLink").and_then(Value::as_str) {
+                break delta.to_string();
+            } else {
+                return Err(SourceError::Unreadable(format!(
+                    "entra: GET {}: a delta page ends with neither nextLink nor deltaLink",
+                    super::http::endpoint(&url)
+                )));
+            }
+        };
+        let full = token.is_none();
+        if full {
+            let groups = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
+            for user in &mut listing.users {
+                if let Some(g) = groups.get(&user.id) {
+                    user.groups = g.clone();
+                }
+            }
+        }
+        Ok(DeltaListing { listing, removed, next_token, full, groups_read: full })
+    }
+
     fn check(&mut self) -> Vec<CheckStep> {
         let mut steps = vec![CheckStep::new(
             "get a token",

@@ -24,6 +24,21 @@ pub struct Listing {
     pub row_errors: Vec<RowError>,
 }
 
+/// One round of an incremental read.
+#[derive(Debug, Default)]
+pub struct DeltaListing {
+    /// Users added or changed since the token (all users when `full`).
+    pub listing: Listing,
+    /// Ids the source reports as removed.
+    pub removed: Vec<String>,
+    /// The token for the next round; the engine stores it only after a successful apply.
+    pub next_token: String,
+    /// The round started without a token and listed everyone: absence proves removal.
+    pub full: bool,
+    /// Whether group memberships were read in this round.
+    pub groups_read: bool,
+}
+
 /// A record the connector could not turn into a user. With an id, it is that user's failure;
 /// without one, nobody can be proven absent in this run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +53,11 @@ pub struct RowError {
 pub enum SourceError {
     #[error("{0}")]
     Unreadable(String),
+    /// The stored delta token is no longer accepted; a full round is needed.
+    #[error("{0}")]
+    DeltaExpired(String),
+    #[error("connector type '{0}' reads only full listings")]
+    NoIncremental(&'static str),
     #[error("connector type '{0}' does not match its source settings")]
     Mismatch(&'static str),
 }
@@ -63,6 +83,12 @@ impl CheckStep {
 pub trait Connector {
     /// Reads the whole source.
     fn fetch(&mut self) -> Result<Listing, SourceError>;
+
+    /// An incremental round from `token` (`None`: the first round, a full listing that yields
+    /// a token). Connectors without incremental reads answer `NoIncremental`.
+    fn delta(&mut self, _token: Option<&str>) -> Result<DeltaListing, SourceError> {
+        Err(SourceError::NoIncremental("this source"))
+    }
 
     /// Tests the connection: authenticates and reads a little, stopping at the first failure.
     /// The default reads everything (files are cheap to read).

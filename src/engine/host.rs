@@ -205,13 +205,16 @@ pub fn parse_request(text: &str) -> Result<RunRequest, HostError> {
     };
     let mode = match (text_of("mode")?.as_deref(), text_of("user")?) {
         (None | Some("full"), None) => Mode::Full,
+        (Some("incremental"), None) => Mode::Incremental,
         (Some("single_user"), Some(user)) => Mode::SingleUser(user),
         (None, Some(user)) => Mode::SingleUser(user),
         (Some("single_user"), None) => return Err(HostError::config("run request: 'single_user' needs 'user'")),
-        (Some("full"), Some(_)) => return Err(HostError::config("run request: a full run takes no 'user'")),
+        (Some("full" | "incremental"), Some(_)) => {
+            return Err(HostError::config("run request: only a single_user run takes a 'user'"))
+        }
         (Some(other), _) => {
             return Err(HostError::config(format!(
-                "run request: unknown mode '{other}' (expected full or single_user)"
+                "run request: unknown mode '{other}' (expected full, incremental or single_user)"
             )))
         }
     };

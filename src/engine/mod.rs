@@ -44,6 +44,9 @@ pub enum EngineError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     Full,
+    /// Only what changed since the last successful incremental run (where the source supports
+    /// it; otherwise a full sync). Removals the source reports are processed; absence is not.
+    Incremental,
     /// One user, by source id or username; no cleanup pass.
     SingleUser(String),
 }

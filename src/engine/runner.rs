@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use super::apply::apply_guarded;
 use super::{EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared};
 use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorConfig};
-use crate::connector::{self, Listing};
-use crate::mapping::{map_user, Mapped};
+use crate::connector::{self, Listing, SourceError};
+use crate::mapping::{map_user_with, Mapped};
 use crate::reconcile::{self, guard, Approval, Input, Plan, Scope};
 use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
 
@@ -48,6 +48,17 @@ pub(super) fn recorded_config(run: &RunRecord) -> Result<Config, EngineError> {
     parse_value(&doc, base.into()).map_err(|errors| {
         EngineError::Config(ConfigErrors { source_name: format!("configuration recorded by run {}", run.id), errors })
     })
+}
+
+/// What a run read from its source.
+struct Fetched {
+    listing: Listing,
+    /// Ids the source reported as removed (an incremental round).
+    removed: Vec<String>,
+    scope: Scope,
+    groups_read: bool,
+    /// The token to store if the run ends DONE.
+    next_token: Option<String>,
 }
 
 /// A run whose record exists (it has an id) and whose lock is held.
@@ -108,6 +119,7 @@ impl<'a> Runner<'a> {
         let mode = match (&self.request.mode, approves) {
             (_, Some(_)) => "approve",
             (Mode::Full, None) => "full",
+            (Mode::Incremental, None) => "incremental",
             (Mode::SingleUser(_), None) => "single_user",
         };
         let snapshot = serde_json::json!({
@@ -203,31 +215,27 @@ impl<'a> Runner<'a> {
         let dir = self.engine.directory.as_ref();
         let store = self.engine.store.as_ref();
         self.report(run_id, Phase::Fetching, 0, None);
-        let listing = connector::open(self.connector, &self.config.base_dir)
-            .and_then(|mut c| c.fetch())
-            .map_err(|e| format!("source: {e}"))?;
+        let fetched = self.fetch(record)?;
         if self.control.cancelled() {
             record.status = RunStatus::Cancelled;
             return Ok((Vec::new(), StateChanges::default()));
         }
-        let listing_empty = listing.users.is_empty() && listing.row_errors.is_empty();
+        let Fetched { listing, removed, scope, groups_read, next_token } = fetched;
+        let listing_empty = scope == Scope::Full && listing.users.is_empty() && listing.row_errors.is_empty();
         let total = listing.users.len() as u64;
         self.report(run_id, Phase::Mapping, 0, Some(total));
-        let (mapped, unidentified, complete) = self.map(listing)?;
+        let (mapped, unidentified, complete) = self.map(listing, groups_read)?;
 
         self.report(run_id, Phase::Planning, 0, None);
         let directory = dir.list_users().map_err(|e| format!("listing the directory: {e}"))?;
         let groups = dir.list_groups().map_err(|e| format!("listing the directory's groups: {e}"))?;
         let identities = store.identities(&self.connector.id).map_err(|e| e.to_string())?;
         let managed_groups = store.managed_groups(&self.connector.id).map_err(|e| e.to_string())?;
-        let scope = match self.request.mode {
-            Mode::Full => Scope::Full,
-            Mode::SingleUser(_) => Scope::Partial,
-        };
         let mut plan = reconcile::reconcile(Input {
             connector: self.connector,
             mapped,
             unidentified,
+            removed,
             complete,
             scope,
             directory: &directory,
@@ -236,19 +244,69 @@ impl<'a> Runner<'a> {
             managed_groups: &managed_groups,
             now: record.started_at,
         });
-        if scope == Scope::Full {
+        // Every run that can change many users is guarded; a single-user run cannot.
+        if !matches!(self.request.mode, Mode::SingleUser(_)) {
             guard(&mut plan, &self.connector.safety, listing_empty, approved);
         }
         record.hold_reason = plan.hold.clone();
-        record.notes = plan.notes.clone();
-        Ok(self.apply(record, plan))
+        record.notes.extend(plan.notes.iter().cloned());
+        let (results, mut changes) = self.apply(record, plan);
+        // A delta token moves on only when every change it covers was applied.
+        if record.status == RunStatus::Done && !self.request.simulate {
+            if let Some(token) = next_token {
+                changes.delta_token = Some(Some(token));
+            }
+        }
+        Ok((results, changes))
+    }
+
+    /// Reads the source: a full listing, or an incremental round from the stored token (falling
+    /// back to a full round when the token expired or the source has no incremental reads).
+    fn fetch(&self, record: &mut RunRecord) -> Result<Fetched, String> {
+        let mut source = connector::open(self.connector, &self.config.base_dir).map_err(|e| format!("source: {e}"))?;
+        let full = |listing: Listing| Fetched {
+            listing,
+            removed: Vec::new(),
+            scope: Scope::Full,
+            groups_read: true,
+            next_token: None,
+        };
+        match &self.request.mode {
+            Mode::Full => source.fetch().map(full).map_err(|e| format!("source: {e}")),
+            Mode::SingleUser(_) => {
+                source.fetch().map(|l| Fetched { scope: Scope::Partial, ..full(l) }).map_err(|e| format!("source: {e}"))
+            }
+            Mode::Incremental => {
+                let token = self.engine.store.delta_token(&self.connector.id).map_err(|e| e.to_string())?;
+                let round = match source.delta(token.as_deref()) {
+                    Err(SourceError::DeltaExpired(why)) => {
+                        record.notes.push(format!("{why}; ran a full round instead"));
+                        source.delta(None)
+                    }
+                    Err(SourceError::NoIncremental(_)) => {
+                        record.notes.push("this source reads only full listings; ran a full sync".into());
+                        return source.fetch().map(full).map_err(|e| format!("source: {e}"));
+                    }
+                    other => other,
+                }
+                .map_err(|e| format!("source: {e}"))?;
+                Ok(Fetched {
+                    scope: if round.full { Scope::Full } else { Scope::Partial },
+                    groups_read: round.groups_read,
+                    removed: round.removed,
+                    next_token: Some(round.next_token).filter(|t| !t.is_empty()),
+                    listing: round.listing,
+                })
+            }
+        }
     }
 
     /// Maps every source user; in single-user mode keeps only the one asked for.
     #[allow(clippy::type_complexity)]
-    fn map(&self, listing: Listing) -> Result<(Vec<Mapped>, Vec<(String, String)>, bool), String> {
+    fn map(&self, listing: Listing, groups_read: bool) -> Result<(Vec<Mapped>, Vec<(String, String)>, bool), String> {
         let Listing { users, row_errors, complete, .. } = listing;
-        let mut mapped: Vec<Mapped> = users.iter().map(|u| map_user(self.connector, u, None)).collect();
+        let mut mapped: Vec<Mapped> =
+            users.iter().map(|u| map_user_with(self.connector, u, groups_read, None)).collect();
         let mut unidentified = Vec::new();
         for e in row_errors {
             match e.idp_id {

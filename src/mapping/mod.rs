@@ -50,7 +50,18 @@ enum RuleResult {
     Filter(String),
 }
 
-pub fn map_user(connector: &ConnectorConfig, user: &SourceUser, mut trace: Option<&mut MappingTrace>) -> Mapped {
+pub fn map_user(connector: &ConnectorConfig, user: &SourceUser, trace: Option<&mut MappingTrace>) -> Mapped {
+    map_user_with(connector, user, true, trace)
+}
+
+/// `map_user` for a source that did not read groups this time (an incremental round): group
+/// rules, required groups included, are not evaluated and the user's groups are left alone.
+pub fn map_user_with(
+    connector: &ConnectorConfig,
+    user: &SourceUser,
+    groups_known: bool,
+    mut trace: Option<&mut MappingTrace>,
+) -> Mapped {
     let mut values = BTreeMap::new();
     let mut username = None;
     let mut active = user.active;
@@ -88,10 +99,11 @@ pub fn map_user(connector: &ConnectorConfig, user: &SourceUser, mut trace: Optio
             message: "the username is empty".into(),
         };
     };
-    let managed = match &connector.source {
-        SourceSettings::File(f) => f.groups_column.is_some() || !connector.groups.always.is_empty(),
-        _ => true,
-    };
+    let managed = groups_known
+        && match &connector.source {
+            SourceSettings::File(f) => f.groups_column.is_some() || !connector.groups.always.is_empty(),
+            _ => true,
+        };
     let groups = if managed {
         let (result, group_trace) = groups::map_groups(&connector.groups, &user.groups);
         if let Some(t) = trace {

@@ -31,6 +31,8 @@ pub struct Input<'a> {
     pub mapped: Vec<Mapped>,
     /// Records the connector could not tie to an id (they already made the listing incomplete).
     pub unidentified: Vec<(String, String)>,
+    /// Ids the source explicitly reported as removed (an incremental round).
+    pub removed: Vec<String>,
     pub complete: bool,
     pub scope: Scope,
     pub directory: &'a [DirectoryUser],
@@ -87,9 +89,14 @@ pub fn reconcile(input: Input) -> Plan {
         plan.users.push(p);
     }
     plan.managed_users = r.managed_count();
+    let removed: HashSet<String> = input.removed.into_iter().filter(|id| !seen.contains(id)).collect();
+    if !removed.is_empty() {
+        r.missing(&|id| removed.contains(id), &mut plan);
+        seen.extend(removed);
+    }
     if input.scope == Scope::Full {
         if input.complete {
-            r.missing(&seen, &mut plan);
+            r.missing(&|id| !seen.contains(id), &mut plan);
         } else {
             plan.notes.push(
                 "the listing was incomplete (a record without a readable id, or a row whose fields do not match the header); no absence-based cleanup in this run"
@@ -367,10 +374,9 @@ impl<'a> Reconciler<'a> {
         p
     }
 
-    /// Anchored users the complete listing did not mention.
-    fn missing(&mut self, seen: &HashSet<String>, plan: &mut Plan) {
-        let mut gone: Vec<&Identity> =
-            self.identities.values().copied().filter(|i| !seen.contains(&i.idp_id)).collect();
+    /// Anchored users that are gone: absent from a complete listing, or reported removed.
+    fn missing(&mut self, is_gone: &dyn Fn(&str) -> bool, plan: &mut Plan) {
+        let mut gone: Vec<&Identity> = self.identities.values().copied().filter(|i| is_gone(&i.idp_id)).collect();
         gone.sort_by(|a, b| a.idp_id.cmp(&b.idp_id));
         for identity in gone {
             let Some(user) = self.users.get(identity.key.as_str()).copied() else {

@@ -126,11 +126,15 @@ pub struct StateChanges {
     pub upsert: Vec<Identity>,
     pub remove: Vec<String>,
     pub managed_groups: Option<BTreeSet<String>>,
+    /// `Some(Some(t))` stores the next delta token, `Some(None)` forgets it.
+    pub delta_token: Option<Option<String>>,
 }
 
 pub trait StateStore: Send + Sync {
     fn identities(&self, connector: &str) -> Result<Vec<Identity>, StoreError>;
     fn managed_groups(&self, connector: &str) -> Result<BTreeSet<String>, StoreError>;
+    /// The delta token (or watermark) the last successful incremental round left.
+    fn delta_token(&self, connector: &str) -> Result<Option<String>, StoreError>;
     /// Records a run as RUNNING and returns its id.
     fn begin_run(&self, record: &RunRecord) -> Result<i64, StoreError>;
     /// Commits the run record, its results and the state changes in one transaction.

@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS results (
     body TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
 );
+CREATE TABLE IF NOT EXISTS delta_tokens (
+    connector TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS config (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     json TEXT NOT NULL,
@@ -155,6 +160,14 @@ impl StateStore for SqliteStore {
         })
     }
 
+    fn delta_token(&self, connector: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            c.query_row("SELECT token FROM delta_tokens WHERE connector = ?1", params![connector], |r| r.get(0))
+                .optional()
+                .map_err(err)
+        })
+    }
+
     fn begin_run(&self, r: &RunRecord) -> Result<i64, StoreError> {
         let counts = json(&r.counts)?;
         let notes = json(&r.notes)?;
@@ -222,6 +235,20 @@ impl StateStore for SqliteStore {
                 for id in &changes.remove {
                     remove.execute(params![r.connector, id]).map_err(err)?;
                 }
+            }
+            match &changes.delta_token {
+                Some(Some(token)) => {
+                    tx.execute(
+                        "INSERT INTO delta_tokens (connector, token, updated_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (connector) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at",
+                        params![r.connector, token, Utc::now().to_rfc3339()],
+                    )
+                    .map_err(err)?;
+                }
+                Some(None) => {
+                    tx.execute("DELETE FROM delta_tokens WHERE connector = ?1", params![r.connector]).map_err(err)?;
+                }
+                None => {}
             }
             if let Some(groups) = &changes.managed_groups {
                 tx.execute("DELETE FROM managed_groups WHERE connector = ?1", params![r.connector]).map_err(err)?;

@@ -207,3 +207,76 @@ fn the_entra_preset_maps_a_tenant_without_rules() {
     let select = g.state.lock().unwrap().last_user_select.clone().unwrap();
     assert!(select.contains("mobilePhone") && select.contains("businessPhones"), "{select}");
 }
+
+fn incremental() -> usersync::engine::RunRequest {
+    usersync::engine::RunRequest {
+        mode: usersync::engine::Mode::Incremental,
+        ..usersync::engine::RunRequest::full(None)
+    }
+}
+
+#[test]
+fn incremental_runs_read_only_what_changed() {
+    let g = Graph::start(250, 3);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({})));
+    let first = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((first.status, first.mode.as_str(), first.counts.created), (RunStatus::Done, "incremental", 250));
+    assert_eq!(h.user("user4").groups.len(), 1, "the first round reads memberships too");
+
+    // Nothing changed: exactly one request (the delta link), no token request, no write.
+    g.reset_counts();
+    let none = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((none.writes, g.total_requests()), (0, 1), "{:?}", g.state.lock().unwrap().requests);
+
+    g.change(5, "department", json!("Research"));
+    g.remove(7);
+    g.add(900);
+    g.reset_counts();
+    let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((r.counts.updated, r.counts.disabled, r.counts.created, r.counts.unchanged), (1, 1, 1, 0));
+    assert_eq!(g.total_requests(), 1);
+    assert_eq!(h.user("user5").value(&"profile:department".parse().unwrap()), Some("Research"));
+    assert!(!h.user("user7").active, "a reported removal is processed like any change");
+    assert!(h.find("user900").is_some());
+    assert_eq!(h.user("user5").groups.len(), 1, "memberships are left alone when not read");
+}
+
+#[test]
+fn a_delta_token_moves_on_only_after_a_clean_apply_and_an_expired_one_falls_back() {
+    let g = Graph::start(60, 0);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({ "source": { "groups": "none" } })));
+    h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+
+    g.change(9, "mail", json!("broken@"));
+    g.change(10, "jobTitle", json!("Lead"));
+    let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((r.status, r.counts.updated, r.counts.failed), (RunStatus::PartiallyFailed, 1, 1));
+    g.change(9, "mail", json!("user9@fixed.example"));
+    let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!(r.status, RunStatus::Done);
+    assert_eq!(r.counts.updated, 1, "user9's change arrives; user10's was applied already and is unchanged");
+    assert_eq!(h.user("user9").value(&"email".parse().unwrap()), Some("user9@fixed.example"));
+
+    // The service forgot the sync state: a full round instead, with a note.
+    g.state.lock().unwrap().min_delta = 1_000;
+    g.remove(3);
+    let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((r.status, r.counts.disabled), (RunStatus::Done, 1));
+    assert!(
+        r.notes.iter().any(|n| n.contains("the stored delta token expired") && n.contains("410 SyncStateNotFound")),
+        "{:?}",
+        r.notes
+    );
+}
+
+#[test]
+fn incremental_on_a_file_source_runs_a_full_sync() {
+    let h = Harness::new();
+    h.write_users(&crate::support::people(4));
+    let config = h.config(crate::support::connector(json!({})));
+    let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((r.status, r.counts.created), (RunStatus::Done, 4));
+    assert!(r.notes.iter().any(|n| n.contains("reads only full listings")), "{:?}", r.notes);
+}

@@ -92,8 +92,12 @@ struct SyncArgs {
     #[arg(long)]
     simulate: bool,
     /// Sync one user, by source id or username; no cleanup pass.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "incremental")]
     user: Option<String>,
+    /// Only what changed since the last successful incremental run (Entra delta); sources
+    /// without incremental reads run a full sync.
+    #[arg(long)]
+    incremental: bool,
     /// Print one JSON object instead of a summary.
     #[arg(long)]
     json: bool,
@@ -245,7 +249,11 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
             let config = load_config(&engine, args.config.as_deref())?;
             let request = RunRequest {
                 connector: args.connector,
-                mode: args.user.map(Mode::SingleUser).unwrap_or(Mode::Full),
+                mode: match (args.user, args.incremental) {
+                    (Some(user), _) => Mode::SingleUser(user),
+                    (None, true) => Mode::Incremental,
+                    (None, false) => Mode::Full,
+                },
                 simulate: args.simulate,
                 trigger: "manual".into(),
             };

@@ -48,6 +48,12 @@ pub struct State {
     pub deny_users: bool,
     pub tokens_issued: usize,
     pub token_lifetime: u64,
+    /// Change counter for delta queries: every change gets the next version.
+    pub version: u64,
+    /// (id, version) of removed users.
+    pub removed: Vec<(String, u64)>,
+    /// Delta tokens older than this are refused with 410 (expired sync state).
+    pub min_delta: u64,
 }
 
 pub struct Graph {
@@ -109,6 +115,42 @@ impl Graph {
 
     pub fn reset_counts(&self) {
         self.state.lock().unwrap().requests.clear();
+    }
+
+    /// Changes one attribute of user `i` (a delta round will report the user).
+    pub fn change(&self, i: usize, field: &str, value: Value) {
+        let mut s = self.state.lock().unwrap();
+        s.version += 1;
+        let v = s.version;
+        s.users[i].insert(field.into(), value);
+        s.users[i].insert("#version".into(), json!(v));
+    }
+
+    /// Deletes user `i` from the tenant.
+    pub fn remove(&self, i: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.version += 1;
+        let v = s.version;
+        let id = s.users[i]["id"].as_str().unwrap().to_string();
+        s.users.remove(i);
+        s.removed.push((id, v));
+    }
+
+    /// Adds a user like the generated ones, numbered `n`.
+    pub fn add(&self, n: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.version += 1;
+        let v = s.version;
+        let mut u = Map::new();
+        u.insert("id".into(), json!(format!("00000000-0000-4000-8000-{n:012}")));
+        u.insert("userPrincipalName".into(), json!(format!("user{n}@contoso.example")));
+        u.insert("displayName".into(), json!(format!("User {n}")));
+        u.insert("mail".into(), json!(format!("user{n}@contoso.example")));
+        u.insert("department".into(), json!("New"));
+        u.insert("jobTitle".into(), json!("Engineer"));
+        u.insert("accountEnabled".into(), json!(true));
+        u.insert("#version".into(), json!(v));
+        s.users.push(u);
     }
 
     pub fn fault(&self, prefix: &str, page: Option<usize>, times: usize, response: HttpResponse) {
@@ -243,6 +285,65 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
                 })
                 .collect();
             page_of(items)
+        }
+        "/v1.0/users/delta" => {
+            let size: usize = req
+                .header("Prefer")
+                .and_then(|p| p.split(',').find_map(|p| p.trim().strip_prefix("odata.maxpagesize=")))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(100);
+            let since: Option<u64> = req.param("$deltatoken").and_then(|t| t.parse().ok());
+            if since.is_some_and(|v| v < s.min_delta) {
+                return graph_error(410, "SyncStateNotFound", "The sync state generation is no longer valid.");
+            }
+            let select: Option<Vec<String>> = req.param("$select").map(|v| v.split(',').map(str::to_string).collect());
+            let changed = |u: &Map<String, Value>| {
+                since.is_none_or(|v| u.get("#version").and_then(Value::as_u64).unwrap_or(0) > v)
+            };
+            let mut items: Vec<Value> = s
+                .users
+                .iter()
+                .filter(|u| changed(u))
+                .map(|u| {
+                    Value::Object(
+                        u.iter()
+                            .filter(|(k, _)| !k.starts_with('#'))
+                            .filter(|(k, _)| select.as_ref().is_none_or(|f| f.contains(k)))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect(),
+                    )
+                })
+                .collect();
+            if let Some(v) = since {
+                items.extend(
+                    s.removed
+                        .iter()
+                        .filter(|(_, rv)| *rv > v)
+                        .map(|(id, _)| json!({ "id": id, "@removed": { "reason": "deleted" } })),
+                );
+            }
+            let total = items.len();
+            let value: Vec<Value> = items.into_iter().skip(skip).take(size).collect();
+            let keep: Vec<String> = req
+                .query
+                .iter()
+                .filter(|(k, _)| k != "$skiptoken" && k != "$deltatoken")
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            let mut body = json!({ "value": value });
+            if skip + size < total {
+                let mut q = keep.clone();
+                if let Some(v) = since {
+                    q.push(format!("$deltatoken={v}"));
+                }
+                q.push(format!("$skiptoken={}", skip + size));
+                body["@odata.nextLink"] = json!(format!("{base}{}?{}", req.path, q.join("&")));
+            } else {
+                let mut q = keep;
+                q.push(format!("$deltatoken={}", s.version));
+                body["@odata.deltaLink"] = json!(format!("{base}{}?{}", req.path, q.join("&")));
+            }
+            HttpResponse::json(200, &body)
         }
         "/v1.0/groups" => {
             let items = s.groups.iter().map(|g| json!({ "id": g.id, "displayName": g.name })).collect();

@@ -143,6 +143,8 @@ pub struct DesiredUser {
     pub values: BTreeMap<Target, Option<String>>,
     /// `None` when groups are not managed for this connector.
     pub groups: Option<BTreeSet<String>>,
+    /// `Some` when photos are synced: the source's photo etag (`Some(None)`: no photo).
+    pub photo: Option<Option<String>>,
     pub location: String,
 }
 
@@ -178,4 +180,6 @@ pub struct Identity {
     /// Set only when the sync itself disabled the user; reactivation depends on it.
     pub disabled_by_sync_at: Option<chrono::DateTime<chrono::Utc>>,
     pub anonymised: bool,
+    /// The etag of the photo last written as the user's avatar.
+    pub photo_etag: Option<String>,
 }

@@ -106,6 +106,8 @@ pub struct ConnectorConfig {
     pub link_existing: LinkExisting,
     /// Create an unknown user at login when the source has them (just-in-time provisioning).
     pub provision_on_login: bool,
+    /// Sync profile photos as avatars, downloading a photo only when its etag changed.
+    pub photos: bool,
 }
 
 impl ConnectorConfig {

@@ -113,6 +113,10 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         Some((p, v)) => ctx.boolean(&p, v),
         None => Some(false),
     };
+    let photos = match o.opt("photos") {
+        Some((p, v)) => ctx.boolean(&p, v),
+        None => Some(false),
+    };
     o.finish(ctx);
     let mapping = mapping?;
     if let Some(link) = link_existing {
@@ -131,6 +135,7 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         schedule: schedule.unwrap_or(None),
         link_existing: link_existing?,
         provision_on_login: provision_on_login?,
+        photos: photos?,
     })
 }
 

@@ -279,6 +279,28 @@ impl Connector for GoogleConnector {
         Ok(listing)
     }
 
+    /// `users.photos.get`: the thumbnail as web-safe base64; 404 means no photo.
+    fn photo(&mut self, id: &str) -> Result<Option<Vec<u8>>, SourceError> {
+        let url = format!("{}/users/{}/photos/thumbnail", self.base(), query_value(id));
+        let token = self.token().map_err(SourceError::Unreadable)?;
+        let req = Request::get(url).header("Authorization", format!("Bearer {token}"));
+        let resp = match self.http.send(&req) {
+            Ok(r) => r,
+            Err(e) if e.status == Some(404) => return Ok(None),
+            Err(e) => return Err(SourceError::Unreadable(e.to_string())),
+        };
+        let v = resp.json().map_err(SourceError::Unreadable)?;
+        let data = v.get("photoData").and_then(Value::as_str).unwrap_or_default();
+        let engine = base64::engine::GeneralPurpose::new(
+            &base64::alphabet::URL_SAFE,
+            base64::engine::GeneralPurposeConfig::new()
+                .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+        );
+        let image =
+            engine.decode(data).map_err(|_| SourceError::Unreadable("google: the photo is not valid base64".into()))?;
+        Ok(Some(image))
+    }
+
     fn check(&mut self) -> Vec<CheckStep> {
         let token = self.token().map(|_| "the service account may act as the subject".to_string());
         let mut steps = vec![CheckStep::new("get a token", token)];

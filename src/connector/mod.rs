@@ -90,6 +90,12 @@ pub trait Connector {
         Err(SourceError::NoIncremental("this source"))
     }
 
+    /// The photo of a user, by source id; `None` when there is none. Called only for users whose
+    /// photo etag changed.
+    fn photo(&mut self, _id: &str) -> Result<Option<Vec<u8>>, SourceError> {
+        Ok(None)
+    }
+
     /// Tests the connection: authenticates and reads a little, stopping at the first failure.
     /// The default reads everything (files are cheap to read).
     fn check(&mut self) -> Vec<CheckStep> {

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS memberships (
     group_name TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,
     PRIMARY KEY (user_id, group_name)
 );
+CREATE TABLE IF NOT EXISTS avatars (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    image BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
 ";
 
@@ -44,6 +48,16 @@ fn failed(e: rusqlite::Error) -> DirError {
 }
 
 impl LocalDirectory {
+    /// The avatar stored for a user, if any (for `usersync users` and tests).
+    pub fn avatar(&self, key: &str) -> Result<Option<Vec<u8>>, DirError> {
+        let id = Self::id(key)?;
+        self.with(|c| {
+            c.query_row("SELECT image FROM avatars WHERE user_id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(failed)
+        })
+    }
+
     pub fn open(path: &Path) -> Result<LocalDirectory, DirError> {
         Self::init(Some(path))
     }
@@ -90,7 +104,7 @@ impl Directory for LocalDirectory {
             communardo: false,
             linchpin: false,
             jsm_organizations: false,
-            avatars: false,
+            avatars: true,
             create_groups: true,
         }
     }
@@ -243,8 +257,23 @@ impl Directory for LocalDirectory {
         })
     }
 
-    fn set_avatar(&self, _key: &str, _image: &[u8]) -> Result<(), DirError> {
-        Err(DirError::Unsupported("avatars are not stored by the local directory".into()))
+    fn set_avatar(&self, key: &str, image: &[u8]) -> Result<(), DirError> {
+        let id = Self::id(key)?;
+        if image.is_empty() {
+            return self.with(|c| {
+                c.execute("DELETE FROM avatars WHERE user_id = ?1", params![id]).map(|_| ()).map_err(failed)
+            });
+        }
+        self.with(|c| match c.execute(
+            "INSERT INTO avatars (user_id, image) VALUES (?1, ?2) ON CONFLICT (user_id) DO UPDATE SET image = excluded.image",
+            params![id, image],
+        ) {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                Err(DirError::NotFound(key.to_string()))
+            }
+            Err(e) => Err(failed(e)),
+        })
     }
 
     fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError> {

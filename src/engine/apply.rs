@@ -21,12 +21,18 @@ pub struct Applied {
 /// `apply_user`, with a panic (a bug, or a host directory that failed badly) turned into this
 /// user's failure so the run goes on. What was written before the panic stays unrecorded here,
 /// but the directory keeps the external id, so the next run re-adopts such a user.
-pub fn apply_guarded(dir: &dyn Directory, plan: UserPlan, simulate: bool, now: DateTime<Utc>) -> Applied {
+pub fn apply_guarded(
+    dir: &dyn Directory,
+    plan: UserPlan,
+    simulate: bool,
+    now: DateTime<Utc>,
+    photos: &mut PhotoSource,
+) -> Applied {
     let (idp_id, username, key, location) =
         (plan.idp_id.clone(), plan.username.clone(), plan.key.clone(), plan.location.clone());
     let identity = plan.identity.clone();
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_user(dir, plan, simulate, now))).unwrap_or_else(
-        |_| Applied {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_user(dir, plan, simulate, now, photos)))
+        .unwrap_or_else(|_| Applied {
             result: UserResult {
                 idp_id,
                 username,
@@ -41,13 +47,21 @@ pub fn apply_guarded(dir: &dyn Directory, plan: UserPlan, simulate: bool, now: D
             identity,
             forget: None,
             writes: 0,
-        },
-    )
+        })
 }
+
+/// Downloads a user's photo by source id: `Ok(None)` when the source has none.
+pub type PhotoSource<'a> = dyn FnMut(&str) -> Result<Option<Vec<u8>>, String> + 'a;
 
 /// Runs one user's operations. With `simulate`, every operation counts as done and nothing is
 /// written; the result is what the real run would report.
-pub fn apply_user(dir: &dyn Directory, plan: UserPlan, simulate: bool, now: DateTime<Utc>) -> Applied {
+pub fn apply_user(
+    dir: &dyn Directory,
+    plan: UserPlan,
+    simulate: bool,
+    now: DateTime<Utc>,
+    photos: &mut PhotoSource,
+) -> Applied {
     let mut identity = plan.identity.clone();
     let mut key = plan.key.clone();
     let mut username = plan.username.clone();
@@ -107,6 +121,12 @@ pub fn apply_user(dir: &dyn Directory, plan: UserPlan, simulate: bool, now: Date
                 Op::RemoveGroup { group, .. } => dir.remove_membership(&k, group),
                 Op::Delete { .. } => dir.delete_user(&k),
                 Op::Anonymise { .. } => dir.anonymise(&k).map(|placeholder| username = placeholder),
+                Op::SetAvatar { etag: None } => dir.set_avatar(&k, &[]),
+                Op::SetAvatar { etag: Some(_) } => match photos(plan.idp_id.as_deref().unwrap_or_default()) {
+                    Ok(Some(image)) => dir.set_avatar(&k, &image),
+                    Ok(None) => dir.set_avatar(&k, &[]),
+                    Err(e) => Err(DirError::Failed(format!("downloading the photo: {e}"))),
+                },
             }
         };
         let counted_elsewhere = matches!(op, Op::Set { target, .. } if target.is_core());
@@ -176,6 +196,7 @@ fn follow(
                 gone_since: None,
                 disabled_by_sync_at: None,
                 anonymised: false,
+                photo_etag: None,
             });
         }
         Op::Rename { to, .. } => {
@@ -204,6 +225,11 @@ fn follow(
             *forget = plan.idp_id.clone();
             *identity = None;
         }
+        Op::SetAvatar { etag } => {
+            if let Some(i) = identity {
+                i.photo_etag = etag.clone();
+            }
+        }
         _ => {}
     }
 }
@@ -221,7 +247,11 @@ fn outcomes(plan: &UserPlan, results: &[OpResult], failed: bool) -> Vec<String> 
         match &r.op {
             Op::Create { .. } => push("created"),
             Op::Rename { .. } => push("renamed"),
-            Op::Set { .. } | Op::AddGroup { .. } | Op::RemoveGroup { strip: false, .. } if !created => push("updated"),
+            Op::Set { .. } | Op::AddGroup { .. } | Op::RemoveGroup { strip: false, .. } | Op::SetAvatar { .. }
+                if !created =>
+            {
+                push("updated")
+            }
             Op::Reactivate { .. } => push("reactivated"),
             Op::Disable { .. } => push("disabled"),
             Op::Delete { .. } => push("deleted"),

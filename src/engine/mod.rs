@@ -80,6 +80,7 @@ pub struct RunReport {
     pub connector: String,
     pub counts: Counts,
     pub writes: u64,
+    pub photo_downloads: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

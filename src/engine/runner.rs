@@ -50,8 +50,16 @@ pub(super) fn recorded_config(run: &RunRecord) -> Result<Config, EngineError> {
     })
 }
 
+/// The parts of an incremental round a run uses.
+fn round(d: connector::DeltaListing) -> (Listing, Vec<String>, Scope, bool, Option<String>) {
+    let scope = if d.full { Scope::Full } else { Scope::Partial };
+    (d.listing, d.removed, scope, d.groups_read, Some(d.next_token).filter(|t| !t.is_empty()))
+}
+
 /// What a run read from its source.
 struct Fetched {
+    /// The open source, for photo downloads while applying.
+    source: Box<dyn connector::Connector>,
     listing: Listing,
     /// Ids the source reported as removed (an incremental round).
     removed: Vec<String>,
@@ -140,6 +148,7 @@ impl<'a> Runner<'a> {
             ended_at: None,
             counts: Counts::default(),
             writes: 0,
+            photo_downloads: 0,
             error: None,
             hold_reason: None,
             notes: Vec::new(),
@@ -220,7 +229,7 @@ impl<'a> Runner<'a> {
             record.status = RunStatus::Cancelled;
             return Ok((Vec::new(), StateChanges::default()));
         }
-        let Fetched { listing, removed, scope, groups_read, next_token } = fetched;
+        let Fetched { mut source, listing, removed, scope, groups_read, next_token } = fetched;
         let listing_empty = scope == Scope::Full && listing.users.is_empty() && listing.row_errors.is_empty();
         let total = listing.users.len() as u64;
         self.report(run_id, Phase::Mapping, 0, Some(total));
@@ -250,7 +259,7 @@ impl<'a> Runner<'a> {
         }
         record.hold_reason = plan.hold.clone();
         record.notes.extend(plan.notes.iter().cloned());
-        let (results, mut changes) = self.apply(record, plan);
+        let (results, mut changes) = self.apply(record, plan, source.as_mut());
         // A delta token moves on only when every change it covers was applied.
         if record.status == RunStatus::Done && !self.request.simulate {
             if let Some(token) = next_token {
@@ -264,41 +273,27 @@ impl<'a> Runner<'a> {
     /// back to a full round when the token expired or the source has no incremental reads).
     fn fetch(&self, record: &mut RunRecord) -> Result<Fetched, String> {
         let mut source = connector::open(self.connector, &self.config.base_dir).map_err(|e| format!("source: {e}"))?;
-        let full = |listing: Listing| Fetched {
-            listing,
-            removed: Vec::new(),
-            scope: Scope::Full,
-            groups_read: true,
-            next_token: None,
-        };
-        match &self.request.mode {
-            Mode::Full => source.fetch().map(full).map_err(|e| format!("source: {e}")),
-            Mode::SingleUser(_) => {
-                source.fetch().map(|l| Fetched { scope: Scope::Partial, ..full(l) }).map_err(|e| format!("source: {e}"))
-            }
+        let full = |listing| (listing, Vec::new(), Scope::Full, true, None);
+        let (listing, removed, scope, groups_read, next_token) = match &self.request.mode {
+            Mode::Full => source.fetch().map(full),
+            Mode::SingleUser(_) => source.fetch().map(|l| (l, Vec::new(), Scope::Partial, true, None)),
             Mode::Incremental => {
                 let token = self.engine.store.delta_token(&self.connector.id).map_err(|e| e.to_string())?;
-                let round = match source.delta(token.as_deref()) {
+                match source.delta(token.as_deref()) {
                     Err(SourceError::DeltaExpired(why)) => {
                         record.notes.push(format!("{why}; ran a full round instead"));
-                        source.delta(None)
+                        source.delta(None).map(round)
                     }
                     Err(SourceError::NoIncremental(_)) => {
                         record.notes.push("this source reads only full listings; ran a full sync".into());
-                        return source.fetch().map(full).map_err(|e| format!("source: {e}"));
+                        source.fetch().map(full)
                     }
-                    other => other,
+                    other => other.map(round),
                 }
-                .map_err(|e| format!("source: {e}"))?;
-                Ok(Fetched {
-                    scope: if round.full { Scope::Full } else { Scope::Partial },
-                    groups_read: round.groups_read,
-                    removed: round.removed,
-                    next_token: Some(round.next_token).filter(|t| !t.is_empty()),
-                    listing: round.listing,
-                })
             }
         }
+        .map_err(|e| format!("source: {e}"))?;
+        Ok(Fetched { source, listing, removed, scope, groups_read, next_token })
     }
 
     /// Maps every source user; in single-user mode keeps only the one asked for.
@@ -339,7 +334,12 @@ impl<'a> Runner<'a> {
         Ok((mapped, unidentified, complete))
     }
 
-    fn apply(&self, record: &mut RunRecord, plan: Plan) -> (Vec<UserResult>, StateChanges) {
+    fn apply(
+        &self,
+        record: &mut RunRecord,
+        plan: Plan,
+        source: &mut dyn connector::Connector,
+    ) -> (Vec<UserResult>, StateChanges) {
         let dir = self.engine.directory.as_ref();
         let simulate = self.request.simulate;
         let mut changes = StateChanges { remove: plan.forget.clone(), ..StateChanges::default() };
@@ -362,7 +362,13 @@ impl<'a> Runner<'a> {
                 cancelled = true;
                 break;
             }
-            let applied = apply_guarded(dir, user, simulate, record.started_at);
+            let mut downloads = 0;
+            let mut photos = |id: &str| {
+                downloads += 1;
+                source.photo(id).map_err(|e| e.to_string())
+            };
+            let applied = apply_guarded(dir, user, simulate, record.started_at, &mut photos);
+            record.photo_downloads += downloads;
             record.writes += applied.writes;
             if let Some(identity) = applied.identity {
                 changes.upsert.push(identity);
@@ -398,7 +404,7 @@ impl<'a> Runner<'a> {
 fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorConfig) -> Result<(), EngineError> {
     let caps = engine.directory.capabilities();
     let index = config.connectors.iter().position(|c| c.id == connector.id).unwrap_or(0);
-    let errors: Vec<_> = connector
+    let mut errors: Vec<_> = connector
         .mapping
         .iter()
         .enumerate()
@@ -408,6 +414,12 @@ fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorCon
             message: format!("'{}' is not available in this directory", r.target),
         })
         .collect();
+    if connector.photos && !caps.avatars {
+        errors.push(crate::config::ConfigError {
+            path: format!("connectors[{index}].photos"),
+            message: "this directory does not store avatars".into(),
+        });
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -452,6 +464,7 @@ fn report(record: &RunRecord, results: &[UserResult]) -> RunReport {
         connector: record.connector.clone(),
         counts: record.counts,
         writes: record.writes,
+        photo_downloads: record.photo_downloads,
         error: record.error.clone(),
         hold_reason: record.hold_reason.clone(),
         notes: record.notes.clone(),

@@ -122,6 +122,7 @@ pub fn map_user_with(
         active,
         values,
         groups,
+        photo: connector.photos.then(|| user.photo_etag.clone()),
         location: user.location.clone(),
     })
 }

@@ -261,6 +261,7 @@ impl<'a> Reconciler<'a> {
             gone_since: None,
             disabled_by_sync_at: None,
             anonymised: false,
+            photo_etag: None,
         };
         let op = link.map(|(by, wanted)| Op::Link { by: format!("{by} '{wanted}'") });
         Ok(Some((identity, user, op)))
@@ -305,6 +306,11 @@ impl<'a> Reconciler<'a> {
                 p.ops.push(Op::Rename { from: user.username.clone(), to: d.username.clone() });
             }
             p.ops.extend(value_changes(&d.values, user));
+            if let Some(photo) = &d.photo {
+                if identity.photo_etag != *photo {
+                    p.ops.push(Op::SetAvatar { etag: photo.clone() });
+                }
+            }
         } else {
             p.username = user.username.clone();
         }
@@ -370,6 +376,9 @@ impl<'a> Reconciler<'a> {
         }
         if let Some(groups) = &d.groups {
             p.ops.extend(self.groups.diff(groups, &BTreeSet::new()));
+        }
+        if let Some(Some(etag)) = &d.photo {
+            p.ops.push(Op::SetAvatar { etag: Some(etag.clone()) });
         }
         p
     }

@@ -48,6 +48,10 @@ pub enum Op {
     Anonymise {
         reason: String,
     },
+    /// Writes the source's photo as the avatar (`etag: None` clears it).
+    SetAvatar {
+        etag: Option<String>,
+    },
 }
 
 impl Op {
@@ -73,6 +77,7 @@ impl Op {
             Op::RemoveGroup { strip: true, .. } => "strip_group",
             Op::Delete { .. } => "delete",
             Op::Anonymise { .. } => "anonymise",
+            Op::SetAvatar { .. } => "set_avatar",
         }
     }
 

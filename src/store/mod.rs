@@ -83,6 +83,8 @@ pub struct RunRecord {
     pub ended_at: Option<DateTime<Utc>>,
     pub counts: Counts,
     pub writes: u64,
+    /// Photos downloaded from the source (only those whose etag changed).
+    pub photo_downloads: u64,
     pub error: Option<String>,
     pub hold_reason: Option<String>,
     pub notes: Vec<String>,

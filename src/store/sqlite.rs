@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS identities (
     gone_since TEXT,
     disabled_by_sync_at TEXT,
     anonymised INTEGER NOT NULL DEFAULT 0,
+    photo_etag TEXT,
     PRIMARY KEY (connector, idp_id)
 );
 CREATE TABLE IF NOT EXISTS managed_groups (
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS runs (
     ended_at TEXT,
     counts TEXT NOT NULL,
     writes INTEGER NOT NULL,
+    photo_downloads INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     hold_reason TEXT,
     notes TEXT NOT NULL,
@@ -100,7 +102,7 @@ fn time(s: Option<String>) -> Option<DateTime<Utc>> {
 
 const RUN_COLUMNS: &str =
     "id, connector, trigger, mode, simulate, status, started_at, ended_at, counts, writes, error, \
-                           hold_reason, notes, approves, approved_by, config";
+                           hold_reason, notes, approves, approved_by, config, photo_downloads";
 
 fn run_row(r: &Row) -> rusqlite::Result<RunRecord> {
     let status: String = r.get(5)?;
@@ -124,6 +126,7 @@ fn run_row(r: &Row) -> rusqlite::Result<RunRecord> {
         approves: r.get(13)?,
         approved_by: r.get(14)?,
         config: config.and_then(|c| serde_json::from_str(&c).ok()),
+        photo_downloads: r.get::<_, i64>(16)? as u64,
     })
 }
 
@@ -132,7 +135,7 @@ impl StateStore for SqliteStore {
         self.with(|c| {
             let mut stmt = c
                 .prepare(
-                    "SELECT idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised
+                    "SELECT idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised, photo_etag
                      FROM identities WHERE connector = ?1",
                 )
                 .map_err(err)?;
@@ -145,6 +148,7 @@ impl StateStore for SqliteStore {
                         gone_since: time(r.get(3)?),
                         disabled_by_sync_at: time(r.get(4)?),
                         anonymised: r.get(5)?,
+                        photo_etag: r.get(6)?,
                     })
                 })
                 .map_err(err)?;
@@ -190,8 +194,8 @@ impl StateStore for SqliteStore {
         self.with(|c| {
             let tx = c.transaction().map_err(err)?;
             tx.execute(
-                "UPDATE runs SET status = ?2, ended_at = ?3, counts = ?4, writes = ?5, error = ?6, hold_reason = ?7, notes = ?8
-                 WHERE id = ?1",
+                "UPDATE runs SET status = ?2, ended_at = ?3, counts = ?4, writes = ?5, error = ?6, hold_reason = ?7, notes = ?8,
+                 photo_downloads = ?9 WHERE id = ?1",
                 params![
                     r.id,
                     r.status.as_str(),
@@ -200,7 +204,8 @@ impl StateStore for SqliteStore {
                     r.writes as i64,
                     r.error,
                     r.hold_reason,
-                    notes
+                    notes,
+                    r.photo_downloads as i64
                 ],
             )
             .map_err(err)?;
@@ -211,11 +216,12 @@ impl StateStore for SqliteStore {
                 }
                 let mut upsert = tx
                     .prepare(
-                        "INSERT INTO identities (connector, idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                        "INSERT INTO identities (connector, idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised, photo_etag)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                          ON CONFLICT (connector, idp_id) DO UPDATE SET dir_key = excluded.dir_key,
                            username = excluded.username, gone_since = excluded.gone_since,
-                           disabled_by_sync_at = excluded.disabled_by_sync_at, anonymised = excluded.anonymised",
+                           disabled_by_sync_at = excluded.disabled_by_sync_at, anonymised = excluded.anonymised,
+                           photo_etag = excluded.photo_etag",
                     )
                     .map_err(err)?;
                 for i in &changes.upsert {
@@ -227,7 +233,8 @@ impl StateStore for SqliteStore {
                             i.username,
                             i.gone_since.map(|t| t.to_rfc3339()),
                             i.disabled_by_sync_at.map(|t| t.to_rfc3339()),
-                            i.anonymised
+                            i.anonymised,
+                            i.photo_etag
                         ])
                         .map_err(err)?;
                 }

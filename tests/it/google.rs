@@ -134,3 +134,29 @@ fn the_google_preset_maps_a_domain_without_rules() {
     assert_eq!(u.value(&"property:manager".parse().unwrap()), Some("g2"));
     assert_eq!(u.value(&"property:title".parse().unwrap()), Some("Editor"));
 }
+
+#[test]
+fn photos_are_downloaded_only_when_their_etag_changed() {
+    let g = Google::start(400, 0);
+    let h = Harness::new();
+    let config = h.config(connector(&g, &h, json!({ "photos": true, "source": { "groups": "none" } })));
+    let first = h.sync(&config);
+    // Users 0, 20, ..., 380 have photos; none of them is suspended or archived.
+    assert_eq!((first.status, first.photo_downloads), (RunStatus::Done, 20));
+    let dir = usersync::directory::local::LocalDirectory::open(&h.path("directory.db")).unwrap();
+    let key = h.user("g40").key;
+    let image = dir.avatar(&key).unwrap().expect("an avatar");
+    assert!(String::from_utf8_lossy(&image).contains("photo-40-v1"));
+    assert_eq!(dir.avatar(&h.user("g41").key).unwrap(), None);
+
+    let again = h.sync(&config);
+    assert_eq!((again.writes, again.photo_downloads), (0, 0));
+    assert_eq!(g.count("GET /admin/directory/v1/users/{id}/photos/thumbnail"), 20);
+
+    g.state.lock().unwrap().users[40]["thumbnailPhotoEtag"] = json!("\"photo-40-v2\"");
+    g.state.lock().unwrap().users[60].as_object_mut().unwrap().remove("thumbnailPhotoEtag");
+    let r = h.sync(&config);
+    assert_eq!((r.writes, r.photo_downloads, r.counts.updated), (2, 1, 2));
+    assert!(String::from_utf8_lossy(&dir.avatar(&key).unwrap().unwrap()).contains("photo-40-v2"));
+    assert_eq!(dir.avatar(&h.user("g60").key).unwrap(), None, "a removed photo clears the avatar");
+}

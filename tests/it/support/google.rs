@@ -49,8 +49,11 @@ impl Google {
                     "suspended": i % 40 == 39,
                     "archived": i % 97 == 96,
                     "organizations": [{ "title": "Editor", "department": format!("Desk {}", i % 3), "primary": true }],
-                    "thumbnailPhotoEtag": format!("\"photo-{i}\""),
                 });
+                // One user in twenty has a photo.
+                if i % 20 == 0 {
+                    u["thumbnailPhotoEtag"] = json!(format!("\"photo-{i}-v1\""));
+                }
                 if i >= 5 {
                     u["relations"] = json!([{ "value": format!("g{}@example.org", i % 5), "type": "manager" }]);
                 }
@@ -151,6 +154,9 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
     let mut s = state.lock().unwrap();
     let parts: Vec<&str> = req.path.split('/').collect();
     let key = match parts.as_slice() {
+        ["", "admin", "directory", "v1", "users", _, "photos", "thumbnail"] => {
+            "GET /admin/directory/v1/users/{id}/photos/thumbnail".into()
+        }
         ["", "admin", "directory", "v1", "groups", _, "members"] => {
             "GET /admin/directory/v1/groups/{id}/members".into()
         }
@@ -221,6 +227,25 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
                 return google_error(503, "backendError", "Backend Error");
             }
             page("users", s.users.clone(), max)
+        }
+        "GET /admin/directory/v1/users/{id}/photos/thumbnail" => {
+            let Some(u) = s.users.iter().find(|u| u["id"] == parts[5]) else {
+                return google_error(404, "notFound", "Resource Not Found: userKey");
+            };
+            let Some(etag) = u.get("thumbnailPhotoEtag").and_then(Value::as_str) else {
+                return google_error(404, "notFound", "Not Found");
+            };
+            let image = format!("JPEG bytes of {} {etag}", parts[5]);
+            HttpResponse::json(
+                200,
+                &json!({
+                    "kind": "admin#directory#user#photo",
+                    "id": parts[5],
+                    "mimeType": "JPEG",
+                    "photoData": base64::engine::general_purpose::URL_SAFE.encode(image.as_bytes()),
+                    "etag": etag,
+                }),
+            )
         }
         "GET /admin/directory/v1/groups" => {
             let groups = s

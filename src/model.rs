@@ -123,7 +123,8 @@ pub struct SourceUser {
     pub active: bool,
     pub groups: Vec<String>,
     pub manager: Option<String>,
-    pub photo_etag: Option<String>,
+    /// The photo's etag: `None` when photos were not read, `Some(None)` when there is no photo.
+    pub photo_etag: Option<Option<String>>,
     pub location: String,
 }
 

@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::http::{Http, HttpError, Request};
 use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
@@ -40,6 +40,7 @@ pub(super) struct EntraConnector {
     attributes: BTreeSet<String>,
     /// Fields of `manager.*` the mapping reads, for `$expand=manager($select=...)`.
     manager_fields: BTreeSet<String>,
+    photos: bool,
 }
 
 /// Tokens by (authority, tenant, client, secret hash, scope): reused across runs until shortly
@@ -47,7 +48,7 @@ pub(super) struct EntraConnector {
 static TOKENS: Mutex<Option<HashMap<u64, (String, Instant)>>> = Mutex::new(None);
 
 impl EntraConnector {
-    pub fn new(settings: EntraSource, http: Http, paths: &BTreeSet<String>) -> Self {
+    pub fn new(settings: EntraSource, http: Http, paths: &BTreeSet<String>, photos: bool) -> Self {
         let mut attributes = BTreeSet::new();
         let mut manager_fields = BTreeSet::new();
         for path in paths {
@@ -68,7 +69,7 @@ impl EntraConnector {
         }
         attributes.insert("id".into());
         attributes.insert("accountEnabled".into());
-        EntraConnector { settings, http, attributes, manager_fields }
+        EntraConnector { settings, http, attributes, manager_fields, photos }
     }
 
     fn token_key(&self) -> u64 {
@@ -193,6 +194,37 @@ impl EntraConnector {
         url
     }
 
+    /// Photo etags (`@odata.mediaEtag`) for the users, 20 per `$batch` request. A user whose
+    /// photo metadata could not be read keeps `photo_etag: None` (unknown), so their avatar is
+    /// left alone rather than cleared.
+    fn photo_etags(&mut self, users: &mut [SourceUser]) -> Result<(), HttpError> {
+        let url = format!("{}/v1.0/$batch", self.settings.graph_url);
+        for chunk in users.chunks_mut(BATCH) {
+            let requests: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, u)| json!({ "id": i.to_string(), "method": "GET", "url": format!("/users/{}/photo", u.id) }))
+                .collect();
+            let token = self.token()?;
+            let req = Request::post_json(url.clone(), json!({ "requests": requests }))
+                .header("Authorization", format!("Bearer {token}"));
+            let resp = self.http.send(&req)?;
+            let body = resp.json().map_err(|d| self.bad_response(&req, d))?;
+            for r in body.get("responses").and_then(Value::as_array).into_iter().flatten() {
+                let Some(i) = r.get("id").and_then(Value::as_str).and_then(|i| i.parse::<usize>().ok()) else {
+                    continue;
+                };
+                let Some(user) = chunk.get_mut(i) else { continue };
+                user.photo_etag = match r.get("status").and_then(Value::as_u64) {
+                    Some(200) => Some(r.pointer("/body/@odata.mediaEtag").and_then(Value::as_str).map(str::to_string)),
+                    Some(404) => Some(None),
+                    _ => None,
+                };
+            }
+        }
+        Ok(())
+    }
+
     /// Group display names per user id.
     fn memberships(&mut self) -> Result<HashMap<String, Vec<String>>, HttpError> {
         let members = match self.settings.groups {
@@ -227,6 +259,9 @@ fn permission_hint(endpoint: &str) -> &'static str {
         "grant the application permission User.Read.All, with admin consent"
     }
 }
+
+/// Graph's limit of requests per `$batch`.
+const BATCH: usize = 20;
 
 fn source_user(v: Value) -> Option<SourceUser> {
     let Value::Object(mut obj) = v else { return None };
@@ -293,6 +328,9 @@ impl Connector for EntraConnector {
             }
         };
         let full = token.is_none();
+        if self.photos {
+            self.photo_etags(&mut listing.users).map_err(|e| SourceError::Unreadable(e.to_string()))?;
+        }
         if full {
             let groups = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
             for user in &mut listing.users {
@@ -347,14 +385,28 @@ impl Connector for EntraConnector {
         };
         // Memberships must be complete or not used: a missing page would strip real memberships.
         let groups = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
-        for v in values {
-            if let Some(mut user) = source_user(v) {
-                if let Some(g) = groups.get(&user.id) {
-                    user.groups = g.clone();
-                }
-                listing.users.push(user);
+        let mut values: Vec<SourceUser> = values.into_iter().filter_map(source_user).collect();
+        if self.photos {
+            self.photo_etags(&mut values).map_err(|e| SourceError::Unreadable(e.to_string()))?;
+        }
+        for mut user in values {
+            if let Some(g) = groups.get(&user.id) {
+                user.groups = g.clone();
             }
+            listing.users.push(user);
         }
         Ok(listing)
+    }
+
+    /// `/users/{id}/photo/$value`; 404 means no photo.
+    fn photo(&mut self, id: &str) -> Result<Option<Vec<u8>>, SourceError> {
+        let url = format!("{}/v1.0/users/{id}/photo/$value", self.settings.graph_url);
+        let token = self.token().map_err(|e| SourceError::Unreadable(e.to_string()))?;
+        let req = Request::get(url).header("Authorization", format!("Bearer {token}"));
+        match self.http.send(&req) {
+            Ok(resp) => Ok(Some(resp.body)),
+            Err(e) if e.status == Some(404) => Ok(None),
+            Err(e) => Err(SourceError::Unreadable(e.to_string())),
+        }
     }
 }

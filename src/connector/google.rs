@@ -238,7 +238,7 @@ fn source_user(v: Value) -> Option<SourceUser> {
         // Exposed to the mapping as `manager.email`, like Entra's `manager.*`.
         obj.insert("manager".into(), json!({ "email": m }));
     }
-    let photo_etag = obj.get("thumbnailPhotoEtag").and_then(Value::as_str).map(str::to_string);
+    let photo_etag = Some(obj.get("thumbnailPhotoEtag").and_then(Value::as_str).map(str::to_string));
     Some(SourceUser {
         location: format!("google user {id}"),
         id,

@@ -33,15 +33,21 @@ pub struct Request {
     pub headers: Vec<(&'static str, String)>,
     /// Form fields for `application/x-www-form-urlencoded` (token requests).
     pub form: Option<Vec<(&'static str, String)>>,
+    /// A JSON body (Graph `$batch`).
+    pub json: Option<Value>,
 }
 
 impl Request {
     pub fn get(url: String) -> Self {
-        Request { method: "GET", url, headers: Vec::new(), form: None }
+        Request { method: "GET", url, headers: Vec::new(), form: None, json: None }
     }
 
     pub fn post_form(url: String, form: Vec<(&'static str, String)>) -> Self {
-        Request { method: "POST", url, headers: Vec::new(), form: Some(form) }
+        Request { method: "POST", url, headers: Vec::new(), form: Some(form), json: None }
+    }
+
+    pub fn post_json(url: String, body: Value) -> Self {
+        Request { method: "POST", url, headers: Vec::new(), form: None, json: Some(body) }
     }
 
     pub fn header(mut self, name: &'static str, value: String) -> Self {
@@ -193,13 +199,20 @@ impl Http {
     }
 
     fn once(&self, req: &Request) -> Next {
-        let result = match (req.method, &req.form) {
-            ("POST", Some(form)) => {
+        let result = match (req.method, &req.form, &req.json) {
+            ("POST", Some(form), _) => {
                 let mut b = self.agent.post(&req.url);
                 for (k, v) in &req.headers {
                     b = b.header(*k, v);
                 }
                 b.send_form(form.iter().map(|(k, v)| (*k, v.as_str())))
+            }
+            ("POST", None, Some(json)) => {
+                let mut b = self.agent.post(&req.url).header("Content-Type", "application/json");
+                for (k, v) in &req.headers {
+                    b = b.header(*k, v);
+                }
+                b.send(json.to_string().as_bytes())
             }
             _ => {
                 let mut b = self.agent.get(&req.url);

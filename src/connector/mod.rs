@@ -125,7 +125,8 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
         (SourceSettings::Entra(entra), ConnectorKind::Entra) => {
             let http = http::Http::new(http::Provider::Entra, &resolve(&entra.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("entra: {e}")))?;
-            Ok(Box::new(entra::EntraConnector::new(entra.clone(), http, &crate::mapping::source_attributes(config))))
+            let attributes = crate::mapping::source_attributes(config);
+            Ok(Box::new(entra::EntraConnector::new(entra.clone(), http, &attributes, config.photos)))
         }
         (SourceSettings::Okta(okta), ConnectorKind::Okta) => {
             let http = http::Http::new(http::Provider::Okta, &resolve(&okta.http, base_dir))

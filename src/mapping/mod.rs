@@ -122,7 +122,7 @@ pub fn map_user_with(
         active,
         values,
         groups,
-        photo: connector.photos.then(|| user.photo_etag.clone()),
+        photo: if connector.photos { user.photo_etag.clone() } else { None },
         location: user.location.clone(),
     })
 }

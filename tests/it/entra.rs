@@ -280,3 +280,26 @@ fn incremental_on_a_file_source_runs_a_full_sync() {
     assert_eq!((r.status, r.counts.created), (RunStatus::Done, 4));
     assert!(r.notes.iter().any(|n| n.contains("reads only full listings")), "{:?}", r.notes);
 }
+
+#[test]
+fn photos_come_in_batches_and_are_downloaded_only_when_their_etag_changed() {
+    let g = Graph::start(400, 0);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({ "photos": true, "source": { "groups": "none" } })));
+    let first = h.sync(&config);
+    assert_eq!((first.status, first.counts.created, first.photo_downloads), (RunStatus::Done, 400, 20));
+    assert_eq!(g.count("POST /v1.0/$batch"), 20, "400 users, 20 photo lookups per batch");
+    let dir = usersync::directory::local::LocalDirectory::open(&h.path("directory.db")).unwrap();
+    let image = dir.avatar(&h.user("user40").key).unwrap().expect("an avatar");
+    assert!(String::from_utf8_lossy(&image).contains("photo-40-v1"));
+
+    g.reset_counts();
+    let again = h.sync(&config);
+    assert_eq!((again.writes, again.photo_downloads), (0, 0));
+    assert_eq!(g.count("GET /v1.0/users/{id}/photo/$value"), 0);
+
+    g.state.lock().unwrap().users[40].insert("#photo".into(), json!("W/\"photo-40-v2\""));
+    let r = h.sync(&config);
+    assert_eq!((r.writes, r.photo_downloads), (1, 1));
+    assert!(String::from_utf8_lossy(&dir.avatar(&h.user("user40").key).unwrap().unwrap()).contains("photo-40-v2"));
+}

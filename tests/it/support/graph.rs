@@ -78,6 +78,10 @@ impl Graph {
                 u.insert("department".into(), json!(format!("Dept {}", i % 7)));
                 u.insert("jobTitle".into(), json!(if i < 10 { "Manager" } else { "Engineer" }));
                 u.insert("accountEnabled".into(), json!(true));
+                // One user in twenty has a photo.
+                if i % 20 == 0 {
+                    u.insert("#photo".into(), json!(format!("W/\"photo-{i}-v1\"")));
+                }
                 if i >= 10 {
                     u.insert("#manager".into(), json!(format!("00000000-0000-4000-8000-{:012}", i % 10)));
                 }
@@ -180,7 +184,14 @@ fn endpoint_key(req: &HttpRequest) -> String {
     let shaped: Vec<String> = parts
         .iter()
         .enumerate()
-        .map(|(i, p)| if i == 3 && parts.get(2) == Some(&"groups") { "{id}".to_string() } else { p.to_string() })
+        .map(|(i, p)| {
+            let keyed = parts.get(2) == Some(&"groups") || (parts.get(2) == Some(&"users") && parts.len() > 4);
+            if i == 3 && keyed {
+                "{id}".to_string()
+            } else {
+                p.to_string()
+            }
+        })
         .collect();
     format!("{} {}", req.method, shaped.join("/"))
 }
@@ -344,6 +355,39 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
                 body["@odata.deltaLink"] = json!(format!("{base}{}?{}", req.path, q.join("&")));
             }
             HttpResponse::json(200, &body)
+        }
+        "/v1.0/$batch" => {
+            let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+            let requests = body["requests"].as_array().cloned().unwrap_or_default();
+            if requests.len() > 20 {
+                return graph_error(400, "BadRequest", "Number of batch request steps exceeds the maximum of 20.");
+            }
+            let responses: Vec<Value> = requests
+                .iter()
+                .map(|r| {
+                    let url = r["url"].as_str().unwrap_or_default();
+                    let id = url.strip_prefix("/users/").and_then(|u| u.strip_suffix("/photo")).unwrap_or_default();
+                    match s.users.iter().find(|u| u["id"] == id).and_then(|u| u.get("#photo")) {
+                        Some(etag) => json!({ "id": r["id"], "status": 200,
+                            "body": { "@odata.mediaEtag": etag, "id": "default", "height": 96, "width": 96 } }),
+                        None => json!({ "id": r["id"], "status": 404,
+                            "body": { "error": { "code": "ImageNotFound", "message": "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown." } } }),
+                    }
+                })
+                .collect();
+            HttpResponse::json(200, &json!({ "responses": responses }))
+        }
+        "/v1.0/users/{id}/photo/$value" => {
+            let id = req.path.split('/').nth(3).unwrap_or_default();
+            match s.users.iter().find(|u| u["id"] == id).and_then(|u| u.get("#photo")) {
+                Some(etag) => HttpResponse {
+                    status: 200,
+                    headers: vec![("Content-Type".into(), "image/jpeg".into())],
+                    body: format!("JPEG of {id} {etag}").into_bytes(),
+                    ..HttpResponse::default()
+                },
+                None => graph_error(404, "ImageNotFound", "The photo wasn't found."),
+            }
         }
         "/v1.0/groups" => {
             let items = s.groups.iter().map(|g| json!({ "id": g.id, "displayName": g.name })).collect();

@@ -130,3 +130,27 @@ fn the_okta_preset_maps_an_org_without_rules() {
     assert_eq!(u.value(&"display_name".parse().unwrap()), Some("Person No7"));
     assert_eq!(u.value(&"property:title".parse().unwrap()), Some("Analyst"));
 }
+
+#[test]
+fn incremental_runs_follow_last_updated_with_overlap() {
+    let o = Okta::start(450, 2);
+    let h = Harness::new();
+    let config = h.config(connector(&o, json!({})));
+    let incremental = usersync::engine::RunRequest {
+        mode: usersync::engine::Mode::Incremental,
+        ..usersync::engine::RunRequest::full(None)
+    };
+    let first = h.engine.run(&config, &incremental, &|_| {}).unwrap();
+    assert_eq!((first.status, first.mode.as_str()), (RunStatus::Done, "incremental"));
+    assert!(first.counts.created > 400);
+
+    o.state.lock().unwrap().requests.clear();
+    let none = h.engine.run(&config, &incremental, &|_| {}).unwrap();
+    assert_eq!((none.writes, o.count(USERS)), (0, 1), "one filtered request, nothing written");
+
+    o.touch(8, "department", json!("Finance"));
+    let r = h.engine.run(&config, &incremental, &|_| {}).unwrap();
+    assert_eq!((r.counts.updated, r.writes), (1, 1));
+    assert_eq!(h.user("person8").value(&"profile:department".parse().unwrap()), Some("Finance"));
+    assert_eq!(h.user("person8").groups.len(), 1, "memberships are left alone when not read");
+}

@@ -67,7 +67,11 @@ impl Okta {
                 "id": format!("00u{i:017}"),
                 "status": status,
                 "created": "2024-01-01T00:00:00.000Z",
-                "lastUpdated": "2025-06-01T00:00:00.000Z",
+                // One update a minute, the last one newest.
+                "lastUpdated": (chrono::DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z").unwrap()
+                    + chrono::Duration::minutes(i as i64))
+                    .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                    .to_string(),
                 "profile": profile,
                 "credentials": { "provider": { "type": "OKTA", "name": "OKTA" } },
                 "_links": { "self": { "href": format!("/api/v1/users/00u{i:017}") } }
@@ -99,6 +103,13 @@ impl Okta {
 
     pub fn count(&self, endpoint: &str) -> usize {
         self.state.lock().unwrap().requests.get(endpoint).copied().unwrap_or(0)
+    }
+
+    /// Changes a profile field of user `i` and moves its `lastUpdated` forward.
+    pub fn touch(&self, i: usize, field: &str, value: Value) {
+        let mut s = self.state.lock().unwrap();
+        s.users[i]["profile"][field] = value;
+        s.users[i]["lastUpdated"] = json!("2026-11-20T10:00:00.000Z");
     }
 
     pub fn source(&self) -> Value {
@@ -162,13 +173,19 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
                 let filter = req.param("filter").map(str::to_string);
                 let wanted =
                     filter.as_deref().and_then(|f| f.strip_prefix("status eq \"")).and_then(|f| f.strip_suffix('"'));
+                let after = filter
+                    .as_deref()
+                    .and_then(|f| f.strip_prefix("lastUpdated gt \""))
+                    .and_then(|f| f.strip_suffix('"'));
                 let users = s
                     .users
                     .iter()
-                    .filter(|u| match wanted {
-                        Some(status) => u["status"] == status,
+                    .filter(|u| match (wanted, after) {
+                        (Some(status), _) => u["status"] == status,
+                        // A filter returns users of every status.
+                        (None, Some(t)) => u["lastUpdated"].as_str().unwrap_or_default() > t,
                         // A plain list leaves deprovisioned users out.
-                        None => u["status"] != "DEPROVISIONED",
+                        (None, None) => u["status"] != "DEPROVISIONED",
                     })
                     .cloned()
                     .collect();

@@ -224,8 +224,8 @@ impl Default for HttpSettings {
 #[derive(Debug, Clone, Serialize)]
 pub struct OktaSource {
     pub org_url: String,
-    /// An SSWS API token.
-    pub api_token: Secret,
+    #[serde(flatten)]
+    pub auth: OktaAuth,
     pub groups: GroupMembership,
     /// Okta statuses that make a user inactive; every other status is active.
     pub inactive_statuses: Vec<String>,
@@ -251,6 +251,16 @@ pub struct GoogleSource {
 }
 
 pub const GOOGLE_API: &str = "https://admin.googleapis.com";
+
+/// How the Okta connector authenticates.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum OktaAuth {
+    /// An SSWS API token of an administrator.
+    ApiToken { api_token: Secret },
+    /// An OAuth service app with `private_key_jwt` client authentication.
+    PrivateKeyJwt { client_id: String, private_key_file: PathBuf },
+}
 
 pub const OKTA_INACTIVE_STATUSES: [&str; 2] = ["SUSPENDED", "DEPROVISIONED"];
 pub const OKTA_STATUSES: [&str; 8] =

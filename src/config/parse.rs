@@ -228,7 +228,22 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
                     }
                 }
             });
-            let api_token = o.req(ctx, "api_token", "an Okta API token").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let api_token = o.opt("api_token").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let client_id = o.opt("client_id").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let key_file = o.opt("private_key_file").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let auth = match (api_token, client_id, key_file) {
+                (Some(t), None, None) => Some(OktaAuth::ApiToken { api_token: Secret::new(t) }),
+                (None, Some(client_id), Some(f)) => {
+                    Some(OktaAuth::PrivateKeyJwt { client_id, private_key_file: PathBuf::from(f) })
+                }
+                _ => {
+                    ctx.err(
+                        &o.at("api_token"),
+                        "missing; expected an Okta API token, or client_id and private_key_file for an OAuth service app",
+                    );
+                    None
+                }
+            };
             let groups = match o.opt("groups") {
                 Some((p, v)) => {
                     ctx.word(&p, v, &[("direct", GroupMembership::Direct), ("none", GroupMembership::None)])
@@ -261,7 +276,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
             };
             Some(SourceSettings::Okta(OktaSource {
                 org_url: org_url?,
-                api_token: Secret::new(api_token?),
+                auth: auth?,
                 groups: groups?,
                 inactive_statuses: inactive_statuses?,
                 http: http?,

@@ -5,12 +5,13 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
 use super::http::{endpoint, query_value, Http, HttpError, Request};
+use super::jwt::{self, Signer};
 use super::{CheckStep, Connector, Listing, RowError, SourceError};
 use crate::config::{GoogleSource, GroupMembership};
 use crate::model::SourceUser;
@@ -23,7 +24,7 @@ const GROUPS_PAGE: u32 = 200;
 /// The parts of a service account key file the connector uses.
 struct ServiceAccount {
     client_email: String,
-    key: ring::signature::RsaKeyPair,
+    signer: Signer,
     token_uri: String,
 }
 
@@ -33,10 +34,6 @@ pub(super) struct GoogleConnector {
     http: Http,
     account: Option<ServiceAccount>,
     token: Option<(String, Instant)>,
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 impl GoogleConnector {
@@ -58,20 +55,13 @@ impl GoogleConnector {
                 })
             };
             let pem = field("private_key")?;
-            let der = ureq::tls::parse_pem(pem.as_bytes())
-                .find_map(|item| match item {
-                    Ok(ureq::tls::PemItem::PrivateKey(k)) => Some(k.der().to_vec()),
-                    _ => None,
-                })
-                .ok_or_else(|| format!("google: the private_key in {path} is not a PEM private key"))?;
-            let key = ring::signature::RsaKeyPair::from_pkcs8(&der)
-                .map_err(|_| format!("google: the private_key in {path} is not an RSA PKCS#8 key"))?;
+            let signer = Signer::from_pem(&pem, &format!("google: the private_key in {path}"))?;
             let token_uri = match &self.settings.token_url {
                 Some(url) => url.clone(),
                 None => field("token_uri").unwrap_or_else(|_| "https://oauth2.googleapis.com/token".into()),
             };
             crate::connector::http::check_url(&token_uri).map_err(|e| format!("google: token_uri {e}"))?;
-            self.account = Some(ServiceAccount { client_email: field("client_email")?, key, token_uri });
+            self.account = Some(ServiceAccount { client_email: field("client_email")?, signer, token_uri });
         }
         Ok(self.account.as_ref().expect("set above"))
     }
@@ -80,8 +70,7 @@ impl GoogleConnector {
     fn assertion(&mut self) -> Result<(String, String), String> {
         let subject = self.settings.subject.clone();
         let account = self.account()?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let header = b64(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let now = jwt::now();
         let claims = json!({
             "iss": account.client_email,
             "sub": subject,
@@ -90,18 +79,8 @@ impl GoogleConnector {
             "iat": now,
             "exp": now + 3600,
         });
-        let signing_input = format!("{header}.{}", b64(claims.to_string().as_bytes()));
-        let mut signature = vec![0; account.key.public().modulus_len()];
-        account
-            .key
-            .sign(
-                &ring::signature::RSA_PKCS1_SHA256,
-                &ring::rand::SystemRandom::new(),
-                signing_input.as_bytes(),
-                &mut signature,
-            )
-            .map_err(|_| "google: could not sign the token request".to_string())?;
-        Ok((format!("{signing_input}.{}", b64(&signature)), account.token_uri.clone()))
+        let assertion = account.signer.sign(&claims).map_err(|e| format!("google: {e}"))?;
+        Ok((assertion, account.token_uri.clone()))
     }
 
     fn token(&mut self) -> Result<String, String> {

@@ -5,6 +5,7 @@ mod csv_file;
 mod entra;
 mod google;
 pub mod http;
+mod jwt;
 mod okta;
 mod rows;
 mod xlsx_file;
@@ -131,7 +132,13 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
         (SourceSettings::Okta(okta), ConnectorKind::Okta) => {
             let http = http::Http::new(http::Provider::Okta, &resolve(&okta.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("okta: {e}")))?;
-            Ok(Box::new(okta::OktaConnector::new(okta.clone(), http)))
+            let key_file = match &okta.auth {
+                crate::config::OktaAuth::PrivateKeyJwt { private_key_file, .. } => {
+                    Some(base_dir.join(private_key_file))
+                }
+                crate::config::OktaAuth::ApiToken { .. } => None,
+            };
+            Ok(Box::new(okta::OktaConnector::new(okta.clone(), http, key_file)))
         }
         (SourceSettings::Google(google), ConnectorKind::Google) => {
             let http = http::Http::new(http::Provider::Google, &resolve(&google.http, base_dir))

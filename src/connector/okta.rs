@@ -3,13 +3,15 @@
 //! and their members, and pacing on `X-Rate-Limit-Remaining`/`X-Rate-Limit-Reset`.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::http::{endpoint, query_value, Http, HttpError, Request, Response};
+use super::jwt::{self, Signer};
 use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
-use crate::config::{GroupMembership, OktaSource};
+use crate::config::{GroupMembership, OktaAuth, OktaSource};
 use crate::model::SourceUser;
 
 /// Okta's largest page for users and groups.
@@ -18,7 +20,13 @@ const PAGE: u32 = 200;
 pub(super) struct OktaConnector {
     settings: OktaSource,
     http: Http,
+    /// The private key file of an OAuth service app, resolved against the configuration.
+    key_file: Option<PathBuf>,
+    token: Option<(String, Instant)>,
 }
+
+/// Scopes an OAuth service app needs.
+const SCOPES: &str = "okta.users.read okta.groups.read";
 
 /// What a paged read produced, and the error that stopped it early, if one did.
 struct Paged {
@@ -27,17 +35,70 @@ struct Paged {
 }
 
 impl OktaConnector {
-    pub fn new(settings: OktaSource, http: Http) -> Self {
-        OktaConnector { settings, http }
+    pub fn new(settings: OktaSource, http: Http, key_file: Option<PathBuf>) -> Self {
+        OktaConnector { settings, http, key_file, token: None }
     }
 
-    fn get(&self, url: &str) -> Result<Response, HttpError> {
-        let req = Request::get(url.to_string())
-            .header("Authorization", format!("SSWS {}", self.settings.api_token.expose()))
-            .header("Accept", "application/json".into());
+    /// The Authorization header: the SSWS token, or a bearer token obtained with a
+    /// `private_key_jwt` client assertion (kept until shortly before it expires).
+    fn authorization(&mut self) -> Result<String, HttpError> {
+        let client_id = match &self.settings.auth {
+            OktaAuth::ApiToken { api_token } => return Ok(format!("SSWS {}", api_token.expose())),
+            OktaAuth::PrivateKeyJwt { client_id, .. } => client_id.clone(),
+        };
+        if let Some((token, until)) = &self.token {
+            if Instant::now() < *until {
+                return Ok(format!("Bearer {token}"));
+            }
+        }
+        let url = format!("{}/oauth2/v1/token", self.settings.org_url);
+        let fail = |detail: String| HttpError {
+            provider: "okta",
+            method: "POST",
+            endpoint: endpoint(&url),
+            status: None,
+            code: None,
+            detail,
+        };
+        let path = self.key_file.clone().unwrap_or_default();
+        let pem = std::fs::read_to_string(&path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+        let signer = Signer::from_pem(&pem, &format!("the private key in {}", path.display())).map_err(fail)?;
+        let now = jwt::now();
+        let mut jti = [0u8; 16];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut jti)
+            .map_err(|_| fail("no randomness".into()))?;
+        let claims = json!({
+            "iss": client_id, "sub": client_id, "aud": url, "iat": now, "exp": now + 300, "jti": jwt::b64(&jti),
+        });
+        let assertion = signer.sign(&claims).map_err(fail)?;
+        let form = vec![
+            ("grant_type", "client_credentials".to_string()),
+            ("scope", SCOPES.to_string()),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_string()),
+            ("client_assertion", assertion),
+        ];
+        let resp = self.http.send(&Request::post_form(url.clone(), form)).map_err(|mut e| {
+            e.detail = format!("grant the service app the scopes {SCOPES} and register its public key; {}", e.detail);
+            e
+        })?;
+        let v = resp.json().map_err(fail)?;
+        let token = v.get("access_token").and_then(Value::as_str).ok_or_else(|| fail("no access_token".into()))?;
+        let lifetime = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+        let until = Instant::now() + Duration::from_secs(lifetime - 60.min(lifetime / 2));
+        self.token = Some((token.to_string(), until));
+        Ok(format!("Bearer {token}"))
+    }
+
+    fn get(&mut self, url: &str) -> Result<Response, HttpError> {
+        let auth = self.authorization()?;
+        let req =
+            Request::get(url.to_string()).header("Authorization", auth).header("Accept", "application/json".into());
         let resp = self.http.send(&req).map_err(|mut e| {
             match e.status {
-                Some(401) => e.detail = format!("check api_token; {}", e.detail),
+                Some(401) => {
+                    self.token = None;
+                    e.detail = format!("check the credentials (api_token, or client_id and private key); {}", e.detail)
+                }
                 Some(403) => {
                     e.detail = "the API token's administrator needs at least the Read-Only Administrator role".into()
                 }
@@ -62,7 +123,7 @@ impl OktaConnector {
         }
     }
 
-    fn all(&self, first: String) -> Paged {
+    fn all(&mut self, first: String) -> Paged {
         let mut items = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
@@ -98,11 +159,11 @@ impl OktaConnector {
     }
 
     /// Group names per user id.
-    fn memberships(&self) -> Result<HashMap<String, Vec<String>>, HttpError> {
+    fn memberships(&mut self) -> Result<HashMap<String, Vec<String>>, HttpError> {
         if self.settings.groups == GroupMembership::None {
             return Ok(HashMap::new());
         }
-        let base = &self.settings.org_url;
+        let base = self.settings.org_url.clone();
         let groups = complete(self.all(format!("{base}/api/v1/groups?limit={PAGE}")))?;
         let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
         for g in groups {

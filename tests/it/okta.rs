@@ -103,7 +103,7 @@ fn missing_rights_and_bad_tokens_are_explained_without_the_token() {
     let r = h.sync(&bad);
     assert_eq!(r.status, RunStatus::Failed);
     let e = r.error.unwrap();
-    assert!(e.contains("okta: GET /api/v1/users: 401 E0000011 (check api_token"), "{e}");
+    assert!(e.contains("okta: GET /api/v1/users: 401 E0000011 (check the credentials"), "{e}");
     assert!(!e.contains("not-the-token") && !e.contains(okta::TOKEN), "{e}");
 }
 
@@ -153,4 +153,24 @@ fn incremental_runs_follow_last_updated_with_overlap() {
     assert_eq!((r.counts.updated, r.writes), (1, 1));
     assert_eq!(h.user("person8").value(&"profile:department".parse().unwrap()), Some("Finance"));
     assert_eq!(h.user("person8").groups.len(), 1, "memberships are left alone when not read");
+}
+
+#[test]
+fn an_oauth_service_app_authenticates_with_private_key_jwt() {
+    let o = Okta::start(30, 1);
+    let h = Harness::new();
+    h.write("okta-app.pem", crate::support::google::KEY_PEM);
+    let source = json!({ "org_url": o.url(), "client_id": okta::SERVICE_APP, "private_key_file": "okta-app.pem",
+        "http": { "retry_base_ms": 10 } });
+    let mut c = connector(&o, json!({}));
+    c["source"] = source;
+    let r = h.sync(&h.config(c.clone()));
+    assert_eq!((r.status, r.counts.failed), (RunStatus::Done, 0));
+    assert_eq!(o.count("POST /oauth2/v1/token"), 1, "one token for the run");
+
+    c["source"]["client_id"] = json!("0oa-someone-else");
+    let r = h.sync(&h.config(c));
+    let e = r.error.unwrap();
+    assert!(e.contains("okta: POST /oauth2/v1/token: 401 invalid_client (grant the service app the scopes"), "{e}");
+    assert!(!e.contains("PRIVATE KEY"), "{e}");
 }

@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 use super::http_server::{HttpRequest, HttpResponse, Server};
 
 pub const TOKEN: &str = "00okta-api-token-SECRET";
+pub const SERVICE_APP: &str = "0oa-service-app";
+const OAUTH_TOKEN: &str = "eyJ.okta-oauth-access-token";
 
 pub struct State {
     pub users: Vec<Value>,
@@ -148,7 +150,34 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
         }
         None => 599,
     };
-    if req.header("Authorization") != Some(&format!("SSWS {TOKEN}")) {
+    if key == "POST /oauth2/v1/token" {
+        let form: BTreeMap<String, String> = req.form().into_iter().collect();
+        let audience = format!("http://{}/oauth2/v1/token", req.header("Host").unwrap_or("127.0.0.1"));
+        let assertion = form.get("client_assertion").map(String::as_str).unwrap_or_default();
+        let valid = form.get("client_assertion_type").map(String::as_str)
+            == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+            && super::google::verify_jwt(assertion).is_some_and(|c| {
+                c["iss"] == SERVICE_APP && c["sub"] == SERVICE_APP && c["aud"] == audience && c["jti"].is_string()
+            });
+        if !valid {
+            return HttpResponse::json(
+                401,
+                &json!({ "error": "invalid_client", "error_description": "The client_assertion signature is invalid." }),
+            );
+        }
+        if !form.get("scope").is_some_and(|s| s.contains("okta.users.read")) {
+            return HttpResponse::json(
+                400,
+                &json!({ "error": "invalid_scope", "error_description": "The requested scope is invalid." }),
+            );
+        }
+        return HttpResponse::json(
+            200,
+            &json!({ "token_type": "Bearer", "expires_in": 3600, "access_token": OAUTH_TOKEN, "scope": form["scope"] }),
+        );
+    }
+    let auth = req.header("Authorization");
+    if auth != Some(&format!("SSWS {TOKEN}")) && auth != Some(&format!("Bearer {OAUTH_TOKEN}")) {
         return limits(okta_error(401, "E0000011", "Invalid token provided"), remaining);
     }
     let limit: usize = req.param("limit").and_then(|l| l.parse().ok()).unwrap_or(200).min(200);

@@ -303,3 +303,36 @@ fn photos_come_in_batches_and_are_downloaded_only_when_their_etag_changed() {
     assert_eq!((r.writes, r.photo_downloads), (1, 1));
     assert!(String::from_utf8_lossy(&dir.avatar(&h.user("user40").key).unwrap().unwrap()).contains("photo-40-v2"));
 }
+
+#[test]
+fn an_empty_listing_from_a_tenant_with_managed_users_is_held() {
+    let g = Graph::start(30, 0);
+    let h = Harness::new();
+    let config = h
+        .config(connector(&g, json!({ "source": { "groups": "none" }, "safety": { "max_destructive_percent": 100 } })));
+    assert_eq!(h.sync(&config).counts.created, 30);
+    g.fault(
+        "/v1.0/users",
+        None,
+        usize::MAX,
+        crate::support::http_server::HttpResponse::json(200, &json!({ "value": [] })),
+    );
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.disabled, r.counts.held), (RunStatus::Held, 0, 30));
+    assert_eq!(h.active_usernames().len(), 30);
+}
+
+#[test]
+fn requests_go_through_the_configured_proxy() {
+    let g = Graph::start(12, 0);
+    let h = Harness::new();
+    // The emulator also plays the proxy; the configured Graph address has nobody listening.
+    let config = h.config(connector(
+        &g,
+        json!({ "source": { "groups": "none", "authority_url": "http://127.0.0.1:9", "graph_url": "http://127.0.0.1:9",
+            "http": { "proxy_url": g.url() } } }),
+    ));
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.created), (RunStatus::Done, 12), "{:?}", r.error);
+    assert!(g.state.lock().unwrap().proxied > 0);
+}

@@ -54,6 +54,8 @@ pub struct State {
     pub removed: Vec<(String, u64)>,
     /// Delta tokens older than this are refused with 410 (expired sync state).
     pub min_delta: u64,
+    /// Requests that arrived through a proxy.
+    pub proxied: usize,
 }
 
 pub struct Graph {
@@ -200,6 +202,9 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
     let mut s = state.lock().unwrap();
     let key = endpoint_key(req);
     *s.requests.entry(key.clone()).or_default() += 1;
+    if req.proxied {
+        s.proxied += 1;
+    }
     let top: usize = req.param("$top").and_then(|t| t.parse().ok()).unwrap_or(100);
     let skip: usize = req.param("$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0);
     let page = skip / top.max(1) + 1;

@@ -16,6 +16,8 @@ pub struct HttpRequest {
     pub query: Vec<(String, String)>,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The request came in absolute form (`GET http://host/path`): it was sent to us as a proxy.
+    pub proxied: bool,
 }
 
 impl HttpRequest {
@@ -110,22 +112,33 @@ fn serve(stream: TcpStream, handler: Handler) {
     stream.set_nonblocking(false).ok();
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" || h == "\n" {
-            break;
+    let mut tunneled = false;
+    let (method, target, headers) = loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
         }
-        if let Some((k, v)) = h.trim_end().split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
+        let mut parts = line.split_whitespace();
+        let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" || h == "\n" {
+                break;
+            }
+            if let Some((k, v)) = h.trim_end().split_once(':') {
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
         }
-    }
+        // Acting as a proxy: accept the tunnel, then serve the request that comes through it.
+        if method == "CONNECT" {
+            let mut out = stream.try_clone().expect("clone stream");
+            let _ = out.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n");
+            tunneled = true;
+            continue;
+        }
+        break (method, target, headers);
+    };
     let length = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
@@ -135,11 +148,18 @@ fn serve(stream: TcpStream, handler: Handler) {
     if reader.read_exact(&mut body).is_err() {
         return;
     }
+    // A client talking to a proxy names the whole URL.
+    let proxied = tunneled || target.starts_with("http://");
+    let target = if let Some(rest) = target.strip_prefix("http://") {
+        rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_else(|| "/".into())
+    } else {
+        target
+    };
     let (path, query) = match target.split_once('?') {
         Some((p, q)) => (p.to_string(), parse_pairs(q)),
         None => (target.clone(), Vec::new()),
     };
-    let req = HttpRequest { method, path: decode(&path), query, headers, body };
+    let req = HttpRequest { method, path: decode(&path), query, headers, body, proxied };
     let resp = handler(&req);
     if let Some(d) = resp.delay {
         std::thread::sleep(d);

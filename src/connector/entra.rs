@@ -11,7 +11,8 @@ use serde_json::{json, Map, Value};
 
 use super::http::{Http, HttpError, Request};
 use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
-use crate::config::{EntraSource, GroupMembership};
+use crate::config::{EntraSource, GroupMembership, GroupRules};
+use crate::mapping::group_matters;
 use crate::model::SourceUser;
 
 /// What a paged read produced.
@@ -41,6 +42,7 @@ pub(super) struct EntraConnector {
     /// Fields of `manager.*` the mapping reads, for `$expand=manager($select=...)`.
     manager_fields: BTreeSet<String>,
     photos: bool,
+    group_rules: GroupRules,
 }
 
 /// Tokens by (authority, tenant, client, secret hash, scope): reused across runs until shortly
@@ -48,7 +50,13 @@ pub(super) struct EntraConnector {
 static TOKENS: Mutex<Option<HashMap<u64, (String, Instant)>>> = Mutex::new(None);
 
 impl EntraConnector {
-    pub fn new(settings: EntraSource, http: Http, paths: &BTreeSet<String>, photos: bool) -> Self {
+    pub fn new(
+        settings: EntraSource,
+        http: Http,
+        paths: &BTreeSet<String>,
+        photos: bool,
+        group_rules: GroupRules,
+    ) -> Self {
         let mut attributes = BTreeSet::new();
         let mut manager_fields = BTreeSet::new();
         for path in paths {
@@ -69,7 +77,7 @@ impl EntraConnector {
         }
         attributes.insert("id".into());
         attributes.insert("accountEnabled".into());
-        EntraConnector { settings, http, attributes, manager_fields, photos }
+        EntraConnector { settings, http, attributes, manager_fields, photos, group_rules }
     }
 
     fn token_key(&self) -> u64 {
@@ -241,6 +249,9 @@ impl EntraConnector {
             else {
                 continue;
             };
+            if !group_matters(&self.group_rules, name) {
+                continue;
+            }
             let url = format!("{base}/v1.0/groups/{id}/{members}?$select=id&$top={PAGE}");
             for m in self.all(url).complete()? {
                 if let Some(uid) = m.get("id").and_then(Value::as_str) {

@@ -13,7 +13,8 @@ use serde_json::{json, Map, Value};
 use super::http::{endpoint, query_value, Http, HttpError, Request};
 use super::jwt::{self, Signer};
 use super::{CheckStep, Connector, Listing, RowError, SourceError};
-use crate::config::{GoogleSource, GroupMembership};
+use crate::config::{GoogleSource, GroupMembership, GroupRules};
+use crate::mapping::group_matters;
 use crate::model::SourceUser;
 
 const SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly \
@@ -34,11 +35,12 @@ pub(super) struct GoogleConnector {
     http: Http,
     account: Option<ServiceAccount>,
     token: Option<(String, Instant)>,
+    group_rules: GroupRules,
 }
 
 impl GoogleConnector {
-    pub fn new(settings: GoogleSource, credentials: PathBuf, http: Http) -> Self {
-        GoogleConnector { settings, credentials, http, account: None, token: None }
+    pub fn new(settings: GoogleSource, credentials: PathBuf, http: Http, group_rules: GroupRules) -> Self {
+        GoogleConnector { settings, credentials, http, account: None, token: None, group_rules }
     }
 
     /// Reads the key file. Errors name the file and the problem, never the key.
@@ -175,6 +177,9 @@ impl GoogleConnector {
             else {
                 continue;
             };
+            if !group_matters(&self.group_rules, name) {
+                continue;
+            }
             let url = format!("{base}/groups/{id}/members?maxResults={GROUPS_PAGE}&includeDerivedMembership={derived}");
             let (members, error) = self.all(&url, "members");
             if let Some(e) = error {

@@ -127,7 +127,8 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
             let http = http::Http::new(http::Provider::Entra, &resolve(&entra.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("entra: {e}")))?;
             let attributes = crate::mapping::source_attributes(config);
-            Ok(Box::new(entra::EntraConnector::new(entra.clone(), http, &attributes, config.photos)))
+            let rules = config.groups.clone();
+            Ok(Box::new(entra::EntraConnector::new(entra.clone(), http, &attributes, config.photos, rules)))
         }
         (SourceSettings::Okta(okta), ConnectorKind::Okta) => {
             let http = http::Http::new(http::Provider::Okta, &resolve(&okta.http, base_dir))
@@ -138,13 +139,13 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
                 }
                 crate::config::OktaAuth::ApiToken { .. } => None,
             };
-            Ok(Box::new(okta::OktaConnector::new(okta.clone(), http, key_file)))
+            Ok(Box::new(okta::OktaConnector::new(okta.clone(), http, key_file, config.groups.clone())))
         }
         (SourceSettings::Google(google), ConnectorKind::Google) => {
             let http = http::Http::new(http::Provider::Google, &resolve(&google.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("google: {e}")))?;
             let credentials = base_dir.join(&google.credentials_file);
-            Ok(Box::new(google::GoogleConnector::new(google.clone(), credentials, http)))
+            Ok(Box::new(google::GoogleConnector::new(google.clone(), credentials, http, config.groups.clone())))
         }
         // The parser builds the settings from the type, so this cannot happen.
         (_, kind) => Err(SourceError::Mismatch(kind.name())),

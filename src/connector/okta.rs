@@ -11,7 +11,8 @@ use serde_json::{json, Map, Value};
 use super::http::{endpoint, query_value, Http, HttpError, Request, Response};
 use super::jwt::{self, Signer};
 use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
-use crate::config::{GroupMembership, OktaAuth, OktaSource};
+use crate::config::{GroupMembership, GroupRules, OktaAuth, OktaSource};
+use crate::mapping::group_matters;
 use crate::model::SourceUser;
 
 /// Okta's largest page for users and groups.
@@ -23,6 +24,7 @@ pub(super) struct OktaConnector {
     /// The private key file of an OAuth service app, resolved against the configuration.
     key_file: Option<PathBuf>,
     token: Option<(String, Instant)>,
+    group_rules: GroupRules,
 }
 
 /// Scopes an OAuth service app needs.
@@ -35,8 +37,8 @@ struct Paged {
 }
 
 impl OktaConnector {
-    pub fn new(settings: OktaSource, http: Http, key_file: Option<PathBuf>) -> Self {
-        OktaConnector { settings, http, key_file, token: None }
+    pub fn new(settings: OktaSource, http: Http, key_file: Option<PathBuf>, group_rules: GroupRules) -> Self {
+        OktaConnector { settings, http, key_file, token: None, group_rules }
     }
 
     /// The Authorization header: the SSWS token, or a bearer token obtained with a
@@ -170,6 +172,9 @@ impl OktaConnector {
             let id = g.get("id").and_then(Value::as_str);
             let name = g.pointer("/profile/name").and_then(Value::as_str);
             let (Some(id), Some(name)) = (id, name) else { continue };
+            if !group_matters(&self.group_rules, name) {
+                continue;
+            }
             for m in complete(self.all(format!("{base}/api/v1/groups/{id}/users?limit={PAGE}")))? {
                 if let Some(uid) = m.get("id").and_then(Value::as_str) {
                     by_user.entry(uid.to_string()).or_default().push(name.to_string());

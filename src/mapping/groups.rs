@@ -15,6 +15,20 @@ pub struct GroupTrace {
     pub always: Vec<String>,
 }
 
+/// Whether a source group can affect any user: it is required, or it survives the include
+/// patterns. Connectors skip reading the members of the others (with `include` set to the
+/// required groups, only their members are read).
+pub fn group_matters(rules: &GroupRules, source_name: &str) -> bool {
+    let mut value = Some(source_name.to_string());
+    for t in &rules.transforms {
+        value = transform::apply(t, value).value;
+    }
+    let Some(name) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else { return false };
+    rules.include.is_empty()
+        || rules.include.iter().any(|p| p.0.is_match(&name))
+        || rules.required.iter().any(|r| r.eq_ignore_ascii_case(&name))
+}
+
 /// The groups a user should be in, or why they are filtered out (required groups).
 pub fn map_groups(rules: &GroupRules, source: &[String]) -> (Result<BTreeSet<String>, String>, GroupTrace) {
     let mut trace = GroupTrace { source: source.to_vec(), always: rules.always.clone(), ..GroupTrace::default() };

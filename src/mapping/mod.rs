@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::{ConnectorConfig, MappingRule, NoMatch, SourceSettings, ValueSource};
 use crate::model::{DesiredUser, SourceUser, Target};
 
-pub use groups::GroupTrace;
+pub use groups::{group_matters, GroupTrace};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mapped {

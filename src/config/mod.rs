@@ -108,6 +108,8 @@ pub struct ConnectorConfig {
     pub provision_on_login: bool,
     /// Sync profile photos as avatars, downloading a photo only when its etag changed.
     pub photos: bool,
+    /// When an incremental run reads everything instead, to catch what deltas miss.
+    pub full_reconcile: FullReconcile,
 }
 
 impl ConnectorConfig {
@@ -198,6 +200,20 @@ pub enum GroupMembership {
     Transitive,
     /// Groups are not read.
     None,
+}
+
+/// An incremental run becomes a full one after this many incremental runs, or when the last
+/// full run is older than this, whichever comes first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FullReconcile {
+    pub every_runs: u32,
+    pub max_age_hours: u32,
+}
+
+impl Default for FullReconcile {
+    fn default() -> Self {
+        FullReconcile { every_runs: 96, max_age_hours: 24 }
+    }
 }
 
 /// Settings every HTTP connector shares.

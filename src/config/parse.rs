@@ -117,6 +117,10 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         Some((p, v)) => ctx.boolean(&p, v),
         None => Some(false),
     };
+    let full_reconcile = match o.opt("full_reconcile") {
+        Some((p, v)) => read_full_reconcile(ctx, &p, v),
+        None => Some(FullReconcile::default()),
+    };
     o.finish(ctx);
     let mapping = mapping?;
     if let Some(link) = link_existing {
@@ -136,6 +140,7 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         link_existing: link_existing?,
         provision_on_login: provision_on_login?,
         photos: photos?,
+        full_reconcile: full_reconcile?,
     })
 }
 
@@ -298,6 +303,21 @@ fn read_url(ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: &str) -> Opt
             None
         }
     }
+}
+
+fn read_full_reconcile(ctx: &mut Ctx, path: &str, v: &Value) -> Option<FullReconcile> {
+    let mut o = Obj::new(ctx, path, v)?;
+    let d = FullReconcile::default();
+    let every_runs = match o.opt("every_runs") {
+        Some((p, v)) => ctx.whole(&p, v, 100_000),
+        None => Some(d.every_runs),
+    };
+    let max_age_hours = match o.opt("max_age_hours") {
+        Some((p, v)) => ctx.whole(&p, v, 24 * 365),
+        None => Some(d.max_age_hours),
+    };
+    o.finish(ctx);
+    Some(FullReconcile { every_runs: every_runs?, max_age_hours: max_age_hours? })
 }
 
 fn read_http(ctx: &mut Ctx, path: &str, v: &Value) -> Option<HttpSettings> {

@@ -278,7 +278,13 @@ impl<'a> Runner<'a> {
             Mode::Full => source.fetch().map(full),
             Mode::SingleUser(_) => source.fetch().map(|l| (l, Vec::new(), Scope::Partial, true, None)),
             Mode::Incremental => {
-                let token = self.engine.store.delta_token(&self.connector.id).map_err(|e| e.to_string())?;
+                let mut token = self.engine.store.delta_token(&self.connector.id).map_err(|e| e.to_string())?;
+                if token.is_some() {
+                    if let Some(why) = self.full_reconcile_due(record).map_err(|e| e.to_string())? {
+                        record.notes.push(format!("a periodic full reconcile: {why}"));
+                        token = None;
+                    }
+                }
                 match source.delta(token.as_deref()) {
                     Err(SourceError::DeltaExpired(why)) => {
                         record.notes.push(format!("{why}; ran a full round instead"));
@@ -293,7 +299,41 @@ impl<'a> Runner<'a> {
             }
         }
         .map_err(|e| format!("source: {e}"))?;
+        if self.request.mode == Mode::Incremental && scope == Scope::Full {
+            // Recorded as what it was, so the next runs count incremental runs from here.
+            record.mode = "full".into();
+        }
         Ok(Fetched { source, listing, removed, scope, groups_read, next_token })
+    }
+
+    /// Why this incremental run should read everything instead, if it should: too many
+    /// incremental runs, or too long, since the last full one.
+    fn full_reconcile_due(&self, record: &RunRecord) -> Result<Option<String>, EngineError> {
+        let policy = &self.connector.full_reconcile;
+        let mut incremental = 0u32;
+        for run in self.engine.store.runs(10_000)? {
+            if run.connector != self.connector.id || run.simulate || run.id == record.id {
+                continue;
+            }
+            if !matches!(run.status, RunStatus::Done | RunStatus::PartiallyFailed) {
+                continue;
+            }
+            match run.mode.as_str() {
+                "incremental" => incremental += 1,
+                "full" | "approve" => {
+                    let age = record.started_at - run.started_at;
+                    if age >= chrono::Duration::hours(policy.max_age_hours.into()) {
+                        return Ok(Some(format!("the last full run is older than {} hours", policy.max_age_hours)));
+                    }
+                    break;
+                }
+                _ => {}
+            }
+            if incremental >= policy.every_runs {
+                return Ok(Some(format!("{incremental} incremental runs since the last full run")));
+            }
+        }
+        Ok(None)
     }
 
     /// Maps every source user; in single-user mode keeps only the one asked for.

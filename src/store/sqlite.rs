@@ -195,7 +195,7 @@ impl StateStore for SqliteStore {
             let tx = c.transaction().map_err(err)?;
             tx.execute(
                 "UPDATE runs SET status = ?2, ended_at = ?3, counts = ?4, writes = ?5, error = ?6, hold_reason = ?7, notes = ?8,
-                 photo_downloads = ?9 WHERE id = ?1",
+                 photo_downloads = ?9, mode = ?10 WHERE id = ?1",
                 params![
                     r.id,
                     r.status.as_str(),
@@ -205,7 +205,8 @@ impl StateStore for SqliteStore {
                     r.error,
                     r.hold_reason,
                     notes,
-                    r.photo_downloads as i64
+                    r.photo_downloads as i64,
+                    r.mode
                 ],
             )
             .map_err(err)?;

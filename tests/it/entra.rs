@@ -221,7 +221,11 @@ fn incremental_runs_read_only_what_changed() {
     let h = Harness::new();
     let config = h.config(connector(&g, json!({})));
     let first = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
-    assert_eq!((first.status, first.mode.as_str(), first.counts.created), (RunStatus::Done, "incremental", 250));
+    assert_eq!(
+        (first.status, first.mode.as_str(), first.counts.created),
+        (RunStatus::Done, "full", 250),
+        "a first round reads everything"
+    );
     assert_eq!(h.user("user4").groups.len(), 1, "the first round reads memberships too");
 
     // Nothing changed: exactly one request (the delta link), no token request, no write.
@@ -346,4 +350,32 @@ fn with_required_groups_as_the_include_only_their_members_are_read() {
     assert_eq!((r.status, r.counts.created, r.counts.filtered), (RunStatus::Done, 20, 480));
     assert_eq!(g.count("GET /v1.0/groups/{id}/members"), 1, "only Team 3's members");
     assert_eq!(h.user("user28").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 3"]);
+}
+
+#[test]
+fn incremental_runs_turn_into_a_periodic_full_reconcile() {
+    let g = Graph::start(40, 0);
+    let h = Harness::new();
+    let config = h.config(connector(
+        &g,
+        json!({ "source": { "groups": "none" }, "full_reconcile": { "every_runs": 2, "max_age_hours": 48 } }),
+    ));
+    assert_eq!(h.engine.run(&config, &incremental(), &|_| {}).unwrap().mode, "full");
+    for _ in 0..2 {
+        let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+        assert_eq!(r.mode, "incremental", "{:?}", r.notes);
+    }
+    let third = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!(third.mode, "full");
+    assert!(
+        third.notes.iter().any(|n| n.contains("a periodic full reconcile: 2 incremental runs")),
+        "{:?}",
+        third.notes
+    );
+    assert_eq!(h.engine.run(&config, &incremental(), &|_| {}).unwrap().mode, "incremental");
+
+    h.advance_days(3);
+    let aged = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!(aged.mode, "full");
+    assert!(aged.notes.iter().any(|n| n.contains("older than 48 hours")), "{:?}", aged.notes);
 }

@@ -141,7 +141,7 @@ fn incremental_runs_follow_last_updated_with_overlap() {
         ..usersync::engine::RunRequest::full(None)
     };
     let first = h.engine.run(&config, &incremental, &|_| {}).unwrap();
-    assert_eq!((first.status, first.mode.as_str()), (RunStatus::Done, "incremental"));
+    assert_eq!((first.status, first.mode.as_str()), (RunStatus::Done, "full"));
     assert!(first.counts.created > 400);
 
     o.state.lock().unwrap().requests.clear();

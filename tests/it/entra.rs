@@ -34,28 +34,32 @@ fn connector(graph: &Graph, patch: Value) -> Value {
 fn a_tenant_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() {
     let g = Graph::start(2000, 50);
     let h = Harness::new();
-    let config = h.config(connector(&g, json!({})));
+    let config = h.config(connector(&g, json!({ "photos": true })));
     let r = h.sync(&config);
     assert_eq!((r.status, r.counts.created, r.counts.failed), (RunStatus::Done, 2000, 0), "{:?}", r.failures.first());
+    assert_eq!(r.photo_downloads, 100, "one user in twenty has a photo");
     let u15 = h.user("user15");
     assert_eq!(u15.value(&"property:manager".parse().unwrap()), Some("user5"));
     assert_eq!(u15.value(&"profile:position".parse().unwrap()), Some("Engineer"));
     assert_eq!(u15.groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 15"]);
     assert_eq!(h.user("user5").value(&"property:manager".parse().unwrap()), None);
 
-    // The request floor: ⌈2000/999⌉ user pages, one groups page, one members page per group, one token.
+    // The request floor: ⌈2000/999⌉ user pages, one groups page, one members page per group, one
+    // token, ⌈2000/20⌉ photo-metadata batches and the 100 photos.
     assert_eq!(g.count(USERS), 3);
     assert_eq!(g.count("GET /v1.0/groups"), 1);
     assert_eq!(g.count("GET /v1.0/groups/{id}/members"), 50);
     assert_eq!(g.count(TOKEN), 1, "one token for the whole run");
-    assert_eq!(g.total_requests(), 55, "no per-user request");
+    assert_eq!(g.count("POST /v1.0/$batch"), 100);
+    assert_eq!(g.total_requests(), 255, "no per-user request but the photos themselves");
     let select = g.state.lock().unwrap().last_user_select.clone().unwrap();
     assert_eq!(select, "accountEnabled,department,displayName,id,jobTitle,mail,userPrincipalName");
 
     g.reset_counts();
     let again = h.sync(&config);
-    assert_eq!((again.writes, again.counts.unchanged), (0, 2000));
+    assert_eq!((again.writes, again.counts.unchanged, again.photo_downloads), (0, 2000, 0));
     assert_eq!(g.count(USERS), 3);
+    assert_eq!(g.count("GET /v1.0/users/{id}/photo/$value"), 0);
 }
 
 #[test]

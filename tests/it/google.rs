@@ -31,8 +31,10 @@ fn connector(g: &Google, h: &Harness, patch: Value) -> Value {
 fn a_domain_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() {
     let g = Google::start(2000, 50);
     let h = Harness::new();
-    let config = h.config(connector(&g, &h, json!({})));
+    let config = h.config(connector(&g, &h, json!({ "photos": true })));
     let r = h.sync(&config);
+    // One user in twenty has a photo; user 1260 of them is archived.
+    assert_eq!(r.photo_downloads, 99);
     // 50 suspended and 20 archived users are inactive: known, not created.
     assert_eq!(
         (r.status, r.counts.created, r.counts.filtered, r.counts.failed),
@@ -50,7 +52,7 @@ fn a_domain_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() 
     assert_eq!(g.count("GET /admin/directory/v1/groups/{id}/members"), 50);
 
     let again = h.sync(&config);
-    assert_eq!((again.writes, again.counts.unchanged), (0, 1930));
+    assert_eq!((again.writes, again.counts.unchanged, again.photo_downloads), (0, 1930, 0));
 }
 
 #[test]

@@ -125,6 +125,9 @@ pub struct SourceUser {
     pub manager: Option<String>,
     /// The photo's etag: `None` when photos were not read, `Some(None)` when there is no photo.
     pub photo_etag: Option<Option<String>>,
+    /// A version the source gives the user's record (Google's `etag`): when it and the mapping
+    /// are unchanged since the last clean apply, the rules are not evaluated again.
+    pub version: Option<String>,
     pub location: String,
 }
 
@@ -146,6 +149,8 @@ pub struct DesiredUser {
     pub groups: Option<BTreeSet<String>>,
     /// `Some` when photos are synced: the source's photo etag (`Some(None)`: no photo).
     pub photo: Option<Option<String>>,
+    /// The source version to remember once this user is applied cleanly.
+    pub source_version: Option<String>,
     pub location: String,
 }
 
@@ -183,4 +188,6 @@ pub struct Identity {
     pub anonymised: bool,
     /// The etag of the photo last written as the user's avatar.
     pub photo_etag: Option<String>,
+    /// The source version (and mapping) of the record last applied cleanly.
+    pub source_version: Option<String>,
 }

@@ -291,6 +291,7 @@ fn source_user(v: Value) -> Option<SourceUser> {
         groups: Vec::new(),
         manager,
         photo_etag: None,
+        version: None,
     })
 }
 

@@ -222,6 +222,7 @@ fn source_user(v: Value) -> Option<SourceUser> {
         // Exposed to the mapping as `manager.email`, like Entra's `manager.*`.
         obj.insert("manager".into(), json!({ "email": m }));
     }
+    let version = obj.get("etag").and_then(Value::as_str).map(str::to_string);
     let photo_etag = Some(obj.get("thumbnailPhotoEtag").and_then(Value::as_str).map(str::to_string));
     Some(SourceUser {
         location: format!("google user {id}"),
@@ -231,6 +232,7 @@ fn source_user(v: Value) -> Option<SourceUser> {
         groups: Vec::new(),
         manager,
         photo_etag,
+        version,
     })
 }
 

@@ -203,6 +203,7 @@ impl OktaConnector {
             groups: Vec::new(),
             manager,
             photo_etag: None,
+            version: None,
         })
     }
 }

@@ -154,7 +154,16 @@ impl<'a> RowSink<'a> {
         };
         let manager = cols.manager.map(|i| cell_text(&attributes, cols.name(i))).filter(|s| !s.is_empty());
         self.first_seen.insert(id.clone(), location.clone());
-        self.listing.users.push(SourceUser { id, attributes, active, groups, manager, photo_etag: None, location });
+        self.listing.users.push(SourceUser {
+            id,
+            attributes,
+            active,
+            groups,
+            manager,
+            photo_etag: None,
+            version: None,
+            location,
+        });
     }
 
     fn fail(&mut self, idp_id: Option<String>, location: String, message: String) {

@@ -159,6 +159,15 @@ pub fn apply_user(
         _ => plan.reason.clone(),
     };
     let outcomes = outcomes(&plan, &results, error.is_some());
+    // Remember the source version only for a user applied cleanly; otherwise the next run maps
+    // them in full again.
+    if let Some(i) = identity.as_mut() {
+        i.source_version = if error.is_none() && plan.disposition == Disposition::Sync && plan.held.is_empty() {
+            plan.source_version.clone()
+        } else {
+            None
+        };
+    }
     Applied {
         result: UserResult {
             idp_id: plan.idp_id.clone(),
@@ -197,6 +206,7 @@ fn follow(
                 disabled_by_sync_at: None,
                 anonymised: false,
                 photo_etag: None,
+                source_version: None,
             });
         }
         Op::Rename { to, .. } => {

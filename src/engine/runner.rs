@@ -1,12 +1,14 @@
 //! One run from start to record. Every exit path after `begin_run` finishes the run record.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use super::apply::apply_guarded;
 use super::{EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared};
 use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorConfig};
 use crate::connector::{self, Listing, SourceError};
-use crate::mapping::{map_user_with, Mapped};
+use crate::mapping::{map_unchanged, map_user_with, Mapped};
+use crate::model::Identity;
 use crate::reconcile::{self, guard, Approval, Input, Plan, Scope};
 use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
 
@@ -233,12 +235,12 @@ impl<'a> Runner<'a> {
         let listing_empty = scope == Scope::Full && listing.users.is_empty() && listing.row_errors.is_empty();
         let total = listing.users.len() as u64;
         self.report(run_id, Phase::Mapping, 0, Some(total));
-        let (mapped, unidentified, complete) = self.map(listing, groups_read)?;
+        let identities = store.identities(&self.connector.id).map_err(|e| e.to_string())?;
+        let (mapped, unidentified, complete) = self.map(listing, groups_read, &identities)?;
 
         self.report(run_id, Phase::Planning, 0, None);
         let directory = dir.list_users().map_err(|e| format!("listing the directory: {e}"))?;
         let groups = dir.list_groups().map_err(|e| format!("listing the directory's groups: {e}"))?;
-        let identities = store.identities(&self.connector.id).map_err(|e| e.to_string())?;
         let managed_groups = store.managed_groups(&self.connector.id).map_err(|e| e.to_string())?;
         let mut plan = reconcile::reconcile(Input {
             connector: self.connector,
@@ -338,10 +340,38 @@ impl<'a> Runner<'a> {
 
     /// Maps every source user; in single-user mode keeps only the one asked for.
     #[allow(clippy::type_complexity)]
-    fn map(&self, listing: Listing, groups_read: bool) -> Result<(Vec<Mapped>, Vec<(String, String)>, bool), String> {
+    fn map(
+        &self,
+        listing: Listing,
+        groups_read: bool,
+        identities: &[Identity],
+    ) -> Result<(Vec<Mapped>, Vec<(String, String)>, bool), String> {
         let Listing { users, row_errors, complete, .. } = listing;
-        let mut mapped: Vec<Mapped> =
-            users.iter().map(|u| map_user_with(self.connector, u, groups_read, None)).collect();
+        // A version is only comparable under the same mapping: the configuration is part of it.
+        let config_hash = {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            serde_json::to_string(self.connector).unwrap_or_default().hash(&mut h);
+            h.finish()
+        };
+        let known: HashMap<&str, &Identity> = identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
+        let mut mapped: Vec<Mapped> = users
+            .iter()
+            .map(|u| {
+                let version = u.version.as_ref().map(|v| format!("{config_hash:x}:{v}"));
+                let unchanged = version.as_ref().and_then(|v| {
+                    // Only for a user in the ordinary state: a leaver coming back is mapped in full.
+                    let identity = known
+                        .get(u.id.as_str())
+                        .filter(|i| i.source_version.as_ref() == Some(v) && !i.anonymised && i.gone_since.is_none())?;
+                    map_unchanged(self.connector, u, &identity.username, groups_read)
+                });
+                let mut m = unchanged.unwrap_or_else(|| map_user_with(self.connector, u, groups_read, None));
+                if let Mapped::User(d) = &mut m {
+                    d.source_version = version;
+                }
+                m
+            })
+            .collect();
         let mut unidentified = Vec::new();
         for e in row_errors {
             match e.idp_id {

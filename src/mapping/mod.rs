@@ -99,6 +99,35 @@ pub fn map_user_with(
             message: "the username is empty".into(),
         };
     };
+    finish(connector, user, username, active, values, groups_known, trace)
+}
+
+/// For a user whose source record did not change since its last clean apply: the rules are not
+/// evaluated again (their values are already in the directory), but groups, which a record's
+/// version does not cover, are. `None` when the rules must run (an `active` rule decides from
+/// attributes).
+pub fn map_unchanged(
+    connector: &ConnectorConfig,
+    user: &SourceUser,
+    username: &str,
+    groups_known: bool,
+) -> Option<Mapped> {
+    if connector.rule(&Target::Active).is_some() {
+        return None;
+    }
+    Some(finish(connector, user, username.to_string(), user.active, BTreeMap::new(), groups_known, None))
+}
+
+/// Groups, photo and the rest of a desired user, once the rules have run (or were skipped).
+fn finish(
+    connector: &ConnectorConfig,
+    user: &SourceUser,
+    username: String,
+    active: bool,
+    values: BTreeMap<Target, Option<String>>,
+    groups_known: bool,
+    trace: Option<&mut MappingTrace>,
+) -> Mapped {
     let managed = groups_known
         && match &connector.source {
             SourceSettings::File(f) => f.groups_column.is_some() || !connector.groups.always.is_empty(),
@@ -123,6 +152,7 @@ pub fn map_user_with(
         values,
         groups,
         photo: if connector.photos { user.photo_etag.clone() } else { None },
+        source_version: None,
         location: user.location.clone(),
     })
 }

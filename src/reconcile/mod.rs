@@ -204,6 +204,7 @@ impl<'a> Reconciler<'a> {
             reason: Some(reason.clone()),
             location: None,
             identity: None,
+            source_version: None,
         };
         if let Some((identity, user)) = self.anchored(&idp_id) {
             let mut identity = identity.clone();
@@ -262,6 +263,7 @@ impl<'a> Reconciler<'a> {
             disabled_by_sync_at: None,
             anonymised: false,
             photo_etag: None,
+            source_version: None,
         };
         let op = link.map(|(by, wanted)| Op::Link { by: format!("{by} '{wanted}'") });
         Ok(Some((identity, user, op)))
@@ -278,6 +280,7 @@ impl<'a> Reconciler<'a> {
             reason: None,
             location: Some(d.location.clone()),
             identity: None,
+            source_version: d.source_version.clone(),
         };
         let found = match self.locate(&d) {
             Ok(found) => found,
@@ -404,6 +407,7 @@ impl<'a> Reconciler<'a> {
                 reason: Some(note.unwrap_or_else(|| "missing from the source".into())),
                 location: None,
                 identity: Some(identity),
+                source_version: None,
             });
         }
     }

@@ -107,6 +107,9 @@ pub struct UserPlan {
     pub held: Vec<Op>,
     pub reason: Option<String>,
     pub location: Option<String>,
+    /// The source version to remember when every op succeeds (see `SourceUser::version`).
+    #[serde(skip)]
+    pub source_version: Option<String>,
     /// The anchor and facts to keep if every op succeeds; `None` with a `Create` (the key is not
     /// known yet) or for users without an anchor.
     #[serde(skip)]
@@ -125,6 +128,7 @@ impl UserPlan {
             reason: Some(reason),
             location,
             identity: None,
+            source_version: None,
         }
     }
 }

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS identities (
     disabled_by_sync_at TEXT,
     anonymised INTEGER NOT NULL DEFAULT 0,
     photo_etag TEXT,
+    source_version TEXT,
     PRIMARY KEY (connector, idp_id)
 );
 CREATE TABLE IF NOT EXISTS managed_groups (
@@ -135,7 +136,7 @@ impl StateStore for SqliteStore {
         self.with(|c| {
             let mut stmt = c
                 .prepare(
-                    "SELECT idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised, photo_etag
+                    "SELECT idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised, photo_etag, source_version
                      FROM identities WHERE connector = ?1",
                 )
                 .map_err(err)?;
@@ -149,6 +150,7 @@ impl StateStore for SqliteStore {
                         disabled_by_sync_at: time(r.get(4)?),
                         anonymised: r.get(5)?,
                         photo_etag: r.get(6)?,
+                        source_version: r.get(7)?,
                     })
                 })
                 .map_err(err)?;
@@ -217,12 +219,12 @@ impl StateStore for SqliteStore {
                 }
                 let mut upsert = tx
                     .prepare(
-                        "INSERT INTO identities (connector, idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised, photo_etag)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                        "INSERT INTO identities (connector, idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised, photo_etag, source_version)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                          ON CONFLICT (connector, idp_id) DO UPDATE SET dir_key = excluded.dir_key,
                            username = excluded.username, gone_since = excluded.gone_since,
                            disabled_by_sync_at = excluded.disabled_by_sync_at, anonymised = excluded.anonymised,
-                           photo_etag = excluded.photo_etag",
+                           photo_etag = excluded.photo_etag, source_version = excluded.source_version",
                     )
                     .map_err(err)?;
                 for i in &changes.upsert {
@@ -235,7 +237,8 @@ impl StateStore for SqliteStore {
                             i.gone_since.map(|t| t.to_rfc3339()),
                             i.disabled_by_sync_at.map(|t| t.to_rfc3339()),
                             i.anonymised,
-                            i.photo_etag
+                            i.photo_etag,
+                            i.source_version
                         ])
                         .map_err(err)?;
                 }

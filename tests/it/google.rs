@@ -162,3 +162,39 @@ fn photos_are_downloaded_only_when_their_etag_changed() {
     assert!(String::from_utf8_lossy(&dir.avatar(&key).unwrap().unwrap()).contains("photo-40-v2"));
     assert_eq!(dir.avatar(&h.user("g60").key).unwrap(), None, "a removed photo clears the avatar");
 }
+
+#[test]
+fn users_whose_etag_did_not_change_are_not_mapped_again() {
+    let g = Google::start(60, 2);
+    let h = Harness::new();
+    let config = h.config(connector(&g, &h, json!({})));
+    assert_eq!(h.sync(&config).counts.failed, 0);
+    // The record changes but its etag does not (which Google never does): the rules are not
+    // evaluated again, so the change is not seen — proof that the rules were skipped.
+    g.state.lock().unwrap().users[12]["name"]["fullName"] = json!("Renamed Without Etag");
+    assert_eq!(h.sync(&config).writes, 0);
+    assert_eq!(h.user("g12").value(&"display_name".parse().unwrap()), Some("G User12"));
+    // Memberships are not covered by the etag and are still followed.
+    {
+        let mut s = g.state.lock().unwrap();
+        let id = s.users[12]["id"].as_str().unwrap().to_string();
+        s.groups[1].2.push(id);
+    }
+    let r = h.sync(&config);
+    assert_eq!((r.counts.updated, r.writes), (1, 1));
+    // A new etag: mapped again.
+    g.state.lock().unwrap().users[12]["etag"] = json!("\"etag-12-v2\"");
+    h.sync(&config);
+    assert_eq!(h.user("g12").value(&"display_name".parse().unwrap()), Some("Renamed Without Etag"));
+    // A changed mapping re-maps everyone.
+    let changed = h.config(connector(
+        &g,
+        &h,
+        json!({ "mapping": [
+            { "target": "username", "source": "primaryEmail", "transforms": ["strip_domain", "lowercase"] },
+            { "target": "display_name", "source": "name.fullName", "transforms": ["uppercase"] }
+        ]}),
+    ));
+    h.sync(&changed);
+    assert_eq!(h.user("g13").value(&"display_name".parse().unwrap()), Some("G USER13"));
+}

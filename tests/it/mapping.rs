@@ -15,6 +15,7 @@ fn source(attrs: Value) -> SourceUser {
         groups: vec![],
         manager: None,
         photo_etag: None,
+        version: None,
         location: "users.csv line 3".into(),
     }
 }

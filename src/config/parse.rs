@@ -153,24 +153,10 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
             let client_id =
                 o.req(ctx, "client_id", "the app registration's client id").and_then(|(p, v)| ctx.nonempty(&p, v));
             let client_secret = o.req(ctx, "client_secret", "the client secret").and_then(|(p, v)| ctx.nonempty(&p, v));
-            let authority_url = read_url(ctx, &mut o, "authority_url", ENTRA_AUTHORITY);
-            let graph_url = read_url(ctx, &mut o, "graph_url", ENTRA_GRAPH);
-            let groups = match o.opt("groups") {
-                Some((p, v)) => ctx.word(
-                    &p,
-                    v,
-                    &[
-                        ("direct", GroupMembership::Direct),
-                        ("transitive", GroupMembership::Transitive),
-                        ("none", GroupMembership::None),
-                    ],
-                ),
-                None => Some(GroupMembership::Direct),
-            };
-            let http = match o.opt("http") {
-                Some((p, v)) => read_http(ctx, &p, v),
-                None => Some(HttpSettings::default()),
-            };
+            let authority_url = read_url(ctx, &mut o, "authority_url", Some(ENTRA_AUTHORITY));
+            let graph_url = read_url(ctx, &mut o, "graph_url", Some(ENTRA_GRAPH));
+            let groups = read_membership(ctx, &mut o, &MEMBERSHIP);
+            let http = read_http_opt(ctx, &mut o);
             Some(SourceSettings::Entra(EntraSource {
                 tenant_id: tenant_id?,
                 client_id: client_id?,
@@ -191,27 +177,13 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
                 .and_then(|(p, v)| ctx.nonempty(&p, v));
             let customer =
                 o.opt("customer").and_then(|(p, v)| ctx.nonempty(&p, v)).unwrap_or_else(|| "my_customer".into());
-            let api_url = read_url(ctx, &mut o, "api_url", GOOGLE_API);
+            let api_url = read_url(ctx, &mut o, "api_url", Some(GOOGLE_API));
             let token_url = match o.opt("token_url") {
-                Some(_) => read_url(ctx, &mut o, "token_url", "").map(Some),
+                Some(_) => read_url(ctx, &mut o, "token_url", None).map(Some),
                 None => Some(None),
             };
-            let groups = match o.opt("groups") {
-                Some((p, v)) => ctx.word(
-                    &p,
-                    v,
-                    &[
-                        ("direct", GroupMembership::Direct),
-                        ("transitive", GroupMembership::Transitive),
-                        ("none", GroupMembership::None),
-                    ],
-                ),
-                None => Some(GroupMembership::Direct),
-            };
-            let http = match o.opt("http") {
-                Some((p, v)) => read_http(ctx, &p, v),
-                None => Some(HttpSettings::default()),
-            };
+            let groups = read_membership(ctx, &mut o, &MEMBERSHIP);
+            let http = read_http_opt(ctx, &mut o);
             Some(SourceSettings::Google(GoogleSource {
                 credentials_file: credentials_file?,
                 subject: subject?,
@@ -223,16 +195,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
             }))
         }
         ConnectorKind::Okta => {
-            let org_url = o.req(ctx, "org_url", "the Okta org URL").and_then(|(p, v)| {
-                let url = ctx.nonempty(&p, v)?;
-                match crate::connector::http::check_url(&url) {
-                    Ok(()) => Some(url.trim_end_matches('/').to_string()),
-                    Err(e) => {
-                        ctx.err(&p, e);
-                        None
-                    }
-                }
-            });
+            let org_url = read_url(ctx, &mut o, "org_url", None);
             let api_token = o.opt("api_token").and_then(|(p, v)| ctx.nonempty(&p, v));
             let client_id = o.opt("client_id").and_then(|(p, v)| ctx.nonempty(&p, v));
             let key_file = o.opt("private_key_file").and_then(|(p, v)| ctx.nonempty(&p, v));
@@ -249,12 +212,8 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
                     None
                 }
             };
-            let groups = match o.opt("groups") {
-                Some((p, v)) => {
-                    ctx.word(&p, v, &[("direct", GroupMembership::Direct), ("none", GroupMembership::None)])
-                }
-                None => Some(GroupMembership::Direct),
-            };
+            // Okta groups do not nest.
+            let groups = read_membership(ctx, &mut o, &[MEMBERSHIP[0], MEMBERSHIP[2]]);
             let inactive_statuses = match o.opt("inactive_statuses") {
                 Some((p, v)) => ctx.strings(&p, v).and_then(|list| {
                     let unknown: Vec<&String> = list.iter().filter(|s| !OKTA_STATUSES.contains(&s.as_str())).collect();
@@ -275,10 +234,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
                 }),
                 None => Some(OKTA_INACTIVE_STATUSES.iter().map(|s| s.to_string()).collect()),
             };
-            let http = match o.opt("http") {
-                Some((p, v)) => read_http(ctx, &p, v),
-                None => Some(HttpSettings::default()),
-            };
+            let http = read_http_opt(ctx, &mut o);
             Some(SourceSettings::Okta(OktaSource {
                 org_url: org_url?,
                 auth: auth?,
@@ -292,9 +248,17 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
     out
 }
 
-/// A service URL: https, or http on loopback only. Trailing slashes are dropped.
-fn read_url(ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: &str) -> Option<String> {
-    let Some((p, v)) = o.opt(key) else { return Some(default.to_string()) };
+/// A service URL: https, or http on loopback only. Trailing slashes are dropped. Without a
+/// default the URL is required.
+fn read_url(ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: Option<&str>) -> Option<String> {
+    let (p, v) = match (o.opt(key), default) {
+        (Some(found), _) => found,
+        (None, Some(d)) => return Some(d.to_string()),
+        (None, None) => {
+            ctx.err(&o.at(key), "missing; expected an https:// URL");
+            return None;
+        }
+    };
     let url = ctx.nonempty(&p, v)?;
     match crate::connector::http::check_url(&url) {
         Ok(()) => Some(url.trim_end_matches('/').to_string()),
@@ -302,6 +266,23 @@ fn read_url(ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: &str) -> Opt
             ctx.err(&p, e);
             None
         }
+    }
+}
+
+const MEMBERSHIP: [(&str, GroupMembership); 3] =
+    [("direct", GroupMembership::Direct), ("transitive", GroupMembership::Transitive), ("none", GroupMembership::None)];
+
+fn read_membership(ctx: &mut Ctx, o: &mut Obj, choices: &[(&str, GroupMembership)]) -> Option<GroupMembership> {
+    match o.opt("groups") {
+        Some((p, v)) => ctx.word(&p, v, choices),
+        None => Some(GroupMembership::Direct),
+    }
+}
+
+fn read_http_opt(ctx: &mut Ctx, o: &mut Obj) -> Option<HttpSettings> {
+    match o.opt("http") {
+        Some((p, v)) => read_http(ctx, &p, v),
+        None => Some(HttpSettings::default()),
     }
 }
 

@@ -424,7 +424,7 @@ impl Engine {
     }
 
     pub fn history(&self, limit: usize) -> Result<Vec<RunRecord>, EngineError> {
-        Ok(self.shared.store.runs(limit)?)
+        Ok(self.shared.store.runs(None, limit)?)
     }
 
     pub fn run_details(&self, run_id: i64) -> Result<(RunRecord, Vec<UserResult>), EngineError> {

@@ -313,8 +313,11 @@ impl<'a> Runner<'a> {
     fn full_reconcile_due(&self, record: &RunRecord) -> Result<Option<String>, EngineError> {
         let policy = &self.connector.full_reconcile;
         let mut incremental = 0u32;
-        for run in self.engine.store.runs(10_000)? {
-            if run.connector != self.connector.id || run.simulate || run.id == record.id {
+        // Enough history to find the last full run behind `every_runs` incremental ones, allowing
+        // for simulations and failed runs in between.
+        let window = (policy.every_runs as usize).saturating_mul(4).saturating_add(50);
+        for run in self.engine.store.runs(Some(&self.connector.id), window)? {
+            if run.simulate || run.id == record.id {
                 continue;
             }
             if !matches!(run.status, RunStatus::Done | RunStatus::PartiallyFailed) {

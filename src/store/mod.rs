@@ -141,7 +141,8 @@ pub trait StateStore: Send + Sync {
     fn begin_run(&self, record: &RunRecord) -> Result<i64, StoreError>;
     /// Commits the run record, its results and the state changes in one transaction.
     fn finish_run(&self, record: &RunRecord, results: &[UserResult], changes: &StateChanges) -> Result<(), StoreError>;
-    fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+    /// The newest runs first, of one connector or of all.
+    fn runs(&self, connector: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
     fn run(&self, id: i64) -> Result<Option<RunRecord>, StoreError>;
     fn results(&self, run_id: i64) -> Result<Vec<UserResult>, StoreError>;
     fn mark_approved(&self, held_run: i64, by_run: i64) -> Result<(), StoreError>;

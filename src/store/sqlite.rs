@@ -272,11 +272,14 @@ impl StateStore for SqliteStore {
         })
     }
 
-    fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+    fn runs(&self, connector: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         self.with(|c| {
-            let mut stmt =
-                c.prepare(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT ?1")).map_err(err)?;
-            let rows = stmt.query_map(params![limit as i64], run_row).map_err(err)?;
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {RUN_COLUMNS} FROM runs WHERE ?1 IS NULL OR connector = ?1 ORDER BY id DESC LIMIT ?2"
+                ))
+                .map_err(err)?;
+            let rows = stmt.query_map(params![connector, limit as i64], run_row).map_err(err)?;
             rows.collect::<Result<_, _>>().map_err(err)
         })
     }

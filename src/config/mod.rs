@@ -225,7 +225,7 @@ pub struct HttpSettings {
     pub retry_base_ms: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy_url: Option<String>,
-    /// PEM file with the CA certificates to trust instead of the public roots (a corporate TLS
+    /// PEM file with extra CA certificates to trust besides the public roots (a corporate TLS
     /// proxy). Relative to the configuration file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,

@@ -144,7 +144,13 @@ impl Http {
             if certs.is_empty() {
                 return Err(format!("the CA file {} holds no PEM certificate", ca.display()));
             }
-            let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&certs)).build();
+            // Extra roots (a corporate TLS proxy) are trusted in addition to the public ones.
+            let mut roots: Vec<ureq::tls::Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+                .collect();
+            roots.extend(certs);
+            let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&roots)).build();
             config = config.tls_config(tls);
         }
         Ok(Http { agent: config.build().into(), provider, settings: settings.clone() })

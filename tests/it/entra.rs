@@ -383,3 +383,18 @@ fn incremental_runs_turn_into_a_periodic_full_reconcile() {
     assert_eq!(aged.mode, "full");
     assert!(aged.notes.iter().any(|n| n.contains("older than 48 hours")), "{:?}", aged.notes);
 }
+
+#[test]
+fn an_extra_ca_file_is_read_and_a_bad_one_is_explained() {
+    let g = Graph::start(3, 0);
+    let h = Harness::new();
+    h.write("corp-ca.pem", include_str!("support/test-ca.pem"));
+    let ok = h.config(connector(&g, json!({ "source": { "groups": "none", "http": { "ca_file": "corp-ca.pem" } } })));
+    assert_eq!(h.sync(&ok).status, RunStatus::Done);
+
+    h.write("not-a-cert.pem", "hello");
+    let bad = h.config(connector(&g, json!({ "source": { "http": { "ca_file": "not-a-cert.pem" } } })));
+    let r = h.sync(&bad);
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(r.error.unwrap().contains("not-a-cert.pem holds no PEM certificate"));
+}

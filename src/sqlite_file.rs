@@ -6,8 +6,10 @@ use rusqlite::Connection;
 
 /// Opens (creating the parent directory) or, with `None`, makes an in-memory database, with
 /// the settings both files share: WAL so readers (history) never wait for a running sync, a busy
-/// timeout for a second process, and foreign keys on. Then runs `schema`.
-pub(crate) fn open(path: Option<&Path>, schema: &str) -> Result<Connection, String> {
+/// timeout for a second process, and foreign keys on. Then runs `schema` and checks the file's
+/// schema `version` (SQLite's `user_version`): a file written by another version of the schema
+/// is refused with a clear message instead of failing later on a missing column.
+pub(crate) fn open(path: Option<&Path>, schema: &str, version: i64) -> Result<Connection, String> {
     let conn = match path {
         Some(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -23,5 +25,17 @@ pub(crate) fn open(path: Option<&Path>, schema: &str) -> Result<Connection, Stri
         conn.execute_batch(schema)
     };
     setup().map_err(|e| e.to_string())?;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| e.to_string())?;
+    match found {
+        0 => conn.execute_batch(&format!("PRAGMA user_version = {version}")).map_err(|e| e.to_string())?,
+        v if v == version => {}
+        v => {
+            let name = path.map(|p| p.display().to_string()).unwrap_or_default();
+            return Err(format!(
+                "{name} has schema version {v}, this build reads version {version}; there is no migration yet \
+                 (use a new data directory, or the build that wrote it)"
+            ));
+        }
+    }
     Ok(conn)
 }

@@ -15,6 +15,9 @@ pub struct LocalDirectory {
     conn: Mutex<Connection>,
 }
 
+/// Bumped whenever SCHEMA changes shape.
+const SCHEMA_VERSION: i64 = 1;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
@@ -67,8 +70,8 @@ impl LocalDirectory {
     }
 
     fn init(path: Option<&Path>) -> Result<LocalDirectory, DirError> {
-        let conn =
-            crate::sqlite_file::open(path, SCHEMA).map_err(|e| DirError::Failed(format!("local directory: {e}")))?;
+        let conn = crate::sqlite_file::open(path, SCHEMA, SCHEMA_VERSION)
+            .map_err(|e| DirError::Failed(format!("local directory: {e}")))?;
         Ok(LocalDirectory { conn: Mutex::new(conn) })
     }
 

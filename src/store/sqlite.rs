@@ -13,6 +13,9 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
+/// Bumped whenever SCHEMA changes shape.
+const SCHEMA_VERSION: i64 = 1;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS identities (
     connector TEXT NOT NULL,
@@ -87,7 +90,7 @@ impl SqliteStore {
     }
 
     fn init(path: Option<&Path>) -> Result<SqliteStore, StoreError> {
-        let conn = crate::sqlite_file::open(path, SCHEMA).map_err(StoreError)?;
+        let conn = crate::sqlite_file::open(path, SCHEMA, SCHEMA_VERSION).map_err(StoreError)?;
         Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 

@@ -266,3 +266,17 @@ fn every_command_has_help() {
         assert!(out.contains("Usage:"), "{args:?}: {out}");
     }
 }
+
+#[test]
+fn a_state_file_of_another_schema_version_is_refused_clearly() {
+    let h = Harness::new();
+    let data = h.path("data");
+    let (code, _, _) = cli(&data, &["history"]);
+    assert_eq!(code, 0);
+    let conn = rusqlite::Connection::open(data.join("state.db")).unwrap();
+    conn.execute_batch("PRAGMA user_version = 99").unwrap();
+    drop(conn);
+    let (code, _, err) = cli(&data, &["history"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("has schema version 99, this build reads version 1"), "{err}");
+}

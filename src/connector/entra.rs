@@ -35,13 +35,13 @@ impl Paged {
 const PAGE: u32 = 999;
 
 pub(super) struct EntraConnector {
-    settings: EntraSource,
+    pub(super) settings: EntraSource,
     http: Http,
     /// Attributes the mapping reads (first path segment), for `$select`.
     attributes: BTreeSet<String>,
     /// Fields of `manager.*` the mapping reads, for `$expand=manager($select=...)`.
     manager_fields: BTreeSet<String>,
-    photos: bool,
+    pub(super) photos: bool,
     group_rules: GroupRules,
 }
 
@@ -94,7 +94,7 @@ impl EntraConnector {
     }
 
     /// A bearer token, fetched again shortly before it expires.
-    fn token(&mut self) -> Result<String, HttpError> {
+    pub(super) fn token(&mut self) -> Result<String, HttpError> {
         let key = self.token_key();
         if let Some((token, until)) =
             TOKENS.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|m| m.get(&key))
@@ -133,7 +133,7 @@ impl EntraConnector {
         Ok(token)
     }
 
-    fn bad_response(&self, req: &Request, detail: String) -> HttpError {
+    pub(super) fn bad_response(&self, req: &Request, detail: String) -> HttpError {
         HttpError {
             provider: "entra",
             method: req.method,
@@ -145,7 +145,7 @@ impl EntraConnector {
     }
 
     /// GET with the bearer token; a 401 (token revoked or expired early) is retried once with a new one.
-    fn get(&mut self, url: &str) -> Result<Value, HttpError> {
+    pub(super) fn get(&mut self, url: &str) -> Result<Value, HttpError> {
         for attempt in 0..2 {
             let token = self.token()?;
             let req = Request::get(url.to_string())
@@ -191,7 +191,7 @@ impl EntraConnector {
     }
 
     /// `/users` or `/users/delta` with `$select` and the manager `$expand`.
-    fn user_query(&self, path: &str, extra: &str) -> String {
+    pub(super) fn user_query(&self, path: &str, extra: &str) -> String {
         let select: Vec<&str> = self.attributes.iter().map(String::as_str).collect();
         let mut url = format!("{}/v1.0/{path}?$select={}{extra}", self.settings.graph_url, select.join(","));
         if !self.manager_fields.is_empty() {
@@ -202,30 +202,43 @@ impl EntraConnector {
         url
     }
 
+    /// One `$batch` request (at most 20 sub-requests, URLs relative to `/v1.0`): each answer as
+    /// (status, body) by sub-request id.
+    pub(super) fn batch(&mut self, requests: Vec<Value>) -> Result<HashMap<String, (u16, Value)>, HttpError> {
+        let url = format!("{}/v1.0/$batch", self.settings.graph_url);
+        let token = self.token()?;
+        let req =
+            Request::post_json(url, json!({ "requests": requests })).header("Authorization", format!("Bearer {token}"));
+        let resp = self.http.send(&req)?;
+        let body = resp.json().map_err(|d| self.bad_response(&req, d))?;
+        Ok(body
+            .get("responses")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| {
+                let id = r.get("id").and_then(Value::as_str)?.to_string();
+                let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+                Some((id, (status, r.get("body").cloned().unwrap_or(Value::Null))))
+            })
+            .collect())
+    }
+
     /// Photo etags (`@odata.mediaEtag`) for the users, 20 per `$batch` request. A user whose
     /// photo metadata could not be read keeps `photo_etag: None` (unknown), so their avatar is
     /// left alone rather than cleared.
-    fn photo_etags(&mut self, users: &mut [SourceUser]) -> Result<(), HttpError> {
-        let url = format!("{}/v1.0/$batch", self.settings.graph_url);
+    pub(super) fn photo_etags(&mut self, users: &mut [SourceUser]) -> Result<(), HttpError> {
         for chunk in users.chunks_mut(BATCH) {
             let requests: Vec<Value> = chunk
                 .iter()
                 .enumerate()
                 .map(|(i, u)| json!({ "id": i.to_string(), "method": "GET", "url": format!("/users/{}/photo", u.id) }))
                 .collect();
-            let token = self.token()?;
-            let req = Request::post_json(url.clone(), json!({ "requests": requests }))
-                .header("Authorization", format!("Bearer {token}"));
-            let resp = self.http.send(&req)?;
-            let body = resp.json().map_err(|d| self.bad_response(&req, d))?;
-            for r in body.get("responses").and_then(Value::as_array).into_iter().flatten() {
-                let Some(i) = r.get("id").and_then(Value::as_str).and_then(|i| i.parse::<usize>().ok()) else {
-                    continue;
-                };
-                let Some(user) = chunk.get_mut(i) else { continue };
-                user.photo_etag = match r.get("status").and_then(Value::as_u64) {
-                    Some(200) => Some(r.pointer("/body/@odata.mediaEtag").and_then(Value::as_str).map(str::to_string)),
-                    Some(404) => Some(None),
+            let answers = self.batch(requests)?;
+            for (i, user) in chunk.iter_mut().enumerate() {
+                user.photo_etag = match answers.get(&i.to_string()) {
+                    Some((200, body)) => Some(body.get("@odata.mediaEtag").and_then(Value::as_str).map(str::to_string)),
+                    Some((404, _)) => Some(None),
                     _ => None,
                 };
             }
@@ -234,7 +247,7 @@ impl EntraConnector {
     }
 
     /// Group display names per user id.
-    fn memberships(&mut self) -> Result<HashMap<String, Vec<String>>, HttpError> {
+    pub(super) fn memberships(&mut self) -> Result<HashMap<String, Vec<String>>, HttpError> {
         let members = match self.settings.groups {
             GroupMembership::None => return Ok(HashMap::new()),
             GroupMembership::Direct => "members",
@@ -272,9 +285,9 @@ fn permission_hint(endpoint: &str) -> &'static str {
 }
 
 /// Graph's limit of requests per `$batch`.
-const BATCH: usize = 20;
+pub(super) const BATCH: usize = 20;
 
-fn source_user(v: Value) -> Option<SourceUser> {
+pub(super) fn source_user(v: Value) -> Option<SourceUser> {
     let Value::Object(mut obj) = v else { return None };
     let id = obj.get("id").and_then(Value::as_str)?.to_string();
     obj.retain(|k, _| !k.starts_with("@odata"));
@@ -296,62 +309,15 @@ fn source_user(v: Value) -> Option<SourceUser> {
 }
 
 /// Graph's answers to a delta token it no longer knows.
-fn expired(e: &HttpError) -> bool {
+pub(super) fn expired(e: &HttpError) -> bool {
     e.status == Some(410)
         || matches!(e.code.as_deref(), Some("SyncStateNotFound" | "resyncRequired" | "SyncStateInvalid"))
 }
 
 impl Connector for EntraConnector {
-    /// `/users/delta`: the first round lists everyone (and memberships) and ends with a
-    /// `@odata.deltaLink`; later rounds return only changed users and `@removed` entries. The
-    /// whole deltaLink is the token. A round must be read to the end: a partial round yields no
-    /// token, so it fails the run and the next run repeats it.
+    /// Incremental rounds: see `entra_delta.rs`.
     fn delta(&mut self, token: Option<&str>) -> Result<DeltaListing, SourceError> {
-        let mut url = match token {
-            Some(t) => t.to_string(),
-            None => self.user_query("users/delta", ""),
-        };
-        let mut listing = Listing { complete: true, ..Listing::default() };
-        let mut removed = Vec::new();
-        let next_token = loop {
-            let page = self.get(&url).map_err(|e| {
-                if token.is_some() && expired(&e) {
-                    SourceError::DeltaExpired(format!("the stored delta token expired ({e})"))
-                } else {
-                    SourceError::Unreadable(e.to_string())
-                }
-            })?;
-            for v in page.get("value").and_then(Value::as_array).cloned().unwrap_or_default() {
-                if v.get("@removed").is_some() {
-                    removed.extend(v.get("id").and_then(Value::as_str).map(str::to_string));
-                } else if let Some(user) = source_user(v) {
-                    listing.users.push(user);
-                }
-            }
-            if let Some(next) = page.get("@odata.nextLink").and_then(Value::as_str) {
-                url = next.to_string();
-            } else if let Some(delta) = page.get("@odata.deltaLink").and_then(Value::as_str) {
-                break delta.to_string();
-            } else {
-                return Err(SourceError::Unreadable(format!(
-                    "entra: GET {}: a delta page ends with neither nextLink nor deltaLink",
-                    super::http::endpoint(&url)
-                )));
-            }
-        };
-        let full = token.is_none();
-        if self.photos {
-            self.photo_etags(&mut listing.users).map_err(|e| SourceError::Unreadable(e.to_string()))?;
-        }
-        if full {
-            let groups = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
-            for user in &mut listing.users {
-                if let Some(g) = groups.get(&user.id) {
-                    user.groups = g.clone();
-                }
-            }
-        }
-        Ok(DeltaListing { listing, removed, next_token, full, groups_read: full })
+        self.delta_round(token)
     }
 
     fn check(&mut self) -> Vec<CheckStep> {

@@ -3,6 +3,7 @@
 
 mod csv_file;
 mod entra;
+mod entra_delta;
 mod google;
 pub mod http;
 mod jwt;

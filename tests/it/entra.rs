@@ -232,7 +232,8 @@ fn incremental_runs_read_only_what_changed() {
     );
     assert_eq!(h.user("user4").groups.len(), 1, "the first round reads memberships too");
 
-    // Nothing changed: exactly one request (the delta link), no token request, no write.
+    // Nothing changed: exactly one request (both delta links in one $batch), no token request,
+    // no write.
     g.reset_counts();
     let none = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
     assert_eq!((none.writes, g.total_requests()), (0, 1), "{:?}", g.state.lock().unwrap().requests);
@@ -243,11 +244,28 @@ fn incremental_runs_read_only_what_changed() {
     g.reset_counts();
     let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
     assert_eq!((r.counts.updated, r.counts.disabled, r.counts.created, r.counts.unchanged), (1, 1, 1, 0));
-    assert_eq!(g.total_requests(), 1);
+    assert_eq!(g.total_requests(), 2, "the deltas in one batch, the changed users' groups in another");
     assert_eq!(h.user("user5").value(&"profile:department".parse().unwrap()), Some("Research"));
     assert!(!h.user("user7").active, "a reported removal is processed like any change");
     assert!(h.find("user900").is_some());
-    assert_eq!(h.user("user5").groups.len(), 1, "memberships are left alone when not read");
+    assert_eq!(h.user("user5").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 2"], "groups kept");
+
+    // Only memberships changed: those users are completed (record and groups) and updated.
+    g.join(4, 0);
+    g.leave(6, 0);
+    g.reset_counts();
+    let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((r.status, r.counts.updated, r.writes), (RunStatus::Done, 2, 2), "{:?}", r.failures);
+    assert_eq!(g.total_requests(), 2);
+    assert_eq!(h.user("user4").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 0", "Team 1"]);
+    assert!(h.user("user6").groups.is_empty());
+
+    // A renamed group needs every membership: the round becomes a full one.
+    g.rename_group(1, "Team One");
+    let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!(r.mode, "full");
+    assert!(r.notes.iter().any(|n| n.contains("a group was added, renamed or deleted")), "{:?}", r.notes);
+    assert_eq!(h.user("user4").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 0", "Team One"]);
 }
 
 #[test]

@@ -56,6 +56,8 @@ pub struct State {
     pub min_delta: u64,
     /// Requests that arrived through a proxy.
     pub proxied: usize,
+    /// Membership changes for `/groups/delta`: (version, group id, user id, added).
+    pub member_log: Vec<(u64, String, String, bool)>,
 }
 
 pub struct Graph {
@@ -132,6 +134,40 @@ impl Graph {
         s.users[i].insert("#version".into(), json!(v));
     }
 
+    /// Adds user `i` to group `g` (a groups delta round reports it).
+    pub fn join(&self, i: usize, g: usize) {
+        self.membership(i, g, true);
+    }
+
+    /// Removes user `i` from group `g`.
+    pub fn leave(&self, i: usize, g: usize) {
+        self.membership(i, g, false);
+    }
+
+    fn membership(&self, i: usize, g: usize, added: bool) {
+        let mut s = self.state.lock().unwrap();
+        s.version += 1;
+        let v = s.version;
+        let uid = s.users[i]["id"].as_str().unwrap().to_string();
+        let group = &mut s.groups[g];
+        if added {
+            group.members.push(uid.clone());
+        } else {
+            group.members.retain(|m| *m != uid);
+        }
+        let gid = group.id.clone();
+        s.member_log.push((v, gid, uid, added));
+    }
+
+    /// Renames group `g` (a groups delta round reports a changed displayName).
+    pub fn rename_group(&self, g: usize, name: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.version += 1;
+        s.groups[g].name = name.to_string();
+        let (v, gid) = (s.version, s.groups[g].id.clone());
+        s.member_log.push((v, gid, String::new(), true));
+    }
+
     /// Deletes user `i` from the tenant.
     pub fn remove(&self, i: usize) {
         let mut s = self.state.lock().unwrap();
@@ -187,7 +223,8 @@ fn endpoint_key(req: &HttpRequest) -> String {
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let keyed = parts.get(2) == Some(&"groups") || (parts.get(2) == Some(&"users") && parts.len() > 4);
+            let keyed = parts.get(3) != Some(&"delta")
+                && (parts.get(2) == Some(&"groups") || (parts.get(2) == Some(&"users") && parts.len() > 4));
             if i == 3 && keyed {
                 "{id}".to_string()
             } else {
@@ -200,8 +237,40 @@ fn endpoint_key(req: &HttpRequest) -> String {
 
 fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
     let mut s = state.lock().unwrap();
+    handle_in(&mut s, req, true)
+}
+
+/// A user as Graph returns it, with `$select` and `$expand=manager($select=...)` applied.
+fn project_user(s: &State, u: &Map<String, Value>, select: &Option<Vec<String>>, expand: &str) -> Value {
+    let manager_select: Option<Vec<String>> = expand
+        .strip_prefix("manager($select=")
+        .and_then(|r| r.strip_suffix(')'))
+        .map(|f| f.split(',').map(str::to_string).collect());
+    let project = |u: &Map<String, Value>, fields: &Option<Vec<String>>| -> Map<String, Value> {
+        u.iter()
+            .filter(|(k, _)| !k.starts_with('#'))
+            .filter(|(k, _)| fields.as_ref().is_none_or(|f| f.contains(k)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let mut out = project(u, select);
+    if expand.starts_with("manager") {
+        let manager = u.get("#manager").and_then(Value::as_str).and_then(|id| s.users.iter().find(|m| m["id"] == id));
+        if let Some(m) = manager {
+            let mut m = project(m, &manager_select);
+            m.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+            out.insert("manager".into(), Value::Object(m));
+        }
+    }
+    Value::Object(out)
+}
+
+/// `$batch` sub-requests go through the same handler, uncounted: only the batch is a request.
+fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
     let key = endpoint_key(req);
-    *s.requests.entry(key.clone()).or_default() += 1;
+    if count {
+        *s.requests.entry(key.clone()).or_default() += 1;
+    }
     if req.proxied {
         s.proxied += 1;
     }
@@ -272,34 +341,7 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
             let select: Option<Vec<String>> = req.param("$select").map(|v| v.split(',').map(str::to_string).collect());
             s.last_user_select = req.param("$select").map(str::to_string);
             let expand = req.param("$expand").unwrap_or_default().to_string();
-            let manager_select: Option<Vec<String>> = expand
-                .strip_prefix("manager($select=")
-                .and_then(|r| r.strip_suffix(')'))
-                .map(|f| f.split(',').map(str::to_string).collect());
-            let by_id: HashMap<String, Map<String, Value>> =
-                s.users.iter().map(|u| (u["id"].as_str().unwrap().to_string(), u.clone())).collect();
-            let project = |u: &Map<String, Value>, fields: &Option<Vec<String>>| -> Map<String, Value> {
-                u.iter()
-                    .filter(|(k, _)| !k.starts_with('#'))
-                    .filter(|(k, _)| fields.as_ref().is_none_or(|f| f.contains(k)))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            };
-            let items = s
-                .users
-                .iter()
-                .map(|u| {
-                    let mut out = project(u, &select);
-                    if expand.starts_with("manager") {
-                        if let Some(m) = u.get("#manager").and_then(Value::as_str).and_then(|id| by_id.get(id)) {
-                            let mut m = project(m, &manager_select);
-                            m.insert("@odata.type".into(), json!("#microsoft.graph.user"));
-                            out.insert("manager".into(), Value::Object(m));
-                        }
-                    }
-                    Value::Object(out)
-                })
-                .collect();
+            let items = s.users.iter().map(|u| project_user(s, u, &select, &expand)).collect();
             page_of(items)
         }
         "/v1.0/users/delta" => {
@@ -367,20 +409,112 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
             if requests.len() > 20 {
                 return graph_error(400, "BadRequest", "Number of batch request steps exceeds the maximum of 20.");
             }
-            let responses: Vec<Value> = requests
-                .iter()
-                .map(|r| {
-                    let url = r["url"].as_str().unwrap_or_default();
-                    let id = url.strip_prefix("/users/").and_then(|u| u.strip_suffix("/photo")).unwrap_or_default();
-                    match s.users.iter().find(|u| u["id"] == id).and_then(|u| u.get("#photo")) {
-                        Some(etag) => json!({ "id": r["id"], "status": 200,
-                            "body": { "@odata.mediaEtag": etag, "id": "default", "height": 96, "width": 96 } }),
-                        None => json!({ "id": r["id"], "status": 404,
-                            "body": { "error": { "code": "ImageNotFound", "message": "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown." } } }),
-                    }
-                })
-                .collect();
+            let mut responses = Vec::new();
+            for r in &requests {
+                let url = r["url"].as_str().unwrap_or_default();
+                let (path, query) = match url.split_once('?') {
+                    Some((p, q)) => (p, super::http_server::parse_pairs(q)),
+                    None => (url, Vec::new()),
+                };
+                let sub = HttpRequest {
+                    method: r["method"].as_str().unwrap_or("GET").to_string(),
+                    path: format!("/v1.0{path}"),
+                    query,
+                    headers: req.headers.clone(),
+                    body: Vec::new(),
+                    proxied: false,
+                };
+                let answer = handle_in(s, &sub, false);
+                let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+                responses.push(json!({ "id": r["id"], "status": answer.status, "headers": {}, "body": body }));
+            }
             HttpResponse::json(200, &json!({ "responses": responses }))
+        }
+        "/v1.0/users/{id}/photo" => {
+            let id = req.path.split('/').nth(3).unwrap_or_default();
+            match s.users.iter().find(|u| u["id"] == id).and_then(|u| u.get("#photo")) {
+                Some(etag) => HttpResponse::json(
+                    200,
+                    &json!({ "@odata.mediaEtag": etag, "id": "default", "height": 96, "width": 96 }),
+                ),
+                None => graph_error(
+                    404,
+                    "ImageNotFound",
+                    "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.",
+                ),
+            }
+        }
+        "/v1.0/users/{id}/memberOf" | "/v1.0/users/{id}/transitiveMemberOf" => {
+            let id = req.path.split('/').nth(3).unwrap_or_default().to_string();
+            if !s.users.iter().any(|u| u["id"] == id.as_str()) {
+                return graph_error(404, "Request_ResourceNotFound", "Resource does not exist.");
+            }
+            let transitive = req.path.ends_with("transitiveMemberOf");
+            let mut of: Vec<String> =
+                s.groups.iter().filter(|g| g.members.contains(&id)).map(|g| g.id.clone()).collect();
+            if transitive {
+                let mut i = 0;
+                while i < of.len() {
+                    let inner = of[i].clone();
+                    for g in s.groups.iter().filter(|g| g.nested.contains(&inner)) {
+                        if !of.contains(&g.id) {
+                            of.push(g.id.clone());
+                        }
+                    }
+                    i += 1;
+                }
+            }
+            let items = s
+                .groups
+                .iter()
+                .filter(|g| of.contains(&g.id))
+                .map(|g| json!({ "@odata.type": "#microsoft.graph.group", "id": g.id, "displayName": g.name }))
+                .collect();
+            page_of(items)
+        }
+        "/v1.0/groups/delta" => {
+            let since: Option<u64> = req.param("$deltatoken").and_then(|t| t.parse().ok());
+            if since.is_some_and(|v| v < s.min_delta) {
+                return graph_error(410, "SyncStateNotFound", "The sync state generation is no longer valid.");
+            }
+            let user = |id: &str| json!({ "@odata.type": "#microsoft.graph.user", "id": id });
+            let items: Vec<Value> = match since {
+                None => s
+                    .groups
+                    .iter()
+                    .map(|g| json!({ "id": g.id, "displayName": g.name, "members@delta": g.members.iter().map(|m| user(m)).collect::<Vec<_>>() }))
+                    .collect(),
+                Some(v) => {
+                    let mut by_group: BTreeMap<String, Value> = BTreeMap::new();
+                    for (_, gid, uid, added) in s.member_log.iter().filter(|(version, ..)| *version > v) {
+                        let entry = by_group.entry(gid.clone()).or_insert_with(|| json!({ "id": gid, "members@delta": [] }));
+                        if uid.is_empty() {
+                            // A renamed group: Graph reports its new displayName.
+                            let name = s.groups.iter().find(|g| g.id == *gid).map(|g| g.name.clone()).unwrap_or_default();
+                            entry["displayName"] = json!(name);
+                            continue;
+                        }
+                        let mut m = user(uid);
+                        if !added {
+                            m["@removed"] = json!({ "reason": "deleted" });
+                        }
+                        entry["members@delta"].as_array_mut().unwrap().push(m);
+                    }
+                    by_group.into_values().collect()
+                }
+            };
+            let keep: Vec<String> = req
+                .query
+                .iter()
+                .filter(|(k, _)| k != "$deltatoken")
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            let mut q = keep;
+            q.push(format!("$deltatoken={}", s.version));
+            HttpResponse::json(
+                200,
+                &json!({ "value": items, "@odata.deltaLink": format!("{base}{}?{}", req.path, q.join("&")) }),
+            )
         }
         "/v1.0/users/{id}/photo/$value" => {
             let id = req.path.split('/').nth(3).unwrap_or_default();
@@ -419,6 +553,15 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
                     }
                 }
                 return page_of(items);
+            }
+            if let ["", "v1.0", "users", id] = parts.as_slice() {
+                let select: Option<Vec<String>> =
+                    req.param("$select").map(|v| v.split(',').map(str::to_string).collect());
+                let expand = req.param("$expand").unwrap_or_default().to_string();
+                return match s.users.iter().find(|u| u["id"] == *id) {
+                    Some(u) => HttpResponse::json(200, &project_user(s, u, &select, &expand)),
+                    None => graph_error(404, "Request_ResourceNotFound", "Resource does not exist."),
+                };
             }
             graph_error(404, "Request_ResourceNotFound", "Unknown endpoint.")
         }

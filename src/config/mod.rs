@@ -258,6 +258,8 @@ pub struct GoogleSource {
     /// The administrator the service account acts as.
     pub subject: String,
     pub customer: String,
+    /// Custom schemas to read (`projection=custom&customFieldMask=...`); none: `projection=full`.
+    pub custom_schemas: Vec<String>,
     pub api_url: String,
     /// Overrides the key file's `token_uri` (emulators).
     #[serde(skip_serializing_if = "Option::is_none")]

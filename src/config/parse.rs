@@ -177,6 +177,10 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
                 .and_then(|(p, v)| ctx.nonempty(&p, v));
             let customer =
                 o.opt("customer").and_then(|(p, v)| ctx.nonempty(&p, v)).unwrap_or_else(|| "my_customer".into());
+            let custom_schemas = match o.opt("custom_schemas") {
+                Some((p, v)) => ctx.strings(&p, v),
+                None => Some(Vec::new()),
+            };
             let api_url = read_url(ctx, &mut o, "api_url", Some(GOOGLE_API));
             let token_url = match o.opt("token_url") {
                 Some(_) => read_url(ctx, &mut o, "token_url", None).map(Some),
@@ -188,6 +192,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
                 credentials_file: credentials_file?,
                 subject: subject?,
                 customer,
+                custom_schemas: custom_schemas?,
                 api_url: api_url?,
                 token_url: token_url?,
                 groups: groups?,

@@ -240,7 +240,11 @@ impl Connector for GoogleConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
         let mut listing = Listing { complete: true, ..Listing::default() };
         let customer = query_value(&self.settings.customer);
-        let url = format!("{}/users?customer={customer}&maxResults={USERS_PAGE}&projection=full", self.base());
+        let projection = match self.settings.custom_schemas.as_slice() {
+            [] => "projection=full".to_string(),
+            schemas => format!("projection=custom&customFieldMask={}", query_value(&schemas.join(","))),
+        };
+        let url = format!("{}/users?customer={customer}&maxResults={USERS_PAGE}&{projection}", self.base());
         let (values, error) = self.all(&url, "users");
         if let Some(e) = error {
             if values.is_empty() {

@@ -416,3 +416,16 @@ fn an_extra_ca_file_is_read_and_a_bad_one_is_explained() {
     assert_eq!(r.status, RunStatus::Failed);
     assert!(r.error.unwrap().contains("not-a-cert.pem holds no PEM certificate"));
 }
+
+#[test]
+fn a_token_that_expires_early_is_replaced_once() {
+    let g = Graph::start(20, 0);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({ "source": { "groups": "none" } })));
+    h.sync(&config);
+    // The cached token is rejected on the next run; the connector fetches a new one and goes on.
+    g.state.lock().unwrap().expired_through = 1;
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.failed), (RunStatus::Done, 0));
+    assert_eq!(g.state.lock().unwrap().tokens_issued, 2);
+}

@@ -198,3 +198,20 @@ fn users_whose_etag_did_not_change_are_not_mapped_again() {
     h.sync(&changed);
     assert_eq!(h.user("g13").value(&"display_name".parse().unwrap()), Some("G USER13"));
 }
+
+#[test]
+fn custom_schemas_are_read_when_asked_for() {
+    let g = Google::start(5, 0);
+    let h = Harness::new();
+    let c = connector(
+        &g,
+        &h,
+        json!({ "source": { "custom_schemas": ["HR"], "groups": "none" }, "mapping": [
+            { "target": "username", "source": "primaryEmail", "transforms": ["strip_domain"] },
+            { "target": "property:cost_center", "source": "customSchemas.HR.costCenter" }
+        ]}),
+    );
+    let r = h.sync(&h.config(c));
+    assert_eq!(r.counts.created, 5);
+    assert_eq!(h.user("g3").value(&"property:cost_center".parse().unwrap()), Some("CC-0003"));
+}

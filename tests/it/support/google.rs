@@ -234,7 +234,20 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
             if s.fail_page == Some(offset / max + 1) {
                 return google_error(503, "backendError", "Backend Error");
             }
-            page("users", s.users.clone(), max)
+            let users: Vec<Value> = match (req.param("projection"), req.param("customFieldMask")) {
+                (Some("custom"), Some(mask)) => s
+                    .users
+                    .iter()
+                    .map(|u| {
+                        let mut u = u.clone();
+                        u["customSchemas"] =
+                            json!({ mask: { "costCenter": format!("CC-{}", &u["id"].as_str().unwrap()[17..]) } });
+                        u
+                    })
+                    .collect(),
+                _ => s.users.clone(),
+            };
+            page("users", users, max)
         }
         "GET /admin/directory/v1/users/{id}/photos/thumbnail" => {
             let Some(u) = s.users.iter().find(|u| u["id"] == parts[5]) else {

@@ -56,6 +56,8 @@ pub struct State {
     pub min_delta: u64,
     /// Requests that arrived through a proxy.
     pub proxied: usize,
+    /// Tokens numbered up to this one have expired early (revoked).
+    pub expired_through: usize,
     /// Membership changes for `/groups/delta`: (version, group id, user id, added).
     pub member_log: Vec<(u64, String, String, bool)>,
 }
@@ -302,8 +304,14 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
             &json!({ "token_type": "Bearer", "expires_in": s.token_lifetime, "access_token": token }),
         );
     }
-    if !req.header("Authorization").is_some_and(|a| a.starts_with("Bearer token-")) {
-        return graph_error(401, "InvalidAuthenticationToken", "Access token is empty.");
+    let token_number =
+        req.header("Authorization").and_then(|a| a.strip_prefix("Bearer token-")).and_then(|n| n.parse::<usize>().ok());
+    match token_number {
+        None => return graph_error(401, "InvalidAuthenticationToken", "Access token is empty."),
+        Some(n) if n <= s.expired_through => {
+            return graph_error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+        }
+        Some(_) => {}
     }
     if top > 999 {
         return graph_error(

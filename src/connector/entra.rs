@@ -315,6 +315,12 @@ pub(super) fn expired(e: &HttpError) -> bool {
 }
 
 impl Connector for EntraConnector {
+    /// `GET /users/{id}` and its groups in one `$batch`.
+    fn fetch_one(&mut self, id: &str) -> Result<Option<Listing>, SourceError> {
+        let users = self.one_user(id)?;
+        Ok(Some(Listing { users, complete: true, ..Listing::default() }))
+    }
+
     /// Incremental rounds: see `entra_delta.rs`.
     fn delta(&mut self, token: Option<&str>) -> Result<DeltaListing, SourceError> {
         self.delta_round(token)

@@ -166,6 +166,16 @@ impl EntraConnector {
         Ok(DeltaListing { listing, removed, next_token: token, full: false, groups_read: self.groups_enabled() })
     }
 
+    /// One user, complete with groups (and photo etag); empty when the id is unknown.
+    pub(super) fn one_user(&mut self, id: &str) -> Result<Vec<SourceUser>, SourceError> {
+        let ids = BTreeSet::from([id.to_string()]);
+        let mut users = self.complete_users(Vec::new(), &ids, &[])?;
+        if self.photos {
+            self.photo_etags(&mut users).map_err(unreadable)?;
+        }
+        Ok(users)
+    }
+
     /// The users a round touches, each with a full record and (when groups are read) all their
     /// groups: the changed ones, plus those whose only change is a membership.
     fn complete_users(
@@ -177,7 +187,8 @@ impl EntraConnector {
         let known: BTreeSet<String> = users.iter().map(|u| u.id.clone()).collect();
         let records: Vec<String> =
             membership_changed.iter().filter(|id| !known.contains(*id) && !removed.contains(id)).cloned().collect();
-        if !self.groups_enabled() {
+        let groups_enabled = self.groups_enabled();
+        if !groups_enabled && records.is_empty() {
             return Ok(users);
         }
         let member_of = match self.settings.groups {
@@ -194,7 +205,9 @@ impl EntraConnector {
             let mut requests = Vec::new();
             for id in chunk {
                 let url = format!("/users/{id}/{member_of}?$select=id,displayName");
-                requests.push(json!({ "id": format!("g{id}"), "method": "GET", "url": url }));
+                if groups_enabled {
+                    requests.push(json!({ "id": format!("g{id}"), "method": "GET", "url": url }));
+                }
                 if records.contains(id) {
                     let url = select.replacen("{id}", id, 1);
                     requests.push(json!({ "id": format!("u{id}"), "method": "GET", "url": url }));
@@ -202,24 +215,28 @@ impl EntraConnector {
             }
             let answers = self.batch(requests).map_err(unreadable)?;
             for id in chunk {
-                match answers.get(&format!("g{id}")) {
-                    Some((200, body)) => {
-                        let mut names = group_names(body);
-                        let mut next = body.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
-                        while let Some(url) = next.take() {
-                            let page = self.get(&url).map_err(unreadable)?;
-                            names.extend(group_names(&page));
-                            next = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+                if !groups_enabled {
+                    groups.insert(id.clone(), Vec::new());
+                } else {
+                    match answers.get(&format!("g{id}")) {
+                        Some((200, body)) => {
+                            let mut names = group_names(body);
+                            let mut next = body.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+                            while let Some(url) = next.take() {
+                                let page = self.get(&url).map_err(unreadable)?;
+                                names.extend(group_names(&page));
+                                next = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+                            }
+                            groups.insert(id.clone(), names);
                         }
-                        groups.insert(id.clone(), names);
-                    }
-                    // Deleted since the delta was read: the next round reports the removal.
-                    Some((404, _)) => {}
-                    other => {
-                        let status = other.map(|(s, _)| *s).unwrap_or(0);
-                        return Err(SourceError::Unreadable(format!(
+                        // Deleted since the delta was read: the next round reports the removal.
+                        Some((404, _)) => {}
+                        other => {
+                            let status = other.map(|(s, _)| *s).unwrap_or(0);
+                            return Err(SourceError::Unreadable(format!(
                             "entra: GET /v1.0/users/{{id}}/{member_of}: {status} while completing an incremental round"
                         )));
+                        }
                     }
                 }
                 if let Some((200, body)) = answers.get(&format!("u{id}")) {

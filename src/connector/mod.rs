@@ -92,6 +92,13 @@ pub trait Connector {
         Err(SourceError::NoIncremental("this source"))
     }
 
+    /// One user by source id, with groups, for single-user runs (the login hook): `Ok(None)`
+    /// when the source cannot read one user alone, and the engine reads everything instead. A
+    /// listing without users means the source does not know the id.
+    fn fetch_one(&mut self, _id: &str) -> Result<Option<Listing>, SourceError> {
+        Ok(None)
+    }
+
     /// The photo of a user, by source id; `None` when there is none. Called only for users whose
     /// photo etag changed.
     fn photo(&mut self, _id: &str) -> Result<Option<Vec<u8>>, SourceError> {

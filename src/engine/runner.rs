@@ -278,7 +278,24 @@ impl<'a> Runner<'a> {
         let full = |listing| (listing, Vec::new(), Scope::Full, true, None);
         let (listing, removed, scope, groups_read, next_token) = match &self.request.mode {
             Mode::Full => source.fetch().map(full),
-            Mode::SingleUser(_) => source.fetch().map(|l| (l, Vec::new(), Scope::Partial, true, None)),
+            Mode::SingleUser(wanted) => {
+                // A known user is read alone where the source can; otherwise everything is read.
+                let identities = self.engine.store.identities(&self.connector.id).map_err(|e| e.to_string())?;
+                let id = identities
+                    .iter()
+                    .find(|i| i.idp_id == *wanted || i.username.eq_ignore_ascii_case(wanted))
+                    .map(|i| i.idp_id.clone());
+                let one = match id {
+                    Some(id) => source.fetch_one(&id),
+                    None => Ok(None),
+                };
+                match one {
+                    Ok(Some(listing)) => Ok(listing),
+                    Ok(None) => source.fetch(),
+                    Err(e) => Err(e),
+                }
+                .map(|l| (l, Vec::new(), Scope::Partial, true, None))
+            }
             Mode::Incremental => {
                 let mut token = self.engine.store.delta_token(&self.connector.id).map_err(|e| e.to_string())?;
                 if token.is_some() {

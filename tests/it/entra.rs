@@ -429,3 +429,23 @@ fn a_token_that_expires_early_is_replaced_once() {
     assert_eq!((r.status, r.counts.failed), (RunStatus::Done, 0));
     assert_eq!(g.state.lock().unwrap().tokens_issued, 2);
 }
+
+#[test]
+fn a_login_reads_only_that_user() {
+    let g = Graph::start(300, 3);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({})));
+    h.sync(&config);
+    g.remove(7);
+    assert_eq!(h.sync(&config).counts.disabled, 1);
+    g.add(7);
+    g.join(299, 1); // user 7 is now at index 299
+    g.reset_counts();
+    let d = h.engine.on_login(&config, "entra", "user7").unwrap();
+    assert!(d.allow, "{}", d.reason);
+    assert_eq!(g.count(USERS), 0, "no tenant listing for one login");
+    assert_eq!(g.total_requests(), 1, "the record and its groups in one $batch");
+    let u = h.user("user7");
+    assert!(u.active);
+    assert_eq!(u.groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 1"]);
+}

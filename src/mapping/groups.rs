@@ -15,18 +15,25 @@ pub struct GroupTrace {
     pub always: Vec<String>,
 }
 
-/// Whether a source group can affect any user: it is required, or it survives the include
-/// patterns. Connectors skip reading the members of the others (with `include` set to the
-/// required groups, only their members are read).
+/// Whether a source group can affect any user: it is required, or it is assigned (see
+/// `included`). Connectors skip reading the members of the others, so with required groups and
+/// no include patterns only the required groups' members are read.
 pub fn group_matters(rules: &GroupRules, source_name: &str) -> bool {
     let mut value = Some(source_name.to_string());
     for t in &rules.transforms {
         value = transform::apply(t, value).value;
     }
     let Some(name) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else { return false };
-    rules.include.is_empty()
-        || rules.include.iter().any(|p| p.0.is_match(&name))
-        || rules.required.iter().any(|r| r.eq_ignore_ascii_case(&name))
+    included(rules, &name) || rules.required.iter().any(|r| r.eq_ignore_ascii_case(&name))
+}
+
+/// Whether a (mapped) group is assigned: it matches an include pattern; without patterns, it is
+/// a required group; with neither, every group is.
+fn included(rules: &GroupRules, name: &str) -> bool {
+    if !rules.include.is_empty() {
+        return rules.include.iter().any(|p| p.0.is_match(name));
+    }
+    rules.required.is_empty() || rules.required.iter().any(|r| r.eq_ignore_ascii_case(name))
 }
 
 /// The groups a user should be in, or why they are filtered out (required groups).
@@ -49,9 +56,13 @@ pub fn map_groups(rules: &GroupRules, source: &[String]) -> (Result<BTreeSet<Str
     }
     let mut out = BTreeSet::new();
     for g in mapped {
-        if rules.include.is_empty() || rules.include.iter().any(|p| p.0.is_match(&g)) {
+        if included(rules, &g) {
             trace.kept.push(g.clone());
             out.insert(g);
+        } else if rules.include.is_empty() {
+            trace
+                .dropped
+                .push((g, "not a required group (required groups are the include list when none is set)".into()));
         } else {
             trace.dropped.push((g, "matches no include pattern".into()));
         }

@@ -22,6 +22,8 @@ fn required_groups_decide_who_is_synced() {
     let (_, results) = h.engine.run_details(r.run_id).unwrap();
     let bob = results.iter().find(|u| u.idp_id.as_deref() == Some("2")).unwrap();
     assert_eq!(bob.reason.as_deref(), Some("not a member of a required group (Engineering)"));
+    // Without include patterns, the required groups are the ones assigned.
+    assert_eq!(groups(&h, "cy"), vec!["Engineering"]);
 }
 
 #[test]

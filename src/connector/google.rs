@@ -36,11 +36,24 @@ pub(super) struct GoogleConnector {
     account: Option<ServiceAccount>,
     token: Option<(String, Instant)>,
     group_rules: GroupRules,
+    /// The `fields` partial-response selector: what the mapping reads plus what the connector needs.
+    fields: String,
 }
 
 impl GoogleConnector {
-    pub fn new(settings: GoogleSource, credentials: PathBuf, http: Http, group_rules: GroupRules) -> Self {
-        GoogleConnector { settings, credentials, http, account: None, token: None, group_rules }
+    pub fn new(
+        settings: GoogleSource,
+        credentials: PathBuf,
+        http: Http,
+        group_rules: GroupRules,
+        paths: &std::collections::BTreeSet<String>,
+    ) -> Self {
+        let mut top: std::collections::BTreeSet<&str> =
+            ["id", "etag", "primaryEmail", "suspended", "archived", "thumbnailPhotoEtag", "relations"].into();
+        // `manager.*` is derived from `relations`, which is always read.
+        top.extend(paths.iter().map(|p| p.split('.').next().unwrap_or(p)).filter(|p| *p != "manager"));
+        let fields = format!("nextPageToken,users({})", top.into_iter().collect::<Vec<_>>().join(","));
+        GoogleConnector { settings, credentials, http, account: None, token: None, group_rules, fields }
     }
 
     /// Reads the key file. Errors name the file and the problem, never the key.
@@ -244,7 +257,11 @@ impl Connector for GoogleConnector {
             [] => "projection=full".to_string(),
             schemas => format!("projection=custom&customFieldMask={}", query_value(&schemas.join(","))),
         };
-        let url = format!("{}/users?customer={customer}&maxResults={USERS_PAGE}&{projection}", self.base());
+        let url = format!(
+            "{}/users?customer={customer}&maxResults={USERS_PAGE}&{projection}&fields={}",
+            self.base(),
+            query_value(&self.fields)
+        );
         let (values, error) = self.all(&url, "users");
         if let Some(e) = error {
             if values.is_empty() {

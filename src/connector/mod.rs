@@ -153,7 +153,9 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
             let http = http::Http::new(http::Provider::Google, &resolve(&google.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("google: {e}")))?;
             let credentials = base_dir.join(&google.credentials_file);
-            Ok(Box::new(google::GoogleConnector::new(google.clone(), credentials, http, config.groups.clone())))
+            let paths = crate::mapping::source_attributes(config);
+            let rules = config.groups.clone();
+            Ok(Box::new(google::GoogleConnector::new(google.clone(), credentials, http, rules, &paths)))
         }
         // The parser builds the settings from the type, so this cannot happen.
         (_, kind) => Err(SourceError::Mismatch(kind.name())),

@@ -48,6 +48,11 @@ fn a_domain_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() 
     assert_eq!(u.value(&"property:manager".parse().unwrap()), Some("g2"));
     assert_eq!(u.groups.iter().cloned().collect::<Vec<_>>(), vec!["Google Group 12"]);
     assert_eq!(g.count(USERS), 4, "⌈2000/500⌉ pages");
+    assert_eq!(
+        g.state.lock().unwrap().last_fields.as_deref(),
+        Some("nextPageToken,users(archived,etag,id,name,organizations,primaryEmail,relations,suspended,thumbnailPhotoEtag)"),
+        "a partial response of what the mapping reads"
+    );
     assert_eq!(g.count("POST /token"), 1);
     assert_eq!(g.count("GET /admin/directory/v1/groups/{id}/members"), 50);
 

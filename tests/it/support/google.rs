@@ -29,6 +29,8 @@ pub struct State {
     pub admin_rights: bool,
     pub throttle: usize,
     pub fail_page: Option<usize>,
+    /// The `fields` selector of the last users request.
+    pub last_fields: Option<String>,
 }
 
 pub struct Google {
@@ -74,6 +76,7 @@ impl Google {
             admin_rights: true,
             throttle: 0,
             fail_page: None,
+            last_fields: None,
         }));
         let s = state.clone();
         let server = Server::start(Arc::new(move |req| handle(&s, req)));
@@ -246,6 +249,28 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
                     })
                     .collect(),
                 _ => s.users.clone(),
+            };
+            // `fields=nextPageToken,users(a,b,...)`: a partial response with those user fields.
+            s.last_fields = req.param("fields").map(str::to_string);
+            let wanted: Option<Vec<String>> = req
+                .param("fields")
+                .and_then(|f| f.split_once("users(").map(|(_, rest)| rest.trim_end_matches(')').to_string()))
+                .map(|list| list.split(',').map(str::to_string).collect());
+            let users = match wanted {
+                Some(fields) => users
+                    .into_iter()
+                    .map(|u| {
+                        let o: serde_json::Map<String, Value> = u
+                            .as_object()
+                            .unwrap()
+                            .iter()
+                            .filter(|(k, _)| fields.contains(k))
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        Value::Object(o)
+                    })
+                    .collect(),
+                None => users,
             };
             page("users", users, max)
         }

@@ -286,6 +286,38 @@ impl Connector for GoogleConnector {
         Ok(listing)
     }
 
+    /// `users.get` and `groups.list?userKey=`, for a login. Nested memberships need the full
+    /// listing (`includeDerivedMembership` exists only per group), so transitive mode reads all.
+    fn fetch_one(&mut self, id: &str) -> Result<Option<Listing>, SourceError> {
+        if self.settings.groups == GroupMembership::Transitive {
+            return Ok(None);
+        }
+        let base = self.base();
+        let key = query_value(id);
+        let projection = match self.settings.custom_schemas.as_slice() {
+            [] => "projection=full".to_string(),
+            schemas => format!("projection=custom&customFieldMask={}", query_value(&schemas.join(","))),
+        };
+        let token = self.token().map_err(SourceError::Unreadable)?;
+        let req =
+            Request::get(format!("{base}/users/{key}?{projection}")).header("Authorization", format!("Bearer {token}"));
+        let user = match self.http.send(&req) {
+            Ok(resp) => resp.json().map_err(SourceError::Unreadable)?,
+            Err(e) if e.status == Some(404) => return Ok(Some(Listing { complete: true, ..Listing::default() })),
+            Err(e) => return Err(SourceError::Unreadable(e.to_string())),
+        };
+        let Some(mut user) = source_user(user) else { return Ok(Some(Listing::default())) };
+        if self.settings.groups == GroupMembership::Direct {
+            let (groups, error) = self.all(&format!("{base}/groups?userKey={key}&maxResults={GROUPS_PAGE}"), "groups");
+            if let Some(e) = error {
+                return Err(SourceError::Unreadable(e));
+            }
+            user.groups =
+                groups.iter().filter_map(|g| g.get("name").and_then(Value::as_str).map(str::to_string)).collect();
+        }
+        Ok(Some(Listing { users: vec![user], complete: true, ..Listing::default() }))
+    }
+
     /// `users.photos.get`: the thumbnail as web-safe base64; 404 means no photo.
     fn photo(&mut self, id: &str) -> Result<Option<Vec<u8>>, SourceError> {
         let url = format!("{}/users/{}/photos/thumbnail", self.base(), query_value(id));

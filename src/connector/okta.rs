@@ -299,6 +299,27 @@ impl Connector for OktaConnector {
         Ok(DeltaListing { listing, removed: Vec::new(), next_token, full: false, groups_read: false })
     }
 
+    /// `GET /api/v1/users/{id}` and `/api/v1/users/{id}/groups`, for a login.
+    fn fetch_one(&mut self, id: &str) -> Result<Option<Listing>, SourceError> {
+        let base = self.settings.org_url.clone();
+        let id = query_value(id);
+        let user = match self.get(&format!("{base}/api/v1/users/{id}")) {
+            Ok(resp) => resp.json().map_err(SourceError::Unreadable)?,
+            Err(e) if e.status == Some(404) => return Ok(Some(Listing { complete: true, ..Listing::default() })),
+            Err(e) => return Err(SourceError::Unreadable(e.to_string())),
+        };
+        let Some(mut user) = self.source_user(user) else { return Ok(Some(Listing::default())) };
+        if self.settings.groups != GroupMembership::None {
+            let groups = complete(self.all(format!("{base}/api/v1/users/{id}/groups?limit={PAGE}")))
+                .map_err(|e| SourceError::Unreadable(e.to_string()))?;
+            user.groups = groups
+                .iter()
+                .filter_map(|g| g.pointer("/profile/name").and_then(Value::as_str).map(str::to_string))
+                .collect();
+        }
+        Ok(Some(Listing { users: vec![user], complete: true, ..Listing::default() }))
+    }
+
     fn check(&mut self) -> Vec<CheckStep> {
         let base = self.settings.org_url.clone();
         let mut steps = vec![CheckStep::new(

@@ -220,3 +220,20 @@ fn custom_schemas_are_read_when_asked_for() {
     assert_eq!(r.counts.created, 5);
     assert_eq!(h.user("g3").value(&"property:cost_center".parse().unwrap()), Some("CC-0003"));
 }
+
+#[test]
+fn a_login_reads_only_that_google_user() {
+    let g = Google::start(600, 3);
+    let h = Harness::new();
+    let config = h.config(connector(&g, &h, json!({})));
+    h.sync(&config);
+    g.state.lock().unwrap().users[8]["suspended"] = json!(true);
+    assert_eq!(h.sync(&config).counts.disabled, 1);
+    g.state.lock().unwrap().users[8]["suspended"] = json!(false);
+    g.state.lock().unwrap().requests.clear();
+    let d = h.engine.on_login(&config, "google", "g8").unwrap();
+    assert!(d.allow, "{}", d.reason);
+    assert_eq!(g.count(USERS), 0, "no domain listing for one login");
+    assert_eq!((g.count("GET /admin/directory/v1/users/{id}"), g.count("GET /admin/directory/v1/groups")), (1, 1));
+    assert_eq!(h.user("g8").groups.iter().cloned().collect::<Vec<_>>(), vec!["Google Group 2"]);
+}

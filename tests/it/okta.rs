@@ -174,3 +174,20 @@ fn an_oauth_service_app_authenticates_with_private_key_jwt() {
     assert!(e.contains("okta: POST /oauth2/v1/token: 401 invalid_client (grant the service app the scopes"), "{e}");
     assert!(!e.contains("PRIVATE KEY"), "{e}");
 }
+
+#[test]
+fn a_login_reads_only_that_okta_user() {
+    let o = Okta::start(600, 3);
+    let h = Harness::new();
+    let config = h.config(connector(&o, json!({})));
+    h.sync(&config);
+    o.state.lock().unwrap().users[8]["status"] = json!("SUSPENDED");
+    assert_eq!(h.sync(&config).counts.disabled, 1);
+    o.state.lock().unwrap().users[8]["status"] = json!("ACTIVE");
+    o.state.lock().unwrap().requests.clear();
+    let d = h.engine.on_login(&config, "okta", "person8").unwrap();
+    assert!(d.allow, "{}", d.reason);
+    assert_eq!(o.count(USERS), 0, "no org listing for one login");
+    assert_eq!((o.count("GET /api/v1/users/{id}"), o.count("GET /api/v1/users/{id}/groups")), (1, 1));
+    assert_eq!(h.user("person8").groups.iter().cloned().collect::<Vec<_>>(), vec!["Okta Group 2"]);
+}

@@ -165,6 +165,7 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
     let mut s = state.lock().unwrap();
     let parts: Vec<&str> = req.path.split('/').collect();
     let key = match parts.as_slice() {
+        ["", "admin", "directory", "v1", "users", _] => "GET /admin/directory/v1/users/{id}".into(),
         ["", "admin", "directory", "v1", "users", _, "photos", "thumbnail"] => {
             "GET /admin/directory/v1/users/{id}/photos/thumbnail".into()
         }
@@ -292,6 +293,20 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
                     "etag": etag,
                 }),
             )
+        }
+        "GET /admin/directory/v1/users/{id}" => match s.users.iter().find(|u| u["id"] == parts[5]) {
+            Some(u) => HttpResponse::json(200, u),
+            None => google_error(404, "notFound", "Resource Not Found: userKey"),
+        },
+        "GET /admin/directory/v1/groups" if req.param("userKey").is_some() => {
+            let user = req.param("userKey").unwrap_or_default().to_string();
+            let groups = s
+                .groups
+                .iter()
+                .filter(|g| g.2.contains(&user))
+                .map(|(id, name, _, _)| json!({ "id": id, "name": name, "email": format!("{id}@example.org") }))
+                .collect();
+            page("groups", groups, max.min(200))
         }
         "GET /admin/directory/v1/groups" => {
             let groups = s

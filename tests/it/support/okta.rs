@@ -131,6 +131,8 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
     let parts: Vec<&str> = req.path.split('/').collect();
     let key = match parts.as_slice() {
         ["", "api", "v1", "groups", _, "users"] => "GET /api/v1/groups/{id}/users".to_string(),
+        ["", "api", "v1", "users", _, "groups"] => "GET /api/v1/users/{id}/groups".to_string(),
+        ["", "api", "v1", "users", _] => "GET /api/v1/users/{id}".to_string(),
         _ => format!("{} {}", req.method, req.path),
     };
     *s.requests.entry(key.clone()).or_default() += 1;
@@ -237,6 +239,19 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
             }
             None => okta_error(404, "E0000007", "Not found: Resource not found"),
         },
+        "GET /api/v1/users/{id}" => match s.users.iter().find(|u| u["id"] == parts[4]) {
+            Some(u) => HttpResponse::json(200, u),
+            None => okta_error(404, "E0000007", "Not found: Resource not found: 00u (User)"),
+        },
+        "GET /api/v1/users/{id}/groups" => {
+            let groups = s
+                .groups
+                .iter()
+                .filter(|(_, _, members)| members.iter().any(|m| m == parts[4]))
+                .map(|(id, name, _)| json!({ "id": id, "type": "OKTA_GROUP", "profile": { "name": name } }))
+                .collect();
+            page(groups, "")
+        }
         _ => okta_error(404, "E0000007", "Not found: Resource not found"),
     };
     limits(resp, remaining)

@@ -100,6 +100,10 @@ impl<'a> Runner<'a> {
         (self.progress)(&p);
     }
 
+    fn engine_now(&self) -> chrono::DateTime<chrono::Utc> {
+        (self.engine.clock)()
+    }
+
     fn lock_name(&self) -> String {
         format!("usersync:{}", self.connector.id)
     }
@@ -373,11 +377,15 @@ impl<'a> Runner<'a> {
             serde_json::to_string(self.connector).unwrap_or_default().hash(&mut h);
             h.finish()
         };
+        // Versions expire with each `full_reconcile.max_age_hours` window, so every user is mapped
+        // in full at least that often and local edits of mapped fields are corrected.
+        let hours = i64::from(self.connector.full_reconcile.max_age_hours.max(1));
+        let window = self.engine_now().timestamp() / (hours * 3600);
         let known: HashMap<&str, &Identity> = identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
         let mut mapped: Vec<Mapped> = users
             .iter()
             .map(|u| {
-                let version = u.version.as_ref().map(|v| format!("{config_hash:x}:{v}"));
+                let version = u.version.as_ref().map(|v| format!("{config_hash:x}:{window}:{v}"));
                 let unchanged = version.as_ref().and_then(|v| {
                     // Only for a user in the ordinary state: a leaver coming back is mapped in full.
                     let identity = known

@@ -191,6 +191,14 @@ fn users_whose_etag_did_not_change_are_not_mapped_again() {
     g.state.lock().unwrap().users[12]["etag"] = json!("\"etag-12-v2\"");
     h.sync(&config);
     assert_eq!(h.user("g12").value(&"display_name".parse().unwrap()), Some("Renamed Without Etag"));
+    // A local edit of a mapped field is corrected once the version window passes.
+    let dir = usersync::directory::local::LocalDirectory::open(&h.path("directory.db")).unwrap();
+    use usersync::directory::Directory as _;
+    dir.update_core(&h.user("g14").key, &[("display_name".parse().unwrap(), Some("Edited in Jira".into()))]).unwrap();
+    assert_eq!(h.sync(&config).writes, 0, "within the window the rules are skipped");
+    h.advance_days(2);
+    assert_eq!(h.sync(&config).writes, 1, "a new window maps everyone again");
+    assert_eq!(h.user("g14").value(&"display_name".parse().unwrap()), Some("G User14"));
     // A changed mapping re-maps everyone.
     let changed = h.config(connector(
         &g,

@@ -223,6 +223,9 @@ pub struct HttpSettings {
     pub max_attempts: u32,
     /// The first backoff step; later ones double, with jitter.
     pub retry_base_ms: u32,
+    /// Requests a connector may have in flight at once where order does not matter (photo
+    /// metadata batches, photo downloads); page chains are always sequential.
+    pub concurrency: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy_url: Option<String>,
     /// PEM file with extra CA certificates to trust besides the public roots (a corporate TLS
@@ -233,7 +236,14 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        HttpSettings { timeout_seconds: 30, max_attempts: 6, retry_base_ms: 500, proxy_url: None, ca_file: None }
+        HttpSettings {
+            timeout_seconds: 30,
+            max_attempts: 6,
+            retry_base_ms: 500,
+            concurrency: 4,
+            proxy_url: None,
+            ca_file: None,
+        }
     }
 }
 

@@ -322,6 +322,7 @@ fn read_http(ctx: &mut Ctx, path: &str, v: &Value) -> Option<HttpSettings> {
     let timeout_seconds = number(ctx, &mut o, "timeout_seconds", d.timeout_seconds, 3600);
     let max_attempts = number(ctx, &mut o, "max_attempts", d.max_attempts, 100);
     let retry_base_ms = number(ctx, &mut o, "retry_base_ms", d.retry_base_ms, 60_000);
+    let concurrency = number(ctx, &mut o, "concurrency", d.concurrency, 16);
     let proxy_url = o.opt("proxy_url").and_then(|(p, v)| ctx.nonempty(&p, v));
     let ca_file = o.opt("ca_file").and_then(|(p, v)| ctx.nonempty(&p, v)).map(PathBuf::from);
     o.finish(ctx);
@@ -329,6 +330,7 @@ fn read_http(ctx: &mut Ctx, path: &str, v: &Value) -> Option<HttpSettings> {
         timeout_seconds: timeout_seconds?,
         max_attempts: max_attempts?,
         retry_base_ms: retry_base_ms?,
+        concurrency: concurrency?,
         proxy_url,
         ca_file,
     })

@@ -31,6 +31,9 @@ impl Paged {
     }
 }
 
+/// Sub-request answers of one `$batch`: (status, body) by sub-request id.
+pub(super) type Answers = HashMap<String, (u16, Value)>;
+
 /// Graph's largest page for users and groups.
 const PAGE: u32 = 999;
 
@@ -204,54 +207,106 @@ impl EntraConnector {
 
     /// One `$batch` request (at most 20 sub-requests, URLs relative to `/v1.0`): each answer as
     /// (status, body) by sub-request id.
-    pub(super) fn batch(&mut self, requests: Vec<Value>) -> Result<HashMap<String, (u16, Value)>, HttpError> {
+    pub(super) fn batch(&mut self, requests: Vec<Value>) -> Result<Answers, HttpError> {
+        Ok(self.batches(vec![requests])?.pop().unwrap_or_default())
+    }
+
+    /// Several `$batch` requests, `http.concurrency` at a time; answers in order. A token that
+    /// expired meanwhile is replaced once for the batches it failed.
+    pub(super) fn batches(&mut self, all: Vec<Vec<Value>>) -> Result<Vec<Answers>, HttpError> {
         let url = format!("{}/v1.0/$batch", self.settings.graph_url);
-        let token = self.token()?;
-        let req =
-            Request::post_json(url, json!({ "requests": requests })).header("Authorization", format!("Bearer {token}"));
-        let resp = self.http.send(&req)?;
-        let body = resp.json().map_err(|d| self.bad_response(&req, d))?;
-        Ok(body
-            .get("responses")
-            .and_then(Value::as_array)
+        let mut token = self.token()?;
+        let build = |token: &str, requests: &Vec<Value>| {
+            Request::post_json(url.clone(), json!({ "requests": requests }))
+                .header("Authorization", format!("Bearer {token}"))
+        };
+        let sent: Vec<Request> = all.iter().map(|r| build(&token, r)).collect();
+        let mut answers = self.http.send_all(&sent);
+        drop(sent);
+        if answers.iter().any(|a| matches!(a, Err(e) if e.status == Some(401))) {
+            self.forget_token();
+            token = self.token()?;
+            let again: Vec<usize> =
+                (0..answers.len()).filter(|&i| matches!(&answers[i], Err(e) if e.status == Some(401))).collect();
+            let retry: Vec<Request> = again.iter().map(|&i| build(&token, &all[i])).collect();
+            for (i, answer) in again.into_iter().zip(self.http.send_all(&retry)) {
+                answers[i] = answer;
+            }
+        }
+        answers
             .into_iter()
-            .flatten()
-            .filter_map(|r| {
-                let id = r.get("id").and_then(Value::as_str)?.to_string();
-                let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
-                Some((id, (status, r.get("body").cloned().unwrap_or(Value::Null))))
+            .map(|answer| {
+                let resp = answer?;
+                let body =
+                    resp.json().map_err(|d| self.bad_response(&Request::post_json(url.clone(), Value::Null), d))?;
+                Ok(body
+                    .get("responses")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| {
+                        let id = r.get("id").and_then(Value::as_str)?.to_string();
+                        let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+                        Some((id, (status, r.get("body").cloned().unwrap_or(Value::Null))))
+                    })
+                    .collect())
             })
-            .collect())
+            .collect()
     }
 
     /// Photo etags (`@odata.mediaEtag`) for the users, 20 per `$batch` request. A user whose
     /// photo metadata could not be read keeps `photo_etag: None` (unknown), so their avatar is
     /// left alone rather than cleared.
     pub(super) fn photo_etags(&mut self, users: &mut [SourceUser]) -> Result<(), HttpError> {
-        for chunk in users.chunks_mut(BATCH) {
-            let requests: Vec<Value> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, u)| json!({ "id": i.to_string(), "method": "GET", "url": format!("/users/{}/photo", u.id) }))
+        // A bounded number of batches in flight and in memory at once.
+        for group in users.chunks_mut(BATCH * 200) {
+            let requests: Vec<Vec<Value>> = group
+                .chunks(BATCH)
+                .map(|chunk| {
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(i, u)| {
+                            json!({ "id": i.to_string(), "method": "GET", "url": format!("/users/{}/photo", u.id) })
+                        })
+                        .collect()
+                })
                 .collect();
-            let answers = self.batch(requests)?;
-            for (i, user) in chunk.iter_mut().enumerate() {
-                user.photo_etag = match answers.get(&i.to_string()) {
-                    Some((200, body)) => Some(body.get("@odata.mediaEtag").and_then(Value::as_str).map(str::to_string)),
-                    Some((404, _)) => Some(None),
-                    _ => None,
-                };
+            let answers = self.batches(requests)?;
+            for (chunk, answers) in group.chunks_mut(BATCH).zip(answers) {
+                for (i, user) in chunk.iter_mut().enumerate() {
+                    user.photo_etag = match answers.get(&i.to_string()) {
+                        Some((200, body)) => {
+                            Some(body.get("@odata.mediaEtag").and_then(Value::as_str).map(str::to_string))
+                        }
+                        Some((404, _)) => Some(None),
+                        _ => None,
+                    };
+                }
             }
         }
         Ok(())
     }
 
-    /// Group display names per user id.
-    pub(super) fn memberships(&mut self) -> Result<HashMap<String, Vec<String>>, HttpError> {
+    /// Group display names per user id and, when they were read from `/groups/delta`, the delta
+    /// link that continues from them.
+    pub(super) fn memberships(&mut self) -> Result<(HashMap<String, Vec<String>>, Option<String>), HttpError> {
+        if self.settings.groups == GroupMembership::None {
+            return Ok((HashMap::new(), None));
+        }
+        // With required groups and no include pattern only those groups count: their members are
+        // read group by group. Otherwise any group may count, and one `/groups/delta` chain reads
+        // every membership in ⌈groups/page⌉ requests instead of one request per group.
+        if self.group_rules.include.is_empty() && !self.group_rules.required.is_empty() {
+            return self.members_group_by_group().map(|m| (m, None));
+        }
+        self.memberships_from_delta().map(|(m, link)| (m, Some(link)))
+    }
+
+    fn members_group_by_group(&mut self) -> Result<HashMap<String, Vec<String>>, HttpError> {
         let members = match self.settings.groups {
-            GroupMembership::None => return Ok(HashMap::new()),
-            GroupMembership::Direct => "members",
             GroupMembership::Transitive => "transitiveMembers",
+            _ => "members",
         };
         let base = self.settings.graph_url.clone();
         let groups = self.all(format!("{base}/v1.0/groups?$select=id,displayName&$top={PAGE}")).complete()?;
@@ -273,6 +328,76 @@ impl EntraConnector {
             }
         }
         Ok(by_user)
+    }
+
+    /// Every group with its direct members from a first `/groups/delta` round; nested groups are
+    /// flattened here when membership is transitive.
+    fn memberships_from_delta(&mut self) -> Result<(HashMap<String, Vec<String>>, String), HttpError> {
+        let mut url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut users_of: HashMap<String, Vec<String>> = HashMap::new();
+        let mut parents: HashMap<String, Vec<String>> = HashMap::new();
+        let link = loop {
+            let page = self.get(&url)?;
+            let Some(values) = page.get("value").and_then(Value::as_array) else {
+                return Err(self.bad_response(&Request::get(url), "the page has no 'value' list".into()));
+            };
+            for g in values.iter().filter(|g| g.get("@removed").is_none()) {
+                let Some(gid) = g.get("id").and_then(Value::as_str) else { continue };
+                if let Some(name) = g.get("displayName").and_then(Value::as_str) {
+                    names.insert(gid.to_string(), name.to_string());
+                }
+                let members = g.get("members@delta").and_then(Value::as_array).into_iter().flatten();
+                for m in members.filter(|m| m.get("@removed").is_none()) {
+                    let Some(mid) = m.get("id").and_then(Value::as_str) else { continue };
+                    match m.get("@odata.type").and_then(Value::as_str) {
+                        Some(t) if t.ends_with(".group") => {
+                            parents.entry(mid.to_string()).or_default().push(gid.to_string())
+                        }
+                        // Devices, contacts and service principals are members too; not ours.
+                        Some(t) if !t.ends_with(".user") => {}
+                        _ => users_of.entry(gid.to_string()).or_default().push(mid.to_string()),
+                    }
+                }
+            }
+            if let Some(next) = page.get("@odata.nextLink").and_then(Value::as_str) {
+                url = next.to_string();
+            } else if let Some(link) = page.get("@odata.deltaLink").and_then(Value::as_str) {
+                break link.to_string();
+            } else {
+                let detail = "a delta page ends with neither nextLink nor deltaLink".into();
+                return Err(self.bad_response(&Request::get(url), detail));
+            }
+        };
+        let transitive = self.settings.groups == GroupMembership::Transitive;
+        let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+        for (gid, members) in &users_of {
+            // The group itself and, when transitive, every group it is nested in (cycles allowed).
+            let mut reached = vec![gid.as_str()];
+            let mut i = 0;
+            while transitive && i < reached.len() {
+                for p in parents.get(reached[i]).into_iter().flatten() {
+                    if !reached.contains(&p.as_str()) {
+                        reached.push(p);
+                    }
+                }
+                i += 1;
+            }
+            let named: Vec<&String> =
+                reached.iter().filter_map(|g| names.get(*g)).filter(|n| group_matters(&self.group_rules, n)).collect();
+            if named.is_empty() {
+                continue;
+            }
+            for uid in members {
+                let list = by_user.entry(uid.clone()).or_default();
+                for n in &named {
+                    if !list.contains(n) {
+                        list.push((*n).clone());
+                    }
+                }
+            }
+        }
+        Ok((by_user, link))
     }
 }
 
@@ -368,14 +493,14 @@ impl Connector for EntraConnector {
             }
         };
         // Memberships must be complete or not used: a missing page would strip real memberships.
-        let groups = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
+        let (mut groups, _) = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
         let mut values: Vec<SourceUser> = values.into_iter().filter_map(source_user).collect();
         if self.photos {
             self.photo_etags(&mut values).map_err(|e| SourceError::Unreadable(e.to_string()))?;
         }
         for mut user in values {
-            if let Some(g) = groups.get(&user.id) {
-                user.groups = g.clone();
+            if let Some(g) = groups.remove(&user.id) {
+                user.groups = g;
             }
             listing.users.push(user);
         }
@@ -384,13 +509,30 @@ impl Connector for EntraConnector {
 
     /// `/users/{id}/photo/$value`; 404 means no photo.
     fn photo(&mut self, id: &str) -> Result<Option<Vec<u8>>, SourceError> {
-        let url = format!("{}/v1.0/users/{id}/photo/$value", self.settings.graph_url);
-        let token = self.token().map_err(|e| SourceError::Unreadable(e.to_string()))?;
-        let req = Request::get(url).header("Authorization", format!("Bearer {token}"));
-        match self.http.send(&req) {
-            Ok(resp) => Ok(Some(resp.body)),
-            Err(e) if e.status == Some(404) => Ok(None),
-            Err(e) => Err(SourceError::Unreadable(e.to_string())),
-        }
+        self.photos(&[id.to_string()]).pop().unwrap_or(Ok(None))
+    }
+
+    /// Photos are independent requests: `http.concurrency` of them in flight at once.
+    fn photos(&mut self, ids: &[String]) -> Vec<Result<Option<Vec<u8>>, SourceError>> {
+        let token = match self.token() {
+            Ok(t) => t,
+            Err(e) => return ids.iter().map(|_| Err(SourceError::Unreadable(e.to_string()))).collect(),
+        };
+        let requests: Vec<Request> = ids
+            .iter()
+            .map(|id| {
+                Request::get(format!("{}/v1.0/users/{id}/photo/$value", self.settings.graph_url))
+                    .header("Authorization", format!("Bearer {token}"))
+            })
+            .collect();
+        self.http
+            .send_all(&requests)
+            .into_iter()
+            .map(|answer| match answer {
+                Ok(resp) => Ok(Some(resp.body)),
+                Err(e) if e.status == Some(404) => Ok(None),
+                Err(e) => Err(SourceError::Unreadable(e.to_string())),
+            })
+            .collect()
     }
 }

@@ -74,16 +74,21 @@ impl EntraConnector {
         let mut users: Vec<SourceUser> =
             items.into_iter().filter(|v| v.get("@removed").is_none()).filter_map(source_user).collect();
         let groups_link = if self.groups_enabled() {
-            let memberships = self.memberships().map_err(unreadable)?;
+            let (mut memberships, link) = self.memberships().map_err(unreadable)?;
             for user in &mut users {
-                if let Some(g) = memberships.get(&user.id) {
-                    user.groups = g.clone();
+                if let Some(g) = memberships.remove(&user.id) {
+                    user.groups = g;
                 }
             }
-            // Only to open the groups delta; its members are what `memberships` just read.
-            let url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
-            let page = self.get(&url).map_err(unreadable)?;
-            Some(self.drain(page, &url)?.1)
+            match link {
+                Some(link) => Some(link),
+                None => {
+                    // Read group by group: open the groups delta only for its link.
+                    let url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
+                    let page = self.get(&url).map_err(unreadable)?;
+                    Some(self.drain(page, &url)?.1)
+                }
+            }
         } else {
             None
         };

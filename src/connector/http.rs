@@ -2,6 +2,8 @@
 //! providers' own throttling signals, per-request timeouts, proxy, and errors that name the
 //! provider, endpoint, status and the provider's error code — never a secret.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -195,6 +197,37 @@ impl Http {
                 }
             }
         }
+    }
+
+    /// Sends every request with `send`'s retries, up to `concurrency` at a time, for requests
+    /// whose order does not matter. Answers come back in the order of `requests`.
+    pub fn send_all(&self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
+        let workers = (self.settings.concurrency.max(1) as usize).min(requests.len());
+        if workers <= 1 {
+            return requests.iter().map(|r| self.send(r)).collect();
+        }
+        let next = AtomicUsize::new(0);
+        let answers: Vec<Mutex<Option<Result<Response, HttpError>>>> =
+            requests.iter().map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(req) = requests.get(i) else { break };
+                    let answer = self.send(req);
+                    *answers[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
+                });
+            }
+        });
+        answers
+            .into_iter()
+            .zip(requests)
+            .map(|(slot, req)| {
+                let answer = slot.into_inner().unwrap_or_else(|p| p.into_inner());
+                // Only a panicking worker leaves a slot empty; that request counts as failed.
+                answer.unwrap_or_else(|| Err(self.error(req, None, None, "the request was not sent".into())))
+            })
+            .collect()
     }
 
     /// Exponential backoff with full jitter, capped at 30 s.

@@ -105,6 +105,12 @@ pub trait Connector {
         Ok(None)
     }
 
+    /// The photos of several users, in order. Sources that can download in parallel do; the
+    /// default asks one at a time.
+    fn photos(&mut self, ids: &[String]) -> Vec<Result<Option<Vec<u8>>, SourceError>> {
+        ids.iter().map(|id| self.photo(id)).collect()
+    }
+
     /// Tests the connection: authenticates and reads a little, stopping at the first failure.
     /// The default reads everything (files are cheap to read).
     fn check(&mut self) -> Vec<CheckStep> {

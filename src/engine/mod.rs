@@ -93,6 +93,26 @@ pub struct RunReport {
     /// Users whose destructive operations were held.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<HeldUser>,
+    /// Where the run's time went.
+    pub timings: Timings,
+}
+
+/// Seconds of wall time per stage of a run. `map_s` and `reconcile_s` are the engine's own work
+/// (no I/O); the others wait on the source, the directory or the state store.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Timings {
+    /// Reading the source (requests, parsing).
+    pub fetch_s: f64,
+    /// Mapping every user.
+    pub map_s: f64,
+    /// Listing the directory, its groups and the stored identities.
+    pub read_state_s: f64,
+    /// Reconciling and guarding: building the plan.
+    pub reconcile_s: f64,
+    /// Writing to the directory, photo downloads included.
+    pub apply_s: f64,
+    /// Recording the run and the identities.
+    pub record_s: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,18 +1,26 @@
 //! One run from start to record. Every exit path after `begin_run` finishes the run record.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
+use std::time::Instant;
 
 use super::apply::apply_guarded;
-use super::{EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared};
+use super::{
+    EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared, Timings,
+};
 use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorConfig};
 use crate::connector::{self, Listing, SourceError};
 use crate::mapping::{map_unchanged, map_user_with, Mapped};
 use crate::model::Identity;
-use crate::reconcile::{self, guard, Approval, Input, Plan, Scope};
+use crate::reconcile::{self, guard, Approval, Input, Op, Plan, Scope, UserPlan};
 use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
 
 const LOCK_TTL_SECONDS: u64 = 6 * 3600;
+
+/// Users applied per photo prefetch: their photos download in parallel, and at most this many
+/// images are held in memory.
+const PHOTO_CHUNK: usize = 64;
 
 pub(super) struct Runner<'a> {
     engine: &'a Shared,
@@ -21,6 +29,7 @@ pub(super) struct Runner<'a> {
     connector: &'a ConnectorConfig,
     request: &'a RunRequest,
     progress: &'a dyn Fn(&Progress),
+    timings: Cell<Timings>,
 }
 
 /// The connector a request names, or the only one there is.
@@ -87,7 +96,15 @@ impl<'a> Runner<'a> {
     ) -> Result<Self, EngineError> {
         let connector = connector(config, request.connector.as_deref())?;
         check_capabilities(engine, config, connector)?;
-        Ok(Runner { engine, config, connector, request, control, progress })
+        Ok(Runner { engine, config, connector, request, control, progress, timings: Cell::default() })
+    }
+
+    /// Adds the time since `since` to one stage, and starts the next stage's clock.
+    fn timed(&self, since: &mut Instant, stage: fn(&mut Timings) -> &mut f64) {
+        let mut t = self.timings.get();
+        *stage(&mut t) += since.elapsed().as_secs_f64();
+        self.timings.set(t);
+        *since = Instant::now();
     }
 
     fn report(&self, run_id: i64, phase: Phase, done: u64, total: Option<u64>) {
@@ -205,7 +222,9 @@ impl<'a> Runner<'a> {
         // Unchanged users with nothing to say are counted, not stored: a 50,000-user directory
         // would otherwise add 50,000 rows of history per run.
         results.retain(|r| !r.ops.is_empty() || !r.held.is_empty() || r.reason.is_some() || r.error.is_some());
+        let mut clock = Instant::now();
         self.engine.store.finish_run(&record, &results, &changes)?;
+        self.timed(&mut clock, |t| &mut t.record_s);
         let c = &record.counts;
         tracing::info!(
             run = record.id,
@@ -220,7 +239,7 @@ impl<'a> Runner<'a> {
             c.held,
             record.writes
         );
-        Ok(report(&record, &results))
+        Ok(report(&record, &results, self.timings.get()))
     }
 
     /// Fetch, map, plan, guard and apply. `Err` is a run-level failure (the source could not be
@@ -230,7 +249,9 @@ impl<'a> Runner<'a> {
         let dir = self.engine.directory.as_ref();
         let store = self.engine.store.as_ref();
         self.report(run_id, Phase::Fetching, 0, None);
+        let mut clock = Instant::now();
         let fetched = self.fetch(record)?;
+        self.timed(&mut clock, |t| &mut t.fetch_s);
         if self.control.cancelled() {
             record.status = RunStatus::Cancelled;
             return Ok((Vec::new(), StateChanges::default()));
@@ -240,12 +261,15 @@ impl<'a> Runner<'a> {
         let total = listing.users.len() as u64;
         self.report(run_id, Phase::Mapping, 0, Some(total));
         let identities = store.identities(&self.connector.id).map_err(|e| e.to_string())?;
+        self.timed(&mut clock, |t| &mut t.read_state_s);
         let (mapped, unidentified, complete) = self.map(listing, groups_read, &identities)?;
+        self.timed(&mut clock, |t| &mut t.map_s);
 
         self.report(run_id, Phase::Planning, 0, None);
         let directory = dir.list_users().map_err(|e| format!("listing the directory: {e}"))?;
         let groups = dir.list_groups().map_err(|e| format!("listing the directory's groups: {e}"))?;
         let managed_groups = store.managed_groups(&self.connector.id).map_err(|e| e.to_string())?;
+        self.timed(&mut clock, |t| &mut t.read_state_s);
         let mut plan = reconcile::reconcile(Input {
             connector: self.connector,
             mapped,
@@ -265,7 +289,10 @@ impl<'a> Runner<'a> {
         }
         record.hold_reason = plan.hold.clone();
         record.notes.extend(plan.notes.iter().cloned());
+        drop(directory);
+        self.timed(&mut clock, |t| &mut t.reconcile_s);
         let (results, mut changes) = self.apply(record, plan, source.as_mut());
+        self.timed(&mut clock, |t| &mut t.apply_s);
         // A delta token moves on only when every change it covers was applied.
         if record.status == RunStatus::Done && !self.request.simulate {
             if let Some(token) = next_token {
@@ -454,28 +481,42 @@ impl<'a> Runner<'a> {
         }
         let total = plan.users.len() as u64;
         let mut cancelled = false;
-        for (i, user) in plan.users.into_iter().enumerate() {
-            // Cancellation takes effect between users, so nobody is left half-written.
-            if self.control.cancelled() {
-                cancelled = true;
+        let mut queue = plan.users.into_iter();
+        let mut i = 0u64;
+        'chunks: loop {
+            let chunk: Vec<UserPlan> = queue.by_ref().take(PHOTO_CHUNK).collect();
+            if chunk.is_empty() {
                 break;
             }
-            let mut downloads = 0;
-            let mut photos = |id: &str| {
-                downloads += 1;
-                source.photo(id).map_err(|e| e.to_string())
-            };
-            let applied = apply_guarded(dir, user, simulate, record.started_at, &mut photos);
-            record.photo_downloads += downloads;
-            record.writes += applied.writes;
-            if let Some(identity) = applied.identity {
-                changes.upsert.push(identity);
-            }
-            changes.remove.extend(applied.forget);
-            tally(&mut record.counts, &applied.result);
-            results.push(applied.result);
-            if i % 100 == 0 || i as u64 + 1 == total {
-                self.report_counts(record.id, Phase::Applying, i as u64 + 1, Some(total), record.counts);
+            let mut prefetched = if simulate { HashMap::new() } else { prefetch_photos(source, &chunk) };
+            record.photo_downloads += prefetched.len() as u64;
+            for user in chunk {
+                // Cancellation takes effect between users, so nobody is left half-written.
+                if self.control.cancelled() {
+                    cancelled = true;
+                    break 'chunks;
+                }
+                let mut downloads = 0;
+                let mut photos = |id: &str| match prefetched.remove(id) {
+                    Some(photo) => photo,
+                    None => {
+                        downloads += 1;
+                        source.photo(id).map_err(|e| e.to_string())
+                    }
+                };
+                let applied = apply_guarded(dir, user, simulate, record.started_at, &mut photos);
+                record.photo_downloads += downloads;
+                record.writes += applied.writes;
+                if let Some(identity) = applied.identity {
+                    changes.upsert.push(identity);
+                }
+                changes.remove.extend(applied.forget);
+                tally(&mut record.counts, &applied.result);
+                results.push(applied.result);
+                i += 1;
+                if i % 100 == 1 || i == total {
+                    self.report_counts(record.id, Phase::Applying, i, Some(total), record.counts);
+                }
             }
         }
         record.notes.extend(group_errors.iter().cloned());
@@ -497,6 +538,23 @@ impl<'a> Runner<'a> {
         }
         (results, changes)
     }
+}
+
+/// Downloads, in parallel where the source can, the photos these users' plans will write.
+fn prefetch_photos(
+    source: &mut dyn connector::Connector,
+    users: &[UserPlan],
+) -> HashMap<String, Result<Option<Vec<u8>>, String>> {
+    let ids: Vec<String> = users
+        .iter()
+        .filter(|u| u.ops.iter().any(|op| matches!(op, Op::SetAvatar { etag: Some(_) })))
+        .filter_map(|u| u.idp_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return HashMap::new();
+    }
+    let photos = source.photos(&ids);
+    ids.into_iter().zip(photos.into_iter().map(|p| p.map_err(|e| e.to_string()))).collect()
 }
 
 fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorConfig) -> Result<(), EngineError> {
@@ -546,7 +604,7 @@ fn tally(c: &mut Counts, r: &UserResult) {
     }
 }
 
-fn report(record: &RunRecord, results: &[UserResult]) -> RunReport {
+fn report(record: &RunRecord, results: &[UserResult], timings: Timings) -> RunReport {
     let name = |r: &UserResult| {
         if !r.username.is_empty() {
             r.username.clone()
@@ -580,5 +638,6 @@ fn report(record: &RunRecord, results: &[UserResult]) -> RunReport {
                 operations: r.held.iter().map(|op| op.kind().to_string()).collect(),
             })
             .collect(),
+        timings,
     }
 }

@@ -44,14 +44,14 @@ fn a_tenant_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() 
     assert_eq!(u15.groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 15"]);
     assert_eq!(h.user("user5").value(&"property:manager".parse().unwrap()), None);
 
-    // The request floor: ⌈2000/999⌉ user pages, one groups page, one members page per group, one
+    // The request floor: ⌈2000/999⌉ user pages, one groups-delta page with every membership, one
     // token, ⌈2000/20⌉ photo-metadata batches and the 100 photos.
     assert_eq!(g.count(USERS), 3);
-    assert_eq!(g.count("GET /v1.0/groups"), 1);
-    assert_eq!(g.count("GET /v1.0/groups/{id}/members"), 50);
+    assert_eq!(g.count("GET /v1.0/groups/delta"), 1);
+    assert_eq!(g.count("GET /v1.0/groups/{id}/members"), 0, "no request per group");
     assert_eq!(g.count(TOKEN), 1, "one token for the whole run");
     assert_eq!(g.count("POST /v1.0/$batch"), 100);
-    assert_eq!(g.total_requests(), 255, "no per-user request but the photos themselves");
+    assert_eq!(g.total_requests(), 205, "no per-user request but the photos themselves");
     let select = g.state.lock().unwrap().last_user_select.clone().unwrap();
     assert_eq!(select, "accountEnabled,department,displayName,id,jobTitle,mail,userPrincipalName");
 
@@ -70,6 +70,7 @@ fn disabled_accounts_are_disabled_and_nested_groups_flatten_when_transitive() {
         s.users[7].insert("accountEnabled".into(), json!(false));
         s.groups[1].nested = vec!["group-0002".into()];
     }
+    g.state.lock().unwrap().groups[3].nested = vec!["group-0003".into()];
     let h = Harness::new();
     let direct = h.config(connector(&g, json!({})));
     let r = h.sync(&direct);
@@ -79,7 +80,18 @@ fn disabled_accounts_are_disabled_and_nested_groups_flatten_when_transitive() {
     let transitive = h.config(connector(&g, json!({ "source": { "groups": "transitive" } })));
     h.sync(&transitive);
     assert_eq!(h.user("user2").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 1", "Team 2"]);
-    assert!(g.count("GET /v1.0/groups/{id}/transitiveMembers") >= 4);
+    assert_eq!(h.user("user1").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 1"]);
+    assert_eq!(h.user("user3").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 3"], "a group in itself");
+    // Nesting is flattened from one groups-delta round, not read group by group.
+    assert_eq!(g.count("GET /v1.0/groups/{id}/transitiveMembers"), 0);
+    assert_eq!(g.count("GET /v1.0/groups/delta"), 2, "one per run");
+
+    // Required groups alone: only their members are read, transitively, group by group.
+    let required =
+        h.config(connector(&g, json!({ "source": { "groups": "transitive" }, "groups": { "required": ["Team 1"] } })));
+    h.sync(&required);
+    assert_eq!(g.count("GET /v1.0/groups/{id}/transitiveMembers"), 1);
+    assert_eq!(h.user("user2").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 1"]);
 }
 
 #[test]
@@ -87,7 +99,7 @@ fn throttling_and_server_errors_are_waited_out_as_the_server_asks() {
     let g = Graph::start(120, 3);
     g.fault("/v1.0/users", None, 2, graph::throttled(1));
     g.fault("/v1.0/groups", None, 2, graph::unavailable());
-    g.fault("/v1.0/groups/group-0001", None, 1, graph::truncated());
+    g.fault("/v1.0/groups/delta", None, 1, graph::truncated());
     let h = Harness::new();
     let started = Instant::now();
     let r = h.sync(&h.config(connector(&g, json!({}))));

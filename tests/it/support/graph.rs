@@ -60,6 +60,38 @@ pub struct State {
     pub expired_through: usize,
     /// Membership changes for `/groups/delta`: (version, group id, user id, added).
     pub member_log: Vec<(u64, String, String, bool)>,
+    /// User id → position in `users` (checked on use, so direct edits of `users` stay safe).
+    pub index: HashMap<String, usize>,
+    /// Every answer waits this long (network latency), outside the state lock.
+    pub latency: Duration,
+    /// Answer every n-th Graph request with 429 and `Retry-After: throttle_seconds` (0: never).
+    pub throttle_every: usize,
+    pub throttle_seconds: u64,
+    /// Graph requests received (for `throttle_every`), 429s sent and the seconds they asked for.
+    pub received: usize,
+    pub throttled: usize,
+    pub retry_after_total: u64,
+    /// Bytes of each photo (`/photo/$value`); 0 answers a short text.
+    pub photo_bytes: usize,
+}
+
+impl State {
+    /// Where user `id` is in `users`.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        match self.index.get(id) {
+            Some(&i) if self.users.get(i).is_some_and(|u| u["id"] == id) => Some(i),
+            _ => self.users.iter().position(|u| u["id"] == id),
+        }
+    }
+
+    pub fn user(&self, id: &str) -> Option<&Map<String, Value>> {
+        self.position(id).map(|i| &self.users[i])
+    }
+
+    pub fn reindex(&mut self) {
+        self.index =
+            self.users.iter().enumerate().filter_map(|(i, u)| Some((u["id"].as_str()?.to_string(), i))).collect();
+    }
 }
 
 pub struct Graph {
@@ -105,6 +137,7 @@ impl Graph {
                     nested: vec![],
                 });
             }
+            s.reindex();
         }
         let handler_state = state.clone();
         let server = Server::start(Arc::new(move |req| handle(&handler_state, req)));
@@ -178,6 +211,7 @@ impl Graph {
         let id = s.users[i]["id"].as_str().unwrap().to_string();
         s.users.remove(i);
         s.removed.push((id, v));
+        s.reindex();
     }
 
     /// Adds a user like the generated ones, numbered `n`.
@@ -195,6 +229,7 @@ impl Graph {
         u.insert("accountEnabled".into(), json!(true));
         u.insert("#version".into(), json!(v));
         s.users.push(u);
+        s.reindex();
     }
 
     pub fn fault(&self, prefix: &str, page: Option<usize>, times: usize, response: HttpResponse) {
@@ -239,7 +274,31 @@ fn endpoint_key(req: &HttpRequest) -> String {
 
 fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
     let mut s = state.lock().unwrap();
-    handle_in(&mut s, req, true)
+    let mut resp = handle_in(&mut s, req, true);
+    if resp.delay.is_none() && !s.latency.is_zero() {
+        resp.delay = Some(s.latency);
+    }
+    resp
+}
+
+/// The `@odata.nextLink` for the page after `skip + top`: the request's query with a new `$skiptoken`.
+fn next_link(req: &HttpRequest, base: &str, next: usize, drop: &[&str]) -> String {
+    let mut q: Vec<String> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k != "$skiptoken" && !drop.contains(&k.as_str()))
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    q.push(format!("$skiptoken={next}"));
+    format!("{base}{}?{}", req.path, q.join("&"))
+}
+
+/// The page size a delta request asked for with `Prefer: odata.maxpagesize`.
+fn max_page_size(req: &HttpRequest) -> usize {
+    req.header("Prefer")
+        .and_then(|p| p.split(',').find_map(|p| p.trim().strip_prefix("odata.maxpagesize=")))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100)
 }
 
 /// A user as Graph returns it, with `$select` and `$expand=manager($select=...)` applied.
@@ -257,7 +316,7 @@ fn project_user(s: &State, u: &Map<String, Value>, select: &Option<Vec<String>>,
     };
     let mut out = project(u, select);
     if expand.starts_with("manager") {
-        let manager = u.get("#manager").and_then(Value::as_str).and_then(|id| s.users.iter().find(|m| m["id"] == id));
+        let manager = u.get("#manager").and_then(Value::as_str).and_then(|id| s.user(id));
         if let Some(m) = manager {
             let mut m = project(m, &manager_select);
             m.insert("@odata.type".into(), json!("#microsoft.graph.user"));
@@ -313,6 +372,14 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
         }
         Some(_) => {}
     }
+    if count {
+        s.received += 1;
+        if s.throttle_every > 0 && s.received % s.throttle_every == 0 {
+            s.throttled += 1;
+            s.retry_after_total += s.throttle_seconds;
+            return throttled(s.throttle_seconds);
+        }
+    }
     if top > 999 {
         return graph_error(
             400,
@@ -326,14 +393,7 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
         let value: Vec<Value> = items.into_iter().skip(skip).take(top).collect();
         let mut body = json!({ "value": value });
         if skip + top < total {
-            let mut q: Vec<String> = req
-                .query
-                .iter()
-                .filter(|(k, _)| k != "$skiptoken")
-                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-                .collect();
-            q.push(format!("$skiptoken={}", skip + top));
-            body["@odata.nextLink"] = json!(format!("{base}{}?{}", req.path, q.join("&")));
+            body["@odata.nextLink"] = json!(next_link(req, &base, skip + top, &[]));
         }
         HttpResponse::json(200, &body)
     };
@@ -349,15 +409,20 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
             let select: Option<Vec<String>> = req.param("$select").map(|v| v.split(',').map(str::to_string).collect());
             s.last_user_select = req.param("$select").map(str::to_string);
             let expand = req.param("$expand").unwrap_or_default().to_string();
-            let items = s.users.iter().map(|u| project_user(s, u, &select, &expand)).collect();
-            page_of(items)
+            // Only this page's users are projected: a 100,000-user tenant answers each page quickly.
+            let total = s.users.len();
+            let value: Vec<Value> = s.users[skip.min(total)..(skip + top).min(total)]
+                .iter()
+                .map(|u| project_user(s, u, &select, &expand))
+                .collect();
+            let mut body = json!({ "value": value });
+            if skip + top < total {
+                body["@odata.nextLink"] = json!(next_link(req, &base, skip + top, &[]));
+            }
+            HttpResponse::json(200, &body)
         }
         "/v1.0/users/delta" => {
-            let size: usize = req
-                .header("Prefer")
-                .and_then(|p| p.split(',').find_map(|p| p.trim().strip_prefix("odata.maxpagesize=")))
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(100);
+            let size = max_page_size(req);
             let since: Option<u64> = req.param("$deltatoken").and_then(|t| t.parse().ok());
             if since.is_some_and(|v| v < s.min_delta) {
                 return graph_error(410, "SyncStateNotFound", "The sync state generation is no longer valid.");
@@ -366,30 +431,36 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
             let changed = |u: &Map<String, Value>| {
                 since.is_none_or(|v| u.get("#version").and_then(Value::as_u64).unwrap_or(0) > v)
             };
-            let mut items: Vec<Value> = s
-                .users
-                .iter()
-                .filter(|u| changed(u))
-                .map(|u| {
-                    Value::Object(
-                        u.iter()
-                            .filter(|(k, _)| !k.starts_with('#'))
-                            .filter(|(k, _)| select.as_ref().is_none_or(|f| f.contains(k)))
-                            .map(|(k, v)| (k.clone(), v.clone()))
-                            .collect(),
-                    )
-                })
-                .collect();
+            // Positions first, projections only for this page: the first round of a large tenant stays linear.
+            let mut items: Vec<Result<usize, Value>> =
+                s.users.iter().enumerate().filter(|(_, u)| changed(u)).map(|(i, _)| Ok(i)).collect();
             if let Some(v) = since {
                 items.extend(
                     s.removed
                         .iter()
                         .filter(|(_, rv)| *rv > v)
-                        .map(|(id, _)| json!({ "id": id, "@removed": { "reason": "deleted" } })),
+                        .map(|(id, _)| Err(json!({ "id": id, "@removed": { "reason": "deleted" } }))),
                 );
             }
+            let project = |u: &Map<String, Value>| {
+                Value::Object(
+                    u.iter()
+                        .filter(|(k, _)| !k.starts_with('#'))
+                        .filter(|(k, _)| select.as_ref().is_none_or(|f| f.contains(k)))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                )
+            };
             let total = items.len();
-            let value: Vec<Value> = items.into_iter().skip(skip).take(size).collect();
+            let value: Vec<Value> = items
+                .into_iter()
+                .skip(skip)
+                .take(size)
+                .map(|item| match item {
+                    Ok(i) => project(&s.users[i]),
+                    Err(removed) => removed,
+                })
+                .collect();
             let keep: Vec<String> = req
                 .query
                 .iter()
@@ -440,7 +511,7 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
         }
         "/v1.0/users/{id}/photo" => {
             let id = req.path.split('/').nth(3).unwrap_or_default();
-            match s.users.iter().find(|u| u["id"] == id).and_then(|u| u.get("#photo")) {
+            match s.user(id).and_then(|u| u.get("#photo")) {
                 Some(etag) => HttpResponse::json(
                     200,
                     &json!({ "@odata.mediaEtag": etag, "id": "default", "height": 96, "width": 96 }),
@@ -454,7 +525,7 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
         }
         "/v1.0/users/{id}/memberOf" | "/v1.0/users/{id}/transitiveMemberOf" => {
             let id = req.path.split('/').nth(3).unwrap_or_default().to_string();
-            if !s.users.iter().any(|u| u["id"] == id.as_str()) {
+            if s.position(&id).is_none() {
                 return graph_error(404, "Request_ResourceNotFound", "Resource does not exist.");
             }
             let transitive = req.path.ends_with("transitiveMemberOf");
@@ -486,19 +557,35 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
                 return graph_error(410, "SyncStateNotFound", "The sync state generation is no longer valid.");
             }
             let user = |id: &str| json!({ "@odata.type": "#microsoft.graph.user", "id": id });
+            // The first round pages by groups (`Prefer: odata.maxpagesize`); each group comes with its
+            // direct members, nested groups among them.
+            let size = max_page_size(req);
+            let mut more = false;
             let items: Vec<Value> = match since {
-                None => s
-                    .groups
-                    .iter()
-                    .map(|g| json!({ "id": g.id, "displayName": g.name, "members@delta": g.members.iter().map(|m| user(m)).collect::<Vec<_>>() }))
-                    .collect(),
+                None => {
+                    more = skip + size < s.groups.len();
+                    s.groups
+                        .iter()
+                        .skip(skip)
+                        .take(size)
+                        .map(|g| {
+                            let mut members: Vec<Value> = g.members.iter().map(|m| user(m)).collect();
+                            members.extend(
+                                g.nested.iter().map(|n| json!({ "@odata.type": "#microsoft.graph.group", "id": n })),
+                            );
+                            json!({ "id": g.id, "displayName": g.name, "members@delta": members })
+                        })
+                        .collect()
+                }
                 Some(v) => {
                     let mut by_group: BTreeMap<String, Value> = BTreeMap::new();
                     for (_, gid, uid, added) in s.member_log.iter().filter(|(version, ..)| *version > v) {
-                        let entry = by_group.entry(gid.clone()).or_insert_with(|| json!({ "id": gid, "members@delta": [] }));
+                        let entry =
+                            by_group.entry(gid.clone()).or_insert_with(|| json!({ "id": gid, "members@delta": [] }));
                         if uid.is_empty() {
                             // A renamed group: Graph reports its new displayName.
-                            let name = s.groups.iter().find(|g| g.id == *gid).map(|g| g.name.clone()).unwrap_or_default();
+                            let name =
+                                s.groups.iter().find(|g| g.id == *gid).map(|g| g.name.clone()).unwrap_or_default();
                             entry["displayName"] = json!(name);
                             continue;
                         }
@@ -511,10 +598,16 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
                     by_group.into_values().collect()
                 }
             };
+            if more {
+                return HttpResponse::json(
+                    200,
+                    &json!({ "value": items, "@odata.nextLink": next_link(req, &base, skip + size, &[]) }),
+                );
+            }
             let keep: Vec<String> = req
                 .query
                 .iter()
-                .filter(|(k, _)| k != "$deltatoken")
+                .filter(|(k, _)| k != "$deltatoken" && k != "$skiptoken")
                 .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
                 .collect();
             let mut q = keep;
@@ -526,11 +619,15 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
         }
         "/v1.0/users/{id}/photo/$value" => {
             let id = req.path.split('/').nth(3).unwrap_or_default();
-            match s.users.iter().find(|u| u["id"] == id).and_then(|u| u.get("#photo")) {
+            match s.user(id).and_then(|u| u.get("#photo")) {
                 Some(etag) => HttpResponse {
                     status: 200,
                     headers: vec![("Content-Type".into(), "image/jpeg".into())],
-                    body: format!("JPEG of {id} {etag}").into_bytes(),
+                    body: {
+                        let mut image = format!("JPEG of {id} {etag}").into_bytes();
+                        image.resize(image.len().max(s.photo_bytes), b'.');
+                        image
+                    },
                     ..HttpResponse::default()
                 },
                 None => graph_error(404, "ImageNotFound", "The photo wasn't found."),
@@ -566,7 +663,7 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
                 let select: Option<Vec<String>> =
                     req.param("$select").map(|v| v.split(',').map(str::to_string).collect());
                 let expand = req.param("$expand").unwrap_or_default().to_string();
-                return match s.users.iter().find(|u| u["id"] == *id) {
+                return match s.user(id) {
                     Some(u) => HttpResponse::json(200, &project_user(s, u, &select, &expand)),
                     None => graph_error(404, "Request_ResourceNotFound", "Resource does not exist."),
                 };

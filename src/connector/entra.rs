@@ -34,6 +34,9 @@ impl Paged {
 /// Sub-request answers of one `$batch`: (status, body) by sub-request id.
 pub(super) type Answers = HashMap<String, (u16, Value)>;
 
+/// Group display names by user id.
+type GroupsByUser = HashMap<String, Vec<String>>;
+
 /// Graph's largest page for users and groups.
 const PAGE: u32 = 999;
 
@@ -290,7 +293,7 @@ impl EntraConnector {
 
     /// Group display names per user id and, when they were read from `/groups/delta`, the delta
     /// link that continues from them.
-    pub(super) fn memberships(&mut self) -> Result<(HashMap<String, Vec<String>>, Option<String>), HttpError> {
+    pub(super) fn memberships(&mut self) -> Result<(GroupsByUser, Option<String>), HttpError> {
         if self.settings.groups == GroupMembership::None {
             return Ok((HashMap::new(), None));
         }
@@ -303,7 +306,7 @@ impl EntraConnector {
         self.memberships_from_delta().map(|(m, link)| (m, Some(link)))
     }
 
-    fn members_group_by_group(&mut self) -> Result<HashMap<String, Vec<String>>, HttpError> {
+    fn members_group_by_group(&mut self) -> Result<GroupsByUser, HttpError> {
         let members = match self.settings.groups {
             GroupMembership::Transitive => "transitiveMembers",
             _ => "members",
@@ -332,7 +335,7 @@ impl EntraConnector {
 
     /// Every group with its direct members from a first `/groups/delta` round; nested groups are
     /// flattened here when membership is transitive.
-    fn memberships_from_delta(&mut self) -> Result<(HashMap<String, Vec<String>>, String), HttpError> {
+    fn memberships_from_delta(&mut self) -> Result<(GroupsByUser, String), HttpError> {
         let mut url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
         let mut names: HashMap<String, String> = HashMap::new();
         let mut users_of: HashMap<String, Vec<String>> = HashMap::new();

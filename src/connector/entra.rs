@@ -44,9 +44,9 @@ pub(super) struct EntraConnector {
     pub(super) settings: EntraSource,
     http: Http,
     /// Attributes the mapping reads (first path segment), for `$select`.
-    attributes: BTreeSet<String>,
+    pub(super) attributes: BTreeSet<String>,
     /// Fields of `manager.*` the mapping reads, for `$expand=manager($select=...)`.
-    manager_fields: BTreeSet<String>,
+    pub(super) manager_fields: BTreeSet<String>,
     pub(super) photos: bool,
     group_rules: GroupRules,
 }

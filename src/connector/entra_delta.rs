@@ -67,10 +67,92 @@ impl EntraConnector {
         }
     }
 
+    /// `/users/delta` selects what the mapping reads. Delta does not expand: a selected `manager`
+    /// comes back as `manager@delta` with the manager's id only, so the fields the mapping reads
+    /// of managers are selected too, to resolve managers from the listing itself.
+    fn delta_users_url(&self) -> String {
+        let mut select: BTreeSet<&str> = self.attributes.iter().map(String::as_str).collect();
+        if !self.manager_fields.is_empty() {
+            select.extend(self.manager_fields.iter().map(String::as_str));
+            select.insert("manager");
+        }
+        let select: Vec<&str> = select.into_iter().collect();
+        format!("{}/v1.0/users/delta?$select={}", self.settings.graph_url, select.join(","))
+    }
+
+    /// Replaces each `manager@delta` reference by the manager's fields: from the listing when
+    /// the manager is in it, otherwise read, 20 per `$batch`.
+    fn resolve_managers(&mut self, mut items: Vec<Value>) -> Result<Vec<Value>, SourceError> {
+        if self.manager_fields.is_empty() {
+            return Ok(items);
+        }
+        let reference = |v: &Value| -> Option<String> {
+            let refs = v.get("manager@delta")?.as_array()?;
+            let current = refs.iter().find(|m| m.get("@removed").is_none())?;
+            current.get("id")?.as_str().map(str::to_string)
+        };
+        let wanted: Vec<(usize, String)> =
+            items.iter().enumerate().filter_map(|(i, v)| reference(v).map(|m| (i, m))).collect();
+        let position: HashMap<String, usize> = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.get("id").and_then(Value::as_str).map(|id| (id.to_string(), i)))
+            .collect();
+        let fields: Vec<String> = self.manager_fields.iter().cloned().chain(["id".to_string()]).collect();
+        let project = |v: &Value| -> Value {
+            let mut m = serde_json::Map::new();
+            for field in &fields {
+                if let Some(x) = v.get(field) {
+                    m.insert(field.to_string(), x.clone());
+                }
+            }
+            Value::Object(m)
+        };
+        let mut managers: HashMap<String, Value> = HashMap::new();
+        let mut outside = BTreeSet::new();
+        for (_, m) in &wanted {
+            match position.get(m) {
+                Some(&j) => {
+                    managers.insert(m.clone(), project(&items[j]));
+                }
+                None => {
+                    outside.insert(m.clone());
+                }
+            }
+        }
+        let outside: Vec<String> = outside.into_iter().collect();
+        let batches: Vec<Vec<Value>> = outside
+            .chunks(BATCH)
+            .map(|chunk| {
+                let url = |id: &String| format!("/users/{id}?$select={}", fields.join(","));
+                chunk.iter().map(|id| json!({ "id": id, "method": "GET", "url": url(id) })).collect()
+            })
+            .collect();
+        for answers in self.batches(batches).map_err(unreadable)? {
+            for (id, (status, body)) in answers {
+                if status == 200 {
+                    managers.insert(id, project(&body));
+                }
+            }
+        }
+        for (i, m) in wanted {
+            if let (Some(manager), Value::Object(obj)) = (managers.get(&m), &mut items[i]) {
+                obj.insert("manager".into(), manager.clone());
+            }
+        }
+        for item in &mut items {
+            if let Value::Object(obj) = item {
+                obj.remove("manager@delta");
+            }
+        }
+        Ok(items)
+    }
+
     fn first_round(&mut self) -> Result<DeltaListing, SourceError> {
-        let url = self.user_query("users/delta", "");
+        let url = self.delta_users_url();
         let page = self.get(&url).map_err(unreadable)?;
         let (items, users_link) = self.drain(page, &url)?;
+        let items = self.resolve_managers(items)?;
         let mut users: Vec<SourceUser> =
             items.into_iter().filter(|v| v.get("@removed").is_none()).filter_map(source_user).collect();
         let groups_link = if self.groups_enabled() {
@@ -162,7 +244,10 @@ impl EntraConnector {
             }
             groups_link = Some(next);
         }
-        let mut users = self.complete_users(changed, &membership_changed, &removed)?;
+        // A delta answer may carry only what changed, and never expands the manager: every
+        // touched user's record is read again in full, with their groups.
+        membership_changed.extend(changed.into_iter().map(|u| u.id));
+        let mut users = self.complete_users(Vec::new(), &membership_changed, &removed)?;
         if self.photos {
             self.photo_etags(&mut users).map_err(unreadable)?;
         }

@@ -442,14 +442,19 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
                         .map(|(id, _)| Err(json!({ "id": id, "@removed": { "reason": "deleted" } }))),
                 );
             }
+            // Delta does not expand: a selected `manager` comes as `manager@delta`, ids only.
+            let with_manager = select.as_ref().is_some_and(|f| f.iter().any(|k| k == "manager"));
             let project = |u: &Map<String, Value>| {
-                Value::Object(
-                    u.iter()
-                        .filter(|(k, _)| !k.starts_with('#'))
-                        .filter(|(k, _)| select.as_ref().is_none_or(|f| f.contains(k)))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                )
+                let mut out: Map<String, Value> = u
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with('#'))
+                    .filter(|(k, _)| select.as_ref().is_none_or(|f| f.contains(k)))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if let (true, Some(m)) = (with_manager, u.get("#manager")) {
+                    out.insert("manager@delta".into(), json!([{ "@odata.type": "#microsoft.graph.user", "id": m }]));
+                }
+                Value::Object(out)
             };
             let total = items.len();
             let value: Vec<Value> = items

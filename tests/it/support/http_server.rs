@@ -73,22 +73,18 @@ pub struct Server {
 impl Server {
     pub fn start(handler: Handler) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        // A blocking accept adds no delay to a connection; `drop` wakes it with a connection of its own.
         let accept = std::thread::spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        let handler = handler.clone();
-                        std::thread::spawn(move || serve(stream, handler));
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        std::thread::sleep(Duration::from_millis(2));
-                    }
-                    Err(_) => break,
+            for stream in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
                 }
+                let Ok(stream) = stream else { continue };
+                let handler = handler.clone();
+                std::thread::spawn(move || serve(stream, handler));
             }
         });
         Server { addr, stop, accept: Some(accept) }
@@ -102,6 +98,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
         if let Some(t) = self.accept.take() {
             let _ = t.join();
         }
@@ -109,8 +106,8 @@ impl Drop for Server {
 }
 
 fn serve(stream: TcpStream, handler: Handler) {
-    stream.set_nonblocking(false).ok();
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    stream.set_nodelay(true).ok();
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut tunneled = false;
     let (method, target, headers) = loop {
@@ -182,9 +179,11 @@ fn serve(stream: TcpStream, handler: Handler) {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
-    let _ = out.write_all(head.as_bytes());
     let body = if resp.truncate { &resp.body[..resp.body.len() / 2] } else { &resp.body[..] };
-    let _ = out.write_all(body);
+    // One write: a head and a body sent apart would wait on Nagle's algorithm and a delayed ACK.
+    let mut message = head.into_bytes();
+    message.extend_from_slice(body);
+    let _ = out.write_all(&message);
     let _ = out.flush();
 }
 

@@ -1,10 +1,13 @@
 //! Runs the real `usersync` binary as a child process, as an administrator would, and measures
-//! it from outside: wall time, CPU time and peak resident memory (`wait4`'s rusage).
+//! it from outside: wall time and CPU time (`wait4`'s rusage) and peak resident memory (the
+//! child's `VmHWM`).
 
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -33,9 +36,25 @@ pub fn run_sync(data_dir: &Path, config: &Path, incremental: bool) -> Measured {
         let _ = stderr.read_to_string(&mut s);
         s
     });
+    let pid = child.id() as libc::pid_t;
+    // rusage's ru_maxrss would start from this (large) process's RSS, inherited at fork: the
+    // child's own high-water mark is sampled from /proc instead, until it exits.
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak_kib = 0u64;
+            while !done.load(Ordering::Relaxed) {
+                if let Some(kib) = high_water_kib(pid) {
+                    peak_kib = peak_kib.max(kib);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            peak_kib
+        })
+    };
     let mut out = String::new();
     let _ = stdout.read_to_string(&mut out);
-    let pid = child.id() as libc::pid_t;
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value for wait4 to fill in.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -43,6 +62,8 @@ pub fn run_sync(data_dir: &Path, config: &Path, incremental: bool) -> Measured {
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall_s = started.elapsed().as_secs_f64();
     assert_eq!(waited, pid, "wait4 on the usersync child failed");
+    done.store(true, Ordering::Relaxed);
+    let peak_kib = sampler.join().unwrap_or(0);
     let errors = err_reader.join().unwrap_or_default();
     let exit_code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| {
@@ -52,9 +73,15 @@ pub fn run_sync(data_dir: &Path, config: &Path, incremental: bool) -> Measured {
     Measured {
         wall_s,
         cpu_s: seconds(usage.ru_utime) + seconds(usage.ru_stime),
-        // Linux reports ru_maxrss in KiB.
-        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        peak_rss_mb: peak_kib as f64 / 1024.0,
         exit_code,
         report,
     }
+}
+
+/// `VmHWM` (peak resident set) of a running process, in KiB.
+fn high_water_kib(pid: libc::pid_t) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -178,18 +178,23 @@ impl Directory for LocalDirectory {
         let id = Self::id(key)?;
         let placeholder = format!("anonymised-{id}");
         self.with(|c| {
-            let tx = c.unchecked_transaction().map_err(failed)?;
-            let n = tx
-                .execute(
-                    "UPDATE users SET username = ?2, display_name = 'Anonymised user', email = NULL, active = 0 WHERE id = ?1",
-                    params![id, placeholder],
-                )
-                .map_err(failed)?;
-            if n == 0 {
-                return Err(DirError::NotFound(key.to_string()));
-            }
-            tx.execute("DELETE FROM fields WHERE user_id = ?1", params![id]).map_err(failed)?;
-            tx.commit().map_err(failed)
+            // A savepoint, not a transaction: it nests inside a batch.
+            c.execute_batch("SAVEPOINT anonymise").map_err(failed)?;
+            let done = (|| {
+                let n = c
+                    .execute(
+                        "UPDATE users SET username = ?2, display_name = 'Anonymised user', email = NULL, active = 0 WHERE id = ?1",
+                        params![id, placeholder],
+                    )
+                    .map_err(failed)?;
+                if n == 0 {
+                    return Err(DirError::NotFound(key.to_string()));
+                }
+                c.execute("DELETE FROM fields WHERE user_id = ?1", params![id]).map(|_| ()).map_err(failed)
+            })();
+            let end = if done.is_ok() { "RELEASE anonymise" } else { "ROLLBACK TO anonymise; RELEASE anonymise" };
+            c.execute_batch(end).map_err(failed)?;
+            done
         })?;
         Ok(placeholder)
     }
@@ -276,6 +281,24 @@ impl Directory for LocalDirectory {
                 Err(DirError::NotFound(key.to_string()))
             }
             Err(e) => Err(failed(e)),
+        })
+    }
+
+    /// One SQLite transaction per batch: a commit per write would cost more than the writes.
+    fn begin_batch(&self) -> Result<(), DirError> {
+        self.with(|c| if c.is_autocommit() { c.execute_batch("BEGIN").map_err(failed) } else { Ok(()) })
+    }
+
+    fn end_batch(&self) -> Result<(), DirError> {
+        self.with(|c| {
+            if c.is_autocommit() {
+                return Ok(());
+            }
+            c.execute_batch("COMMIT").map_err(|e| {
+                // Never leave the connection inside a half-done transaction.
+                let _ = c.execute_batch("ROLLBACK");
+                failed(e)
+            })
         })
     }
 

@@ -99,6 +99,18 @@ pub trait Directory: Send + Sync {
     fn remove_membership(&self, key: &str, group: &str) -> Result<(), DirError>;
     fn create_group(&self, name: &str) -> Result<(), DirError>;
     fn set_avatar(&self, key: &str, image: &[u8]) -> Result<(), DirError>;
+    /// The writes until `end_batch` may be committed together (a database transaction). A
+    /// directory that writes each change at once keeps these defaults. A batch holds at most a few
+    /// hundred users' writes; one that is never ended (a crash) loses only those, which the next
+    /// run writes again.
+    fn begin_batch(&self) -> Result<(), DirError> {
+        Ok(())
+    }
+
+    fn end_batch(&self) -> Result<(), DirError> {
+        Ok(())
+    }
+
     /// A cluster-wide lock; `false` when another holder has it.
     fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError>;
     fn unlock(&self, name: &str) -> Result<(), DirError>;

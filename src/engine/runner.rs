@@ -18,9 +18,9 @@ use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
 
 const LOCK_TTL_SECONDS: u64 = 6 * 3600;
 
-/// Users applied per photo prefetch: their photos download in parallel, and at most this many
-/// images are held in memory.
-const PHOTO_CHUNK: usize = 64;
+/// Users applied per chunk: their photos download in parallel (at most this many images held in
+/// memory) and their writes form one directory batch.
+const CHUNK: usize = 256;
 
 pub(super) struct Runner<'a> {
     engine: &'a Shared,
@@ -484,16 +484,18 @@ impl<'a> Runner<'a> {
         let mut queue = plan.users.into_iter();
         let mut i = 0u64;
         'chunks: loop {
-            let chunk: Vec<UserPlan> = queue.by_ref().take(PHOTO_CHUNK).collect();
+            let chunk: Vec<UserPlan> = queue.by_ref().take(CHUNK).collect();
             if chunk.is_empty() {
                 break;
             }
             let mut prefetched = if simulate { HashMap::new() } else { prefetch_photos(source, &chunk) };
             record.photo_downloads += prefetched.len() as u64;
+            let batch = Batch::begin(dir, simulate, &mut group_errors);
             for user in chunk {
                 // Cancellation takes effect between users, so nobody is left half-written.
                 if self.control.cancelled() {
                     cancelled = true;
+                    batch.end(&mut group_errors);
                     break 'chunks;
                 }
                 let mut downloads = 0;
@@ -518,6 +520,7 @@ impl<'a> Runner<'a> {
                     self.report_counts(record.id, Phase::Applying, i, Some(total), record.counts);
                 }
             }
+            batch.end(&mut group_errors);
         }
         record.notes.extend(group_errors.iter().cloned());
         let failed = record.counts.failed > 0 || !group_errors.is_empty();
@@ -537,6 +540,35 @@ impl<'a> Runner<'a> {
             changes.managed_groups = Some(plan.managed_groups);
         }
         (results, changes)
+    }
+}
+
+/// A directory batch around one chunk of users. A directory that cannot batch is written one
+/// change at a time, which is slower but the same.
+struct Batch<'d> {
+    dir: Option<&'d dyn crate::directory::Directory>,
+}
+
+impl<'d> Batch<'d> {
+    fn begin(dir: &'d dyn crate::directory::Directory, simulate: bool, notes: &mut Vec<String>) -> Batch<'d> {
+        if simulate {
+            return Batch { dir: None };
+        }
+        match dir.begin_batch() {
+            Ok(()) => Batch { dir: Some(dir) },
+            Err(e) => {
+                notes.push(format!("the directory could not start a batch; writing change by change: {e}"));
+                Batch { dir: None }
+            }
+        }
+    }
+
+    fn end(self, notes: &mut Vec<String>) {
+        if let Some(dir) = self.dir {
+            if let Err(e) = dir.end_batch() {
+                notes.push(format!("the directory could not commit a batch of writes: {e}"));
+            }
+        }
     }
 }
 

@@ -281,6 +281,25 @@ fn incremental_runs_read_only_what_changed() {
 }
 
 #[test]
+fn incremental_rounds_keep_managers_though_delta_does_not_expand_them() {
+    let g = Graph::start(30, 0);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({ "source": { "groups": "none" } })));
+    h.sync(&config);
+    let manager = "property:manager".parse().unwrap();
+    assert_eq!(h.user("user15").value(&manager), Some("user5"));
+    // The first delta round gets `manager@delta` ids and resolves them from its own listing.
+    let first = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((first.mode.as_str(), first.writes), ("full", 0), "it agrees with the full listing");
+    assert_eq!(h.user("user15").value(&manager), Some("user5"));
+
+    g.change(15, "jobTitle", json!("Lead"));
+    let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((r.counts.updated, r.writes), (1, 1), "only the title changed");
+    assert_eq!(h.user("user15").value(&manager), Some("user5"));
+}
+
+#[test]
 fn a_delta_token_moves_on_only_after_a_clean_apply_and_an_expired_one_falls_back() {
     let g = Graph::start(60, 0);
     let h = Harness::new();

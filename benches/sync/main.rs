@@ -88,13 +88,15 @@ fn fail(message: &str) -> ! {
     std::process::exit(2);
 }
 
+type Figure = fn(&PhaseResult) -> f64;
+
 /// How each figure grows from size to size: linear growth multiplies it by the size ratio.
 fn print_growth(all: &[(usize, Vec<PhaseResult>)]) {
     println!("\nGrowth (each figure at 1k / 10k / 100k users; x = growth from 10k to 100k, linear = x10)");
     println!("{:<12} {:<16} {:>12} {:>12} {:>12} {:>8}", "phase", "figure", "1k", "10k", "100k", "x");
     let Some((_, first)) = all.first() else { return };
     for (p, phase) in first.iter().enumerate() {
-        let figures: [(&str, fn(&PhaseResult) -> f64); 5] = [
+        let figures: [(&str, Figure); 5] = [
             ("requests", |r| r.requests_total as f64),
             ("wall_s", |r| r.wall_s),
             ("engine_cpu_s", |r| r.engine_cpu_s),

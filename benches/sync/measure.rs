@@ -20,6 +20,8 @@ pub struct Measured {
     pub report: Value,
 }
 
+// The child is reaped with `wait4`, which std's `Child::wait` cannot do (it returns no rusage).
+#[allow(clippy::zombie_processes)]
 pub fn run_sync(data_dir: &Path, config: &Path, incremental: bool) -> Measured {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_usersync"));
     cmd.arg("--data-dir").arg(data_dir).arg("sync").arg("--config").arg(config).arg("--json");

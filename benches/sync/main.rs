@@ -19,7 +19,7 @@ use phases::{Options, PhaseResult};
 use tenant::Shape;
 
 const USAGE: &str = "usage: cargo bench --bench sync -- [--users N] [--groups N] [--memberships N] [--latency-ms N]
-                     [--concurrency N] [--retry-after-s N] [--json] [--sweep]
+                     [--concurrency N] [--retry-after-s N] [--json] [--stop-after PHASE] [--sweep]
   --users         source users, 1000 to 200000 (default 10000)
   --groups        groups (default users/100)
   --memberships   group memberships (default 2 x users)
@@ -27,12 +27,15 @@ const USAGE: &str = "usage: cargo bench --bench sync -- [--users N] [--groups N]
   --concurrency   the connector's http.concurrency (default: the connector's default, 4)
   --retry-after-s Retry-After of the throttled phase's 429 answers (default 1)
   --json          one JSON object per phase and line instead of the table
+  --stop-after P  stop after phase P (full, noop, delta-first, delta-none, delta-churn, throttled)
   --sweep         run 1k, 10k and 100k users and show how each figure grows";
+
+const PHASES: [&str; 6] = ["full", "noop", "delta-first", "delta-none", "delta-churn", "throttled"];
 
 fn main() {
     let mut users = 10_000usize;
     let (mut groups, mut memberships) = (None, None);
-    let mut options = Options { latency_ms: 20, concurrency: None, retry_after_s: 1, json: false };
+    let mut options = Options { latency_ms: 20, concurrency: None, retry_after_s: 1, json: false, stop_after: None };
     let mut sweep = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -48,6 +51,13 @@ fn main() {
             "--concurrency" => options.concurrency = Some(number("--concurrency")),
             "--retry-after-s" => options.retry_after_s = number("--retry-after-s") as u64,
             "--json" => options.json = true,
+            "--stop-after" => {
+                let phase = args.next().unwrap_or_else(|| fail("--stop-after needs a phase"));
+                if !PHASES.contains(&phase.as_str()) {
+                    fail(&format!("--stop-after: unknown phase '{phase}' (phases: {})", PHASES.join(", ")));
+                }
+                options.stop_after = Some(phase);
+            }
             "--sweep" => sweep = true,
             // `cargo bench` passes --bench to every bench target.
             "--bench" => {}

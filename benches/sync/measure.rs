@@ -23,7 +23,17 @@ pub struct Measured {
 // The child is reaped with `wait4`, which std's `Child::wait` cannot do (it returns no rusage).
 #[allow(clippy::zombie_processes)]
 pub fn run_sync(data_dir: &Path, config: &Path, incremental: bool) -> Measured {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_usersync"));
+    // USERSYNC_BENCH_WRAP runs the binary under a profiler, e.g. "valgrind --tool=massif".
+    let wrap: Vec<String> =
+        std::env::var("USERSYNC_BENCH_WRAP").unwrap_or_default().split_whitespace().map(str::to_string).collect();
+    let mut cmd = match wrap.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(env!("CARGO_BIN_EXE_usersync"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_usersync")),
+    };
     cmd.arg("--data-dir").arg(data_dir).arg("sync").arg("--config").arg(config).arg("--json");
     if incremental {
         cmd.arg("--incremental");

@@ -15,6 +15,8 @@ pub struct Options {
     pub concurrency: Option<usize>,
     pub retry_after_s: u64,
     pub json: bool,
+    /// Stop after this phase (the ones before it still run: each builds on the last).
+    pub stop_after: Option<String>,
 }
 
 pub struct PhaseResult {
@@ -80,10 +82,22 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
         result(name, users, floor, &graph, m, options, extra)
     };
     results.push(phase("full", shape.users, listing + shape.photos(), false, json!({})));
+    if stops(options, "full") {
+        return finish(shape, options, results);
+    }
     results.push(phase("noop", shape.users, listing, false, json!({})));
+    if stops(options, "noop") {
+        return finish(shape, options, results);
+    }
     // The first incremental round lists everything once to open the deltas.
     results.push(phase("delta-first", shape.users, listing, true, json!({})));
+    if stops(options, "delta-first") {
+        return finish(shape, options, results);
+    }
     results.push(phase("delta-none", shape.users, 1, true, json!({})));
+    if stops(options, "delta-none") {
+        return finish(shape, options, results);
+    }
     let churn = tenant::churn(&graph, shape);
     let users = shape.users + churn.joined - churn.left;
     // Both delta pages in one batch; then each touched user's record and groups (two sub-requests,
@@ -94,6 +108,9 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
     let churn_facts = json!({ "changed": churn.changed, "left": churn.left, "joined": churn.joined,
                               "photos_changed": churn.photos });
     results.push(phase("delta-churn", users, churn_floor, true, churn_facts));
+    if stops(options, "delta-churn") {
+        return finish(shape, options, results);
+    }
     {
         let mut s = graph.state.lock().unwrap();
         s.throttle_every = 10;
@@ -105,6 +122,9 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
     let listing_now = users.div_ceil(PAGE) + shape.groups.div_ceil(PAGE) + users.div_ceil(BATCH);
     let noop_wall = results.get(1).map(|r| r.wall_s).unwrap_or(0.0);
     results.push(phase("throttled", users, listing_now + churn.photos, false, json!({ "baseline_wall_s": noop_wall })));
+    if stops(options, "throttled") {
+        return finish(shape, options, results);
+    }
     let (throttled, demanded) = {
         let s = graph.state.lock().unwrap();
         (s.throttled, s.retry_after_total)
@@ -116,6 +136,14 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
         last.json["extra_wall_s"] = json!(round(extra));
         last.json["extra_over_retry_after"] = json!(if demanded > 0 { round(extra / demanded as f64) } else { 0.0 });
     }
+    finish(shape, options, results)
+}
+
+fn stops(options: &Options, phase: &str) -> bool {
+    options.stop_after.as_deref() == Some(phase)
+}
+
+fn finish(shape: &Shape, options: &Options, results: Vec<PhaseResult>) -> Vec<PhaseResult> {
     for r in &results {
         if options.json {
             println!("{}", r.json);

@@ -176,12 +176,12 @@ impl EntraConnector {
         let mut items = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
-            let page = match self.get(&url) {
+            let mut page = match self.get(&url) {
                 Ok(p) => p,
                 Err(e) => return Paged { items, error: Some(e) },
             };
-            match page.get("value").and_then(Value::as_array) {
-                Some(values) => items.extend(values.iter().cloned()),
+            match page.get_mut("value").and_then(Value::as_array_mut) {
+                Some(values) => items.append(values),
                 None => {
                     let error = self.bad_response(&Request::get(url), "the page has no 'value' list".into());
                     return Paged { items, error: Some(error) };
@@ -402,6 +402,26 @@ impl EntraConnector {
         }
         Ok((by_user, link))
     }
+
+    /// Completes users with their photo metadata and groups, and hands them over.
+    fn hand_over(
+        &mut self,
+        mut users: Vec<SourceUser>,
+        groups: &mut GroupsByUser,
+        each: &mut dyn FnMut(SourceUser),
+    ) -> Result<usize, HttpError> {
+        if self.photos && !users.is_empty() {
+            self.photo_etags(&mut users)?;
+        }
+        let n = users.len();
+        for mut user in users {
+            if let Some(g) = groups.remove(&user.id) {
+                user.groups = g;
+            }
+            each(user);
+        }
+        Ok(n)
+    }
 }
 
 fn permission_hint(endpoint: &str) -> &'static str {
@@ -479,34 +499,53 @@ impl Connector for EntraConnector {
     }
 
     fn fetch(&mut self) -> Result<Listing, SourceError> {
+        let mut users = Vec::new();
+        let mut listing = self.fetch_each(&mut |u| users.push(u))?;
+        listing.users = users;
+        Ok(listing)
+    }
+
+    /// Memberships first (they must be complete or not used: a missing page would strip real
+    /// memberships), then the users a page at a time, each page's photo metadata with it.
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
+        let unreadable = |e: HttpError| SourceError::Unreadable(e.to_string());
+        let (mut groups, _) = self.memberships().map_err(unreadable)?;
         let mut listing = Listing { complete: true, ..Listing::default() };
-        let url = self.users_url();
-        let values = match self.all(url) {
-            Paged { items, error: None } => items,
-            // Nothing read at all: the run fails before any write.
-            Paged { items, error: Some(e) } if items.is_empty() => return Err(SourceError::Unreadable(e.to_string())),
-            Paged { items: read, error: Some(e) } => {
-                listing.complete = false;
-                listing.row_errors.push(RowError {
-                    idp_id: None,
-                    location: format!("entra: GET {}", e.endpoint),
-                    message: format!("the user listing stopped after {} users: {e}", read.len()),
-                });
-                read
-            }
-        };
-        // Memberships must be complete or not used: a missing page would strip real memberships.
-        let (mut groups, _) = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
-        let mut values: Vec<SourceUser> = values.into_iter().filter_map(source_user).collect();
-        if self.photos {
-            self.photo_etags(&mut values).map_err(|e| SourceError::Unreadable(e.to_string()))?;
+        let (mut read, mut handed) = (0usize, 0usize);
+        let mut pending: Vec<SourceUser> = Vec::new();
+        let mut next = Some(self.users_url());
+        while let Some(url) = next.take() {
+            let page = self.get(&url).and_then(|mut page| {
+                next = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
+                match page.get_mut("value").map(Value::take) {
+                    Some(Value::Array(values)) => Ok(values),
+                    _ => Err(self.bad_response(&Request::get(url.clone()), "the page has no 'value' list".into())),
+                }
+            });
+            let values = match page {
+                Ok(values) => values,
+                // Nothing read at all: the run fails before any write.
+                Err(e) if read == 0 => return Err(unreadable(e)),
+                Err(e) => {
+                    listing.complete = false;
+                    listing.row_errors.push(RowError {
+                        idp_id: None,
+                        location: format!("entra: GET {}", e.endpoint),
+                        message: format!("the user listing stopped after {read} users: {e}"),
+                    });
+                    break;
+                }
+            };
+            pending.extend(values.into_iter().filter_map(source_user));
+            read = pending.len() + handed;
+            // Whole photo batches only, until the last page: ⌈users/20⌉ batches in all.
+            let ready = if next.is_some() { pending.len() - pending.len() % BATCH } else { pending.len() };
+            let users: Vec<SourceUser> = pending.drain(..ready).collect();
+            handed += self.hand_over(users, &mut groups, each).map_err(unreadable)?;
         }
-        for mut user in values {
-            if let Some(g) = groups.remove(&user.id) {
-                user.groups = g;
-            }
-            listing.users.push(user);
-        }
+        // A listing that stopped early still hands over what it read.
+        handed += self.hand_over(std::mem::take(&mut pending), &mut groups, each).map_err(unreadable)?;
+        debug_assert_eq!(handed, read);
         Ok(listing)
     }
 

@@ -53,7 +53,9 @@ impl EntraConnector {
     fn drain(&mut self, mut page: Value, first_url: &str) -> Result<(Vec<Value>, String), SourceError> {
         let mut items = Vec::new();
         loop {
-            items.extend(page.get("value").and_then(Value::as_array).cloned().unwrap_or_default());
+            if let Some(values) = page.get_mut("value").and_then(Value::as_array_mut) {
+                items.append(values);
+            }
             if let Some(next) = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string) {
                 page = self.get(&next).map_err(unreadable)?;
             } else if let Some(link) = page.get("@odata.deltaLink").and_then(Value::as_str) {

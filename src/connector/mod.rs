@@ -86,6 +86,15 @@ pub trait Connector {
     /// Reads the whole source.
     fn fetch(&mut self) -> Result<Listing, SourceError>;
 
+    /// `fetch`, handing each user to `each` as soon as it is read, so that a large listing is
+    /// never held in memory in full; the returned listing carries no users. The default reads
+    /// everything first.
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
+        let mut listing = self.fetch()?;
+        std::mem::take(&mut listing.users).into_iter().for_each(each);
+        Ok(listing)
+    }
+
     /// An incremental round from `token` (`None`: the first round, a full listing that yields
     /// a token). Connectors without incremental reads answer `NoIncremental`.
     fn delta(&mut self, _token: Option<&str>) -> Result<DeltaListing, SourceError> {

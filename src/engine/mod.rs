@@ -3,6 +3,7 @@
 
 mod apply;
 pub mod host;
+mod mapper;
 mod progress;
 mod runner;
 

@@ -2,16 +2,16 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
 use super::apply::apply_guarded;
+use super::mapper::Mapper;
 use super::{
     EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared, Timings,
 };
 use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorConfig};
 use crate::connector::{self, Listing, SourceError};
-use crate::mapping::{map_unchanged, map_user_with, Mapped};
+use crate::mapping::Mapped;
 use crate::model::Identity;
 use crate::reconcile::{self, guard, Approval, Input, Op, Plan, Scope, UserPlan};
 use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
@@ -250,20 +250,32 @@ impl<'a> Runner<'a> {
         let store = self.engine.store.as_ref();
         self.report(run_id, Phase::Fetching, 0, None);
         let mut clock = Instant::now();
-        let fetched = self.fetch(record)?;
-        self.timed(&mut clock, |t| &mut t.fetch_s);
+        let identities = store.identities(&self.connector.id).map_err(|e| e.to_string())?;
+        self.timed(&mut clock, |t| &mut t.read_state_s);
+        let mut mapper = Mapper::new(self.connector, &identities, self.engine_now());
+        let fetched = self.fetch(record, &mut mapper, &identities)?;
+        // Mapping done while reading counts as mapping, not reading.
+        let mut t = self.timings.get();
+        t.fetch_s += (clock.elapsed().saturating_sub(mapper.elapsed)).as_secs_f64();
+        self.timings.set(t);
         if self.control.cancelled() {
             record.status = RunStatus::Cancelled;
             return Ok((Vec::new(), StateChanges::default()));
         }
         let Fetched { mut source, listing, removed, scope, groups_read, next_token } = fetched;
-        let listing_empty = scope == Scope::Full && listing.users.is_empty() && listing.row_errors.is_empty();
-        let total = listing.users.len() as u64;
-        self.report(run_id, Phase::Mapping, 0, Some(total));
-        let identities = store.identities(&self.connector.id).map_err(|e| e.to_string())?;
-        self.timed(&mut clock, |t| &mut t.read_state_s);
-        let (mapped, unidentified, complete) = self.map(listing, groups_read, &identities)?;
-        self.timed(&mut clock, |t| &mut t.map_s);
+        let Listing { users, row_errors, complete, .. } = listing;
+        // Users a full listing handed over as it read them are mapped already.
+        for user in users {
+            mapper.push(user, groups_read);
+        }
+        let listing_empty = scope == Scope::Full && mapper.mapped.is_empty() && row_errors.is_empty();
+        self.report(run_id, Phase::Mapping, mapper.mapped.len() as u64, Some(mapper.mapped.len() as u64));
+        let (mapped, unidentified) =
+            self.finish_mapping(std::mem::take(&mut mapper.mapped), row_errors, &identities)?;
+        let mut t = self.timings.get();
+        t.map_s += mapper.elapsed.as_secs_f64();
+        self.timings.set(t);
+        clock = Instant::now();
 
         self.report(run_id, Phase::Planning, 0, None);
         let directory = dir.list_users().map_err(|e| format!("listing the directory: {e}"))?;
@@ -304,14 +316,14 @@ impl<'a> Runner<'a> {
 
     /// Reads the source: a full listing, or an incremental round from the stored token (falling
     /// back to a full round when the token expired or the source has no incremental reads).
-    fn fetch(&self, record: &mut RunRecord) -> Result<Fetched, String> {
+    /// A full listing is mapped as it is read (`mapper`); other reads return their users.
+    fn fetch(&self, record: &mut RunRecord, mapper: &mut Mapper, identities: &[Identity]) -> Result<Fetched, String> {
         let mut source = connector::open(self.connector, &self.config.base_dir).map_err(|e| format!("source: {e}"))?;
         let full = |listing| (listing, Vec::new(), Scope::Full, true, None);
         let (listing, removed, scope, groups_read, next_token) = match &self.request.mode {
-            Mode::Full => source.fetch().map(full),
+            Mode::Full => source.fetch_each(&mut |u| mapper.push(u, true)).map(full),
             Mode::SingleUser(wanted) => {
                 // A known user is read alone where the source can; otherwise everything is read.
-                let identities = self.engine.store.identities(&self.connector.id).map_err(|e| e.to_string())?;
                 let id = identities
                     .iter()
                     .find(|i| i.idp_id == *wanted || i.username.eq_ignore_ascii_case(wanted))
@@ -342,7 +354,7 @@ impl<'a> Runner<'a> {
                     }
                     Err(SourceError::NoIncremental(_)) => {
                         record.notes.push("this source reads only full listings; ran a full sync".into());
-                        source.fetch().map(full)
+                        source.fetch_each(&mut |u| mapper.push(u, true)).map(full)
                     }
                     other => other.map(round),
                 }
@@ -389,44 +401,15 @@ impl<'a> Runner<'a> {
         Ok(None)
     }
 
-    /// Maps every source user; in single-user mode keeps only the one asked for.
+    /// Adds the rows that could not be read to the mapped users; in single-user mode keeps only
+    /// the one asked for.
     #[allow(clippy::type_complexity)]
-    fn map(
+    fn finish_mapping(
         &self,
-        listing: Listing,
-        groups_read: bool,
+        mut mapped: Vec<Mapped>,
+        row_errors: Vec<connector::RowError>,
         identities: &[Identity],
-    ) -> Result<(Vec<Mapped>, Vec<(String, String)>, bool), String> {
-        let Listing { users, row_errors, complete, .. } = listing;
-        // A version is only comparable under the same mapping: the configuration is part of it.
-        let config_hash = {
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            serde_json::to_string(self.connector).unwrap_or_default().hash(&mut h);
-            h.finish()
-        };
-        // Versions expire with each `full_reconcile.max_age_hours` window, so every user is mapped
-        // in full at least that often and local edits of mapped fields are corrected.
-        let hours = i64::from(self.connector.full_reconcile.max_age_hours.max(1));
-        let window = self.engine_now().timestamp() / (hours * 3600);
-        let known: HashMap<&str, &Identity> = identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
-        let mut mapped: Vec<Mapped> = users
-            .iter()
-            .map(|u| {
-                let version = u.version.as_ref().map(|v| format!("{config_hash:x}:{window}:{v}"));
-                let unchanged = version.as_ref().and_then(|v| {
-                    // Only for a user in the ordinary state: a leaver coming back is mapped in full.
-                    let identity = known
-                        .get(u.id.as_str())
-                        .filter(|i| i.source_version.as_ref() == Some(v) && !i.anonymised && i.gone_since.is_none())?;
-                    map_unchanged(self.connector, u, &identity.username, groups_read)
-                });
-                let mut m = unchanged.unwrap_or_else(|| map_user_with(self.connector, u, groups_read, None));
-                if let Mapped::User(d) = &mut m {
-                    d.source_version = version;
-                }
-                m
-            })
-            .collect();
+    ) -> Result<(Vec<Mapped>, Vec<(String, String)>), String> {
         let mut unidentified = Vec::new();
         for e in row_errors {
             match e.idp_id {
@@ -435,7 +418,6 @@ impl<'a> Runner<'a> {
             }
         }
         if let Mode::SingleUser(wanted) = &self.request.mode {
-            let identities = self.engine.store.identities(&self.connector.id).map_err(|e| e.to_string())?;
             let anchored: HashSet<&str> = identities
                 .iter()
                 .filter(|i| i.username.eq_ignore_ascii_case(wanted))
@@ -456,7 +438,7 @@ impl<'a> Runner<'a> {
             }
             unidentified.clear();
         }
-        Ok((mapped, unidentified, complete))
+        Ok((mapped, unidentified))
     }
 
     fn apply(

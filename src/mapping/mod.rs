@@ -66,8 +66,8 @@ pub fn map_user_with(
     let mut username = None;
     let mut active = user.active;
     for rule in &connector.mapping {
-        let (result, rule_trace) = run_rule(rule, user);
-        if let Some(t) = trace.as_deref_mut() {
+        let (result, rule_trace) = run_rule(rule, user, trace.is_some());
+        if let (Some(t), Some(rule_trace)) = (trace.as_deref_mut(), rule_trace) {
             t.rules.push(rule_trace);
         }
         let value = match result {
@@ -157,7 +157,9 @@ fn finish(
     })
 }
 
-fn run_rule(rule: &MappingRule, user: &SourceUser) -> (RuleResult, RuleTrace) {
+/// Runs one rule; with `explain`, also says why (for `mapping test`). Without it no text is
+/// built: a sync maps every user, and only the result counts.
+fn run_rule(rule: &MappingRule, user: &SourceUser, explain: bool) -> (RuleResult, Option<RuleTrace>) {
     let read = transform::resolve(&rule.source, &user.attributes);
     let mut value = read.clone();
     let mut unmatched = false;
@@ -166,33 +168,37 @@ fn run_rule(rule: &MappingRule, user: &SourceUser) -> (RuleResult, RuleTrace) {
         let step = transform::apply(t, value);
         unmatched |= step.unmatched;
         value = step.value;
-        let mut label = transform::describe(t);
-        if step.unmatched {
-            label.push_str(" (no match)");
-        }
-        steps.push((label, value.clone()));
-    }
-    let (result, outcome) = match value {
-        Some(v) if !unmatched => (RuleResult::Set(v.clone()), format!("set to '{v}'")),
-        _ => {
-            let why = if unmatched { "a pattern did not match" } else { "the source is empty" };
-            match rule.no_match {
-                NoMatch::Keep => match &read {
-                    Some(raw) => {
-                        (RuleResult::Set(raw.clone()), format!("{why}; keep: set to the value as read, '{raw}'"))
-                    }
-                    None => (RuleResult::Clear, format!("{why}; keep: nothing was read, so cleared")),
-                },
-                NoMatch::Ignore => (RuleResult::Leave, format!("{why}; ignore: the directory's value is left alone")),
-                NoMatch::Clear => (RuleResult::Clear, format!("{why}; clear")),
-                NoMatch::Filter => {
-                    let reason = format!("rule for '{}': {why} (no_match is 'filter')", rule.target);
-                    (RuleResult::Filter(reason.clone()), format!("{why}; filter: the user is not synced"))
-                }
+        if explain {
+            let mut label = transform::describe(t);
+            if step.unmatched {
+                label.push_str(" (no match)");
             }
+            steps.push((label, value.clone()));
         }
+    }
+    let own = value.is_some() && !unmatched;
+    let why = if unmatched { "a pattern did not match" } else { "the source is empty" };
+    let result = match value {
+        Some(v) if own => RuleResult::Set(v),
+        _ => match rule.no_match {
+            NoMatch::Keep => read.clone().map_or(RuleResult::Clear, RuleResult::Set),
+            NoMatch::Ignore => RuleResult::Leave,
+            NoMatch::Clear => RuleResult::Clear,
+            NoMatch::Filter => RuleResult::Filter(format!("rule for '{}': {why} (no_match is 'filter')", rule.target)),
+        },
     };
-    (result, RuleTrace { target: rule.target.clone(), read, steps, outcome })
+    if !explain {
+        return (result, None);
+    }
+    let outcome = match &result {
+        RuleResult::Set(v) if own => format!("set to '{v}'"),
+        RuleResult::Set(raw) => format!("{why}; keep: set to the value as read, '{raw}'"),
+        RuleResult::Clear if rule.no_match == NoMatch::Keep => format!("{why}; keep: nothing was read, so cleared"),
+        RuleResult::Clear => format!("{why}; clear"),
+        RuleResult::Leave => format!("{why}; ignore: the directory's value is left alone"),
+        RuleResult::Filter(_) => format!("{why}; filter: the user is not synced"),
+    };
+    (result, Some(RuleTrace { target: rule.target.clone(), read, steps, outcome }))
 }
 
 /// Every attribute path the mapping reads, so a connector can ask its API for exactly those.

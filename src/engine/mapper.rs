@@ -1,0 +1,67 @@
+//! Maps source users one at a time as a run reads them, so that a large listing is never held in
+//! full next to its mapped users, and times the work for the run report.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::config::ConnectorConfig;
+use crate::mapping::{map_unchanged, map_user_with, Mapped};
+use crate::model::{Identity, SourceUser};
+
+pub(super) struct Mapper<'a> {
+    connector: &'a ConnectorConfig,
+    /// A version is only comparable under the same mapping: the configuration is part of it.
+    config_hash: u64,
+    /// Versions expire with each `full_reconcile.max_age_hours` window, so every user is mapped
+    /// in full at least that often and local edits of mapped fields are corrected.
+    window: i64,
+    known: HashMap<&'a str, &'a Identity>,
+    pub mapped: Vec<Mapped>,
+    /// Time spent mapping (not reading).
+    pub elapsed: Duration,
+}
+
+impl<'a> Mapper<'a> {
+    pub fn new(connector: &'a ConnectorConfig, identities: &'a [Identity], now: DateTime<Utc>) -> Self {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(connector).unwrap_or_default().hash(&mut h);
+        let hours = i64::from(connector.full_reconcile.max_age_hours.max(1));
+        Mapper {
+            connector,
+            config_hash: h.finish(),
+            window: now.timestamp() / (hours * 3600),
+            known: identities.iter().map(|i| (i.idp_id.as_str(), i)).collect(),
+            mapped: Vec::new(),
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// Maps one user (`groups_read`: the source read memberships this time) and drops its record.
+    pub fn push(&mut self, user: SourceUser, groups_read: bool) {
+        let started = Instant::now();
+        let m = self.map_one(&user, groups_read);
+        drop(user);
+        self.mapped.push(m);
+        self.elapsed += started.elapsed();
+    }
+
+    fn map_one(&self, u: &SourceUser, groups_read: bool) -> Mapped {
+        let version = u.version.as_ref().map(|v| format!("{:x}:{}:{v}", self.config_hash, self.window));
+        let unchanged = version.as_ref().and_then(|v| {
+            // Only for a user in the ordinary state: a leaver coming back is mapped in full.
+            let identity = self
+                .known
+                .get(u.id.as_str())
+                .filter(|i| i.source_version.as_ref() == Some(v) && !i.anonymised && i.gone_since.is_none())?;
+            map_unchanged(self.connector, u, &identity.username, groups_read)
+        });
+        let mut m = unchanged.unwrap_or_else(|| map_user_with(self.connector, u, groups_read, None));
+        if let Mapped::User(d) = &mut m {
+            d.source_version = version;
+        }
+        m
+    }
+}

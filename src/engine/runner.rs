@@ -204,26 +204,22 @@ impl<'a> Runner<'a> {
         result
     }
 
-    fn conclude(
-        &self,
-        mut record: RunRecord,
-        outcome: Result<(Vec<UserResult>, StateChanges), String>,
-    ) -> Result<RunReport, EngineError> {
-        let (mut results, changes) = match outcome {
+    fn conclude(&self, mut record: RunRecord, outcome: Result<Outcome, String>) -> Result<RunReport, EngineError> {
+        let Outcome { mut results, mut shown, changes } = match outcome {
             Ok(done) => done,
             Err(message) => {
                 record.status = RunStatus::Failed;
                 record.error = Some(message);
-                (Vec::new(), StateChanges::default())
+                Outcome::default()
             }
         };
         record.ended_at = Some((self.engine.clock)().max(record.started_at));
         self.report_counts(record.id, Phase::Recording, 0, None, record.counts);
-        // Unchanged users with nothing to say are counted, not stored: a 50,000-user directory
-        // would otherwise add 50,000 rows of history per run.
-        results.retain(|r| !r.ops.is_empty() || !r.held.is_empty() || r.reason.is_some() || r.error.is_some());
+        results.retain(worth_keeping);
         let mut clock = Instant::now();
         self.engine.store.finish_run(&record, &results, &changes)?;
+        shown.append(&mut results);
+        let results = shown;
         self.timed(&mut clock, |t| &mut t.record_s);
         let c = &record.counts;
         tracing::info!(
@@ -244,7 +240,7 @@ impl<'a> Runner<'a> {
 
     /// Fetch, map, plan, guard and apply. `Err` is a run-level failure (the source could not be
     /// read, the directory could not be listed): nothing was written.
-    fn execute(&self, record: &mut RunRecord, approved: &Approval) -> Result<(Vec<UserResult>, StateChanges), String> {
+    fn execute(&self, record: &mut RunRecord, approved: &Approval) -> Result<Outcome, String> {
         let run_id = record.id;
         let dir = self.engine.directory.as_ref();
         let store = self.engine.store.as_ref();
@@ -260,7 +256,7 @@ impl<'a> Runner<'a> {
         self.timings.set(t);
         if self.control.cancelled() {
             record.status = RunStatus::Cancelled;
-            return Ok((Vec::new(), StateChanges::default()));
+            return Ok(Outcome::default());
         }
         let Fetched { mut source, listing, removed, scope, groups_read, next_token } = fetched;
         let Listing { users, row_errors, complete, .. } = listing;
@@ -303,15 +299,15 @@ impl<'a> Runner<'a> {
         record.notes.extend(plan.notes.iter().cloned());
         drop(directory);
         self.timed(&mut clock, |t| &mut t.reconcile_s);
-        let (results, mut changes) = self.apply(record, plan, source.as_mut());
+        let mut outcome = self.apply(record, plan, source.as_mut());
         self.timed(&mut clock, |t| &mut t.apply_s);
         // A delta token moves on only when every change it covers was applied.
         if record.status == RunStatus::Done && !self.request.simulate {
             if let Some(token) = next_token {
-                changes.delta_token = Some(Some(token));
+                outcome.changes.delta_token = Some(Some(token));
             }
         }
-        Ok((results, changes))
+        Ok(outcome)
     }
 
     /// Reads the source: a full listing, or an incremental round from the stored token (falling
@@ -441,16 +437,12 @@ impl<'a> Runner<'a> {
         Ok((mapped, unidentified))
     }
 
-    fn apply(
-        &self,
-        record: &mut RunRecord,
-        plan: Plan,
-        source: &mut dyn connector::Connector,
-    ) -> (Vec<UserResult>, StateChanges) {
+    fn apply(&self, record: &mut RunRecord, plan: Plan, source: &mut dyn connector::Connector) -> Outcome {
         let dir = self.engine.directory.as_ref();
         let simulate = self.request.simulate;
         let mut changes = StateChanges { remove: plan.forget.clone(), ..StateChanges::default() };
-        let mut results = Vec::with_capacity(plan.users.len());
+        let mut shown = Vec::new();
+        let mut results = Vec::with_capacity(CHUNK);
         let mut group_errors = Vec::new();
         for g in &plan.create_groups {
             if simulate {
@@ -465,7 +457,7 @@ impl<'a> Runner<'a> {
         let mut cancelled = false;
         let mut queue = plan.users.into_iter();
         let mut i = 0u64;
-        'chunks: loop {
+        loop {
             let chunk: Vec<UserPlan> = queue.by_ref().take(CHUNK).collect();
             if chunk.is_empty() {
                 break;
@@ -473,12 +465,12 @@ impl<'a> Runner<'a> {
             let mut prefetched = if simulate { HashMap::new() } else { prefetch_photos(source, &chunk) };
             record.photo_downloads += prefetched.len() as u64;
             let batch = Batch::begin(dir, simulate, &mut group_errors);
+            let mut progress = StateChanges::default();
             for user in chunk {
                 // Cancellation takes effect between users, so nobody is left half-written.
                 if self.control.cancelled() {
                     cancelled = true;
-                    batch.end(&mut group_errors);
-                    break 'chunks;
+                    break;
                 }
                 let mut downloads = 0;
                 let mut photos = |id: &str| match prefetched.remove(id) {
@@ -491,22 +483,36 @@ impl<'a> Runner<'a> {
                 let applied = apply_guarded(dir, user, simulate, record.started_at, &mut photos);
                 record.photo_downloads += downloads;
                 record.writes += applied.writes;
-                if let Some(identity) = applied.identity {
-                    changes.upsert.push(identity);
+                if !simulate {
+                    progress.upsert.extend(applied.identity);
+                    progress.remove.extend(applied.forget);
                 }
-                changes.remove.extend(applied.forget);
                 tally(&mut record.counts, &applied.result);
-                results.push(applied.result);
+                if worth_keeping(&applied.result) {
+                    results.push(applied.result);
+                }
                 i += 1;
                 if i % 100 == 1 || i == total {
                     self.report_counts(record.id, Phase::Applying, i, Some(total), record.counts);
                 }
             }
             batch.end(&mut group_errors);
+            // What this chunk wrote is recorded now: results and anchors are not held for the
+            // whole run, and a run that dies keeps the anchors of the users it wrote.
+            if let Err(e) = self.engine.store.record_progress(record, &results, &progress) {
+                record.error = Some(format!("recording the run's progress: {e}"));
+                break;
+            }
+            shown.extend(results.drain(..).filter(|r| r.error.is_some() || !r.held.is_empty()));
+            if cancelled {
+                break;
+            }
         }
         record.notes.extend(group_errors.iter().cloned());
         let failed = record.counts.failed > 0 || !group_errors.is_empty();
-        record.status = if cancelled {
+        record.status = if record.error.is_some() {
+            RunStatus::Failed
+        } else if cancelled {
             RunStatus::Cancelled
         } else if record.counts.held > 0 {
             RunStatus::Held
@@ -521,8 +527,23 @@ impl<'a> Runner<'a> {
         } else {
             changes.managed_groups = Some(plan.managed_groups);
         }
-        (results, changes)
+        Outcome { results, shown, changes }
     }
+}
+
+/// What a run leaves for its record: results not yet stored, stored ones the report names
+/// (failures, holds), and the state changes to commit with the run.
+#[derive(Default)]
+pub(super) struct Outcome {
+    results: Vec<UserResult>,
+    shown: Vec<UserResult>,
+    changes: StateChanges,
+}
+
+/// Unchanged users with nothing to say are counted, not stored: a 50,000-user directory would
+/// otherwise add 50,000 rows of history per run.
+fn worth_keeping(r: &UserResult) -> bool {
+    !r.ops.is_empty() || !r.held.is_empty() || r.reason.is_some() || r.error.is_some()
 }
 
 /// A directory batch around one chunk of users. A directory that cannot batch is written one

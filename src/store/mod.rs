@@ -141,6 +141,15 @@ pub trait StateStore: Send + Sync {
     fn begin_run(&self, record: &RunRecord) -> Result<i64, StoreError>;
     /// Commits the run record, its results and the state changes in one transaction.
     fn finish_run(&self, record: &RunRecord, results: &[UserResult], changes: &StateChanges) -> Result<(), StoreError>;
+    /// Part of a running run's results and anchor changes, written as it applies so that neither
+    /// is held in memory for a whole run, and a run that dies keeps the anchors of what it wrote.
+    /// `finish_run` appends the rest.
+    fn record_progress(
+        &self,
+        record: &RunRecord,
+        results: &[UserResult],
+        changes: &StateChanges,
+    ) -> Result<(), StoreError>;
     /// The newest runs first, of one connector or of all.
     fn runs(&self, connector: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
     fn run(&self, id: i64) -> Result<Option<RunRecord>, StoreError>;

@@ -215,41 +215,7 @@ impl StateStore for SqliteStore {
                 ],
             )
             .map_err(err)?;
-            {
-                let mut insert = tx.prepare("INSERT INTO results (run_id, seq, body) VALUES (?1, ?2, ?3)").map_err(err)?;
-                for (i, body) in bodies.iter().enumerate() {
-                    insert.execute(params![r.id, i as i64, body]).map_err(err)?;
-                }
-                let mut upsert = tx
-                    .prepare(
-                        "INSERT INTO identities (connector, idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised, photo_etag, source_version)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                         ON CONFLICT (connector, idp_id) DO UPDATE SET dir_key = excluded.dir_key,
-                           username = excluded.username, gone_since = excluded.gone_since,
-                           disabled_by_sync_at = excluded.disabled_by_sync_at, anonymised = excluded.anonymised,
-                           photo_etag = excluded.photo_etag, source_version = excluded.source_version",
-                    )
-                    .map_err(err)?;
-                for i in &changes.upsert {
-                    upsert
-                        .execute(params![
-                            r.connector,
-                            i.idp_id,
-                            i.key,
-                            i.username,
-                            i.gone_since.map(|t| t.to_rfc3339()),
-                            i.disabled_by_sync_at.map(|t| t.to_rfc3339()),
-                            i.anonymised,
-                            i.photo_etag,
-                            i.source_version
-                        ])
-                        .map_err(err)?;
-                }
-                let mut remove = tx.prepare("DELETE FROM identities WHERE connector = ?1 AND idp_id = ?2").map_err(err)?;
-                for id in &changes.remove {
-                    remove.execute(params![r.connector, id]).map_err(err)?;
-                }
-            }
+            write_progress(&tx, r, &bodies, changes)?;
             match &changes.delta_token {
                 Some(Some(token)) => {
                     tx.execute(
@@ -271,6 +237,15 @@ impl StateStore for SqliteStore {
                     insert.execute(params![r.connector, g]).map_err(err)?;
                 }
             }
+            tx.commit().map_err(err)
+        })
+    }
+
+    fn record_progress(&self, r: &RunRecord, results: &[UserResult], changes: &StateChanges) -> Result<(), StoreError> {
+        let bodies = results.iter().map(json).collect::<Result<Vec<_>, _>>()?;
+        self.with(|c| {
+            let tx = c.transaction().map_err(err)?;
+            write_progress(&tx, r, &bodies, changes)?;
             tx.commit().map_err(err)
         })
     }
@@ -330,4 +305,50 @@ impl StateStore for SqliteStore {
             .map_err(err)
         })
     }
+}
+
+/// Appends a run's per-user results (after those already stored) and writes anchor changes.
+fn write_progress(
+    tx: &rusqlite::Transaction,
+    r: &RunRecord,
+    bodies: &[String],
+    changes: &StateChanges,
+) -> Result<(), StoreError> {
+    let next: i64 = tx
+        .query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM results WHERE run_id = ?1", params![r.id], |row| row.get(0))
+        .map_err(err)?;
+    let mut insert = tx.prepare("INSERT INTO results (run_id, seq, body) VALUES (?1, ?2, ?3)").map_err(err)?;
+    for (i, body) in bodies.iter().enumerate() {
+        insert.execute(params![r.id, next + i as i64, body]).map_err(err)?;
+    }
+    let mut upsert = tx
+        .prepare(
+            "INSERT INTO identities (connector, idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised, photo_etag, source_version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (connector, idp_id) DO UPDATE SET dir_key = excluded.dir_key,
+               username = excluded.username, gone_since = excluded.gone_since,
+               disabled_by_sync_at = excluded.disabled_by_sync_at, anonymised = excluded.anonymised,
+               photo_etag = excluded.photo_etag, source_version = excluded.source_version",
+        )
+        .map_err(err)?;
+    for i in &changes.upsert {
+        upsert
+            .execute(params![
+                r.connector,
+                i.idp_id,
+                i.key,
+                i.username,
+                i.gone_since.map(|t| t.to_rfc3339()),
+                i.disabled_by_sync_at.map(|t| t.to_rfc3339()),
+                i.anonymised,
+                i.photo_etag,
+                i.source_version
+            ])
+            .map_err(err)?;
+    }
+    let mut remove = tx.prepare("DELETE FROM identities WHERE connector = ?1 AND idp_id = ?2").map_err(err)?;
+    for id in &changes.remove {
+        remove.execute(params![r.connector, id]).map_err(err)?;
+    }
+    Ok(())
 }

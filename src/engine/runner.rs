@@ -453,6 +453,7 @@ impl<'a> Runner<'a> {
                 Err(e) => group_errors.push(format!("creating group '{g}': {e}")),
             }
         }
+        record.counts.unchanged += plan.unchanged as u64;
         let total = plan.users.len() as u64;
         let mut cancelled = false;
         let mut queue = plan.users.into_iter();

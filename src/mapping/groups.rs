@@ -36,18 +36,29 @@ fn included(rules: &GroupRules, name: &str) -> bool {
     rules.required.is_empty() || rules.required.iter().any(|r| r.eq_ignore_ascii_case(name))
 }
 
-/// The groups a user should be in, or why they are filtered out (required groups).
-pub fn map_groups(rules: &GroupRules, source: &[String]) -> (Result<BTreeSet<String>, String>, GroupTrace) {
-    let mut trace = GroupTrace { source: source.to_vec(), always: rules.always.clone(), ..GroupTrace::default() };
+/// The groups a user should be in, or why they are filtered out (required groups); with
+/// `explain`, also the trace of each group's fate (for `mapping test`).
+pub fn map_groups(
+    rules: &GroupRules,
+    source: &[String],
+    explain: bool,
+) -> (Result<BTreeSet<String>, String>, GroupTrace) {
+    let mut trace = GroupTrace::default();
+    if explain {
+        trace.source = source.to_vec();
+        trace.always = rules.always.clone();
+    }
     let mut mapped = Vec::new();
     for name in source {
         let mut value = Some(name.clone());
         for t in &rules.transforms {
             value = transform::apply(t, value).value;
         }
-        match value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) {
+        let value = value.map(|v| if v.trim().len() == v.len() { v } else { v.trim().to_string() });
+        match value.filter(|v| !v.is_empty()) {
             Some(v) => mapped.push(v),
-            None => trace.dropped.push((name.clone(), "empty after transforms".into())),
+            None if explain => trace.dropped.push((name.clone(), "empty after transforms".into())),
+            None => {}
         }
     }
     if !rules.required.is_empty() && !mapped.iter().any(|g| rules.required.iter().any(|r| r.eq_ignore_ascii_case(g))) {
@@ -57,13 +68,15 @@ pub fn map_groups(rules: &GroupRules, source: &[String]) -> (Result<BTreeSet<Str
     let mut out = BTreeSet::new();
     for g in mapped {
         if included(rules, &g) {
-            trace.kept.push(g.clone());
+            if explain {
+                trace.kept.push(g.clone());
+            }
             out.insert(g);
-        } else if rules.include.is_empty() {
+        } else if explain && rules.include.is_empty() {
             trace
                 .dropped
                 .push((g, "not a required group (required groups are the include list when none is set)".into()));
-        } else {
+        } else if explain {
             trace.dropped.push((g, "matches no include pattern".into()));
         }
     }

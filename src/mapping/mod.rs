@@ -134,7 +134,7 @@ fn finish(
             _ => true,
         };
     let groups = if managed {
-        let (result, group_trace) = groups::map_groups(&connector.groups, &user.groups);
+        let (result, group_trace) = groups::map_groups(&connector.groups, &user.groups, trace.is_some());
         if let Some(t) = trace {
             t.groups = Some(group_trace);
         }

@@ -1,6 +1,6 @@
 //! Membership changes: which groups to add, which to remove, which to create first.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::plan::Op;
 use crate::config::GroupRules;
@@ -15,6 +15,8 @@ pub(super) struct GroupState {
     pub to_create: BTreeSet<String>,
     /// Groups this connector manages: earlier runs' plus every group it assigns now (lower case).
     pub managed: BTreeSet<String>,
+    /// Spellings already folded into `managed`: most users share a few groups.
+    assigned: HashSet<String>,
 }
 
 impl GroupState {
@@ -26,18 +28,28 @@ impl GroupState {
             create_missing: rules.create_missing,
             to_create: BTreeSet::new(),
             managed: managed.clone(),
+            assigned: HashSet::new(),
         }
     }
 
     /// Every group assigned in this run becomes managed before any diff, so removals do not
     /// depend on the order users are processed in.
     pub fn assign(&mut self, groups: &BTreeSet<String>) {
-        self.managed.extend(groups.iter().map(|g| g.to_lowercase()));
+        for g in groups {
+            if !self.assigned.contains(g) {
+                self.managed.insert(g.to_lowercase());
+                self.assigned.insert(g.clone());
+            }
+        }
     }
 
     /// Adds for desired groups the user lacks; removals for managed, non-local groups the
     /// source no longer lists. A group that does not exist is created first, or skipped.
     pub fn diff(&mut self, desired: &BTreeSet<String>, current: &BTreeSet<String>) -> Vec<Op> {
+        // The usual case: the user is in exactly the groups they should be.
+        if desired == current {
+            return Vec::new();
+        }
         let current_folded: BTreeSet<String> = current.iter().map(|g| g.to_lowercase()).collect();
         let desired_folded: BTreeSet<String> = desired.iter().map(|g| g.to_lowercase()).collect();
         let mut ops = Vec::new();

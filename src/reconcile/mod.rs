@@ -6,6 +6,8 @@ mod guard;
 mod lifecycle;
 mod plan;
 
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -73,7 +75,7 @@ pub fn reconcile(input: Input) -> Plan {
     }
     let duplicates = r.duplicate_usernames(&desired);
     for d in desired {
-        let p = match duplicates.get(&d.username.to_lowercase()) {
+        let p = match duplicates.get(fold(&d.username).as_ref()) {
             Some(others) if !r.owns_username(&d) => UserPlan::failed(
                 Some(d.idp_id.clone()),
                 d.username.clone(),
@@ -86,6 +88,11 @@ pub fn reconcile(input: Input) -> Plan {
             ),
             _ => r.desired(d),
         };
+        // Nothing to do and nothing to remember: counted, not carried through apply and record.
+        if r.settled(&p) {
+            plan.unchanged += 1;
+            continue;
+        }
         plan.users.push(p);
     }
     plan.managed_users = r.managed_count();
@@ -109,6 +116,17 @@ pub fn reconcile(input: Input) -> Plan {
     plan
 }
 
+/// A username as compared: lower case, borrowed when it already is (most are).
+fn fold(s: &str) -> Cow<'_, str> {
+    // Borrowed only when lower-casing cannot change it; anything else (upper or title case,
+    // scripts without case) takes the exact path.
+    if s.chars().all(|c| c.is_lowercase() || !c.is_alphabetic()) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
 /// A directory user found for a source user: its anchor, and the link op when newly linked.
 type Located<'a> = (Identity, &'a DirectoryUser, Option<Op>);
 
@@ -120,7 +138,7 @@ struct Reconciler<'a> {
     anchored_keys: HashSet<&'a str>,
     unanchored: HashMap<String, Vec<&'a DirectoryUser>>,
     /// Lower-case username → key ("new:<idp id>" for users this plan creates).
-    taken: HashMap<String, String>,
+    taken: HashMap<Cow<'a, str>, Cow<'a, str>>,
     groups: groups::GroupState,
 }
 
@@ -140,7 +158,7 @@ impl<'a> Reconciler<'a> {
                 unanchored.entry(k).or_default().push(u);
             }
         }
-        let taken = input.directory.iter().map(|u| (u.username.to_lowercase(), u.key.clone())).collect();
+        let taken = input.directory.iter().map(|u| (fold(&u.username), Cow::Borrowed(u.key.as_str()))).collect();
         Reconciler {
             connector: input.connector,
             now: input.now,
@@ -163,17 +181,36 @@ impl<'a> Reconciler<'a> {
         Some((id, self.users.get(id.key.as_str())?))
     }
 
+    /// A synced user with no operation whose anchor (source version included) stays as stored.
+    fn settled(&self, p: &UserPlan) -> bool {
+        let quiet =
+            p.disposition == plan::Disposition::Sync && p.ops.is_empty() && p.held.is_empty() && p.reason.is_none();
+        quiet
+            && match (&p.identity, p.idp_id.as_deref().and_then(|id| self.identity(id))) {
+                (Some(new), Some(old)) => new == old && p.source_version == old.source_version,
+                _ => false,
+            }
+    }
+
     fn managed_count(&self) -> usize {
         self.identities.values().filter(|i| self.users.contains_key(i.key.as_str())).count()
     }
 
     fn duplicate_usernames(&self, desired: &[DesiredUser]) -> HashMap<String, Vec<String>> {
-        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
-        for d in desired {
-            by_name.entry(d.username.to_lowercase()).or_default().push(d.idp_id.clone());
+        let mut first: HashMap<Cow<str>, usize> = HashMap::with_capacity(desired.len());
+        let mut duplicates: HashMap<String, Vec<String>> = HashMap::new();
+        for (i, d) in desired.iter().enumerate() {
+            match first.entry(fold(&d.username)) {
+                Entry::Vacant(v) => {
+                    v.insert(i);
+                }
+                Entry::Occupied(o) => duplicates
+                    .entry(o.key().to_string())
+                    .or_insert_with(|| vec![desired[*o.get()].idp_id.clone()])
+                    .push(d.idp_id.clone()),
+            }
         }
-        by_name.retain(|_, ids| ids.len() > 1);
-        by_name
+        duplicates
     }
 
     /// Among duplicates, the user already holding the name in the directory keeps it.
@@ -183,11 +220,11 @@ impl<'a> Reconciler<'a> {
 
     /// Claims a username for `key`; false when another user holds it.
     fn claim(&mut self, username: &str, key: &str) -> bool {
-        let folded = username.to_lowercase();
-        match self.taken.get(&folded) {
+        let folded = fold(username).into_owned();
+        match self.taken.get(folded.as_str()) {
             Some(holder) if holder != key => false,
             _ => {
-                self.taken.insert(folded, key.to_string());
+                self.taken.insert(Cow::Owned(folded), Cow::Owned(key.to_string()));
                 true
             }
         }

@@ -149,4 +149,6 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Users this connector managed when the run started.
     pub managed_users: usize,
+    /// Synced users with nothing to change or record (not in `users`).
+    pub unchanged: usize,
 }

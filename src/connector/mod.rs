@@ -82,7 +82,7 @@ impl CheckStep {
     }
 }
 
-pub trait Connector {
+pub trait Connector: Send {
     /// Reads the whole source.
     fn fetch(&mut self) -> Result<Listing, SourceError>;
 

@@ -458,46 +458,44 @@ impl<'a> Runner<'a> {
         let mut cancelled = false;
         let mut queue = plan.users.into_iter();
         let mut i = 0u64;
-        loop {
-            let chunk: Vec<UserPlan> = queue.by_ref().take(CHUNK).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            let mut prefetched = if simulate { HashMap::new() } else { prefetch_photos(source, &chunk) };
+        let mut chunk: Vec<UserPlan> = queue.by_ref().take(CHUNK).collect();
+        let mut prefetched = if simulate { HashMap::new() } else { prefetch_photos(source, &chunk) };
+        while !chunk.is_empty() {
             record.photo_downloads += prefetched.len() as u64;
-            let batch = Batch::begin(dir, simulate, &mut group_errors);
+            let following: Vec<UserPlan> = queue.by_ref().take(CHUNK).collect();
             let mut progress = StateChanges::default();
-            for user in chunk {
-                // Cancellation takes effect between users, so nobody is left half-written.
-                if self.control.cancelled() {
-                    cancelled = true;
-                    break;
-                }
-                let mut downloads = 0;
-                let mut photos = |id: &str| match prefetched.remove(id) {
-                    Some(photo) => photo,
-                    None => {
-                        downloads += 1;
-                        source.photo(id).map_err(|e| e.to_string())
+            // The next chunk's photos download on another thread while this chunk is written
+            // here: directory calls stay on the run's own thread.
+            let next_photos = std::thread::scope(|scope| {
+                let fetcher = (!simulate && !following.is_empty())
+                    .then(|| scope.spawn(|| prefetch_photos(&mut *source, &following)));
+                let batch = Batch::begin(dir, simulate, &mut group_errors);
+                for user in std::mem::take(&mut chunk) {
+                    // Cancellation takes effect between users, so nobody is left half-written.
+                    if self.control.cancelled() {
+                        cancelled = true;
+                        break;
                     }
-                };
-                let applied = apply_guarded(dir, user, simulate, record.started_at, &mut photos);
-                record.photo_downloads += downloads;
-                record.writes += applied.writes;
-                if !simulate {
-                    progress.upsert.extend(applied.identity);
-                    progress.remove.extend(applied.forget);
+                    let mut photos =
+                        |id: &str| prefetched.remove(id).unwrap_or_else(|| Err("the photo was not downloaded".into()));
+                    let applied = apply_guarded(dir, user, simulate, record.started_at, &mut photos);
+                    record.writes += applied.writes;
+                    if !simulate {
+                        progress.upsert.extend(applied.identity);
+                        progress.remove.extend(applied.forget);
+                    }
+                    tally(&mut record.counts, &applied.result);
+                    if worth_keeping(&applied.result) {
+                        results.push(applied.result);
+                    }
+                    i += 1;
+                    if i % 100 == 1 || i == total {
+                        self.report_counts(record.id, Phase::Applying, i, Some(total), record.counts);
+                    }
                 }
-                tally(&mut record.counts, &applied.result);
-                if worth_keeping(&applied.result) {
-                    results.push(applied.result);
-                }
-                i += 1;
-                if i % 100 == 1 || i == total {
-                    self.report_counts(record.id, Phase::Applying, i, Some(total), record.counts);
-                }
-            }
-            batch.end(&mut group_errors);
+                batch.end(&mut group_errors);
+                fetcher.map(|f| f.join().unwrap_or_default()).unwrap_or_default()
+            });
             // What this chunk wrote is recorded now: results and anchors are not held for the
             // whole run, and a run that dies keeps the anchors of the users it wrote.
             if let Err(e) = self.engine.store.record_progress(record, &results, &progress) {
@@ -508,6 +506,8 @@ impl<'a> Runner<'a> {
             if cancelled {
                 break;
             }
+            chunk = following;
+            prefetched = next_photos;
         }
         record.notes.extend(group_errors.iter().cloned());
         let failed = record.counts.failed > 0 || !group_errors.is_empty();
@@ -576,7 +576,8 @@ impl<'d> Batch<'d> {
     }
 }
 
-/// Downloads, in parallel where the source can, the photos these users' plans will write.
+/// Downloads, in parallel where the source can, the photos these users' plans will write. A
+/// panicking download (a bug) leaves the photos out; those users' avatars then fail alone.
 fn prefetch_photos(
     source: &mut dyn connector::Connector,
     users: &[UserPlan],

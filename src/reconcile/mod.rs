@@ -306,7 +306,7 @@ impl<'a> Reconciler<'a> {
         Ok(Some((identity, user, op)))
     }
 
-    fn desired(&mut self, d: DesiredUser) -> UserPlan {
+    fn desired(&mut self, mut d: DesiredUser) -> UserPlan {
         let mut p = UserPlan {
             idp_id: Some(d.idp_id.clone()),
             key: None,
@@ -315,9 +315,9 @@ impl<'a> Reconciler<'a> {
             ops: Vec::new(),
             held: Vec::new(),
             reason: None,
-            location: Some(d.location.clone()),
+            location: Some(std::mem::take(&mut d.location)),
             identity: None,
-            source_version: d.source_version.clone(),
+            source_version: d.source_version.take(),
         };
         let found = match self.locate(&d) {
             Ok(found) => found,
@@ -455,12 +455,16 @@ fn value_changes(values: &BTreeMap<Target, Option<String>>, user: &DirectoryUser
     values
         .iter()
         .filter_map(|(target, after)| {
-            let before = user.value(target).map(str::to_string);
+            let before = user.value(target);
             // The application keeps a display name; clearing it is not a change to chase.
             if *target == Target::DisplayName && after.is_none() {
                 return None;
             }
-            (before != *after).then(|| Op::Set { target: target.clone(), before, after: after.clone() })
+            (before != after.as_deref()).then(|| Op::Set {
+                target: target.clone(),
+                before: before.map(str::to_string),
+                after: after.clone(),
+            })
         })
         .collect()
 }

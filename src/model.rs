@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -19,10 +20,11 @@ pub enum Target {
     Email,
     Active,
     Groups,
-    Property(String),
-    Profile(String),
-    Communardo(String),
-    Linchpin(String),
+    // Shared text: a target is cloned into every mapped user's values.
+    Property(Arc<str>),
+    Profile(Arc<str>),
+    Communardo(Arc<str>),
+    Linchpin(Arc<str>),
     JsmOrganization,
     Avatar,
 }
@@ -77,7 +79,7 @@ impl FromStr for Target {
             "jsm:organization" => Target::JsmOrganization,
             "avatar" => Target::Avatar,
             _ => match s.split_once(':') {
-                Some(("property", k)) => Target::Property(named("property", k)?),
+                Some(("property", k)) => Target::Property(named("property", k)?.into()),
                 Some(("profile", k)) => {
                     if !PROFILE_FIELDS.contains(&k) {
                         return Err(format!(
@@ -85,10 +87,10 @@ impl FromStr for Target {
                             PROFILE_FIELDS.join(", ")
                         ));
                     }
-                    Target::Profile(k.to_string())
+                    Target::Profile(k.into())
                 }
-                Some(("communardo", k)) => Target::Communardo(named("communardo", k)?),
-                Some(("linchpin", k)) => Target::Linchpin(named("linchpin", k)?),
+                Some(("communardo", k)) => Target::Communardo(named("communardo", k)?.into()),
+                Some(("linchpin", k)) => Target::Linchpin(named("linchpin", k)?.into()),
                 _ => {
                     return Err(format!(
                         "unknown target '{s}' (expected username, display_name, email, active, groups, \

@@ -190,7 +190,7 @@ fn result(
     let requests_total: usize = requests.values().sum();
     let timings = m.report["timings"].clone();
     let seconds = |k: &str| timings[k].as_f64().unwrap_or(0.0);
-    let engine_cpu_s = seconds("map_s") + seconds("reconcile_s");
+    let engine_cpu_s = seconds("engine_cpu_s");
     let floor_s = floor as f64 * options.latency_ms as f64 / 1000.0;
     let wall_over_floor = if floor_s > 0.0 { (m.wall_s - engine_cpu_s) / floor_s } else { 0.0 };
     let counts = &m.report["counts"];

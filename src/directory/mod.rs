@@ -41,7 +41,7 @@ impl Capabilities {
         match target {
             Target::Username | Target::DisplayName | Target::Email | Target::Active | Target::Groups => true,
             Target::Property(_) => self.properties,
-            Target::Profile(f) => self.profile_fields.contains(f),
+            Target::Profile(f) => self.profile_fields.contains(f.as_ref()),
             Target::Communardo(_) => self.communardo,
             Target::Linchpin(_) => self.linchpin,
             Target::JsmOrganization => self.jsm_organizations,

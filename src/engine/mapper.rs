@@ -7,9 +7,13 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use super::thread_cpu;
 use crate::config::ConnectorConfig;
 use crate::mapping::{map_unchanged, map_user_with, Mapped};
 use crate::model::{Identity, SourceUser};
+
+/// Users mapped per batch.
+const BATCH: usize = 256;
 
 pub(super) struct Mapper<'a> {
     connector: &'a ConnectorConfig,
@@ -20,8 +24,11 @@ pub(super) struct Mapper<'a> {
     window: i64,
     known: HashMap<&'a str, &'a Identity>,
     pub mapped: Vec<Mapped>,
-    /// Time spent mapping (not reading).
+    /// Users waiting to be mapped: mapped in small batches, so timing them costs little.
+    waiting: Vec<(SourceUser, bool)>,
+    /// Time spent mapping (not reading), and the CPU time of it.
     pub elapsed: Duration,
+    pub cpu: Duration,
 }
 
 impl<'a> Mapper<'a> {
@@ -35,17 +42,34 @@ impl<'a> Mapper<'a> {
             window: now.timestamp() / (hours * 3600),
             known: identities.iter().map(|i| (i.idp_id.as_str(), i)).collect(),
             mapped: Vec::new(),
+            waiting: Vec::with_capacity(BATCH),
             elapsed: Duration::ZERO,
+            cpu: Duration::ZERO,
         }
     }
 
-    /// Maps one user (`groups_read`: the source read memberships this time) and drops its record.
+    /// Maps one user (`groups_read`: the source read memberships this time) and drops its record,
+    /// soon: users are mapped a small batch at a time.
     pub fn push(&mut self, user: SourceUser, groups_read: bool) {
-        let started = Instant::now();
-        let m = self.map_one(&user, groups_read);
-        drop(user);
-        self.mapped.push(m);
+        self.waiting.push((user, groups_read));
+        if self.waiting.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Maps every waiting user; `mapped` is complete after this.
+    pub fn flush(&mut self) {
+        let (started, cpu) = (Instant::now(), thread_cpu());
+        let waiting = std::mem::take(&mut self.waiting);
+        self.mapped.reserve(waiting.len());
+        for (user, groups_read) in waiting {
+            let m = self.map_one(&user, groups_read);
+            drop(user);
+            self.mapped.push(m);
+        }
+        self.waiting = Vec::with_capacity(BATCH);
         self.elapsed += started.elapsed();
+        self.cpu += thread_cpu().saturating_sub(cpu);
     }
 
     fn map_one(&self, u: &SourceUser, groups_read: bool) -> Mapped {

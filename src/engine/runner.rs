@@ -7,7 +7,8 @@ use std::time::Instant;
 use super::apply::apply_guarded;
 use super::mapper::Mapper;
 use super::{
-    EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared, Timings,
+    thread_cpu, EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared,
+    Timings,
 };
 use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorConfig};
 use crate::connector::{self, Listing, SourceError};
@@ -264,12 +265,14 @@ impl<'a> Runner<'a> {
         for user in users {
             mapper.push(user, groups_read);
         }
+        mapper.flush();
         let listing_empty = scope == Scope::Full && mapper.mapped.is_empty() && row_errors.is_empty();
         self.report(run_id, Phase::Mapping, mapper.mapped.len() as u64, Some(mapper.mapped.len() as u64));
         let (mapped, unidentified) =
             self.finish_mapping(std::mem::take(&mut mapper.mapped), row_errors, &identities)?;
         let mut t = self.timings.get();
         t.map_s += mapper.elapsed.as_secs_f64();
+        t.engine_cpu_s += mapper.cpu.as_secs_f64();
         self.timings.set(t);
         clock = Instant::now();
 
@@ -278,6 +281,7 @@ impl<'a> Runner<'a> {
         let groups = dir.list_groups().map_err(|e| format!("listing the directory's groups: {e}"))?;
         let managed_groups = store.managed_groups(&self.connector.id).map_err(|e| e.to_string())?;
         self.timed(&mut clock, |t| &mut t.read_state_s);
+        let cpu = thread_cpu();
         let mut plan = reconcile::reconcile(Input {
             connector: self.connector,
             mapped,
@@ -298,6 +302,9 @@ impl<'a> Runner<'a> {
         record.hold_reason = plan.hold.clone();
         record.notes.extend(plan.notes.iter().cloned());
         drop(directory);
+        let mut t = self.timings.get();
+        t.engine_cpu_s += thread_cpu().saturating_sub(cpu).as_secs_f64();
+        self.timings.set(t);
         self.timed(&mut clock, |t| &mut t.reconcile_s);
         let mut outcome = self.apply(record, plan, source.as_mut());
         self.timed(&mut clock, |t| &mut t.apply_s);

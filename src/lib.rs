@@ -13,4 +13,5 @@ pub mod model;
 pub mod reconcile;
 pub mod store;
 
+mod fastmap;
 mod sqlite_file;

@@ -1,7 +1,7 @@
 //! Maps source users one at a time as a run reads them, so that a large listing is never held in
 //! full next to its mapped users, and times the work for the run report.
 
-use std::collections::HashMap;
+use crate::fastmap::FastMap as HashMap;
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,8 @@
 //! Membership changes: which groups to add, which to remove, which to create first.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use crate::fastmap::{FastMap as HashMap, FastSet as HashSet};
 
 use super::plan::Op;
 use crate::config::GroupRules;
@@ -28,7 +30,7 @@ impl GroupState {
             create_missing: rules.create_missing,
             to_create: BTreeSet::new(),
             managed: managed.clone(),
-            assigned: HashSet::new(),
+            assigned: HashSet::default(),
         }
     }
 

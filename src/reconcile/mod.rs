@@ -8,7 +8,9 @@ mod plan;
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::fastmap::{FastMap as HashMap, FastSet as HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -47,7 +49,7 @@ pub struct Input<'a> {
 pub fn reconcile(input: Input) -> Plan {
     let mut r = Reconciler::new(&input);
     let mut plan = Plan::default();
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let mut desired = Vec::new();
     for m in input.mapped {
         match m {
@@ -69,7 +71,10 @@ pub fn reconcile(input: Input) -> Plan {
     for (location, message) in input.unidentified {
         plan.users.push(UserPlan::failed(None, String::new(), Some(location), message));
     }
-    desired.sort_by(|a, b| a.idp_id.cmp(&b.idp_id));
+    // Plans come in id order, whatever order the source lists in (ids are unique: unstable is exact).
+    if !desired.is_sorted_by(|a, b| a.idp_id <= b.idp_id) {
+        desired.sort_unstable_by(|a, b| a.idp_id.cmp(&b.idp_id));
+    }
     for groups in desired.iter().filter(|d| d.active).filter_map(|d| d.groups.as_ref()) {
         r.groups.assign(groups);
     }
@@ -149,7 +154,7 @@ impl<'a> Reconciler<'a> {
         let anchored_keys: HashSet<&str> = input.identities.iter().map(|i| i.key.as_str()).collect();
         // Unanchored directory users by external id ("x:"), username ("u:") and email ("e:"),
         // so that linking stays linear in the number of users.
-        let mut unanchored: HashMap<String, Vec<&DirectoryUser>> = HashMap::new();
+        let mut unanchored: HashMap<String, Vec<&DirectoryUser>> = HashMap::default();
         for u in input.directory.iter().filter(|u| !anchored_keys.contains(u.key.as_str())) {
             let mut keys = vec![format!("u:{}", u.username.to_lowercase())];
             keys.extend(u.external_id.iter().filter(|x| !x.is_empty()).map(|x| format!("x:{x}")));
@@ -197,8 +202,8 @@ impl<'a> Reconciler<'a> {
     }
 
     fn duplicate_usernames(&self, desired: &[DesiredUser]) -> HashMap<String, Vec<String>> {
-        let mut first: HashMap<Cow<str>, usize> = HashMap::with_capacity(desired.len());
-        let mut duplicates: HashMap<String, Vec<String>> = HashMap::new();
+        let mut first: HashMap<Cow<str>, usize> = HashMap::with_capacity_and_hasher(desired.len(), Default::default());
+        let mut duplicates: HashMap<String, Vec<String>> = HashMap::default();
         for (i, d) in desired.iter().enumerate() {
             match first.entry(fold(&d.username)) {
                 Entry::Vacant(v) => {

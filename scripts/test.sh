@@ -49,3 +49,7 @@ echo "== C ABI tests (gcc -Wall -Wextra -Werror, valgrind)"
 bash tests/c/run.sh
 echo "== Java shim tests (JUnit 5, -Xcheck:jni)"
 bash java-bridge/run-tests.sh
+# The benchmark's figures are not checked (docs/PERFORMANCE.md has them); this proves the
+# documented command builds and that every phase ends DONE with nothing failed.
+echo "== benchmark smoke run (1,000 users)"
+cargo bench --locked --bench sync -- --users 1000 --latency-ms 2

@@ -152,6 +152,16 @@ fn finish(shape: &Shape, options: &Options, results: Vec<PhaseResult>) -> Vec<Ph
     if !options.json {
         print_targets(shape, &results);
     }
+    // Figures are measured, never asserted; a phase that did not sync is an error, though.
+    let broken: Vec<String> = results
+        .iter()
+        .filter(|r| r.json["status"] != "DONE" || r.json["failed"] != 0)
+        .map(|r| format!("{} ended {} with {} failed", r.phase, r.json["status"], r.json["failed"]))
+        .collect();
+    if !broken.is_empty() {
+        eprintln!("error: {}", broken.join("; "));
+        std::process::exit(1);
+    }
     results
 }
 

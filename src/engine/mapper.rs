@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::thread_cpu;
 use crate::config::ConnectorConfig;
-use crate::mapping::{map_unchanged, map_user_with, Mapped};
+use crate::mapping::{map_unchanged, map_user_owned, Mapped};
 use crate::model::{Identity, SourceUser};
 
 /// Users mapped per batch.
@@ -63,8 +63,7 @@ impl<'a> Mapper<'a> {
         let waiting = std::mem::take(&mut self.waiting);
         self.mapped.reserve(waiting.len());
         for (user, groups_read) in waiting {
-            let m = self.map_one(&user, groups_read);
-            drop(user);
+            let m = self.map_one(user, groups_read);
             self.mapped.push(m);
         }
         self.waiting = Vec::with_capacity(BATCH);
@@ -72,7 +71,8 @@ impl<'a> Mapper<'a> {
         self.cpu += thread_cpu().saturating_sub(cpu);
     }
 
-    fn map_one(&self, u: &SourceUser, groups_read: bool) -> Mapped {
+    /// Maps and consumes one record.
+    fn map_one(&self, u: SourceUser, groups_read: bool) -> Mapped {
         let version = u.version.as_ref().map(|v| format!("{:x}:{}:{v}", self.config_hash, self.window));
         let unchanged = version.as_ref().and_then(|v| {
             // Only for a user in the ordinary state: a leaver coming back is mapped in full.
@@ -80,9 +80,12 @@ impl<'a> Mapper<'a> {
                 .known
                 .get(u.id.as_str())
                 .filter(|i| i.source_version.as_ref() == Some(v) && !i.anonymised && i.gone_since.is_none())?;
-            map_unchanged(self.connector, u, &identity.username, groups_read)
+            map_unchanged(self.connector, &u, &identity.username, groups_read)
         });
-        let mut m = unchanged.unwrap_or_else(|| map_user_with(self.connector, u, groups_read, None));
+        let mut m = match unchanged {
+            Some(m) => m,
+            None => map_user_owned(self.connector, u, groups_read),
+        };
         if let Mapped::User(d) = &mut m {
             d.source_version = version;
         }

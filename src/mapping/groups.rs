@@ -40,25 +40,25 @@ fn included(rules: &GroupRules, name: &str) -> bool {
 /// `explain`, also the trace of each group's fate (for `mapping test`).
 pub fn map_groups(
     rules: &GroupRules,
-    source: &[String],
+    source: Vec<String>,
     explain: bool,
 ) -> (Result<BTreeSet<String>, String>, GroupTrace) {
     let mut trace = GroupTrace::default();
     if explain {
-        trace.source = source.to_vec();
+        trace.source = source.clone();
         trace.always = rules.always.clone();
     }
-    let mut mapped = Vec::new();
+    let mut mapped = Vec::with_capacity(source.len());
     for name in source {
-        let mut value = Some(name.clone());
+        let original = if explain { Some(name.clone()) } else { None };
+        let mut value = Some(name);
         for t in &rules.transforms {
             value = transform::apply(t, value).value;
         }
         let value = value.map(|v| if v.trim().len() == v.len() { v } else { v.trim().to_string() });
         match value.filter(|v| !v.is_empty()) {
             Some(v) => mapped.push(v),
-            None if explain => trace.dropped.push((name.clone(), "empty after transforms".into())),
-            None => {}
+            None => trace.dropped.extend(original.map(|n| (n, "empty after transforms".to_string()))),
         }
     }
     if !rules.required.is_empty() && !mapped.iter().any(|g| rules.required.iter().any(|r| r.eq_ignore_ascii_case(g))) {

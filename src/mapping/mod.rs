@@ -3,6 +3,7 @@
 mod groups;
 pub mod transform;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -60,13 +61,28 @@ pub fn map_user_with(
     connector: &ConnectorConfig,
     user: &SourceUser,
     groups_known: bool,
+    trace: Option<&mut MappingTrace>,
+) -> Mapped {
+    map_cow(connector, Cow::Borrowed(user), groups_known, trace)
+}
+
+/// `map_user_with` for a record the caller is done with: its id, groups and photo move into the
+/// result instead of being copied.
+pub fn map_user_owned(connector: &ConnectorConfig, user: SourceUser, groups_known: bool) -> Mapped {
+    map_cow(connector, Cow::Owned(user), groups_known, None)
+}
+
+fn map_cow(
+    connector: &ConnectorConfig,
+    user: Cow<'_, SourceUser>,
+    groups_known: bool,
     mut trace: Option<&mut MappingTrace>,
 ) -> Mapped {
     let mut values = BTreeMap::new();
     let mut username = None;
     let mut active = user.active;
     for rule in &connector.mapping {
-        let (result, rule_trace) = run_rule(rule, user, trace.is_some());
+        let (result, rule_trace) = run_rule(rule, &user, trace.is_some());
         if let (Some(t), Some(rule_trace)) = (trace.as_deref_mut(), rule_trace) {
             t.rules.push(rule_trace);
         }
@@ -115,13 +131,13 @@ pub fn map_unchanged(
     if connector.rule(&Target::Active).is_some() {
         return None;
     }
-    Some(finish(connector, user, username.to_string(), user.active, BTreeMap::new(), groups_known, None))
+    Some(finish(connector, Cow::Borrowed(user), username.to_string(), user.active, BTreeMap::new(), groups_known, None))
 }
 
 /// Groups, photo and the rest of a desired user, once the rules have run (or were skipped).
 fn finish(
     connector: &ConnectorConfig,
-    user: &SourceUser,
+    user: Cow<'_, SourceUser>,
     username: String,
     active: bool,
     values: BTreeMap<Target, Option<String>>,
@@ -133,27 +149,31 @@ fn finish(
             SourceSettings::File(f) => f.groups_column.is_some() || !connector.groups.always.is_empty(),
             _ => true,
         };
+    let (id, location, photo_etag, source_groups) = match user {
+        Cow::Owned(u) => (u.id, u.location, u.photo_etag, u.groups),
+        Cow::Borrowed(u) => (u.id.clone(), u.location.clone(), u.photo_etag.clone(), u.groups.clone()),
+    };
     let groups = if managed {
-        let (result, group_trace) = groups::map_groups(&connector.groups, &user.groups, trace.is_some());
+        let (result, group_trace) = groups::map_groups(&connector.groups, source_groups, trace.is_some());
         if let Some(t) = trace {
             t.groups = Some(group_trace);
         }
         match result {
             Ok(set) => Some(set),
-            Err(reason) => return Mapped::Filtered { idp_id: user.id.clone(), reason },
+            Err(reason) => return Mapped::Filtered { idp_id: id, reason },
         }
     } else {
         None
     };
     Mapped::User(DesiredUser {
-        idp_id: user.id.clone(),
+        idp_id: id,
         username,
         active,
         values,
         groups,
-        photo: if connector.photos { user.photo_etag.clone() } else { None },
+        photo: if connector.photos { photo_etag } else { None },
         source_version: None,
-        location: user.location.clone(),
+        location,
     })
 }
 

@@ -224,12 +224,12 @@ impl<'a> Reconciler<'a> {
     }
 
     /// Claims a username for `key`; false when another user holds it.
-    fn claim(&mut self, username: &str, key: &str) -> bool {
-        let folded = fold(username).into_owned();
-        match self.taken.get(folded.as_str()) {
-            Some(holder) if holder != key => false,
+    fn claim(&mut self, username: &str, key: String) -> bool {
+        let folded = fold(username);
+        match self.taken.get(folded.as_ref()) {
+            Some(holder) if *holder != key => false,
             _ => {
-                self.taken.insert(Cow::Owned(folded), Cow::Owned(key.to_string()));
+                self.taken.insert(Cow::Owned(folded.into_owned()), Cow::Owned(key));
                 true
             }
         }
@@ -270,6 +270,10 @@ impl<'a> Reconciler<'a> {
     fn locate(&mut self, d: &DesiredUser) -> Result<Option<Located<'a>>, String> {
         if let Some((identity, user)) = self.anchored(&d.idp_id) {
             return Ok(Some((identity.clone(), user, None)));
+        }
+        // Every directory user is anchored already (or there are none): nothing to find or link.
+        if self.unanchored.is_empty() {
+            return Ok(None);
         }
         let (candidates, link) = match self.unanchored.get(&format!("x:{}", d.idp_id)) {
             Some(found) => (found.clone(), None),
@@ -337,7 +341,7 @@ impl<'a> Reconciler<'a> {
         let frozen = identity.anonymised && !d.active;
         if !frozen {
             if user.username != d.username {
-                if !self.claim(&d.username, &user.key) {
+                if !self.claim(&d.username, user.key.clone()) {
                     return UserPlan::failed(
                         p.idp_id,
                         user.username.clone(),
@@ -398,32 +402,34 @@ impl<'a> Reconciler<'a> {
             p.reason = Some("inactive in the source and not in the directory: not created".into());
             return p;
         }
-        if !self.claim(&d.username, &format!("new:{}", d.idp_id)) {
+        if !self.claim(&d.username, format!("new:{}", d.idp_id)) {
             let why = match self.connector.link_existing {
                 LinkExisting::None => format!("username '{}' already exists in the directory and is not linked to this connector (see link_existing)", d.username),
                 _ => format!("username '{}' is taken by a directory user that could not be linked", d.username),
             };
             return UserPlan::failed(p.idp_id, p.username, p.location, why);
         }
-        let value = |t: &Target| d.values.get(t).cloned().flatten();
+        // The desired user is consumed: its values move into the operations.
+        let DesiredUser { username, mut values, groups, photo, .. } = d;
+        let display_name = values.remove(&Target::DisplayName).flatten();
+        let email = values.remove(&Target::Email).flatten();
+        p.ops.reserve(values.len() + 2);
         p.ops.push(Op::Create {
-            username: d.username.clone(),
-            display_name: value(&Target::DisplayName).unwrap_or_else(|| d.username.clone()),
-            email: value(&Target::Email),
+            display_name: display_name.unwrap_or_else(|| username.clone()),
+            username,
+            email,
             active: true,
         });
-        for (target, v) in &d.values {
-            if !target.is_core() {
-                if let Some(v) = v {
-                    p.ops.push(Op::Set { target: target.clone(), before: None, after: Some(v.clone()) });
-                }
+        for (target, v) in values {
+            if let (false, Some(v)) = (target.is_core(), v) {
+                p.ops.push(Op::Set { target, before: None, after: Some(v) });
             }
         }
-        if let Some(groups) = &d.groups {
+        if let Some(groups) = &groups {
             p.ops.extend(self.groups.diff(groups, &BTreeSet::new()));
         }
-        if let Some(Some(etag)) = &d.photo {
-            p.ops.push(Op::SetAvatar { etag: Some(etag.clone()) });
+        if let Some(Some(etag)) = photo {
+            p.ops.push(Op::SetAvatar { etag: Some(etag) });
         }
         p
     }

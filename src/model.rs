@@ -139,6 +139,57 @@ pub struct SourceGroup {
     pub name: String,
 }
 
+/// A desired user's values by target, in target order: a sorted vector, because a run holds one
+/// per source user and a B-tree node per user cost twice the memory at 100,000 users.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValueMap(Vec<(Target, Option<String>)>);
+
+impl ValueMap {
+    pub fn get(&self, target: &Target) -> Option<&Option<String>> {
+        self.0.binary_search_by(|(t, _)| t.cmp(target)).ok().map(|i| &self.0[i].1)
+    }
+
+    /// Sets a target's value (the last one set wins, as in a map).
+    pub fn insert(&mut self, target: Target, value: Option<String>) {
+        match self.0.binary_search_by(|(t, _)| t.cmp(&target)) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (target, value)),
+        }
+    }
+
+    pub fn remove(&mut self, target: &Target) -> Option<Option<String>> {
+        let i = self.0.binary_search_by(|(t, _)| t.cmp(target)).ok()?;
+        Some(self.0.remove(i).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Target, &Option<String>)> {
+        self.0.iter().map(|(t, v)| (t, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl IntoIterator for ValueMap {
+    type Item = (Target, Option<String>);
+    type IntoIter = std::vec::IntoIter<(Target, Option<String>)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl Serialize for ValueMap {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
 /// What the directory should hold for one source user. A target absent from `values`
 /// is left alone; `Some(None)` clears it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +197,7 @@ pub struct DesiredUser {
     pub idp_id: String,
     pub username: String,
     pub active: bool,
-    pub values: BTreeMap<Target, Option<String>>,
+    pub values: ValueMap,
     /// `None` when groups are not managed for this connector.
     pub groups: Option<BTreeSet<String>>,
     /// `Some` when photos are synced: the source's photo etag (`Some(None)`: no photo).

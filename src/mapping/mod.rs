@@ -4,12 +4,11 @@ mod groups;
 pub mod transform;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::config::{ConnectorConfig, MappingRule, NoMatch, SourceSettings, ValueSource};
-use crate::model::{DesiredUser, SourceUser, Target};
+use crate::model::{DesiredUser, SourceUser, Target, ValueMap};
 
 pub use groups::{group_matters, GroupTrace};
 
@@ -78,7 +77,7 @@ fn map_cow(
     groups_known: bool,
     mut trace: Option<&mut MappingTrace>,
 ) -> Mapped {
-    let mut values = BTreeMap::new();
+    let mut values = ValueMap::default();
     let mut username = None;
     let mut active = user.active;
     for rule in &connector.mapping {
@@ -131,7 +130,15 @@ pub fn map_unchanged(
     if connector.rule(&Target::Active).is_some() {
         return None;
     }
-    Some(finish(connector, Cow::Borrowed(user), username.to_string(), user.active, BTreeMap::new(), groups_known, None))
+    Some(finish(
+        connector,
+        Cow::Borrowed(user),
+        username.to_string(),
+        user.active,
+        ValueMap::default(),
+        groups_known,
+        None,
+    ))
 }
 
 /// Groups, photo and the rest of a desired user, once the rules have run (or were skipped).
@@ -140,7 +147,7 @@ fn finish(
     user: Cow<'_, SourceUser>,
     username: String,
     active: bool,
-    values: BTreeMap<Target, Option<String>>,
+    values: ValueMap,
     groups_known: bool,
     trace: Option<&mut MappingTrace>,
 ) -> Mapped {

@@ -8,7 +8,7 @@ mod plan;
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::fastmap::{FastMap as HashMap, FastSet as HashSet};
 
@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{ConnectorConfig, LinkExisting, Reactivate};
 use crate::mapping::Mapped;
-use crate::model::{DesiredUser, DirectoryUser, Identity, Target};
+use crate::model::{DesiredUser, DirectoryUser, Identity, Target, ValueMap};
 
 pub use guard::{guard, Approval};
 pub use lifecycle::Case;
@@ -462,7 +462,7 @@ impl<'a> Reconciler<'a> {
 }
 
 /// Field-level changes for the targets the mapping produced; absent targets are left alone.
-fn value_changes(values: &BTreeMap<Target, Option<String>>, user: &DirectoryUser) -> Vec<Op> {
+fn value_changes(values: &ValueMap, user: &DirectoryUser) -> Vec<Op> {
     values
         .iter()
         .filter_map(|(target, after)| {

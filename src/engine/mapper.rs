@@ -60,13 +60,15 @@ impl<'a> Mapper<'a> {
     /// Maps every waiting user; `mapped` is complete after this.
     pub fn flush(&mut self) {
         let (started, cpu) = (Instant::now(), thread_cpu());
-        let waiting = std::mem::take(&mut self.waiting);
+        // The buffer is reused: a fresh large allocation per batch made the allocator consolidate
+        // its free lists each time (seen in profiles as a fifth of mapping's CPU).
+        let mut waiting = std::mem::take(&mut self.waiting);
         self.mapped.reserve(waiting.len());
-        for (user, groups_read) in waiting {
+        for (user, groups_read) in waiting.drain(..) {
             let m = self.map_one(user, groups_read);
             self.mapped.push(m);
         }
-        self.waiting = Vec::with_capacity(BATCH);
+        self.waiting = waiting;
         self.elapsed += started.elapsed();
         self.cpu += thread_cpu().saturating_sub(cpu);
     }

@@ -19,6 +19,8 @@ pub(super) struct GroupState {
     pub managed: BTreeSet<String>,
     /// Spellings already folded into `managed`: most users share a few groups.
     assigned: HashSet<String>,
+    /// Source spelling → the directory's spelling to add (see `resolve`).
+    resolved: HashMap<String, Option<String>>,
 }
 
 impl GroupState {
@@ -31,6 +33,7 @@ impl GroupState {
             to_create: BTreeSet::new(),
             managed: managed.clone(),
             assigned: HashSet::default(),
+            resolved: HashMap::default(),
         }
     }
 
@@ -53,25 +56,17 @@ impl GroupState {
             return Vec::new();
         }
         let current_folded: BTreeSet<String> = current.iter().map(|g| g.to_lowercase()).collect();
-        let desired_folded: BTreeSet<String> = desired.iter().map(|g| g.to_lowercase()).collect();
         let mut ops = Vec::new();
         for g in desired {
-            let folded = g.to_lowercase();
-            if current_folded.contains(&folded) {
+            if !current.is_empty() && current_folded.contains(&g.to_lowercase()) {
                 continue;
             }
-            let name = match self.existing.get(&folded) {
-                Some(existing) => existing.clone(),
-                None if self.create_missing => {
-                    self.existing.insert(folded, g.clone());
-                    self.to_create.insert(g.clone());
-                    g.clone()
-                }
-                None => continue,
-            };
-            ops.push(Op::AddGroup { group: name });
+            if let Some(group) = self.resolve(g) {
+                ops.push(Op::AddGroup { group });
+            }
         }
-        if self.remove_unlisted {
+        if self.remove_unlisted && !current.is_empty() {
+            let desired_folded: BTreeSet<String> = desired.iter().map(|g| g.to_lowercase()).collect();
             for g in current {
                 let folded = g.to_lowercase();
                 if !desired_folded.contains(&folded) && self.managed.contains(&folded) && !self.local.contains(&folded)
@@ -81,5 +76,25 @@ impl GroupState {
             }
         }
         ops
+    }
+
+    /// The directory's spelling of a group to add, once per distinct name: the existing group,
+    /// or one to create first, or `None` (missing, and creating is off).
+    fn resolve(&mut self, name: &str) -> Option<String> {
+        if let Some(r) = self.resolved.get(name) {
+            return r.clone();
+        }
+        let folded = name.to_lowercase();
+        let r = match self.existing.get(&folded) {
+            Some(existing) => Some(existing.clone()),
+            None if self.create_missing => {
+                self.existing.insert(folded, name.to_string());
+                self.to_create.insert(name.to_string());
+                Some(name.to_string())
+            }
+            None => None,
+        };
+        self.resolved.insert(name.to_string(), r.clone());
+        r
     }
 }

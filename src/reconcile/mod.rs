@@ -79,6 +79,7 @@ pub fn reconcile(input: Input) -> Plan {
         r.groups.assign(groups);
     }
     let duplicates = r.duplicate_usernames(&desired);
+    plan.users.reserve(desired.len());
     for d in desired {
         let p = match duplicates.get(fold(&d.username).as_ref()) {
             Some(others) if !r.owns_username(&d) => UserPlan::failed(

@@ -49,20 +49,21 @@ pub struct Input<'a> {
 pub fn reconcile(input: Input) -> Plan {
     let mut r = Reconciler::new(&input);
     let mut plan = Plan::default();
-    let mut seen = HashSet::default();
-    let mut desired = Vec::new();
+    // Anchored ids the source listed (borrowed from the anchors: only they can go missing).
+    let mut seen: HashSet<&str> = HashSet::with_capacity_and_hasher(input.identities.len(), Default::default());
+    let mut desired = Vec::with_capacity(input.mapped.len());
     for m in input.mapped {
+        let id = match &m {
+            Mapped::User(d) => &d.idp_id,
+            Mapped::Filtered { idp_id, .. } | Mapped::Invalid { idp_id, .. } => idp_id,
+        };
+        seen.extend(r.anchor_id(id));
         match m {
-            Mapped::User(d) => {
-                seen.insert(d.idp_id.clone());
-                desired.push(d);
-            }
+            Mapped::User(d) => desired.push(d),
             Mapped::Filtered { idp_id, reason } => {
-                seen.insert(idp_id.clone());
                 plan.users.push(r.filtered(idp_id, reason));
             }
             Mapped::Invalid { idp_id, location, message } => {
-                seen.insert(idp_id.clone());
                 let username = r.identity(&idp_id).map(|i| i.username.clone()).unwrap_or_default();
                 plan.users.push(UserPlan::failed(Some(idp_id), username, Some(location), message));
             }
@@ -81,6 +82,11 @@ pub fn reconcile(input: Input) -> Plan {
     let duplicates = r.duplicate_usernames(&desired);
     plan.users.reserve(desired.len());
     for d in desired {
+        // Most users of a run match the directory already: recognised without building a plan.
+        if duplicates.is_empty() && r.in_step(&d) {
+            plan.unchanged += 1;
+            continue;
+        }
         let p = match duplicates.get(fold(&d.username).as_ref()) {
             Some(others) if !r.owns_username(&d) => UserPlan::failed(
                 Some(d.idp_id.clone()),
@@ -102,7 +108,8 @@ pub fn reconcile(input: Input) -> Plan {
         plan.users.push(p);
     }
     plan.managed_users = r.managed_count();
-    let removed: HashSet<String> = input.removed.into_iter().filter(|id| !seen.contains(id)).collect();
+    let removed: HashSet<&str> =
+        input.removed.iter().filter_map(|id| r.anchor_id(id)).filter(|id| !seen.contains(id)).collect();
     if !removed.is_empty() {
         r.missing(&|id| removed.contains(id), &mut plan);
         seen.extend(removed);
@@ -177,6 +184,11 @@ impl<'a> Reconciler<'a> {
         }
     }
 
+    /// The anchors' own copy of an id, when it is anchored.
+    fn anchor_id(&self, idp_id: &str) -> Option<&'a str> {
+        self.identities.get_key_value(idp_id).map(|(k, _)| *k)
+    }
+
     fn identity(&self, idp_id: &str) -> Option<&'a Identity> {
         self.identities.get(idp_id).copied()
     }
@@ -185,6 +197,23 @@ impl<'a> Reconciler<'a> {
     fn anchored(&self, idp_id: &str) -> Option<(&'a Identity, &'a DirectoryUser)> {
         let id = self.identity(idp_id)?;
         Some((id, self.users.get(id.key.as_str())?))
+    }
+
+    /// The cheap test for the common case: an anchored, active user whose directory record,
+    /// groups, photo and source version already match. (`settled` catches the rest.)
+    fn in_step(&self, d: &DesiredUser) -> bool {
+        let Some((identity, user)) = self.anchored(&d.idp_id) else { return false };
+        d.active
+            && user.active
+            && identity.gone_since.is_none()
+            && !identity.anonymised
+            && user.username == d.username
+            && d.source_version == identity.source_version
+            && d.photo.as_ref().is_none_or(|photo| *photo == identity.photo_etag)
+            && d.groups.as_ref().is_none_or(|groups| *groups == user.groups)
+            && d.values.iter().all(|(target, after)| {
+                (*target == Target::DisplayName && after.is_none()) || user.value(target) == after.as_deref()
+            })
     }
 
     /// A synced user with no operation whose anchor (source version included) stays as stored.

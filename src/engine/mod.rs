@@ -106,7 +106,7 @@ pub struct Timings {
     pub fetch_s: f64,
     /// Mapping every user.
     pub map_s: f64,
-    /// Listing the directory, its groups and the stored identities.
+    /// Listing the directory, its groups and the stored identities (and releasing the listing).
     pub read_state_s: f64,
     /// Reconciling and guarding: building the plan.
     pub reconcile_s: f64,
@@ -114,8 +114,8 @@ pub struct Timings {
     pub apply_s: f64,
     /// Recording the run and the identities.
     pub record_s: f64,
-    /// CPU seconds the run's thread spent mapping and reconciling: the engine's own work, with
-    /// no waiting in it.
+    /// CPU seconds the run's thread spent mapping (releasing each source record included) and
+    /// reconciling and guarding: the engine's own work, with no waiting in it.
     pub engine_cpu_s: f64,
 }
 

@@ -301,11 +301,14 @@ impl<'a> Runner<'a> {
         }
         record.hold_reason = plan.hold.clone();
         record.notes.extend(plan.notes.iter().cloned());
-        drop(directory);
         let mut t = self.timings.get();
         t.engine_cpu_s += thread_cpu().saturating_sub(cpu).as_secs_f64();
         self.timings.set(t);
         self.timed(&mut clock, |t| &mut t.reconcile_s);
+        // Releasing the directory snapshot is the other half of reading it.
+        drop(directory);
+        drop(groups);
+        self.timed(&mut clock, |t| &mut t.read_state_s);
         let mut outcome = self.apply(record, plan, source.as_mut());
         self.timed(&mut clock, |t| &mut t.apply_s);
         // A delta token moves on only when every change it covers was applied.

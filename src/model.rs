@@ -6,8 +6,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+pub use crate::attributes::Attributes;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
 
 /// The six Confluence profile fields (DESIGN §4).
 pub const PROFILE_FIELDS: [&str; 6] = ["phone", "im", "website", "position", "department", "location"];
@@ -121,7 +121,7 @@ impl<'de> Deserialize<'de> for Target {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SourceUser {
     pub id: String,
-    pub attributes: Map<String, Value>,
+    pub attributes: Attributes,
     pub active: bool,
     pub groups: Vec<String>,
     pub manager: Option<String>,

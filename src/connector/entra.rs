@@ -7,13 +7,13 @@ use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::http::{Http, HttpError, Request};
 use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
 use crate::config::{EntraSource, GroupMembership, GroupRules};
 use crate::mapping::group_matters;
-use crate::model::SourceUser;
+use crate::model::{Attributes, SourceUser};
 
 /// What a paged read produced.
 struct Paged {
@@ -152,13 +152,21 @@ impl EntraConnector {
 
     /// GET with the bearer token; a 401 (token revoked or expired early) is retried once with a new one.
     pub(super) fn get(&mut self, url: &str) -> Result<Value, HttpError> {
+        self.get_as(url)
+    }
+
+    /// `get`, parsed straight into `T`.
+    pub(super) fn get_as<T: serde::de::DeserializeOwned>(&mut self, url: &str) -> Result<T, HttpError> {
         for attempt in 0..2 {
             let token = self.token()?;
             let req = Request::get(url.to_string())
                 .header("Authorization", format!("Bearer {token}"))
                 .header("Prefer", format!("odata.maxpagesize={PAGE}"));
             match self.http.send(&req) {
-                Ok(resp) => return resp.json().map_err(|d| self.bad_response(&req, d)),
+                Ok(resp) => {
+                    return serde_json::from_slice(&resp.body)
+                        .map_err(|e| self.bad_response(&req, format!("invalid JSON in the response: {e}")))
+                }
                 Err(e) if e.status == Some(401) && attempt == 0 => self.forget_token(),
                 Err(mut e) => {
                     if e.status == Some(403) {
@@ -436,24 +444,36 @@ fn permission_hint(endpoint: &str) -> &'static str {
 pub(super) const BATCH: usize = 20;
 
 pub(super) fn source_user(v: Value) -> Option<SourceUser> {
-    let Value::Object(mut obj) = v else { return None };
-    let id = obj.get("id").and_then(Value::as_str)?.to_string();
-    obj.retain(|k, _| !k.starts_with("@odata"));
-    let active = obj.get("accountEnabled").and_then(Value::as_bool).unwrap_or(true);
-    let manager = obj.get("manager").and_then(|m| m.get("id")).and_then(Value::as_str).map(str::to_string);
-    if let Some(Value::Object(m)) = obj.get_mut("manager") {
+    let Value::Object(obj) = v else { return None };
+    source_record(Attributes::from(obj))
+}
+
+pub(super) fn source_record(mut attributes: Attributes) -> Option<SourceUser> {
+    let id = attributes.get("id").and_then(Value::as_str)?.to_string();
+    attributes.retain(|k, _| !k.starts_with("@odata"));
+    let active = attributes.get("accountEnabled").and_then(Value::as_bool).unwrap_or(true);
+    let manager = attributes.get("manager").and_then(|m| m.get("id")).and_then(Value::as_str).map(str::to_string);
+    if let Some(Value::Object(m)) = attributes.get_mut("manager") {
         m.retain(|k, _| !k.starts_with("@odata"));
     }
     Some(SourceUser {
         location: format!("entra user {id}"),
         id,
-        attributes: Map::from_iter(obj),
+        attributes,
         active,
         groups: Vec::new(),
         manager,
         photo_etag: None,
         version: None,
     })
+}
+
+/// A page of `/users`, parsed straight into records.
+#[derive(serde::Deserialize)]
+struct UsersPage {
+    value: Option<Vec<Attributes>>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
 }
 
 /// Graph's answers to a delta token it no longer knows.
@@ -515,12 +535,10 @@ impl Connector for EntraConnector {
         let mut pending: Vec<SourceUser> = Vec::new();
         let mut next = Some(self.users_url());
         while let Some(url) = next.take() {
-            let page = self.get(&url).and_then(|mut page| {
-                next = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_string);
-                match page.get_mut("value").map(Value::take) {
-                    Some(Value::Array(values)) => Ok(values),
-                    _ => Err(self.bad_response(&Request::get(url.clone()), "the page has no 'value' list".into())),
-                }
+            let page = self.get_as::<UsersPage>(&url).and_then(|page| {
+                next = page.next_link;
+                page.value
+                    .ok_or_else(|| self.bad_response(&Request::get(url.clone()), "the page has no 'value' list".into()))
             });
             let values = match page {
                 Ok(values) => values,
@@ -536,7 +554,7 @@ impl Connector for EntraConnector {
                     break;
                 }
             };
-            pending.extend(values.into_iter().filter_map(source_user));
+            pending.extend(values.into_iter().filter_map(source_record));
             read = pending.len() + handed;
             // Whole photo batches only, until the last page: ⌈users/20⌉ batches in all.
             let ready = if next.is_some() { pending.len() - pending.len() % BATCH } else { pending.len() };

@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::http::{endpoint, query_value, Http, HttpError, Request};
 use super::jwt::{self, Signer};
 use super::{CheckStep, Connector, Listing, RowError, SourceError};
 use crate::config::{GoogleSource, GroupMembership, GroupRules};
 use crate::mapping::group_matters;
-use crate::model::SourceUser;
+use crate::model::{Attributes, SourceUser};
 
 const SCOPES: &str = "https://www.googleapis.com/auth/admin.directory.user.readonly \
                       https://www.googleapis.com/auth/admin.directory.group.readonly";
@@ -240,7 +240,7 @@ fn source_user(v: Value) -> Option<SourceUser> {
     Some(SourceUser {
         location: format!("google user {id}"),
         id,
-        attributes: Map::from_iter(obj),
+        attributes: Attributes::from(obj),
         active,
         groups: Vec::new(),
         manager,

@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::http::{endpoint, query_value, Http, HttpError, Request, Response};
 use super::jwt::{self, Signer};
 use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
 use crate::config::{GroupMembership, GroupRules, OktaAuth, OktaSource};
 use crate::mapping::group_matters;
-use crate::model::SourceUser;
+use crate::model::{Attributes, SourceUser};
 
 /// Okta's largest page for users and groups.
 const PAGE: u32 = 200;
@@ -198,7 +198,7 @@ impl OktaConnector {
         Some(SourceUser {
             location: format!("okta user {id}"),
             id,
-            attributes: Map::from_iter(obj),
+            attributes: Attributes::from(obj),
             active,
             groups: Vec::new(),
             manager,

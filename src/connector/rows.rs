@@ -156,7 +156,7 @@ impl<'a> RowSink<'a> {
         self.first_seen.insert(id.clone(), location.clone());
         self.listing.users.push(SourceUser {
             id,
-            attributes,
+            attributes: attributes.into(),
             active,
             groups,
             manager,

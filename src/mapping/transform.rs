@@ -3,12 +3,13 @@
 use std::sync::OnceLock;
 
 use regex::Regex;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::config::{TemplatePart, Transform, ValueSource};
+use crate::model::Attributes;
 
 /// Reads a source value. Empty text counts as absent, so fallbacks move on.
-pub fn resolve(source: &ValueSource, attributes: &Map<String, Value>) -> Option<String> {
+pub fn resolve(source: &ValueSource, attributes: &Attributes) -> Option<String> {
     match source {
         ValueSource::Attribute(path) => attribute(attributes, path),
         ValueSource::Literal(text) => non_empty(text.clone()),
@@ -39,7 +40,7 @@ pub fn resolve(source: &ValueSource, attributes: &Map<String, Value>) -> Option<
 }
 
 /// A dotted path (`manager.email`) into nested objects; a key that itself contains dots wins.
-pub fn attribute(attributes: &Map<String, Value>, path: &str) -> Option<String> {
+pub fn attribute(attributes: &Attributes, path: &str) -> Option<String> {
     if let Some(v) = attributes.get(path) {
         return text(v);
     }

@@ -10,7 +10,7 @@ use crate::support::connector;
 fn source(attrs: Value) -> SourceUser {
     SourceUser {
         id: "42".into(),
-        attributes: attrs.as_object().unwrap().clone(),
+        attributes: attrs.as_object().unwrap().clone().into(),
         active: true,
         groups: vec![],
         manager: None,

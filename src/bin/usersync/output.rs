@@ -167,7 +167,7 @@ pub fn print_run(r: &RunRecord, results: &[UserResult]) {
 pub fn print_mapping_test(t: &MappingTest) {
     out!("source user {} ({}){}", t.source.id, t.source.location, if t.source.active { "" } else { ", inactive" });
     out!("attributes:");
-    for (k, v) in &t.source.attributes {
+    for (k, v) in t.source.attributes.iter() {
         out!("  {k}: {v}");
     }
     out!("rules:");

@@ -30,7 +30,7 @@ pub fn apply_guarded(
 ) -> Applied {
     let (idp_id, username, key, location) =
         (plan.idp_id.clone(), plan.username.clone(), plan.key.clone(), plan.location.clone());
-    let identity = plan.identity.clone();
+    let identity = plan.identity.as_deref().cloned();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply_user(dir, plan, simulate, now, photos)))
         .unwrap_or_else(|_| Applied {
             result: UserResult {
@@ -62,7 +62,7 @@ pub fn apply_user(
     now: DateTime<Utc>,
     photos: &mut PhotoSource,
 ) -> Applied {
-    let mut identity = plan.identity.clone();
+    let mut identity = plan.identity.as_deref().cloned();
     let mut key = plan.key.clone();
     let mut username = plan.username.clone();
     let mut results: Vec<OpResult> = Vec::with_capacity(plan.ops.len());

@@ -222,7 +222,7 @@ impl<'a> Reconciler<'a> {
             p.disposition == plan::Disposition::Sync && p.ops.is_empty() && p.held.is_empty() && p.reason.is_none();
         quiet
             && match (&p.identity, p.idp_id.as_deref().and_then(|id| self.identity(id))) {
-                (Some(new), Some(old)) => new == old && p.source_version == old.source_version,
+                (Some(new), Some(old)) => **new == *old && p.source_version == old.source_version,
                 _ => false,
             }
     }
@@ -289,7 +289,7 @@ impl<'a> Reconciler<'a> {
                 Some(n) => format!("{reason}; {n}"),
                 None => reason,
             });
-            p.identity = Some(identity);
+            p.identity = Some(Box::new(identity));
         }
         p
     }
@@ -412,7 +412,7 @@ impl<'a> Reconciler<'a> {
             p.ops.extend(ops);
             p.reason = note.or(Some("inactive in the source".into()));
         }
-        p.identity = Some(identity);
+        p.identity = Some(Box::new(identity));
         p
     }
 
@@ -484,7 +484,7 @@ impl<'a> Reconciler<'a> {
                 held: Vec::new(),
                 reason: Some(note.unwrap_or_else(|| "missing from the source".into())),
                 location: None,
-                identity: Some(identity),
+                identity: Some(Box::new(identity)),
                 source_version: None,
             });
         }

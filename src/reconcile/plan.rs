@@ -112,8 +112,9 @@ pub struct UserPlan {
     pub source_version: Option<String>,
     /// The anchor and facts to keep if every op succeeds; `None` with a `Create` (the key is not
     /// known yet) or for users without an anchor.
+    /// Boxed: a plan holds one `UserPlan` per user, moved several times.
     #[serde(skip)]
-    pub identity: Option<Identity>,
+    pub identity: Option<Box<Identity>>,
 }
 
 impl UserPlan {

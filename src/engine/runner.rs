@@ -476,7 +476,7 @@ impl<'a> Runner<'a> {
             let mut progress = StateChanges::default();
             // The next chunk's photos download on another thread while this chunk is written
             // here: directory calls stay on the run's own thread.
-            let next_photos = std::thread::scope(|scope| {
+            let (next_photos, committed) = std::thread::scope(|scope| {
                 let fetcher = (!simulate && !following.is_empty())
                     .then(|| scope.spawn(|| prefetch_photos(&mut *source, &following)));
                 let batch = Batch::begin(dir, simulate, &mut group_errors);
@@ -503,9 +503,15 @@ impl<'a> Runner<'a> {
                         self.report_counts(record.id, Phase::Applying, i, Some(total), record.counts);
                     }
                 }
-                batch.end(&mut group_errors);
-                fetcher.map(|f| f.join().unwrap_or_default()).unwrap_or_default()
+                let committed = batch.end();
+                (fetcher.map(|f| f.join().unwrap_or_default()).unwrap_or_default(), committed)
             });
+            if let Err(e) = committed {
+                // Nothing of this chunk is recorded as done: its writes are not in the directory.
+                record.error = Some(format!("the directory could not commit a batch of writes; the run stopped: {e}"));
+                results.clear();
+                break;
+            }
             // What this chunk wrote is recorded now: results and anchors are not held for the
             // whole run, and a run that dies keeps the anchors of the users it wrote.
             if let Err(e) = self.engine.store.record_progress(record, &results, &progress) {
@@ -577,11 +583,11 @@ impl<'d> Batch<'d> {
         }
     }
 
-    fn end(self, notes: &mut Vec<String>) {
-        if let Some(dir) = self.dir {
-            if let Err(e) = dir.end_batch() {
-                notes.push(format!("the directory could not commit a batch of writes: {e}"));
-            }
+    /// Commits the batch. A failed commit lost the chunk's writes: the run must stop there.
+    fn end(self) -> Result<(), String> {
+        match self.dir {
+            Some(dir) => dir.end_batch().map_err(|e| e.to_string()),
+            None => Ok(()),
         }
     }
 }

@@ -20,6 +20,8 @@ struct Hooked {
     inner: LocalDirectory,
     gate: Arc<Gate>,
     panic_on: Option<String>,
+    /// Batches are passed to the local directory; with this set, every commit fails.
+    fail_commit: bool,
 }
 
 #[derive(Default)]
@@ -95,6 +97,18 @@ impl Directory for Hooked {
     fn set_avatar(&self, key: &str, image: &[u8]) -> Result<(), DirError> {
         self.inner.set_avatar(key, image)
     }
+    fn begin_batch(&self) -> Result<(), DirError> {
+        match self.fail_commit {
+            true => self.inner.begin_batch(),
+            false => Ok(()),
+        }
+    }
+    fn end_batch(&self) -> Result<(), DirError> {
+        match self.fail_commit {
+            true => Err(DirError::Failed("disk I/O error".into())),
+            false => Ok(()),
+        }
+    }
     fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError> {
         self.inner.try_lock(name, ttl_seconds)
     }
@@ -109,6 +123,7 @@ fn hooked_engine(h: &Harness, pause_after: usize, panic_on: Option<&str>) -> (En
         inner: LocalDirectory::open(&h.path("hooked.db")).unwrap(),
         gate: gate.clone(),
         panic_on: panic_on.map(str::to_string),
+        fail_commit: false,
     };
     let engine = Engine::new(Box::new(SqliteStore::open(&h.path("hooked-state.db")).unwrap()), Box::new(dir));
     (engine, gate)
@@ -204,4 +219,24 @@ fn two_runs_of_one_connector_never_overlap() {
     gate.open();
     assert_eq!(engine.wait(id).unwrap().status, RunStatus::Done);
     assert!(engine.run(&config, &RunRequest::full(None), &|_| {}).is_ok(), "the lock was released");
+}
+
+#[test]
+fn a_batch_the_directory_cannot_commit_stops_the_run_and_records_no_anchor_for_it() {
+    let h = Harness::new();
+    h.write_users(&people(30));
+    let dir = Hooked {
+        inner: LocalDirectory::open(&h.path("failing.db")).unwrap(),
+        gate: Arc::new(Gate::default()),
+        panic_on: None,
+        fail_commit: true,
+    };
+    let engine = Engine::new(Box::new(SqliteStore::open(&h.path("failing-state.db")).unwrap()), Box::new(dir));
+    let r = engine.run(&h.config(connector(json!({}))), &RunRequest::full(None), &|_| {}).unwrap();
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(r.error.as_deref().unwrap_or_default().contains("could not commit a batch"), "{:?}", r.error);
+    let store = SqliteStore::open(&h.path("failing-state.db")).unwrap();
+    use usersync::store::StateStore;
+    assert!(store.identities("hr").unwrap().is_empty(), "no anchor for writes that did not land");
+    assert!(store.results(r.run_id).unwrap().is_empty(), "no result claims a write that did not land");
 }

@@ -1,13 +1,17 @@
 //! Apply: executes a plan through the Directory, one user at a time. One user's failure never
 //! stops the run; each operation's outcome is recorded, and the anchor facts follow what
-//! actually happened, not what was planned.
+//! actually happened, not what was planned. Also the helpers of the run's chunk loop (in
+//! `runner.rs`): directory batches, photo prefetch, counting.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::connector;
 use crate::directory::{DirError, Directory, NewUser};
 use crate::model::{Identity, Target};
 use crate::reconcile::{Disposition, Op, UserPlan};
-use crate::store::{OpResult, UserResult};
+use crate::store::{Counts, OpResult, UserResult};
 
 pub struct Applied {
     pub result: UserResult,
@@ -284,4 +288,78 @@ fn outcomes(plan: &UserPlan, results: &[OpResult], failed: bool) -> Vec<String> 
         out.push("unchanged".into());
     }
     out
+}
+
+/// Unchanged users with nothing to say are counted, not stored: a 50,000-user directory would
+/// otherwise add 50,000 rows of history per run.
+pub(super) fn worth_keeping(r: &UserResult) -> bool {
+    !r.ops.is_empty() || !r.held.is_empty() || r.reason.is_some() || r.error.is_some()
+}
+
+/// A directory batch around one chunk of users. A directory that cannot batch is written one
+/// change at a time, which is slower but the same.
+pub(super) struct Batch<'d> {
+    dir: Option<&'d dyn crate::directory::Directory>,
+}
+
+impl<'d> Batch<'d> {
+    pub fn begin(dir: &'d dyn crate::directory::Directory, simulate: bool, notes: &mut Vec<String>) -> Batch<'d> {
+        if simulate {
+            return Batch { dir: None };
+        }
+        match dir.begin_batch() {
+            Ok(()) => Batch { dir: Some(dir) },
+            Err(e) => {
+                notes.push(format!("the directory could not start a batch; writing change by change: {e}"));
+                Batch { dir: None }
+            }
+        }
+    }
+
+    /// Commits the batch. A failed commit lost the chunk's writes: the run must stop there.
+    pub fn end(self) -> Result<(), String> {
+        match self.dir {
+            Some(dir) => dir.end_batch().map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Downloads, in parallel where the source can, the photos these users' plans will write. A
+/// panicking download (a bug) leaves the photos out; those users' avatars then fail alone.
+pub(super) fn prefetch_photos(
+    source: &mut dyn connector::Connector,
+    users: &[UserPlan],
+) -> HashMap<String, Result<Option<Vec<u8>>, String>> {
+    let ids: Vec<String> = users
+        .iter()
+        .filter(|u| u.ops.iter().any(|op| matches!(op, Op::SetAvatar { etag: Some(_) })))
+        .filter_map(|u| u.idp_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return HashMap::new();
+    }
+    let photos = source.photos(&ids);
+    ids.into_iter().zip(photos.into_iter().map(|p| p.map_err(|e| e.to_string()))).collect()
+}
+
+/// Adds one user's outcomes to the run's counts.
+pub(super) fn tally(c: &mut Counts, r: &UserResult) {
+    for o in &r.outcomes {
+        let slot = match o.as_str() {
+            "created" => &mut c.created,
+            "updated" => &mut c.updated,
+            "renamed" => &mut c.renamed,
+            "disabled" => &mut c.disabled,
+            "reactivated" => &mut c.reactivated,
+            "deleted" => &mut c.deleted,
+            "anonymised" => &mut c.anonymised,
+            "unchanged" => &mut c.unchanged,
+            "filtered" => &mut c.filtered,
+            "failed" => &mut c.failed,
+            "held" => &mut c.held,
+            _ => continue,
+        };
+        *slot += 1;
+    }
 }

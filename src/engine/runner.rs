@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use super::apply::apply_guarded;
+use super::apply::{apply_guarded, prefetch_photos, tally, worth_keeping, Batch};
 use super::mapper::Mapper;
 use super::{
     thread_cpu, EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared,
@@ -14,7 +14,7 @@ use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorCo
 use crate::connector::{self, Listing, SourceError};
 use crate::mapping::Mapped;
 use crate::model::Identity;
-use crate::reconcile::{self, guard, Approval, Input, Op, Plan, Scope, UserPlan};
+use crate::reconcile::{self, guard, Approval, Input, Plan, Scope, UserPlan};
 use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
 
 const LOCK_TTL_SECONDS: u64 = 6 * 3600;
@@ -557,59 +557,6 @@ pub(super) struct Outcome {
     changes: StateChanges,
 }
 
-/// Unchanged users with nothing to say are counted, not stored: a 50,000-user directory would
-/// otherwise add 50,000 rows of history per run.
-fn worth_keeping(r: &UserResult) -> bool {
-    !r.ops.is_empty() || !r.held.is_empty() || r.reason.is_some() || r.error.is_some()
-}
-
-/// A directory batch around one chunk of users. A directory that cannot batch is written one
-/// change at a time, which is slower but the same.
-struct Batch<'d> {
-    dir: Option<&'d dyn crate::directory::Directory>,
-}
-
-impl<'d> Batch<'d> {
-    fn begin(dir: &'d dyn crate::directory::Directory, simulate: bool, notes: &mut Vec<String>) -> Batch<'d> {
-        if simulate {
-            return Batch { dir: None };
-        }
-        match dir.begin_batch() {
-            Ok(()) => Batch { dir: Some(dir) },
-            Err(e) => {
-                notes.push(format!("the directory could not start a batch; writing change by change: {e}"));
-                Batch { dir: None }
-            }
-        }
-    }
-
-    /// Commits the batch. A failed commit lost the chunk's writes: the run must stop there.
-    fn end(self) -> Result<(), String> {
-        match self.dir {
-            Some(dir) => dir.end_batch().map_err(|e| e.to_string()),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Downloads, in parallel where the source can, the photos these users' plans will write. A
-/// panicking download (a bug) leaves the photos out; those users' avatars then fail alone.
-fn prefetch_photos(
-    source: &mut dyn connector::Connector,
-    users: &[UserPlan],
-) -> HashMap<String, Result<Option<Vec<u8>>, String>> {
-    let ids: Vec<String> = users
-        .iter()
-        .filter(|u| u.ops.iter().any(|op| matches!(op, Op::SetAvatar { etag: Some(_) })))
-        .filter_map(|u| u.idp_id.clone())
-        .collect();
-    if ids.is_empty() {
-        return HashMap::new();
-    }
-    let photos = source.photos(&ids);
-    ids.into_iter().zip(photos.into_iter().map(|p| p.map_err(|e| e.to_string()))).collect()
-}
-
 fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorConfig) -> Result<(), EngineError> {
     let caps = engine.directory.capabilities();
     let index = config.connectors.iter().position(|c| c.id == connector.id).unwrap_or(0);
@@ -633,27 +580,6 @@ fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorCon
         Ok(())
     } else {
         Err(EngineError::Config(ConfigErrors { source_name: "configuration".into(), errors }))
-    }
-}
-
-/// Adds one user's outcomes to the run's counts.
-fn tally(c: &mut Counts, r: &UserResult) {
-    for o in &r.outcomes {
-        let slot = match o.as_str() {
-            "created" => &mut c.created,
-            "updated" => &mut c.updated,
-            "renamed" => &mut c.renamed,
-            "disabled" => &mut c.disabled,
-            "reactivated" => &mut c.reactivated,
-            "deleted" => &mut c.deleted,
-            "anonymised" => &mut c.anonymised,
-            "unchanged" => &mut c.unchanged,
-            "filtered" => &mut c.filtered,
-            "failed" => &mut c.failed,
-            "held" => &mut c.held,
-            _ => continue,
-        };
-        *slot += 1;
     }
 }
 

@@ -274,7 +274,7 @@ fn result(
 fn print_targets(shape: &Shape, results: &[PhaseResult]) {
     let get = |name: &str| results.iter().find(|r| r.phase == name);
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
-    println!("targets:");
+    println!("targets (set for 100,000 users at 20 ms latency; elsewhere for orientation only):");
     if let Some(r) = get("full") {
         let cpu_budget = shape.users as f64 / 100_000.0;
         let wof = r.json["wall_over_floor"].as_f64().unwrap_or(f64::MAX);

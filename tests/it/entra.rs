@@ -249,6 +249,8 @@ fn incremental_runs_read_only_what_changed() {
     g.reset_counts();
     let none = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
     assert_eq!((none.writes, g.total_requests()), (0, 1), "{:?}", g.state.lock().unwrap().requests);
+    assert_eq!(none.status, RunStatus::Done);
+    assert!(none.notes.iter().any(|n| n.contains("nothing changed")), "reconcile was skipped: {:?}", none.notes);
 
     g.change(5, "department", json!("Research"));
     g.remove(7);

@@ -145,6 +145,10 @@ pub struct SourceGroup {
 pub struct ValueMap(Vec<(Target, Option<String>)>);
 
 impl ValueMap {
+    pub fn with_capacity(n: usize) -> Self {
+        ValueMap(Vec::with_capacity(n))
+    }
+
     pub fn get(&self, target: &Target) -> Option<&Option<String>> {
         self.0.binary_search_by(|(t, _)| t.cmp(target)).ok().map(|i| &self.0[i].1)
     }

@@ -55,7 +55,7 @@ pub fn map_groups(
         for t in &rules.transforms {
             value = transform::apply(t, value).value;
         }
-        let value = value.map(|v| if v.trim().len() == v.len() { v } else { v.trim().to_string() });
+        let value = value.map(transform::trimmed);
         match value.filter(|v| !v.is_empty()) {
             Some(v) => mapped.push(v),
             None => trace.dropped.extend(original.map(|n| (n, "empty after transforms".to_string()))),

@@ -77,7 +77,7 @@ fn map_cow(
     groups_known: bool,
     mut trace: Option<&mut MappingTrace>,
 ) -> Mapped {
-    let mut values = ValueMap::default();
+    let mut values = ValueMap::with_capacity(connector.mapping.len());
     let mut username = None;
     let mut active = user.active;
     for rule in &connector.mapping {
@@ -187,8 +187,11 @@ fn finish(
 /// Runs one rule; with `explain`, also says why (for `mapping test`). Without it no text is
 /// built: a sync maps every user, and only the result counts.
 fn run_rule(rule: &MappingRule, user: &SourceUser, explain: bool) -> (RuleResult, Option<RuleTrace>) {
-    let read = transform::resolve(&rule.source, &user.attributes);
-    let mut value = read.clone();
+    let value = transform::resolve(&rule.source, &user.attributes);
+    // The value as read is needed again only to explain, or for `keep` after transforms.
+    let read =
+        if explain || (rule.no_match == NoMatch::Keep && !rule.transforms.is_empty()) { value.clone() } else { None };
+    let mut value = value;
     let mut unmatched = false;
     let mut steps = Vec::new();
     for t in &rule.transforms {

@@ -59,7 +59,8 @@ pub fn attribute(attributes: &Attributes, path: &str) -> Option<String> {
 fn text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
-        Value::String(s) => non_empty(s.clone()),
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(s.clone()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Number(n) => Some(n.to_string()),
         Value::Array(items) => non_empty(items.iter().filter_map(text).collect::<Vec<_>>().join(", ")),
@@ -83,12 +84,24 @@ pub struct Step {
 
 pub fn apply(t: &Transform, value: Option<String>) -> Step {
     let keep = |value| Step { value, unmatched: false };
+    // The value is owned: the common transforms change it in place rather than allocating a
+    // new string (a sync applies them to every user).
     match (t, value) {
         (Transform::Default { value: d }, None) => keep(Some(d.clone())),
         (_, None) => keep(None),
-        (Transform::Lowercase, Some(v)) => keep(Some(v.to_lowercase())),
-        (Transform::Uppercase, Some(v)) => keep(Some(v.to_uppercase())),
-        (Transform::Trim, Some(v)) => keep(non_empty(v.trim().to_string())),
+        (Transform::Lowercase, Some(mut v)) => keep(Some(if v.is_ascii() {
+            v.make_ascii_lowercase();
+            v
+        } else {
+            v.to_lowercase()
+        })),
+        (Transform::Uppercase, Some(mut v)) => keep(Some(if v.is_ascii() {
+            v.make_ascii_uppercase();
+            v
+        } else {
+            v.to_uppercase()
+        })),
+        (Transform::Trim, Some(v)) => keep(non_empty(trimmed(v))),
         (Transform::RegexReplace { pattern, replacement }, Some(v)) => {
             if pattern.0.is_match(&v) {
                 keep(non_empty(pattern.0.replace_all(&v, replacement.as_str()).into_owned()))
@@ -97,23 +110,38 @@ pub fn apply(t: &Transform, value: Option<String>) -> Step {
             }
         }
         (Transform::Replace { search, with }, Some(v)) => keep(non_empty(v.replace(search.as_str(), with))),
-        (Transform::StripDomain, Some(v)) => keep(non_empty(match v.split_once('@') {
-            Some((local, _)) => local.to_string(),
-            None => v,
-        })),
-        (Transform::EntraGuestUpn, Some(v)) => keep(Some(guest_upn(&v))),
+        (Transform::StripDomain, Some(mut v)) => {
+            if let Some(at) = v.find('@') {
+                v.truncate(at);
+            }
+            keep(non_empty(v))
+        }
+        (Transform::EntraGuestUpn, Some(v)) => keep(Some(guest_upn(v))),
         (Transform::Default { .. }, Some(v)) => keep(Some(v)),
+    }
+}
+
+/// `v` without surrounding white space, reusing it when there is none.
+pub fn trimmed(v: String) -> String {
+    if v.trim().len() == v.len() {
+        v
+    } else {
+        v.trim().to_string()
     }
 }
 
 /// `alice_corp.com#EXT#@tenant.onmicrosoft.com` → `alice@corp.com`. The last underscore
 /// before `#EXT#` separates the guest's local part from their home domain.
-pub fn guest_upn(upn: &str) -> String {
+pub fn guest_upn(upn: String) -> String {
     static GUEST: OnceLock<Regex> = OnceLock::new();
+    // Members far outnumber guests: a name without the marker is returned without a search.
+    if !upn.as_bytes().windows(5).any(|w| w.eq_ignore_ascii_case(b"#EXT#")) {
+        return upn;
+    }
     let re = GUEST.get_or_init(|| Regex::new(r"(?i)^(.+)_([^_#@]+)#EXT#@.+$").expect("valid pattern"));
-    match re.captures(upn) {
+    match re.captures(&upn) {
         Some(c) => format!("{}@{}", &c[1], &c[2]),
-        None => upn.to_string(),
+        None => upn,
     }
 }
 

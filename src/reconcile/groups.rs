@@ -50,19 +50,19 @@ impl GroupState {
 
     /// Adds for desired groups the user lacks; removals for managed, non-local groups the
     /// source no longer lists. A group that does not exist is created first, or skipped.
-    pub fn diff(&mut self, desired: &BTreeSet<String>, current: &BTreeSet<String>) -> Vec<Op> {
+    /// The operations go straight into the user's `ops`.
+    pub fn diff(&mut self, desired: &BTreeSet<String>, current: &BTreeSet<String>, ops: &mut Vec<Op>) {
         // The usual case: the user is in exactly the groups they should be.
         if desired == current {
-            return Vec::new();
+            return;
         }
         let current_folded: BTreeSet<String> = current.iter().map(|g| g.to_lowercase()).collect();
-        let mut ops = Vec::new();
         for g in desired {
             if !current.is_empty() && current_folded.contains(&g.to_lowercase()) {
                 continue;
             }
             if let Some(group) = self.resolve(g) {
-                ops.push(Op::AddGroup { group });
+                ops.push(Op::AddGroup { group: group.clone() });
             }
         }
         if self.remove_unlisted && !current.is_empty() {
@@ -75,26 +75,36 @@ impl GroupState {
                 }
             }
         }
-        ops
+    }
+
+    /// `diff` for a user who is in no group yet (one this plan creates): the names move into
+    /// the operations when the directory spells them the same way.
+    pub fn add_all(&mut self, desired: BTreeSet<String>, ops: &mut Vec<Op>) {
+        for g in desired {
+            match self.resolve(&g) {
+                Some(spelling) if *spelling == g => ops.push(Op::AddGroup { group: g }),
+                Some(spelling) => ops.push(Op::AddGroup { group: spelling.clone() }),
+                None => {}
+            }
+        }
     }
 
     /// The directory's spelling of a group to add, once per distinct name: the existing group,
     /// or one to create first, or `None` (missing, and creating is off).
-    fn resolve(&mut self, name: &str) -> Option<String> {
-        if let Some(r) = self.resolved.get(name) {
-            return r.clone();
+    fn resolve(&mut self, name: &str) -> Option<&String> {
+        if !self.resolved.contains_key(name) {
+            let folded = name.to_lowercase();
+            let r = match self.existing.get(&folded) {
+                Some(existing) => Some(existing.clone()),
+                None if self.create_missing => {
+                    self.existing.insert(folded, name.to_string());
+                    self.to_create.insert(name.to_string());
+                    Some(name.to_string())
+                }
+                None => None,
+            };
+            self.resolved.insert(name.to_string(), r);
         }
-        let folded = name.to_lowercase();
-        let r = match self.existing.get(&folded) {
-            Some(existing) => Some(existing.clone()),
-            None if self.create_missing => {
-                self.existing.insert(folded, name.to_string());
-                self.to_create.insert(name.to_string());
-                Some(name.to_string())
-            }
-            None => None,
-        };
-        self.resolved.insert(name.to_string(), r.clone());
-        r
+        self.resolved.get(name).and_then(Option::as_ref)
     }
 }

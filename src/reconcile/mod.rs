@@ -81,13 +81,16 @@ pub fn reconcile(input: Input) -> Plan {
     }
     let duplicates = r.duplicate_usernames(&desired);
     plan.users.reserve(desired.len());
+    // Users without an anchor will mostly be created, each claiming a username.
+    r.taken.reserve(desired.len().saturating_sub(input.identities.len()));
     for d in desired {
         // Most users of a run match the directory already: recognised without building a plan.
         if duplicates.is_empty() && r.in_step(&d) {
             plan.unchanged += 1;
             continue;
         }
-        let p = match duplicates.get(fold(&d.username).as_ref()) {
+        let others = if duplicates.is_empty() { None } else { duplicates.get(fold(&d.username).as_ref()) };
+        let p = match others {
             Some(others) if !r.owns_username(&d) => UserPlan::failed(
                 Some(d.idp_id.clone()),
                 d.username.clone(),
@@ -131,6 +134,13 @@ pub fn reconcile(input: Input) -> Plan {
 
 /// A username as compared: lower case, borrowed when it already is (most are).
 fn fold(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        return if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(s)
+        };
+    }
     // Borrowed only when lower-casing cannot change it; anything else (upper or title case,
     // scripts without case) takes the exact path.
     if s.chars().all(|c| c.is_lowercase() || !c.is_alphabetic()) {
@@ -138,6 +148,13 @@ fn fold(s: &str) -> Cow<'_, str> {
     } else {
         Cow::Owned(s.to_lowercase())
     }
+}
+
+/// Who holds a username during planning: a directory user (by key), or a user this plan creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder<'a> {
+    Key(&'a str),
+    New,
 }
 
 /// A directory user found for a source user: its anchor, and the link op when newly linked.
@@ -150,8 +167,8 @@ struct Reconciler<'a> {
     identities: HashMap<&'a str, &'a Identity>,
     anchored_keys: HashSet<&'a str>,
     unanchored: HashMap<String, Vec<&'a DirectoryUser>>,
-    /// Lower-case username → key ("new:<idp id>" for users this plan creates).
-    taken: HashMap<Cow<'a, str>, Cow<'a, str>>,
+    /// Lower-case username → who holds it.
+    taken: HashMap<Cow<'a, str>, Holder<'a>>,
     groups: groups::GroupState,
 }
 
@@ -171,7 +188,7 @@ impl<'a> Reconciler<'a> {
                 unanchored.entry(k).or_default().push(u);
             }
         }
-        let taken = input.directory.iter().map(|u| (fold(&u.username), Cow::Borrowed(u.key.as_str()))).collect();
+        let taken = input.directory.iter().map(|u| (fold(&u.username), Holder::Key(u.key.as_str()))).collect();
         Reconciler {
             connector: input.connector,
             now: input.now,
@@ -253,13 +270,14 @@ impl<'a> Reconciler<'a> {
         self.anchored(&d.idp_id).is_some_and(|(_, u)| u.username.eq_ignore_ascii_case(&d.username))
     }
 
-    /// Claims a username for `key`; false when another user holds it.
-    fn claim(&mut self, username: &str, key: String) -> bool {
+    /// Claims a username; false when another user holds it. A user is created once per plan,
+    /// so a name held by a `New` user is always someone else's.
+    fn claim(&mut self, username: &str, holder: Holder<'a>) -> bool {
         let folded = fold(username);
         match self.taken.get(folded.as_ref()) {
-            Some(holder) if *holder != key => false,
+            Some(held) if *held != holder || holder == Holder::New => false,
             _ => {
-                self.taken.insert(Cow::Owned(folded.into_owned()), Cow::Owned(key));
+                self.taken.insert(Cow::Owned(folded.into_owned()), holder);
                 true
             }
         }
@@ -346,8 +364,9 @@ impl<'a> Reconciler<'a> {
     }
 
     fn desired(&mut self, mut d: DesiredUser) -> UserPlan {
+        let found = self.locate(&d);
         let mut p = UserPlan {
-            idp_id: Some(d.idp_id.clone()),
+            idp_id: Some(std::mem::take(&mut d.idp_id)),
             key: None,
             username: d.username.clone(),
             disposition: plan::Disposition::Sync,
@@ -358,7 +377,7 @@ impl<'a> Reconciler<'a> {
             identity: None,
             source_version: d.source_version.take(),
         };
-        let found = match self.locate(&d) {
+        let found = match found {
             Ok(found) => found,
             Err(why) => return UserPlan::failed(p.idp_id, p.username, p.location, why),
         };
@@ -371,7 +390,7 @@ impl<'a> Reconciler<'a> {
         let frozen = identity.anonymised && !d.active;
         if !frozen {
             if user.username != d.username {
-                if !self.claim(&d.username, user.key.clone()) {
+                if !self.claim(&d.username, Holder::Key(user.key.as_str())) {
                     return UserPlan::failed(
                         p.idp_id,
                         user.username.clone(),
@@ -396,7 +415,7 @@ impl<'a> Reconciler<'a> {
         if returning {
             identity.gone_since = None;
             if let Some(groups) = &d.groups {
-                p.ops.extend(self.groups.diff(groups, &user.groups));
+                self.groups.diff(groups, &user.groups, &mut p.ops);
             }
             if !user.active {
                 match self.reactivation(&identity) {
@@ -432,7 +451,7 @@ impl<'a> Reconciler<'a> {
             p.reason = Some("inactive in the source and not in the directory: not created".into());
             return p;
         }
-        if !self.claim(&d.username, format!("new:{}", d.idp_id)) {
+        if !self.claim(&d.username, Holder::New) {
             let why = match self.connector.link_existing {
                 LinkExisting::None => format!("username '{}' already exists in the directory and is not linked to this connector (see link_existing)", d.username),
                 _ => format!("username '{}' is taken by a directory user that could not be linked", d.username),
@@ -443,7 +462,7 @@ impl<'a> Reconciler<'a> {
         let DesiredUser { username, mut values, groups, photo, .. } = d;
         let display_name = values.remove(&Target::DisplayName).flatten();
         let email = values.remove(&Target::Email).flatten();
-        p.ops.reserve(values.len() + 2);
+        p.ops.reserve(values.len() + 2 + groups.as_ref().map_or(0, |g| g.len()));
         p.ops.push(Op::Create {
             display_name: display_name.unwrap_or_else(|| username.clone()),
             username,
@@ -455,8 +474,8 @@ impl<'a> Reconciler<'a> {
                 p.ops.push(Op::Set { target, before: None, after: Some(v) });
             }
         }
-        if let Some(groups) = &groups {
-            p.ops.extend(self.groups.diff(groups, &BTreeSet::new()));
+        if let Some(groups) = groups {
+            self.groups.add_all(groups, &mut p.ops);
         }
         if let Some(Some(etag)) = photo {
             p.ops.push(Op::SetAvatar { etag: Some(etag) });

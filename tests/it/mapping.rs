@@ -64,6 +64,18 @@ fn each_transform_does_what_it_says() {
     assert_eq!(t(json!(["trim", { "type": "replace", "search": ".", "with": "_" }])), set("Alice_Smith@Corp_COM"));
     // Order matters: strip first, then uppercase, is not uppercase then replace.
     assert_eq!(t(json!(["strip_domain", "trim", "uppercase"])), set("ALICE.SMITH"));
+    // Case changes beyond ASCII, and strip_domain on a name without a domain.
+    let v = |text: &str, transforms: Value| {
+        out(json!({ "source": "v", "transforms": transforms }), json!({ "user": "u", "v": text }))
+    };
+    assert_eq!(v("ÄNGSTRÖM.Åsa", json!(["lowercase"])), set("ängström.åsa"));
+    assert_eq!(v("straße", json!(["uppercase"])), set("STRASSE"));
+    assert_eq!(v("plain", json!(["strip_domain"])), set("plain"));
+    let cleared = out(
+        json!({ "source": "v", "transforms": ["strip_domain"], "no_match": "clear" }),
+        json!({ "user": "u", "v": "@corp.com" }),
+    );
+    assert_eq!(cleared, Some(None), "nothing before the domain: empty");
 }
 
 #[test]
@@ -73,6 +85,8 @@ fn entra_guest_upn_recovers_the_home_address() {
     assert_eq!(g("alice_corp.com#EXT#@tenant.onmicrosoft.com"), set("alice@corp.com"));
     assert_eq!(g("first_last_partner.co.uk#EXT#@tenant.onmicrosoft.com"), set("first_last@partner.co.uk"));
     assert_eq!(g("bob@corp.com"), set("bob@corp.com"), "a member UPN is left alone");
+    assert_eq!(g("carol_corp.com#ext#@tenant.onmicrosoft.com"), set("carol@corp.com"), "the marker in any case");
+    assert_eq!(g("odd#EXT#name@corp.com"), set("odd#EXT#name@corp.com"), "a marker without the guest shape");
 }
 
 #[test]

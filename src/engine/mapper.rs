@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::thread_cpu;
 use crate::config::ConnectorConfig;
-use crate::mapping::{map_unchanged, map_user_owned, Mapped};
+use crate::mapping::{map_unchanged, map_user_owned, Mapped, Takes};
 use crate::model::{Identity, SourceUser};
 
 /// Users mapped per batch.
@@ -23,6 +23,7 @@ pub(super) struct Mapper<'a> {
     /// in full at least that often and local edits of mapped fields are corrected.
     window: i64,
     known: HashMap<&'a str, &'a Identity>,
+    takes: Takes,
     pub mapped: Vec<Mapped>,
     /// Users waiting to be mapped: mapped in small batches, so timing them costs little.
     waiting: Vec<(SourceUser, bool)>,
@@ -41,6 +42,7 @@ impl<'a> Mapper<'a> {
             config_hash: h.finish(),
             window: now.timestamp() / (hours * 3600),
             known: identities.iter().map(|i| (i.idp_id.as_str(), i)).collect(),
+            takes: Takes::new(connector),
             mapped: Vec::new(),
             waiting: Vec::with_capacity(BATCH),
             elapsed: Duration::ZERO,
@@ -86,7 +88,7 @@ impl<'a> Mapper<'a> {
         });
         let mut m = match unchanged {
             Some(m) => m,
-            None => map_user_owned(self.connector, u, groups_read),
+            None => map_user_owned(self.connector, &self.takes, u, groups_read),
         };
         if let Mapped::User(d) = &mut m {
             d.source_version = version;

@@ -62,26 +62,59 @@ pub fn map_user_with(
     groups_known: bool,
     trace: Option<&mut MappingTrace>,
 ) -> Mapped {
-    map_cow(connector, Cow::Borrowed(user), groups_known, trace)
+    map_cow(connector, Cow::Borrowed(user), None, groups_known, trace)
 }
 
-/// `map_user_with` for a record the caller is done with: its id, groups and photo move into the
-/// result instead of being copied.
-pub fn map_user_owned(connector: &ConnectorConfig, user: SourceUser, groups_known: bool) -> Mapped {
-    map_cow(connector, Cow::Owned(user), groups_known, None)
+/// `map_user_with` for a record the caller is done with: its id, groups, photo and the values
+/// `takes` allows move into the result instead of being copied.
+pub fn map_user_owned(connector: &ConnectorConfig, takes: &Takes, user: SourceUser, groups_known: bool) -> Mapped {
+    map_cow(connector, Cow::Owned(user), Some(takes), groups_known, None)
+}
+
+/// Per rule of a connector's mapping: whether it may move its value out of an owned record. A
+/// rule may when it reads one attribute that no later rule reads (nor any path under the same
+/// first name): moving leaves an empty value behind.
+pub struct Takes(Vec<bool>);
+
+impl Takes {
+    pub fn new(connector: &ConnectorConfig) -> Self {
+        let head = |path: &str| path.split('.').next().unwrap_or(path).to_string();
+        let rules = &connector.mapping;
+        Takes(
+            rules
+                .iter()
+                .enumerate()
+                .map(|(i, rule)| match &rule.source {
+                    ValueSource::Attribute(path) => {
+                        let later =
+                            rules[i + 1..].iter().flat_map(|r| paths(&r.source)).map(|p| head(&p)).collect::<Vec<_>>();
+                        !later.contains(&head(path))
+                    }
+                    _ => false,
+                })
+                .collect(),
+        )
+    }
 }
 
 fn map_cow(
     connector: &ConnectorConfig,
-    user: Cow<'_, SourceUser>,
+    mut user: Cow<'_, SourceUser>,
+    takes: Option<&Takes>,
     groups_known: bool,
     mut trace: Option<&mut MappingTrace>,
 ) -> Mapped {
     let mut values = ValueMap::with_capacity(connector.mapping.len());
     let mut username = None;
     let mut active = user.active;
-    for rule in &connector.mapping {
-        let (result, rule_trace) = run_rule(rule, &user, trace.is_some());
+    for (i, rule) in connector.mapping.iter().enumerate() {
+        let read = match (&mut user, &rule.source) {
+            (Cow::Owned(u), ValueSource::Attribute(path)) if takes.is_some_and(|t| t.0[i]) => {
+                transform::take_attribute(&mut u.attributes, path)
+            }
+            _ => transform::resolve(&rule.source, &user.attributes),
+        };
+        let (result, rule_trace) = run_rule(rule, read, trace.is_some());
         if let (Some(t), Some(rule_trace)) = (trace.as_deref_mut(), rule_trace) {
             t.rules.push(rule_trace);
         }
@@ -186,8 +219,7 @@ fn finish(
 
 /// Runs one rule; with `explain`, also says why (for `mapping test`). Without it no text is
 /// built: a sync maps every user, and only the result counts.
-fn run_rule(rule: &MappingRule, user: &SourceUser, explain: bool) -> (RuleResult, Option<RuleTrace>) {
-    let value = transform::resolve(&rule.source, &user.attributes);
+fn run_rule(rule: &MappingRule, value: Option<String>, explain: bool) -> (RuleResult, Option<RuleTrace>) {
     // The value as read is needed again only to explain, or for `keep` after transforms.
     let read =
         if explain || (rule.no_match == NoMatch::Keep && !rule.transforms.is_empty()) { value.clone() } else { None };
@@ -233,27 +265,24 @@ fn run_rule(rule: &MappingRule, user: &SourceUser, explain: bool) -> (RuleResult
 
 /// Every attribute path the mapping reads, so a connector can ask its API for exactly those.
 pub fn source_attributes(connector: &ConnectorConfig) -> std::collections::BTreeSet<String> {
-    fn walk(source: &ValueSource, out: &mut std::collections::BTreeSet<String>) {
-        match source {
-            ValueSource::Attribute(a) => {
-                out.insert(a.clone());
-            }
-            ValueSource::Literal(_) => {}
-            ValueSource::Template(t) => {
-                for part in &t.parts {
-                    if let crate::config::TemplatePart::Attribute(a) = part {
-                        out.insert(a.clone());
-                    }
-                }
-            }
-            ValueSource::FirstOf(list) => list.iter().for_each(|s| walk(s, out)),
-        }
+    connector.mapping.iter().flat_map(|rule| paths(&rule.source)).collect()
+}
+
+/// The attribute paths one source reads.
+fn paths(source: &ValueSource) -> Vec<String> {
+    match source {
+        ValueSource::Attribute(a) => vec![a.clone()],
+        ValueSource::Literal(_) => Vec::new(),
+        ValueSource::Template(t) => t
+            .parts
+            .iter()
+            .filter_map(|part| match part {
+                crate::config::TemplatePart::Attribute(a) => Some(a.clone()),
+                crate::config::TemplatePart::Text(_) => None,
+            })
+            .collect(),
+        ValueSource::FirstOf(list) => list.iter().flat_map(paths).collect(),
     }
-    let mut out = std::collections::BTreeSet::new();
-    for rule in &connector.mapping {
-        walk(&rule.source, &mut out);
-    }
-    out
 }
 
 /// The column (or source description) a rule reads, for error locations.

@@ -56,6 +56,31 @@ pub fn attribute(attributes: &Attributes, path: &str) -> Option<String> {
     text(current)
 }
 
+/// `attribute` for a record the caller is done with, when no later rule reads `path`: a text
+/// value moves out instead of being copied (what it leaves behind reads as absent).
+pub fn take_attribute(attributes: &mut Attributes, path: &str) -> Option<String> {
+    let slot = match attributes.get(path) {
+        Some(_) => attributes.get_mut(path)?,
+        None => {
+            let mut parts = path.split('.');
+            let mut current = attributes.get_mut(parts.next()?)?;
+            for part in parts {
+                current = match current {
+                    Value::Object(m) => m.get_mut(part)?,
+                    Value::Array(items) => items.get_mut(part.parse::<usize>().ok()?)?,
+                    _ => return None,
+                };
+            }
+            current
+        }
+    };
+    match slot {
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(std::mem::take(s)),
+        other => text(other),
+    }
+}
+
 fn text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,

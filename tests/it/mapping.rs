@@ -189,3 +189,52 @@ fn the_trace_explains_each_rule() {
     assert_eq!(trace.rules[0].steps, vec![("lowercase".to_string(), Some("alice".to_string()))]);
     assert_eq!(trace.rules[1].outcome, "a pattern did not match; clear");
 }
+
+/// A sync maps records it owns and moves values out of them: the result must be what mapping a
+/// borrowed record gives, also when several rules read one attribute or paths under one name.
+#[test]
+fn an_owned_record_maps_exactly_as_a_borrowed_one() {
+    use usersync::mapping::{map_user_owned, Takes};
+    let rules = json!([
+        { "target": "username", "source": "upn", "transforms": ["strip_domain", "lowercase"] },
+        { "target": "email", "source": { "first_of": ["mail", "upn"] }, "transforms": ["lowercase"] },
+        { "target": "display_name", "source": "name" },
+        { "target": "property:manager", "source": "manager.upn" },
+        { "target": "property:manager_mail", "source": "manager.mail", "no_match": "clear" },
+        { "target": "property:name_again", "source": { "template": "{name} ({dept})" } },
+        { "target": "property:dept", "source": "dept", "transforms": ["uppercase"], "no_match": "keep" },
+        { "target": "property:phone", "source": "phones.0" },
+        { "target": "property:flag", "source": "flag" },
+        { "target": "property:dotted", "source": "a.b" }
+    ]);
+    let doc = json!({ "connectors": [connector(json!({ "mapping": rules }))] });
+    let config = Config::from_json("t", &doc.to_string(), ".".into()).expect("valid");
+    let c = &config.connectors[0];
+    let takes = Takes::new(c);
+    let records = [
+        json!({ "user": "u", "upn": "Ada@Corp.com", "name": "Ada L", "dept": "r&d", "phones": ["+1 5"], "flag": true,
+                "manager": { "upn": "Bo@corp.com", "mail": "bo@corp.com" }, "a.b": "literal key", "a": { "b": "nested" } }),
+        json!({ "user": "u", "upn": "Cy@Corp.com", "mail": "CY@mail.com", "name": " ", "dept": "", "manager": {} }),
+        json!({ "user": "u", "upn": "Di@corp.com", "a": { "b": "nested only" } }),
+    ];
+    for attrs in records {
+        let record = source(attrs.clone());
+        let borrowed = map_user(c, &record, None);
+        assert_eq!(map_user_owned(c, &takes, record, true), borrowed, "for {attrs}");
+    }
+    // The first record, in detail: the shared and nested values all arrive.
+    let d = desired(map_user_owned(
+        c,
+        &takes,
+        source(json!({ "upn": "Ada@Corp.com", "name": "Ada L", "dept": "r&d",
+        "manager": { "upn": "Bo@corp.com", "mail": "bo@corp.com" } })),
+        true,
+    ));
+    let get = |t: &str| d.values.get(&t.parse().unwrap()).cloned().flatten();
+    assert_eq!(d.username, "ada");
+    assert_eq!(get("email").as_deref(), Some("ada@corp.com"));
+    assert_eq!(get("property:manager").as_deref(), Some("Bo@corp.com"));
+    assert_eq!(get("property:manager_mail").as_deref(), Some("bo@corp.com"));
+    assert_eq!(get("property:name_again").as_deref(), Some("Ada L (r&d)"));
+    assert_eq!(get("property:dept").as_deref(), Some("R&D"));
+}

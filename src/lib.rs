@@ -12,6 +12,7 @@ pub mod logging;
 pub mod mapping;
 pub mod model;
 pub mod reconcile;
+pub mod schedule;
 pub mod store;
 
 mod fastmap;

@@ -6,10 +6,11 @@ use rusqlite::Connection;
 
 /// Opens (creating the parent directory) or, with `None`, makes an in-memory database, with
 /// the settings both files share: WAL so readers (history) never wait for a running sync, a busy
-/// timeout for a second process, and foreign keys on. Then runs `schema` and checks the file's
-/// schema `version` (SQLite's `user_version`): a file written by another version of the schema
-/// is refused with a clear message instead of failing later on a missing column.
-pub(crate) fn open(path: Option<&Path>, schema: &str, version: i64) -> Result<Connection, String> {
+/// timeout for a second process, and foreign keys on. Then brings the file to the schema
+/// `version` (SQLite's `user_version`): `migrations[i]` turns version `i + 1` into `i + 2`, and
+/// `schema` (idempotent) creates what is missing. A file written by a newer build is refused with
+/// a clear message instead of failing later on a missing column.
+pub(crate) fn open(path: Option<&Path>, schema: &str, version: i64, migrations: &[&str]) -> Result<Connection, String> {
     let conn = match path {
         Some(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -19,23 +20,43 @@ pub(crate) fn open(path: Option<&Path>, schema: &str, version: i64) -> Result<Co
         }
         None => Connection::open_in_memory().map_err(|e| e.to_string())?,
     };
+    debug_assert_eq!(migrations.len() as i64, version - 1, "one migration per version step");
+    let name = || path.map(|p| p.display().to_string()).unwrap_or_default();
     let setup = || -> rusqlite::Result<()> {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")?;
-        conn.execute_batch(schema)
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
     };
     setup().map_err(|e| e.to_string())?;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| e.to_string())?;
-    match found {
-        0 => conn.execute_batch(&format!("PRAGMA user_version = {version}")).map_err(|e| e.to_string())?,
-        v if v == version => {}
-        v => {
-            let name = path.map(|p| p.display().to_string()).unwrap_or_default();
-            return Err(format!(
-                "{name} has schema version {v}, this build reads version {version}; there is no migration yet \
-                 (use a new data directory, or the build that wrote it)"
-            ));
-        }
+    if found > version {
+        return Err(format!(
+            "{} has schema version {found}, this build reads up to version {version} \
+             (use the newer build that wrote it)",
+            name()
+        ));
+    }
+    // Migrations and the schema in one transaction: a second process opening the same file at
+    // the same time waits (busy timeout) and then finds it done.
+    let upgrade = |conn: &Connection| -> rusqlite::Result<()> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| {
+            let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if found > 0 {
+                for step in &migrations[(found as usize - 1).min(migrations.len())..] {
+                    conn.execute_batch(step)?;
+                }
+            }
+            conn.execute_batch(schema)?;
+            conn.execute_batch(&format!("PRAGMA user_version = {version}"))
+        })();
+        conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+        result
+    };
+    if found < version {
+        upgrade(&conn).map_err(|e| format!("{}: cannot bring the schema to version {version}: {e}", name()))?;
+    } else {
+        // Current already; the schema statements only create what a partial file lacks.
+        conn.execute_batch(schema).map_err(|e| e.to_string())?;
     }
     Ok(conn)
 }

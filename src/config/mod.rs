@@ -63,6 +63,7 @@ impl ConfigErrors {
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
     pub connectors: Vec<ConnectorConfig>,
+    pub operations: Operations,
     /// Relative source paths resolve against the directory the configuration came from.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -101,8 +102,8 @@ pub struct ConnectorConfig {
     pub groups: GroupRules,
     pub lifecycle: Lifecycle,
     pub safety: Safety,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schedule: Option<String>,
+    #[serde(skip_serializing_if = "Schedule::is_empty")]
+    pub schedule: Schedule,
     pub link_existing: LinkExisting,
     /// Create an unknown user at login when the source has them (just-in-time provisioning).
     pub provision_on_login: bool,
@@ -200,6 +201,59 @@ pub enum GroupMembership {
     Transitive,
     /// Groups are not read.
     None,
+}
+
+/// When a connector's runs start by themselves: cron expressions (Quartz style, seconds first),
+/// validated when the configuration is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Schedule {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub full: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<String>,
+}
+
+impl Schedule {
+    pub fn is_empty(&self) -> bool {
+        self.full.is_none() && self.incremental.is_none()
+    }
+
+    /// The parsed expressions (validated already, so parsing cannot fail here).
+    pub fn plan(&self) -> crate::schedule::Plan {
+        let parse = |e: &Option<String>| e.as_deref().and_then(|e| crate::schedule::Cron::parse(e).ok());
+        crate::schedule::Plan { full: parse(&self.full), incremental: parse(&self.incremental) }
+    }
+}
+
+/// How runs behave in a cluster and how long their history stays (the configuration's
+/// `operations`; the same for every connector).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Operations {
+    /// A running run renews its lease this often divided by three; a run whose lease is older is
+    /// taken for dead (its process stopped): it is marked FAILED (interrupted) and no longer
+    /// blocks new runs.
+    pub lease_seconds: u32,
+    pub history: Retention,
+}
+
+impl Default for Operations {
+    fn default() -> Self {
+        Operations { lease_seconds: 120, history: Retention::default() }
+    }
+}
+
+/// Run history kept per connector: the newest `keep_runs` runs, none older than `keep_days`.
+/// Running runs, held runs awaiting approval and the last full run are always kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Retention {
+    pub keep_runs: u32,
+    pub keep_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { keep_runs: 1000, keep_days: 90 }
+    }
 }
 
 /// An incremental run becomes a full one after this many incremental runs, or when the last

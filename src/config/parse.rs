@@ -12,16 +12,22 @@ use super::*;
 
 pub fn parse_value(v: &Value, base_dir: PathBuf) -> Result<Config, Vec<ConfigError>> {
     let mut ctx = Ctx::default();
-    let connectors = read_root(&mut ctx, v);
-    match connectors {
-        Some(connectors) if ctx.errors.is_empty() => Ok(Config { connectors, base_dir }),
+    let root = read_root(&mut ctx, v);
+    match root {
+        Some((connectors, Some(operations))) if ctx.errors.is_empty() => {
+            Ok(Config { connectors, operations, base_dir })
+        }
         _ => Err(ctx.errors),
     }
 }
 
-fn read_root(ctx: &mut Ctx, v: &Value) -> Option<Vec<ConnectorConfig>> {
+fn read_root(ctx: &mut Ctx, v: &Value) -> Option<(Vec<ConnectorConfig>, Option<Operations>)> {
     let mut root = Obj::new(ctx, "", v)?;
     let list = root.req(ctx, "connectors", "a list of connectors");
+    let operations = match root.opt("operations") {
+        Some((p, v)) => read_operations(ctx, &p, v),
+        None => Some(Operations::default()),
+    };
     root.finish(ctx);
     let (path, list) = list?;
     let items = ctx.array(&path, list)?;
@@ -39,7 +45,76 @@ fn read_root(ctx: &mut Ctx, v: &Value) -> Option<Vec<ConnectorConfig>> {
         }
         out.extend(read_connector(ctx, &p, item));
     }
-    Some(out)
+    Some((out, operations))
+}
+
+fn read_operations(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Operations> {
+    let mut o = Obj::new(ctx, path, v)?;
+    let d = Operations::default();
+    let lease_seconds = match o.opt("lease_seconds") {
+        Some((p, v)) => ctx.whole(&p, v, 3600).filter(|n| {
+            let ok = *n >= 2;
+            if !ok {
+                ctx.err(&p, "expected a whole number from 2 to 3600");
+            }
+            ok
+        }),
+        None => Some(d.lease_seconds),
+    };
+    let history = match o.opt("history") {
+        Some((p, v)) => read_retention(ctx, &p, v),
+        None => Some(d.history),
+    };
+    o.finish(ctx);
+    Some(Operations { lease_seconds: lease_seconds?, history: history? })
+}
+
+fn read_retention(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Retention> {
+    let mut o = Obj::new(ctx, path, v)?;
+    let d = Retention::default();
+    let mut at_least_one = |ctx: &mut Ctx, key: &'static str, default: u32, max: u64| match o.opt(key) {
+        Some((p, v)) => ctx.whole(&p, v, max).filter(|n| {
+            if *n == 0 {
+                ctx.err(&p, format!("expected a whole number from 1 to {max}"));
+            }
+            *n > 0
+        }),
+        None => Some(default),
+    };
+    let keep_runs = at_least_one(ctx, "keep_runs", d.keep_runs, 1_000_000);
+    let keep_days = at_least_one(ctx, "keep_days", d.keep_days, 36_500);
+    o.finish(ctx);
+    Some(Retention { keep_runs: keep_runs?, keep_days: keep_days? })
+}
+
+/// `"schedule": "<cron>"` (full runs) or `{"full": "<cron>", "incremental": "<cron>"}`.
+fn read_schedule(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Schedule> {
+    let cron = |ctx: &mut Ctx, p: &str, v: &Value| -> Option<String> {
+        let s = ctx.string(p, v)?;
+        match crate::schedule::Cron::parse(&s) {
+            Ok(_) => Some(s),
+            Err(e) => {
+                ctx.err(p, e);
+                None
+            }
+        }
+    };
+    if v.is_string() {
+        return cron(ctx, path, v).map(|full| Schedule { full: Some(full), incremental: None });
+    }
+    let mut o = Obj::new(ctx, path, v)?;
+    let full = o.opt("full").map(|(p, v)| cron(ctx, &p, v));
+    let incremental = o.opt("incremental").map(|(p, v)| cron(ctx, &p, v));
+    o.finish(ctx);
+    if full.is_none() && incremental.is_none() {
+        ctx.err(path, "expected \"full\" and/or \"incremental\" cron expressions, e.g. {\"full\": \"0 0 2 * * ?\", \"incremental\": \"0 */15 * * * ?\"}");
+        return None;
+    }
+    // An invalid expression was reported already.
+    if full == Some(None) || incremental == Some(None) {
+        return None;
+    }
+    Some(Schedule { full: full.flatten(), incremental: incremental.flatten() })
 }
 
 fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfig> {
@@ -88,19 +163,10 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         Some((p, v)) => read_safety(ctx, &p, v),
         None => Some(Safety::default()),
     };
-    let schedule = o.opt("schedule").and_then(|(p, v)| {
-        let s = ctx.string(&p, v)?;
-        match cron::Schedule::from_str(&s) {
-            Ok(_) => Some(Some(s)),
-            Err(e) => {
-                ctx.err(
-                    &p,
-                    format!("invalid cron expression: {e} (expected 6 or 7 fields with seconds, e.g. '0 0 2 * * ?')"),
-                );
-                None
-            }
-        }
-    });
+    let schedule = match o.opt("schedule") {
+        Some((p, v)) => read_schedule(ctx, &p, v),
+        None => Some(Schedule::default()),
+    };
     let link_existing = match o.opt("link_existing") {
         Some((p, v)) => ctx.word(
             &p,
@@ -136,7 +202,7 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         groups: groups?,
         lifecycle: lifecycle?,
         safety: safety?,
-        schedule: schedule.unwrap_or(None),
+        schedule: schedule?,
         link_existing: link_existing?,
         provision_on_login: provision_on_login?,
         photos: photos?,

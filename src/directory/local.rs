@@ -70,7 +70,7 @@ impl LocalDirectory {
     }
 
     fn init(path: Option<&Path>) -> Result<LocalDirectory, DirError> {
-        let conn = crate::sqlite_file::open(path, SCHEMA, SCHEMA_VERSION)
+        let conn = crate::sqlite_file::open(path, SCHEMA, SCHEMA_VERSION, &[])
             .map_err(|e| DirError::Failed(format!("local directory: {e}")))?;
         Ok(LocalDirectory { conn: Mutex::new(conn) })
     }

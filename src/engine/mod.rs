@@ -3,6 +3,7 @@
 
 mod apply;
 pub mod host;
+mod lease;
 mod mapper;
 mod progress;
 mod runner;
@@ -148,13 +149,15 @@ pub struct HeldUser {
 }
 
 impl RunReport {
-    /// The CLI exit code for this status (README): 0 DONE, 1 FAILED, 3 HELD, 4 PARTIALLY_FAILED.
+    /// The CLI exit code for this status (README): 0 DONE, 1 FAILED, 3 HELD, 4 PARTIALLY_FAILED,
+    /// 5 SKIPPED (another run of the connector held its lock).
     pub fn exit_code(&self) -> i32 {
         match self.status {
             RunStatus::Done => 0,
             RunStatus::Failed | RunStatus::Running | RunStatus::Cancelled => 1,
             RunStatus::Held => 3,
             RunStatus::PartiallyFailed => 4,
+            RunStatus::Skipped => 5,
         }
     }
 }

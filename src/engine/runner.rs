@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use super::apply::{apply_guarded, prefetch_photos, tally, worth_keeping, Batch};
+use super::lease::{self, Keeper};
 use super::mapper::Mapper;
 use super::{
     thread_cpu, EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared,
@@ -16,8 +17,6 @@ use crate::mapping::Mapped;
 use crate::model::Identity;
 use crate::reconcile::{self, guard, Approval, Input, Plan, Scope, UserPlan};
 use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
-
-const LOCK_TTL_SECONDS: u64 = 6 * 3600;
 
 /// Users applied per chunk: their photos download in parallel (at most this many images held in
 /// memory) and their writes form one directory batch.
@@ -127,12 +126,17 @@ impl<'a> Runner<'a> {
     }
 
     /// Takes the connector's lock (not for simulations, which write nothing) and records the
-    /// run as RUNNING.
+    /// run as RUNNING. When a live run holds the lock, this one is recorded as SKIPPED and the
+    /// answer is `Busy`.
     pub fn begin(&self, approves: Option<i64>) -> Result<Started, EngineError> {
-        let dir = self.engine.directory.as_ref();
         let locked = !self.request.simulate;
-        if locked && !dir.try_lock(&self.lock_name(), LOCK_TTL_SECONDS)? {
-            return Err(EngineError::Busy(format!("another run of connector '{}' is in progress", self.connector.id)));
+        let lease = self.config.operations.lease_seconds;
+        if !lease::acquire(self.engine, &self.connector.id, &self.lock_name(), lease, locked)? {
+            let skipped = self.record_skipped(approves)?;
+            return Err(EngineError::Busy(format!(
+                "another run of connector '{}' is in progress; this one was skipped (recorded as run {skipped})",
+                self.connector.id
+            )));
         }
         let started = self.record(approves);
         if started.is_err() && locked {
@@ -147,7 +151,25 @@ impl<'a> Runner<'a> {
         }
     }
 
-    fn record(&self, approves: Option<i64>) -> Result<RunRecord, EngineError> {
+    /// A run that did not start because another held the lock, in the history as SKIPPED.
+    fn record_skipped(&self, approves: Option<i64>) -> Result<i64, EngineError> {
+        let mut record = self.new_record(approves);
+        record.status = RunStatus::Skipped;
+        record.ended_at = Some(record.started_at);
+        record.notes.push("another run of this connector held its lock".into());
+        record.id = self.engine.store.begin_run(&record)?;
+        self.engine.store.finish_run(&record, &[], &StateChanges::default())?;
+        tracing::info!(
+            run = record.id,
+            "run {} of connector '{}' skipped: another run holds the connector's lock (trigger {})",
+            record.id,
+            record.connector,
+            record.trigger
+        );
+        Ok(record.id)
+    }
+
+    fn new_record(&self, approves: Option<i64>) -> RunRecord {
         let mode = match (&self.request.mode, approves) {
             (_, Some(_)) => "approve",
             (Mode::Full, None) => "full",
@@ -161,7 +183,7 @@ impl<'a> Runner<'a> {
                 .cloned(),
             "base_dir": self.config.base_dir.to_string_lossy(),
         });
-        let mut record = RunRecord {
+        RunRecord {
             id: 0,
             connector: self.connector.id.clone(),
             trigger: self.request.trigger.clone(),
@@ -179,7 +201,12 @@ impl<'a> Runner<'a> {
             approves,
             approved_by: None,
             config: Some(snapshot),
-        };
+        }
+    }
+
+    fn record(&self, approves: Option<i64>) -> Result<RunRecord, EngineError> {
+        let mut record = self.new_record(approves);
+        let mode = record.mode.clone();
         record.id = self.engine.store.begin_run(&record)?;
         tracing::info!(
             run = record.id,
@@ -193,16 +220,43 @@ impl<'a> Runner<'a> {
         Ok(record)
     }
 
-    /// Executes a begun run, records it and releases the lock, whatever happens.
+    /// Executes a begun run, renewing its lease meanwhile, records it and releases the lock,
+    /// whatever happens; then prunes the history as configured.
     pub fn finish(&self, started: Started, approved: &Approval) -> Result<RunReport, EngineError> {
         let Started { mut record, locked } = started;
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(&mut record, approved)));
+        let keeper = Keeper::default();
+        let (run_id, lease) = (record.id, self.config.operations.lease_seconds);
+        let outcome = std::thread::scope(|s| {
+            s.spawn(|| keeper.keep(self.engine, run_id, lease, self.control));
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(&mut record, approved)));
+            keeper.stop();
+            outcome
+        });
         let outcome = outcome.unwrap_or_else(|_| Err("internal error: the run stopped unexpectedly".into()));
+        if keeper.lost() {
+            record.notes.push(format!(
+                "this run lost its lease (no heartbeat reached the state store for {lease} s) and stopped; another run may have taken over"
+            ));
+        }
         let result = self.conclude(record, outcome);
-        if locked {
+        // A run that lost its lease no longer owns the lock: another run may hold it now.
+        if locked && !keeper.lost() {
             self.unlock();
         }
+        self.prune();
         result
+    }
+
+    /// Applies the history retention; a failure is logged, never the run's.
+    fn prune(&self) {
+        let keep = &self.config.operations.history;
+        let older_than = self.engine_now() - chrono::Duration::days(keep.keep_days.into());
+        match self.engine.store.prune(keep.keep_runs as usize, older_than) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("history: removed {n} run(s) beyond the retention"),
+            Err(e) => tracing::warn!("history: could not apply the retention: {e}"),
+        }
     }
 
     fn conclude(&self, mut record: RunRecord, outcome: Result<Outcome, String>) -> Result<RunReport, EngineError> {

@@ -27,6 +27,8 @@ pub enum RunStatus {
     Failed,
     Held,
     Cancelled,
+    /// Not run: another run of the connector held its lock. Nothing was read or written.
+    Skipped,
 }
 
 impl RunStatus {
@@ -38,11 +40,12 @@ impl RunStatus {
             RunStatus::Failed => "FAILED",
             RunStatus::Held => "HELD",
             RunStatus::Cancelled => "CANCELLED",
+            RunStatus::Skipped => "SKIPPED",
         }
     }
 
     pub fn parse(s: &str) -> Option<RunStatus> {
-        [Self::Running, Self::Done, Self::PartiallyFailed, Self::Failed, Self::Held, Self::Cancelled]
+        [Self::Running, Self::Done, Self::PartiallyFailed, Self::Failed, Self::Held, Self::Cancelled, Self::Skipped]
             .into_iter()
             .find(|r| r.as_str() == s)
     }
@@ -155,6 +158,28 @@ pub trait StateStore: Send + Sync {
     fn run(&self, id: i64) -> Result<Option<RunRecord>, StoreError>;
     fn results(&self, run_id: i64) -> Result<Vec<UserResult>, StoreError>;
     fn mark_approved(&self, held_run: i64, by_run: i64) -> Result<(), StoreError>;
+    /// Renews a running run's lease. `false` when the run is no longer RUNNING: another process
+    /// found its lease expired and marked it interrupted, so it must stop.
+    fn heartbeat(&self, run_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Marks FAILED ("interrupted") the RUNNING runs of `connector` whose lease was last renewed
+    /// before `expired_before`, and returns them. Each run is returned to one caller only: the
+    /// one whose update marked it.
+    fn interrupt_expired(
+        &self,
+        connector: &str,
+        expired_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RunRecord>, StoreError>;
+    /// Claims one fire time of a connector's schedule: `true` for the first claimant only, so that
+    /// engines sharing this store start one run per fire time.
+    fn claim_fire(&self, connector: &str, kind: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// The latest fire time claimed for a connector, for catching up after downtime.
+    fn last_fire(&self, connector: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Deletes runs (with their results) beyond the newest `keep_runs` of each connector or
+    /// started before `older_than`, a few thousand rows per transaction so that a running sync
+    /// and readers of the history are never held up for long. Running runs, held runs awaiting
+    /// approval and each connector's last full run are kept. Returns how many runs went.
+    fn prune(&self, keep_runs: usize, older_than: DateTime<Utc>) -> Result<usize, StoreError>;
     /// The imported configuration: its JSON text and the directory relative paths resolve against.
     fn config(&self) -> Result<Option<(String, String)>, StoreError>;
     fn put_config(&self, json: &str, base_dir: &str) -> Result<(), StoreError>;

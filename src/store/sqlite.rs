@@ -13,8 +13,14 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
-/// Bumped whenever SCHEMA changes shape.
-const SCHEMA_VERSION: i64 = 1;
+/// Bumped whenever SCHEMA changes shape, with a step in MIGRATIONS.
+const SCHEMA_VERSION: i64 = 2;
+
+/// `MIGRATIONS[i]` turns a version `i + 1` file into version `i + 2`; SCHEMA then adds new tables.
+const MIGRATIONS: [&str; 1] = [
+    // 2: run leases (heartbeats).
+    "ALTER TABLE runs ADD COLUMN heartbeat_ms INTEGER;",
+];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS identities (
@@ -51,7 +57,16 @@ CREATE TABLE IF NOT EXISTS runs (
     notes TEXT NOT NULL,
     approves INTEGER,
     approved_by INTEGER,
-    config TEXT
+    config TEXT,
+    heartbeat_ms INTEGER
+);
+CREATE INDEX IF NOT EXISTS runs_by_connector ON runs (connector, id);
+CREATE TABLE IF NOT EXISTS schedule_fires (
+    connector TEXT NOT NULL,
+    fire_at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    claimed_at TEXT NOT NULL,
+    PRIMARY KEY (connector, fire_at)
 );
 CREATE TABLE IF NOT EXISTS results (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -90,7 +105,7 @@ impl SqliteStore {
     }
 
     fn init(path: Option<&Path>) -> Result<SqliteStore, StoreError> {
-        let conn = crate::sqlite_file::open(path, SCHEMA, SCHEMA_VERSION).map_err(StoreError)?;
+        let conn = crate::sqlite_file::open(path, SCHEMA, SCHEMA_VERSION, &MIGRATIONS).map_err(StoreError)?;
         Ok(SqliteStore { conn: Mutex::new(conn) })
     }
 
@@ -183,9 +198,9 @@ impl StateStore for SqliteStore {
         let config = r.config.as_ref().map(json).transpose()?;
         self.with(|c| {
             c.execute(
-                "INSERT INTO runs (connector, trigger, mode, simulate, status, started_at, counts, writes, notes, approves, config)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10)",
-                params![r.connector, r.trigger, r.mode, r.simulate, r.status.as_str(), r.started_at.to_rfc3339(), counts, notes, r.approves, config],
+                "INSERT INTO runs (connector, trigger, mode, simulate, status, started_at, counts, writes, notes, approves, config, heartbeat_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11)",
+                params![r.connector, r.trigger, r.mode, r.simulate, r.status.as_str(), r.started_at.to_rfc3339(), counts, notes, r.approves, config, r.started_at.timestamp_millis()],
             )
             .map_err(err)?;
             Ok(c.last_insert_rowid())
@@ -286,6 +301,113 @@ impl StateStore for SqliteStore {
         })
     }
 
+    fn heartbeat(&self, run_id: i64, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET heartbeat_ms = MAX(COALESCE(heartbeat_ms, 0), ?2) WHERE id = ?1 AND status = 'RUNNING'",
+                params![run_id, at.timestamp_millis()],
+            )
+            .map(|n| n == 1)
+            .map_err(err)
+        })
+    }
+
+    fn interrupt_expired(
+        &self,
+        connector: &str,
+        expired_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<RunRecord>, StoreError> {
+        let cutoff = expired_before.timestamp_millis();
+        self.with(|c| {
+            let mut stmt = c
+                .prepare(&format!(
+                    "SELECT {RUN_COLUMNS}, heartbeat_ms FROM runs WHERE connector = ?1 AND status = 'RUNNING'"
+                ))
+                .map_err(err)?;
+            let running = stmt
+                .query_map(params![connector], |r| Ok((run_row(r)?, r.get::<_, Option<i64>>(17)?)))
+                .map_err(err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(err)?;
+            let mut marked = Vec::new();
+            for (mut run, beat) in running {
+                // A file from before leases has no heartbeat: the start time stands in for it.
+                let last = beat.unwrap_or_else(|| run.started_at.timestamp_millis());
+                if last >= cutoff {
+                    continue;
+                }
+                let since = DateTime::from_timestamp_millis(last).unwrap_or(run.started_at);
+                run.status = RunStatus::Failed;
+                run.ended_at = Some(now.max(run.started_at));
+                run.error = Some(format!(
+                    "interrupted: the run stopped renewing its lease at {} (its process ended or lost the state store); \
+                     what it applied before is kept, the next run completes the rest",
+                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ));
+                // Only if the lease is still the one read: a run that renewed it meanwhile is alive.
+                let n = c
+                    .execute(
+                        "UPDATE runs SET status = 'FAILED', ended_at = ?2, error = ?3
+                         WHERE id = ?1 AND status = 'RUNNING' AND COALESCE(heartbeat_ms, -1) = COALESCE(?4, -1)",
+                        params![run.id, run.ended_at.map(|t| t.to_rfc3339()), run.error, beat],
+                    )
+                    .map_err(err)?;
+                if n == 1 {
+                    marked.push(run);
+                }
+            }
+            Ok(marked)
+        })
+    }
+
+    fn claim_fire(&self, connector: &str, kind: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO schedule_fires (connector, fire_at, kind, claimed_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (connector, fire_at) DO NOTHING",
+                params![connector, fire_key(at), kind, Utc::now().to_rfc3339()],
+            )
+            .map(|n| n == 1)
+            .map_err(err)
+        })
+    }
+
+    fn last_fire(&self, connector: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.with(|c| {
+            let at: Option<String> = c
+                .query_row("SELECT MAX(fire_at) FROM schedule_fires WHERE connector = ?1", params![connector], |r| {
+                    r.get(0)
+                })
+                .map_err(err)?;
+            Ok(time(at))
+        })
+    }
+
+    fn prune(&self, keep_runs: usize, older_than: DateTime<Utc>) -> Result<usize, StoreError> {
+        let doomed = self.with(|c| prunable(c, keep_runs, older_than))?;
+        for id in &doomed {
+            // Results first, in small transactions: a run can hold 100,000 of them.
+            loop {
+                let n = self.with(|c| {
+                    c.execute(
+                        "DELETE FROM results WHERE rowid IN (SELECT rowid FROM results WHERE run_id = ?1 LIMIT 2000)",
+                        params![id],
+                    )
+                    .map_err(err)
+                })?;
+                if n == 0 {
+                    break;
+                }
+            }
+            self.with(|c| c.execute("DELETE FROM runs WHERE id = ?1", params![id]).map_err(err))?;
+        }
+        self.with(|c| {
+            c.execute("DELETE FROM schedule_fires WHERE fire_at < ?1", params![fire_key(older_than)]).map_err(err)
+        })?;
+        Ok(doomed.len())
+    }
+
     fn config(&self) -> Result<Option<(String, String)>, StoreError> {
         self.with(|c| {
             c.query_row("SELECT json, base_dir FROM config WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -305,6 +427,51 @@ impl StateStore for SqliteStore {
             .map_err(err)
         })
     }
+}
+
+/// Fire times as keys: one fixed format, so that two engines claiming the same instant collide.
+fn fire_key(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The runs retention removes (see `StateStore::prune`), oldest first.
+fn prunable(c: &Connection, keep_runs: usize, older_than: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
+    let mut stmt = c
+        .prepare(
+            "SELECT id, connector, started_at, status, simulate, approved_by, mode FROM runs ORDER BY connector, id DESC",
+        )
+        .map_err(err)?;
+    type Row = (i64, String, String, String, bool, Option<i64>, String);
+    let rows: Vec<Row> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+        .map_err(err)?
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    let mut doomed = Vec::new();
+    let (mut connector, mut newer, mut full_kept) = (String::new(), 0usize, false);
+    for (id, conn, started, status, simulate, approved_by, mode) in rows {
+        if conn != connector {
+            (connector, newer, full_kept) = (conn, 0, false);
+        }
+        newer += 1;
+        let status = RunStatus::parse(&status).unwrap_or(RunStatus::Failed);
+        let awaiting = status == RunStatus::Held && approved_by.is_none() && !simulate;
+        // The cadence of incremental runs counts from the last full run: it stays.
+        let last_full = !full_kept
+            && !simulate
+            && matches!(status, RunStatus::Done | RunStatus::PartiallyFailed)
+            && matches!(mode.as_str(), "full" | "approve");
+        full_kept |= last_full;
+        if status == RunStatus::Running || awaiting || last_full {
+            continue;
+        }
+        let old = time(Some(started)).is_some_and(|t| t < older_than);
+        if newer > keep_runs || old {
+            doomed.push(id);
+        }
+    }
+    doomed.sort_unstable();
+    Ok(doomed)
 }
 
 /// Appends a run's per-user results (after those already stored) and writes anchor changes.

@@ -33,7 +33,10 @@ fn unknown_keys_are_errors_at_every_level() {
         "connector": [],
         "connectors": [connector(json!({ "colour": "blue", "source": { "delimeter": ";" }, "lifecycle": { "grace": 3 } }))]
     }));
-    assert!(errs.iter().any(|e| e.starts_with("connector: unknown key (expected one of: connectors)")), "{errs:?}");
+    assert!(
+        errs.iter().any(|e| e.starts_with("connector: unknown key (expected one of: connectors, operations)")),
+        "{errs:?}"
+    );
     assert!(errs.iter().any(|e| e.starts_with("connectors[0].colour: unknown key")), "{errs:?}");
     assert!(
         errs.iter().any(|e| e.starts_with("connectors[0].source.delimeter: unknown key") && e.contains("delimiter")),

@@ -1,0 +1,172 @@
+//! Cron schedules as Atlassian administrators write them: Quartz style, seconds first, `?` for
+//! "no specific day", names or 1-7 (Sunday = 1) for days of the week, an optional year.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// What a fire time starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    Full,
+    Incremental,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Full => "full",
+            RunKind::Incremental => "incremental",
+        }
+    }
+}
+
+/// One upcoming (or due) scheduled run of a connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FireTime {
+    pub connector: String,
+    pub kind: RunKind,
+    pub at: DateTime<Utc>,
+}
+
+/// A validated cron expression.
+#[derive(Debug, Clone)]
+pub struct Cron(cron::Schedule);
+
+impl Cron {
+    /// Parses an expression; the error says what is wrong in one line, for configuration paths.
+    pub fn parse(text: &str) -> Result<Cron, String> {
+        let fields = text.split_whitespace().count();
+        if !(6..=7).contains(&fields) {
+            return Err(format!(
+                "invalid cron expression '{text}': expected 6 or 7 fields with seconds first, found {fields} \
+                 (e.g. '0 0 2 * * ?' for 02:00 every day)"
+            ));
+        }
+        let field: Vec<String> = text.split_whitespace().map(str::to_ascii_uppercase).collect();
+        // Day of month takes no names, and day-of-week names hold no L or #: these are Quartz's
+        // "last", "nearest weekday" and "nth weekday", which this scheduler does not have.
+        let (dom, dow) = (&field[3], &field[5]);
+        if dom.contains(['L', 'W'])
+            || dow.contains('#')
+            || dow == "L"
+            || (dow.ends_with('L') && dow.len() <= 3 && dow.as_bytes()[0].is_ascii_digit())
+        {
+            return Err(format!(
+                "invalid cron expression '{text}': Quartz's L, W and # (last day, nearest weekday, nth weekday) are not supported"
+            ));
+        }
+        cron::Schedule::from_str(text).map(Cron).map_err(|e| {
+            // The parser's message spans lines with a caret under the field; its last line says why.
+            let why = e
+                .to_string()
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.trim().starts_with('^'))
+                .map(str::trim)
+                .map(str::to_string);
+            match why {
+                Some(why) if why != text => format!("invalid cron expression '{text}': {why}"),
+                _ => format!("invalid cron expression '{text}' (e.g. '0 0 2 * * ?' for 02:00 every day)"),
+            }
+        })
+    }
+
+    /// The first fire time strictly after `t`.
+    pub fn after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.0.after(&t).next()
+    }
+}
+
+/// A connector's two schedules: full runs and (optionally) incremental runs.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub full: Option<Cron>,
+    pub incremental: Option<Cron>,
+}
+
+impl Plan {
+    /// The next fire time strictly after `t`. When both expressions fire at the same instant,
+    /// the full run is the one that runs: it reads everything the incremental one would.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<(DateTime<Utc>, RunKind)> {
+        let full = self.full.as_ref().and_then(|c| c.after(t)).map(|at| (at, RunKind::Full));
+        let incremental = self.incremental.as_ref().and_then(|c| c.after(t)).map(|at| (at, RunKind::Incremental));
+        match (full, incremental) {
+            (Some(f), Some(i)) => Some(if i.0 < f.0 { i } else { f }),
+            (f, i) => f.or(i),
+        }
+    }
+
+    /// The next `n` fire times after `t`.
+    pub fn upcoming(&self, t: DateTime<Utc>, n: usize) -> Vec<(DateTime<Utc>, RunKind)> {
+        let mut out = Vec::with_capacity(n);
+        let mut at = t;
+        while out.len() < n {
+            let Some(next) = self.next_after(at) else { break };
+            at = next.0;
+            out.push(next);
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.full.is_none() && self.incremental.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn quartz_expressions_as_administrators_write_them() {
+        let daily = Cron::parse("0 0 2 * * ?").unwrap();
+        assert_eq!(daily.after(t("2026-11-23T10:00:00Z")), Some(t("2026-11-24T02:00:00Z")));
+        // Day 1 is Sunday, as in Quartz; 2026-11-29 is a Sunday.
+        let sundays = Cron::parse("0 0 12 ? * 1").unwrap();
+        assert_eq!(sundays.after(t("2026-11-23T10:00:00Z")), Some(t("2026-11-29T12:00:00Z")));
+        let weekdays = Cron::parse("0 30 9 ? * MON-FRI").unwrap();
+        assert_eq!(weekdays.after(t("2026-11-28T10:00:00Z")), Some(t("2026-11-30T09:30:00Z")));
+    }
+
+    #[test]
+    fn errors_say_what_is_wrong_in_one_line() {
+        let five = Cron::parse("0 2 * * *").unwrap_err();
+        assert!(five.contains("expected 6 or 7 fields with seconds first, found 5"), "{five}");
+        let last = Cron::parse("0 15 10 L * ?").unwrap_err();
+        assert!(last.contains("L, W and # ") && last.contains("not supported"), "{last}");
+        let nth = Cron::parse("0 15 10 ? * 6#3").unwrap_err();
+        assert!(nth.contains("not supported"), "{nth}");
+        let bad = Cron::parse("0 99 * * * ?").unwrap_err();
+        assert!(bad.starts_with("invalid cron expression '0 99 * * * ?'") && !bad.contains('\n'), "{bad}");
+    }
+
+    #[test]
+    fn a_full_run_wins_a_shared_instant() {
+        let plan = Plan {
+            full: Some(Cron::parse("0 0 * * * ?").unwrap()),
+            incremental: Some(Cron::parse("0 */15 * * * ?").unwrap()),
+        };
+        let kinds: Vec<_> = plan
+            .upcoming(t("2026-11-23T09:50:00Z"), 5)
+            .into_iter()
+            .map(|(at, k)| (at.format("%H:%M").to_string(), k))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("10:00".into(), RunKind::Full),
+                ("10:15".into(), RunKind::Incremental),
+                ("10:30".into(), RunKind::Incremental),
+                ("10:45".into(), RunKind::Incremental),
+                ("11:00".into(), RunKind::Full),
+            ]
+        );
+    }
+}

@@ -228,5 +228,6 @@ pub fn parse_request(text: &str) -> Result<RunRequest, HostError> {
         mode,
         simulate,
         trigger: text_of("trigger")?.unwrap_or_else(|| "api".into()),
+        scheduled_for: None,
     })
 }

@@ -7,6 +7,7 @@ mod lease;
 mod mapper;
 mod progress;
 mod runner;
+mod scheduler;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -59,6 +60,8 @@ pub struct RunRequest {
     pub mode: Mode,
     pub simulate: bool,
     pub trigger: String,
+    /// The schedule's fire time a scheduled run is for (noted in its record).
+    pub scheduled_for: Option<DateTime<Utc>>,
 }
 
 impl RunRequest {
@@ -68,6 +71,7 @@ impl RunRequest {
             mode: Mode::Full,
             simulate: false,
             trigger: "manual".into(),
+            scheduled_for: None,
         }
     }
 }
@@ -202,6 +206,7 @@ pub(crate) struct Shared {
     runs: Mutex<HashMap<i64, Arc<RunControl>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     closed: AtomicBool,
+    scheduler: Mutex<Option<scheduler::Scheduler>>,
 }
 
 /// Progress, cancellation and outcome of one run, readable from other threads.
@@ -223,6 +228,19 @@ impl RunControl {
     }
 }
 
+/// One run on the calling thread, from lock to record.
+fn run_on(
+    shared: &Shared,
+    config: &Config,
+    request: &RunRequest,
+    control: &RunControl,
+    progress: &dyn Fn(&Progress),
+) -> Result<RunReport, EngineError> {
+    let runner = runner::Runner::new(shared, config, request, control, progress)?;
+    let started = runner.begin(None)?;
+    runner.finish(started, &Approval::default())
+}
+
 /// A poisoned lock only means another thread panicked while holding it; the data is still usable.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -238,6 +256,7 @@ impl Engine {
                 runs: Mutex::new(HashMap::new()),
                 workers: Mutex::new(Vec::new()),
                 closed: AtomicBool::new(false),
+                scheduler: Mutex::new(None),
             }),
         }
     }
@@ -327,6 +346,7 @@ impl Engine {
     /// Cancels running runs and waits for their threads. Later calls that start work fail.
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::SeqCst);
+        self.stop_scheduler();
         for control in lock(&self.shared.runs).values() {
             control.cancel.store(true, Ordering::SeqCst);
         }
@@ -345,10 +365,7 @@ impl Engine {
         progress: &dyn Fn(&Progress),
     ) -> Result<RunReport, EngineError> {
         self.check_open()?;
-        let control = RunControl::default();
-        let runner = runner::Runner::new(&self.shared, config, request, &control, progress)?;
-        let started = runner.begin(None)?;
-        runner.finish(started, &Approval::default())
+        run_on(&self.shared, config, request, &RunControl::default(), progress)
     }
 
     /// Applies the destructive operations a HELD run held back, after re-checking them against
@@ -393,6 +410,7 @@ impl Engine {
             mode: Mode::Full,
             simulate: false,
             trigger: "approve".into(),
+            scheduled_for: None,
         };
         let control = RunControl::default();
         let runner = runner::Runner::new(&self.shared, config, &request, &control, progress)?;
@@ -439,6 +457,7 @@ impl Engine {
             mode: Mode::SingleUser(lookup),
             simulate: false,
             trigger: "login".into(),
+            scheduled_for: None,
         };
         let report = match self.run(config, &request, &|_| {}) {
             Ok(r) => r,

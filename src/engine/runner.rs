@@ -197,7 +197,12 @@ impl<'a> Runner<'a> {
             photo_downloads: 0,
             error: None,
             hold_reason: None,
-            notes: Vec::new(),
+            // A scheduled run names its fire time, so each fire time can be traced to its run.
+            notes: self
+                .request
+                .scheduled_for
+                .map(|at| vec![format!("scheduled for {}", at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))])
+                .unwrap_or_default(),
             approves,
             approved_by: None,
             config: Some(snapshot),

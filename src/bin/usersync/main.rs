@@ -9,6 +9,7 @@ macro_rules! out {
 }
 
 mod output;
+mod signals;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -78,6 +79,13 @@ enum Command {
     /// Inspect one run.
     #[command(subcommand)]
     Run(RunCommand),
+    /// Run the connectors' schedules in the foreground until SIGTERM or Ctrl-C: each run logs a
+    /// start and a stop line; stopping cancels the current run between users.
+    Daemon {
+        /// Configuration file (default: the imported configuration).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -147,13 +155,16 @@ enum RunCommand {
 }
 
 /// Exit codes (README): 0 DONE, 1 FAILED / other errors, 2 configuration error, 3 HELD,
-/// 4 PARTIALLY_FAILED.
+/// 4 PARTIALLY_FAILED, 5 SKIPPED (another run of the connector holds its lock).
 const EXIT_FAILED: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
+const EXIT_SKIPPED: u8 = 5;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let level = match cli.verbose {
+        // The daemon's start and stop lines are what an administrator watches.
+        0 if matches!(cli.command, Command::Daemon { .. }) => tracing::Level::INFO,
         0 => tracing::Level::WARN,
         1 => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,
@@ -165,6 +176,7 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(match e {
                 EngineError::Config(_) => EXIT_CONFIG,
+                EngineError::Busy(_) => EXIT_SKIPPED,
                 _ => EXIT_FAILED,
             })
         }
@@ -256,6 +268,7 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
                 },
                 simulate: args.simulate,
                 trigger: "manual".into(),
+                scheduled_for: None,
             };
             let bar = output::ProgressLine::new(std::io::stderr().is_terminal());
             let report = engine.run(&config, &request, &|p| bar.show(p))?;
@@ -313,6 +326,19 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
             } else {
                 output::print_history(&runs);
             }
+            Ok(0)
+        }
+        Command::Daemon { config } => {
+            signals::install();
+            let engine = open_engine(&cli.data_dir)?;
+            let config = load_config(&engine, config.as_deref())?;
+            for f in engine.next_fire_times(&config, 3) {
+                tracing::info!("next: {} run of connector '{}' at {}", f.kind.as_str(), f.connector, f.at);
+            }
+            engine.start_scheduler(config)?;
+            signals::wait();
+            tracing::info!("stopping: the current run, if any, is cancelled between users");
+            engine.stop_scheduler();
             Ok(0)
         }
         Command::Run(RunCommand::Show { run_id, json }) => {

@@ -11,7 +11,7 @@ use crate::support::Harness;
 const TOKEN: &str = "POST /contoso-tenant/oauth2/v2.0/token";
 const USERS: &str = "GET /v1.0/users";
 
-fn connector(graph: &Graph, patch: Value) -> Value {
+pub(crate) fn connector(graph: &Graph, patch: Value) -> Value {
     let mut c = json!({
         "id": "entra",
         "type": "entra",
@@ -224,7 +224,7 @@ fn the_entra_preset_maps_a_tenant_without_rules() {
     assert!(select.contains("mobilePhone") && select.contains("businessPhones"), "{select}");
 }
 
-fn incremental() -> usersync::engine::RunRequest {
+pub(crate) fn incremental() -> usersync::engine::RunRequest {
     usersync::engine::RunRequest {
         mode: usersync::engine::Mode::Incremental,
         ..usersync::engine::RunRequest::full(None)

@@ -15,5 +15,6 @@ mod logging;
 mod login;
 mod mapping;
 mod okta;
+mod operations;
 mod runs;
 mod secrets;

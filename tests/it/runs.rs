@@ -16,7 +16,7 @@ use crate::support::{connector, people, Harness};
 
 /// The local directory, with hooks: `create_user` can be paused after N creations, and can
 /// panic for one username.
-struct Hooked {
+pub(crate) struct Hooked {
     inner: LocalDirectory,
     gate: Arc<Gate>,
     panic_on: Option<String>,
@@ -25,20 +25,20 @@ struct Hooked {
 }
 
 #[derive(Default)]
-struct Gate {
+pub(crate) struct Gate {
     state: Mutex<(usize, bool)>, // (creations so far, open)
     changed: Condvar,
     pause_after: usize,
 }
 
 impl Gate {
-    fn wait_for(&self, creations: usize) {
+    pub(crate) fn wait_for(&self, creations: usize) {
         let mut s = self.state.lock().unwrap();
         while s.0 < creations {
             s = self.changed.wait(s).unwrap();
         }
     }
-    fn open(&self) {
+    pub(crate) fn open(&self) {
         self.state.lock().unwrap().1 = true;
         self.changed.notify_all();
     }
@@ -117,7 +117,7 @@ impl Directory for Hooked {
     }
 }
 
-fn hooked_engine(h: &Harness, pause_after: usize, panic_on: Option<&str>) -> (Engine, Arc<Gate>) {
+pub(crate) fn hooked_engine(h: &Harness, pause_after: usize, panic_on: Option<&str>) -> (Engine, Arc<Gate>) {
     let gate = Arc::new(Gate { pause_after, ..Gate::default() });
     let dir = Hooked {
         inner: LocalDirectory::open(&h.path("hooked.db")).unwrap(),
@@ -213,6 +213,9 @@ fn two_runs_of_one_connector_never_overlap() {
     gate.wait_for(2);
     let err = engine.run(&config, &RunRequest::full(None), &|_| {}).unwrap_err();
     assert!(err.to_string().contains("another run of connector 'hr' is in progress"), "{err}");
+    let skipped = engine.history(1).unwrap().remove(0);
+    assert_eq!(skipped.status, RunStatus::Skipped, "the run that could not start is in the history");
+    assert!(err.to_string().contains(&format!("recorded as run {}", skipped.id)), "{err}");
     // A simulation writes nothing and may look while a run is going on.
     let sim = RunRequest { simulate: true, ..RunRequest::full(None) };
     assert!(engine.run(&config, &sim, &|_| {}).is_ok());

@@ -112,6 +112,12 @@ impl Harness {
         Config::from_json("test", &doc.to_string(), self.dir.path().to_path_buf()).expect("valid test config")
     }
 
+    /// `config` with an `operations` section.
+    pub fn config_with(&self, connector: Value, operations: Value) -> Config {
+        let doc = json!({ "connectors": [connector], "operations": operations });
+        Config::from_json("test", &doc.to_string(), self.dir.path().to_path_buf()).expect("valid test config")
+    }
+
     pub fn sync(&self, config: &Config) -> RunReport {
         self.engine.run(config, &RunRequest::full(None), &|_| {}).expect("run starts")
     }
@@ -147,6 +153,14 @@ impl Harness {
 
     pub fn advance_days(&self, days: i64) {
         *self.now.lock().unwrap() += Duration::days(days);
+    }
+
+    pub fn advance_seconds(&self, seconds: i64) {
+        *self.now.lock().unwrap() += Duration::seconds(seconds);
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap()
     }
 }
 

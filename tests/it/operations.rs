@@ -1,0 +1,244 @@
+//! Operations in the engine: run leases, the connector lock across engines, skipped runs,
+//! history retention, and the scheduler's fire times and catch-up.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use usersync::directory::local::LocalDirectory;
+use usersync::directory::Directory;
+use usersync::engine::{Engine, RunRequest};
+use usersync::schedule::RunKind;
+use usersync::store::sqlite::SqliteStore;
+use usersync::store::{Counts, RunRecord, RunStatus, StateStore};
+
+use crate::runs::hooked_engine;
+use crate::support::graph::Graph;
+use crate::support::{connector, people, Harness};
+
+/// A run a process began and never finished (it was killed): RUNNING, its lease last renewed
+/// at `started`.
+fn dead_run(store: &dyn StateStore, started: DateTime<Utc>, simulate: bool) -> i64 {
+    let record = RunRecord {
+        id: 0,
+        connector: "hr".into(),
+        trigger: "schedule".into(),
+        mode: "full".into(),
+        simulate,
+        status: RunStatus::Running,
+        started_at: started,
+        ended_at: None,
+        counts: Counts::default(),
+        writes: 0,
+        photo_downloads: 0,
+        error: None,
+        hold_reason: None,
+        notes: Vec::new(),
+        approves: None,
+        approved_by: None,
+        config: None,
+    };
+    store.begin_run(&record).unwrap()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_run_whose_lease_expired_is_interrupted_and_its_lock_released() {
+    let h = Harness::new();
+    h.write_users(&people(4));
+    let config = h.config_with(connector(json!({})), json!({ "lease_seconds": 60 }));
+    // A process took the lock, began a run and died.
+    let dead = dead_run(h.engine.store(), h.now(), false);
+    assert!(h.engine.directory().try_lock("usersync:hr", 6 * 3600).unwrap());
+
+    // Within its lease the dead run still counts as running: the new run is skipped.
+    h.advance_seconds(30);
+    let err = h.engine.run(&config, &RunRequest::full(None), &|_| {}).unwrap_err();
+    assert!(err.to_string().contains("is in progress"), "{err}");
+    assert_eq!(h.engine.store().run(dead).unwrap().unwrap().status, RunStatus::Running);
+    assert_eq!(h.engine.history(1).unwrap()[0].status, RunStatus::Skipped);
+
+    // Past its lease it is marked interrupted, and the run that marked it takes the lock over.
+    h.advance_seconds(31);
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.created), (RunStatus::Done, 4));
+    let old = h.engine.store().run(dead).unwrap().unwrap();
+    assert_eq!(old.status, RunStatus::Failed);
+    assert!(old.error.as_deref().unwrap_or_default().starts_with("interrupted:"), "{:?}", old.error);
+    assert!(old.ended_at.is_some());
+    assert!(h.engine.directory().try_lock("usersync:hr", 60).unwrap(), "the new run released the lock at its end");
+}
+
+#[test]
+fn a_lock_held_without_an_expired_run_is_never_taken_over() {
+    let h = Harness::new();
+    h.write_users(&people(2));
+    let config = h.config_with(connector(json!({})), json!({ "lease_seconds": 60 }));
+    // A dead simulation (which holds no lock) expires, while a live holder keeps the lock.
+    let sim = dead_run(h.engine.store(), h.now(), true);
+    assert!(h.engine.directory().try_lock("usersync:hr", 6 * 3600).unwrap());
+    h.advance_seconds(120);
+    let err = h.engine.run(&config, &RunRequest::full(None), &|_| {}).unwrap_err();
+    assert!(err.to_string().contains("is in progress"), "{err}");
+    assert_eq!(h.engine.store().run(sim).unwrap().unwrap().status, RunStatus::Failed, "the dead simulation is marked");
+}
+
+#[test]
+fn a_live_run_renews_its_lease_and_another_engine_is_skipped_meanwhile() {
+    let h = Harness::new();
+    h.write_users(&people(8));
+    let config = h.config_with(connector(json!({})), json!({ "lease_seconds": 2 }));
+    let (engine, gate) = hooked_engine(&h, 3, None);
+    let id = engine.start(config.clone(), RunRequest::full(None)).unwrap();
+    gate.wait_for(3);
+    // Longer than the lease: only heartbeats keep the run alive.
+    std::thread::sleep(Duration::from_millis(3000));
+    let node_b = Engine::new(
+        Box::new(SqliteStore::open(&h.path("hooked-state.db")).unwrap()),
+        Box::new(LocalDirectory::open(&h.path("hooked.db")).unwrap()),
+    );
+    let err = node_b.run(&config, &RunRequest::full(None), &|_| {}).unwrap_err();
+    assert!(err.to_string().contains("is in progress"), "{err}");
+    // History stays readable from the other engine while the run is under way.
+    let history = node_b.history(10).unwrap();
+    assert_eq!(history.iter().map(|r| r.status).collect::<Vec<_>>(), vec![RunStatus::Skipped, RunStatus::Running]);
+    gate.open();
+    let report = engine.wait(id).unwrap();
+    assert_eq!((report.status, report.counts.created), (RunStatus::Done, 8));
+}
+
+#[test]
+fn a_run_that_loses_its_lease_stops_and_leaves_the_lock_alone() {
+    let h = Harness::new();
+    h.write_users(&people(8));
+    let config = h.config_with(connector(json!({})), json!({ "lease_seconds": 2 }));
+    let (engine, gate) = hooked_engine(&h, 3, None);
+    let id = engine.start(config.clone(), RunRequest::full(None)).unwrap();
+    gate.wait_for(3);
+    // Another node wrongly takes the run for dead (as if its heartbeats had not arrived).
+    let store_b = SqliteStore::open(&h.path("hooked-state.db")).unwrap();
+    let now = Utc::now();
+    let marked = store_b.interrupt_expired("hr", now + chrono::Duration::hours(1), now).unwrap();
+    assert_eq!(marked.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
+    // The next heartbeat finds out and cancels the run.
+    std::thread::sleep(Duration::from_millis(1500));
+    gate.open();
+    let report = engine.wait(id).unwrap();
+    assert_eq!(report.status, RunStatus::Cancelled);
+    assert!(report.notes.iter().any(|n| n.contains("lost its lease")), "{:?}", report.notes);
+    let dir_b = LocalDirectory::open(&h.path("hooked.db")).unwrap();
+    assert!(!dir_b.try_lock("usersync:hr", 60).unwrap(), "the lock is not the lost run's to release");
+}
+
+#[test]
+fn retention_prunes_old_runs_and_keeps_what_still_matters() {
+    let h = Harness::new();
+    h.write_users(&people(10));
+    let config = h.config_with(connector(json!({})), json!({ "history": { "keep_runs": 3, "keep_days": 5 } }));
+    let first = h.sync(&config);
+    let with_results = first.run_id;
+    assert!(!h.engine.store().results(with_results).unwrap().is_empty());
+    // Six of ten users gone: held, awaiting approval.
+    h.write_users(&people(4));
+    let held = h.sync(&config);
+    assert_eq!(held.status, RunStatus::Held);
+    h.write_users(&people(10));
+    for _ in 0..4 {
+        h.sync(&config);
+    }
+    let ids: Vec<i64> = h.engine.history(100).unwrap().iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 4, "three newest plus the held run: {ids:?}");
+    assert!(ids.contains(&held.run_id));
+    assert!(h.engine.store().results(with_results).unwrap().is_empty(), "a pruned run's results go with it");
+
+    // Days later: everything older than five days goes, but for the held run and the last full run.
+    h.advance_days(6);
+    let sim = h.simulate(&config);
+    let left: Vec<i64> = h.engine.history(100).unwrap().iter().map(|r| r.id).collect();
+    let last_full = sim.run_id - 1;
+    assert_eq!(left, vec![sim.run_id, last_full, held.run_id]);
+}
+
+#[test]
+fn next_fire_times_merge_full_and_incremental_schedules() {
+    let h = Harness::new();
+    let config = h.config(connector(json!({ "schedule": { "full": "0 0 2 * * ?", "incremental": "0 0/30 * * * ?" } })));
+    // The harness clock stands at 2026-01-05 09:00:00.
+    let fires = h.engine.next_fire_times(&config, 3);
+    let shown: Vec<(String, RunKind)> =
+        fires.iter().map(|f| (f.at.format("%d %H:%M:%S").to_string(), f.kind)).collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("05 09:30:00".into(), RunKind::Incremental),
+            ("05 10:00:00".into(), RunKind::Incremental),
+            ("05 10:30:00".into(), RunKind::Incremental)
+        ]
+    );
+    assert!(fires.iter().all(|f| f.connector == "hr"));
+    let err = h.engine.start_scheduler(h.config(connector(json!({})))).unwrap_err();
+    assert!(err.to_string().contains("no connector has a schedule"), "{err}");
+}
+
+#[test]
+fn bad_schedules_and_operations_are_configuration_errors_with_paths() {
+    let h = Harness::new();
+    let doc = json!({
+        "connectors": [connector(json!({ "schedule": { "full": "0 2 * * *", "incremental": "0 15 10 L * ?", "hourly": "x" } }))],
+        "operations": { "lease_seconds": 1, "history": { "keep_runs": 0 } }
+    });
+    let errs = usersync::config::Config::from_json("t", &doc.to_string(), h.path(".")).unwrap_err();
+    let text = errs.to_string();
+    for expected in [
+        "connectors[0].schedule.full: invalid cron expression '0 2 * * *': expected 6 or 7 fields",
+        "connectors[0].schedule.incremental: invalid cron expression '0 15 10 L * ?': Quartz's L, W and #",
+        "connectors[0].schedule.hourly: unknown key",
+        "operations.lease_seconds: expected a whole number from 2 to 3600",
+        "operations.history.keep_runs: expected a whole number from 1 to",
+    ] {
+        assert!(text.contains(expected), "missing '{expected}' in:\n{text}");
+    }
+}
+
+/// Downtime: fire times pass with no engine running. At start the scheduler runs once for
+/// them (not once per missed time), and the incremental run reads every change since its token.
+#[test]
+fn an_engine_started_after_downtime_catches_up_once_with_every_change() {
+    let g = Graph::start(30, 0);
+    let h = Harness::new();
+    let config = h.config(crate::entra::connector(&g, json!({ "schedule": { "incremental": "0 0/10 * * * ?" } })));
+    // The first round, while the scheduler last ran (its claim is in the store).
+    let first = h.engine.run(&config, &crate::entra::incremental(), &|_| {}).unwrap();
+    assert_eq!(first.counts.created, 30);
+    assert!(h.engine.store().claim_fire("entra", "incremental", h.now()).unwrap());
+    // Down for an hour and a bit: six fire times missed, three users changed meanwhile.
+    g.change(3, "department", json!("Research"));
+    g.change(4, "jobTitle", json!("Lead"));
+    g.remove(5);
+    h.advance_seconds(3600 + 125);
+    h.engine.start_scheduler(config.clone()).unwrap();
+    wait_until("the catch-up run is recorded", || {
+        h.engine.history(1).unwrap()[0].trigger == "schedule" && h.engine.history(1).unwrap()[0].ended_at.is_some()
+    });
+    h.engine.stop_scheduler();
+    let runs = h.engine.history(10).unwrap();
+    let scheduled: Vec<&RunRecord> = runs.iter().filter(|r| r.trigger == "schedule").collect();
+    assert_eq!(scheduled.len(), 1, "one catch-up run for six missed fire times");
+    let catch_up = scheduled[0];
+    assert_eq!((catch_up.status, catch_up.mode.as_str()), (RunStatus::Done, "incremental"));
+    assert_eq!((catch_up.counts.updated, catch_up.counts.disabled), (2, 1));
+    assert!(catch_up.notes.iter().any(|n| n == "scheduled for 2026-01-05T10:00:00.000Z"), "{:?}", catch_up.notes);
+    assert_eq!(h.user("user3").value(&"profile:department".parse().unwrap()), Some("Research"));
+    // The clock stands still: no further fire time came, and a restart finds nothing missed.
+    h.engine.start_scheduler(config).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    h.engine.stop_scheduler();
+    assert_eq!(h.engine.history(10).unwrap().iter().filter(|r| r.trigger == "schedule").count(), 1);
+}

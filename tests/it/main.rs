@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod config_errors;
+mod daemon;
 mod entra;
 mod file_sources;
 mod google;

@@ -1,0 +1,151 @@
+//! Real processes: two `usersync daemon`s sharing one state store and one directory, and a sync
+//! killed with SIGKILL in the middle of applying.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use usersync::store::sqlite::SqliteStore;
+use usersync::store::{RunStatus, StateStore};
+
+use crate::support::{cli, connector, people, Harness};
+
+fn write_config(h: &Harness, connector: Value, operations: Value) -> String {
+    let doc = json!({ "connectors": [connector], "operations": operations });
+    h.write("config.json", serde_json::to_string_pretty(&doc).unwrap()).to_string_lossy().into_owned()
+}
+
+fn spawn(data: &Path, args: &[&str], log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_usersync"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("usersync starts")
+}
+
+fn signal(child: &Child, sig: libc::c_int) {
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+}
+
+fn count_users(db: &Path) -> Option<i64> {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).ok()
+}
+
+#[test]
+fn two_daemons_sharing_a_store_start_exactly_one_run_per_fire_time() {
+    let h = Harness::new();
+    h.write_users(&people(5));
+    let config = write_config(&h, connector(json!({ "schedule": "* * * * * ?" })), json!({ "lease_seconds": 5 }));
+    let data = h.path("data");
+    let nodes: Vec<Child> =
+        (0..2).map(|i| spawn(&data, &["daemon", "--config", &config], &h.path(&format!("node{i}.log")))).collect();
+    std::thread::sleep(Duration::from_secs(8));
+    for node in &nodes {
+        signal(node, libc::SIGTERM);
+    }
+    for mut node in nodes {
+        let status = node.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "a daemon stops cleanly on SIGTERM");
+    }
+    for i in 0..2 {
+        let log = std::fs::read_to_string(h.path(&format!("node{i}.log"))).unwrap();
+        assert!(log.contains("scheduler started") && log.contains("scheduler stopped"), "{log}");
+    }
+
+    let store = SqliteStore::open(&data.join("state.db")).unwrap();
+    let runs = store.runs(None, 1000).unwrap();
+    let mut per_fire: BTreeMap<String, Vec<RunStatus>> = BTreeMap::new();
+    for run in runs.iter().filter(|r| r.trigger == "schedule") {
+        let fire = run
+            .notes
+            .iter()
+            .find_map(|n| n.strip_prefix("scheduled for "))
+            .expect("a scheduled run names its fire time");
+        per_fire.entry(fire.to_string()).or_default().push(run.status);
+    }
+    assert!(per_fire.len() >= 5, "fire times over 8 seconds: {per_fire:?}");
+    for (fire, statuses) in &per_fire {
+        assert_eq!(statuses, &vec![RunStatus::Done], "fire time {fire}: exactly one run, and it ran");
+    }
+    // No fire time between the first and the last went without a run.
+    let seconds: Vec<i64> =
+        per_fire.keys().map(|k| chrono::DateTime::parse_from_rfc3339(k).unwrap().timestamp()).collect();
+    assert_eq!(seconds.last().unwrap() - seconds.first().unwrap() + 1, seconds.len() as i64, "{per_fire:?}");
+    assert_eq!(runs.len(), per_fire.len(), "no other run was started or skipped");
+    assert_eq!(count_users(&data.join("directory.db")), Some(5));
+}
+
+#[test]
+fn a_sync_killed_mid_apply_is_marked_interrupted_and_the_next_run_converges() {
+    const N: u32 = 6000;
+    let h = Harness::new();
+    h.write_users(&people(N));
+    let config = write_config(&h, connector(json!({})), json!({ "lease_seconds": 2 }));
+    let data = h.path("data");
+    let directory = data.join("directory.db");
+    let mut child = spawn(&data, &["sync", "--config", &config], &h.path("killed.log"));
+    // Kill it once the first chunks have landed, well before the last.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count_users(&directory).unwrap_or(0) < 600 {
+        assert!(Instant::now() < deadline, "the sync never started applying");
+        assert!(child.try_wait().unwrap().is_none(), "the sync ended before it could be killed");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    signal(&child, libc::SIGKILL);
+    child.wait().unwrap();
+    let written = count_users(&directory).unwrap();
+    assert!(written > 0 && written < i64::from(N), "killed mid-apply: {written} of {N} users written");
+
+    // Within the lease the killed run still counts as running: a new run is skipped (exit 5).
+    let (code, _, err) = cli(&data, &["sync", "--config", &config]);
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("is in progress"), "{err}");
+
+    // After the lease the next run marks it interrupted, takes the lock over and converges.
+    std::thread::sleep(Duration::from_millis(2200));
+    let (code, out, err) = cli(&data, &["sync", "--config", &config, "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["counts"]["failed"], 0);
+    let created = report["counts"]["created"].as_i64().unwrap();
+    assert!(created < i64::from(N), "what the killed run wrote was not written again: {created}");
+
+    let store = SqliteStore::open(&data.join("state.db")).unwrap();
+    let runs = store.runs(None, 10).unwrap();
+    let statuses: Vec<RunStatus> = runs.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![RunStatus::Done, RunStatus::Skipped, RunStatus::Failed]);
+    assert!(runs[2].error.as_deref().unwrap_or_default().starts_with("interrupted:"), "{:?}", runs[2].error);
+    assert_eq!(store.identities("hr").unwrap().len(), N as usize, "every user anchored once");
+
+    // The directory is exactly the source: no duplicate, no user missing, no half-written one.
+    let c = rusqlite::Connection::open(&directory).unwrap();
+    let (users, distinct_ids, with_mail): (i64, i64, i64) = c
+        .query_row(
+            "SELECT COUNT(*), COUNT(DISTINCT external_id), COUNT(*) FILTER (WHERE email = username || '@example.com') FROM users",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!((users, distinct_ids, with_mail), (i64::from(N), i64::from(N), i64::from(N)));
+    let in_staff: i64 = c
+        .query_row("SELECT COUNT(DISTINCT user_id) FROM memberships WHERE group_name = 'Staff'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(in_staff, i64::from(N), "every membership written");
+    let names: BTreeSet<String> = (1..=N).map(|i| format!("user{i}")).collect();
+    let found: BTreeSet<String> = c
+        .prepare("SELECT username FROM users")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(found, names);
+}

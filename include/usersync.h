@@ -341,6 +341,40 @@ enum UsersyncStatus usersync_engine_approve(const struct UsersyncEngine *engine,
                                             char **error_out);
 
 /**
+ * Starts the scheduler on the engine's configuration: each connector's `schedule` starts its
+ * runs on threads of the engine (recorded with trigger `schedule`). Engines sharing a state store
+ * start one run per fire time between them. `USERSYNC_STATUS_INVALID_REQUEST` when no connector
+ * has a schedule.
+ *
+ * # Safety
+ * Pointers are NULL or valid for the call.
+ */
+enum UsersyncStatus usersync_engine_scheduler_start(const struct UsersyncEngine *engine,
+                                                    char **error_out);
+
+/**
+ * Stops the scheduler; runs it started are cancelled between users and waited for. Blocks
+ * until they have ended.
+ *
+ * # Safety
+ * Pointers are NULL or valid for the call.
+ */
+enum UsersyncStatus usersync_engine_scheduler_stop(const struct UsersyncEngine *engine,
+                                                   char **error_out);
+
+/**
+ * The next `count` fire times of the configured schedules as a JSON array of
+ * `{"connector", "kind", "at"}`, soonest first.
+ *
+ * # Safety
+ * Pointers are NULL or valid for the call.
+ */
+enum UsersyncStatus usersync_engine_next_fire_times(const struct UsersyncEngine *engine,
+                                                    uint32_t count,
+                                                    char **fire_times_out,
+                                                    char **error_out);
+
+/**
  * The newest `limit` runs as a JSON array.
  *
  * # Safety

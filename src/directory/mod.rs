@@ -111,7 +111,10 @@ pub trait Directory: Send + Sync {
         Ok(())
     }
 
-    /// A cluster-wide lock; `false` when another holder has it.
+    /// A cluster-wide lock; `false` when another holder has it. `ttl_seconds` is a backstop for
+    /// a holder that vanished; the engine does not rely on it (run leases do that).
     fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError>;
+    /// Releases the lock, whoever holds it. The engine releases a lock it did not take only after
+    /// proving its holder dead (that run's lease expired and this engine marked it interrupted).
     fn unlock(&self, name: &str) -> Result<(), DirError>;
 }

@@ -90,11 +90,30 @@ impl HostEngine {
         self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// Replaces the configuration; on error the old one stays.
+    /// Replaces the configuration; on error the old one stays. A running scheduler follows the
+    /// new schedules.
     pub fn set_config(&self, config_json: &str, base_dir: Option<&str>) -> Result<(), HostError> {
         let config = parse_config(config_json, base_dir)?;
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config.clone();
+        if self.engine.scheduler_running() {
+            self.engine.start_scheduler(config)?;
+        }
         Ok(())
+    }
+
+    /// Starts the scheduler on the current configuration (see `Engine::start_scheduler`).
+    pub fn start_scheduler(&self) -> Result<(), HostError> {
+        Ok(self.engine.start_scheduler(self.config())?)
+    }
+
+    /// Stops the scheduler, cancelling and waiting for the runs it started.
+    pub fn stop_scheduler(&self) {
+        self.engine.stop_scheduler();
+    }
+
+    /// The next `count` fire times as JSON: `[{"connector", "kind", "at"}]`, soonest first.
+    pub fn next_fire_times(&self, count: usize) -> String {
+        json(&self.engine.next_fire_times(&self.config(), count.min(1000)))
     }
 
     /// Runs and waits; returns the report as JSON (the object `usersync sync --json` prints).

@@ -252,6 +252,52 @@ pub unsafe extern "C" fn usersync_engine_approve(
     answer(engine, report_out, "report_out", error_out, |host| Ok(host.approve(run_id)?))
 }
 
+/// Starts the scheduler on the engine's configuration: each connector's `schedule` starts its
+/// runs on threads of the engine (recorded with trigger `schedule`). Engines sharing a state store
+/// start one run per fire time between them. `USERSYNC_STATUS_INVALID_REQUEST` when no connector
+/// has a schedule.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_scheduler_start(
+    engine: *const UsersyncEngine,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || Ok(self::engine(engine)?.start_scheduler()?))
+}
+
+/// Stops the scheduler; runs it started are cancelled between users and waited for. Blocks
+/// until they have ended.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_scheduler_stop(
+    engine: *const UsersyncEngine,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    guard(error_out, || {
+        self::engine(engine)?.stop_scheduler();
+        Ok(())
+    })
+}
+
+/// The next `count` fire times of the configured schedules as a JSON array of
+/// `{"connector", "kind", "at"}`, soonest first.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_next_fire_times(
+    engine: *const UsersyncEngine,
+    count: u32,
+    fire_times_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    answer(engine, fire_times_out, "fire_times_out", error_out, |host| Ok(host.next_fire_times(count as usize)))
+}
+
 /// The newest `limit` runs as a JSON array.
 ///
 /// # Safety

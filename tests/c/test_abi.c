@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "memdir.h"
 #include "usersync.h"
@@ -376,6 +377,73 @@ static void test_errors(void) {
     report("errors and NULL arguments return a status and a message, and leave outputs alone", ok);
 }
 
+static void sleep_ms(long ms) {
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static void test_scheduler_and_lock(void) {
+    int ok = 1;
+    char *csv = path_in(work, "people-scheduled.csv");
+    write_people(csv, 5);
+    const char *fmt =
+        "{\"connectors\":[{\"id\":\"people\",\"type\":\"csv\",\"source\":{\"path\":\"%s\",\"id_column\":\"id\"},"
+        "\"schedule\":{\"full\":\"* * * * * ?\"},"
+        "\"mapping\":[{\"target\":\"username\",\"source\":\"user\"},{\"target\":\"email\",\"source\":\"mail\"}]}]}";
+    char *config = malloc(strlen(fmt) + strlen(csv) + 1);
+    sprintf(config, fmt, csv);
+    MemDir *dir;
+    UsersyncEngine *engine = engine_for("scheduled.db", config, NULL, &dir);
+    char *error = NULL, *fires = NULL, *history = NULL;
+
+    CHECK(usersync_engine_next_fire_times(engine, 3, &fires, &error) == USERSYNC_STATUS_OK);
+    CHECK(has(fires, "\"connector\":\"people\"") && has(fires, "\"kind\":\"full\"") && has(fires, "\"at\":"));
+
+    /* Another node holds the connector's lock: the run is skipped, and recorded as such. */
+    dir->locked = strdup("usersync:people");
+    char *busy = (char *)"untouched";
+    CHECK(usersync_engine_run(engine, NULL, &busy, &error) == USERSYNC_STATUS_BUSY);
+    CHECK(has(error, "is in progress") && has(error, "skipped"));
+    CHECK(strcmp(busy, "untouched") == 0);
+    usersync_string_free(error);
+    error = NULL;
+    free(dir->locked);
+    dir->locked = NULL;
+
+    /* The scheduler runs the schedule (every second) on its own thread. */
+    CHECK(usersync_engine_scheduler_start(engine, &error) == USERSYNC_STATUS_OK);
+    /* Watched through the history (the directory belongs to the run's thread meanwhile). */
+    for (int i = 0; i < 100; i++) {
+        CHECK(usersync_engine_history(engine, 50, &history, &error) == USERSYNC_STATUS_OK);
+        int done = has(history, "\"status\":\"DONE\"");
+        usersync_string_free(history);
+        history = NULL;
+        if (done) break;
+        sleep_ms(50);
+    }
+    CHECK(usersync_engine_scheduler_stop(engine, &error) == USERSYNC_STATUS_OK);
+    CHECK(memdir_count(dir, false) == 5);
+    CHECK(dir->locked == NULL); /* released by every run */
+    CHECK(usersync_engine_history(engine, 50, &history, &error) == USERSYNC_STATUS_OK);
+    CHECK(has(history, "\"trigger\":\"schedule\""));
+    CHECK(has(history, "\"status\":\"SKIPPED\""));
+
+    /* Without a schedule there is nothing to start. */
+    char *plain = small_config(csv);
+    CHECK(usersync_engine_set_config(engine, plain, NULL, &error) == USERSYNC_STATUS_OK);
+    CHECK(usersync_engine_scheduler_start(engine, &error) == USERSYNC_STATUS_INVALID_REQUEST);
+    CHECK(has(error, "no connector has a schedule"));
+    usersync_string_free(error);
+
+    usersync_string_free(fires);
+    usersync_string_free(history);
+    usersync_engine_free(engine);
+    free(plain);
+    free(config);
+    free(csv);
+    report("the scheduler runs schedules, fire times are listed, a held lock skips the run", ok);
+}
+
 static void test_panic(void) {
     int ok = 1;
     char *error = NULL;
@@ -401,6 +469,7 @@ int main(int argc, char **argv) {
     test_async_run();
     test_log_sink();
     test_errors();
+    test_scheduler_and_lock();
     test_panic();
     printf("c: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -173,6 +173,38 @@ pub extern "system" fn Java_org_usersync_NativeEngine_cancel<'l>(
 }
 
 #[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_startScheduler<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+) {
+    env.with_env(|_env| -> Res<()> { Ok(lookup(handle)?.start_scheduler()?) }).resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_stopScheduler<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+) {
+    env.with_env(|_env| -> Res<()> {
+        lookup(handle)?.stop_scheduler();
+        Ok(())
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_nextFireTimes<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    count: jint,
+) -> JString<'l> {
+    answer(&mut env, handle, |_, e| Ok(e.next_fire_times(count.max(0) as usize)))
+}
+
+#[no_mangle]
 pub extern "system" fn Java_org_usersync_NativeEngine_history<'l>(
     mut env: EnvUnowned<'l>,
     _c: JClass<'l>,

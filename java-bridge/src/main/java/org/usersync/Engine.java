@@ -163,6 +163,26 @@ public final class Engine implements AutoCloseable {
         return NativeEngine.history(handle.get(), limit);
     }
 
+    /**
+     * Starts running the configuration's schedules on the engine's own threads (trigger
+     * "schedule"). Nodes whose engines share a state store start one run per fire time between
+     * them; a run that finds another run of its connector going on is recorded SKIPPED.
+     * Throws {@link InvalidRequestException} when no connector has a schedule.
+     */
+    public void startScheduler() {
+        NativeEngine.startScheduler(handle.get());
+    }
+
+    /** Stops the scheduler; its runs are cancelled between users and waited for. */
+    public void stopScheduler() {
+        NativeEngine.stopScheduler(handle.get());
+    }
+
+    /** The next fire times, soonest first: [{"connector", "kind", "at"}]. */
+    public String nextFireTimes(int count) {
+        return NativeEngine.nextFireTimes(handle.get(), count);
+    }
+
     /** {"run": {...}, "results": [...]}: a run and its per-user results. */
     public String results(long runId) {
         return NativeEngine.results(handle.get(), runId);

@@ -55,6 +55,12 @@ final class NativeEngine {
 
     static native String history(long handle, int limit);
 
+    static native void startScheduler(long handle);
+
+    static native void stopScheduler(long handle);
+
+    static native String nextFireTimes(long handle, int count);
+
     static native String results(long handle, long runId);
 
     static native String onLogin(long handle, String connector, String username);

@@ -100,6 +100,37 @@ class EngineTest {
     }
 
     @Test
+    void theSchedulerRunsSchedulesAndAHeldLockSkipsARun() throws Exception {
+        Path csv = tmp.resolve("people.csv");
+        writePeople(csv, 5);
+        String scheduled = smallConfig(csv).replace("\"mapping\"", "\"schedule\":{\"full\":\"* * * * * ?\"},\"mapping\"");
+        InMemoryDirectory dir = new InMemoryDirectory();
+        try (Engine engine = new Engine(tmp.resolve("scheduled.db"), scheduled, null, dir)) {
+            String fires = engine.nextFireTimes(2);
+            assertTrue(fires.contains("\"connector\":\"people\"") && fires.contains("\"kind\":\"full\""), fires);
+            // Another node holds the connector's lock: the run is skipped and recorded as such.
+            assertTrue(dir.tryLock("usersync:people", 60));
+            BusyException busy = assertThrows(BusyException.class, engine::sync);
+            assertTrue(busy.getMessage().contains("skipped"), busy.getMessage());
+            dir.unlock("usersync:people");
+
+            engine.startScheduler();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (dir.count(false) < 5 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            engine.stopScheduler();
+            assertEquals(5, dir.count(false));
+            String history = engine.history(50);
+            assertTrue(history.contains("\"trigger\":\"schedule\"") && history.contains("\"status\":\"SKIPPED\""), history);
+
+            engine.setConfig(smallConfig(csv), null);
+            InvalidRequestException none = assertThrows(InvalidRequestException.class, engine::startScheduler);
+            assertTrue(none.getMessage().contains("no connector has a schedule"), none.getMessage());
+        }
+    }
+
+    @Test
     void singleUserSync() throws IOException {
         InMemoryDirectory dir = new InMemoryDirectory();
         try (Engine engine = quickstartEngine(dir)) {

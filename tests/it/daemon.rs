@@ -149,3 +149,29 @@ fn a_sync_killed_mid_apply_is_marked_interrupted_and_the_next_run_converges() {
         .unwrap();
     assert_eq!(found, names);
 }
+
+#[test]
+fn sigterm_cancels_the_daemons_current_run_between_users_and_exits_cleanly() {
+    const N: u32 = 6000;
+    let h = Harness::new();
+    h.write_users(&people(N));
+    let config = write_config(&h, connector(json!({ "schedule": "* * * * * ?" })), json!({}));
+    let data = h.path("data");
+    let directory = data.join("directory.db");
+    let mut daemon = spawn(&data, &["daemon", "--config", &config], &h.path("daemon.log"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count_users(&directory).unwrap_or(0) < 300 {
+        assert!(Instant::now() < deadline, "the scheduled run never started applying");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    signal(&daemon, libc::SIGTERM);
+    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    let log = std::fs::read_to_string(h.path("daemon.log")).unwrap();
+    assert!(log.contains("run 1 started") && log.contains("run 1 of connector 'hr' finished: CANCELLED"), "{log}");
+    let store = SqliteStore::open(&data.join("state.db")).unwrap();
+    let run = store.run(1).unwrap().unwrap();
+    assert_eq!(run.status, RunStatus::Cancelled);
+    let written = count_users(&directory).unwrap();
+    assert!(written < i64::from(N), "stopped before the end: {written}");
+    assert_eq!(store.identities("hr").unwrap().len() as i64, written, "what was written is anchored");
+}

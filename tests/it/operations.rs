@@ -242,3 +242,38 @@ fn an_engine_started_after_downtime_catches_up_once_with_every_change() {
     h.engine.stop_scheduler();
     assert_eq!(h.engine.history(10).unwrap().iter().filter(|r| r.trigger == "schedule").count(), 1);
 }
+
+/// A state file written before leases existed (schema 1) is brought to the current schema in
+/// place: its history stays, and a run it left RUNNING is interrupted like any other.
+#[test]
+fn a_schema_1_state_file_is_migrated_and_its_stale_run_interrupted() {
+    let h = Harness::new();
+    let path = h.path("old-state.db");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, connector TEXT NOT NULL, trigger TEXT NOT NULL,
+           mode TEXT NOT NULL, simulate INTEGER NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT,
+           counts TEXT NOT NULL, writes INTEGER NOT NULL, photo_downloads INTEGER NOT NULL DEFAULT 0, error TEXT,
+           hold_reason TEXT, notes TEXT NOT NULL, approves INTEGER, approved_by INTEGER, config TEXT);
+         INSERT INTO runs (connector, trigger, mode, simulate, status, started_at, ended_at, counts, writes, notes)
+           VALUES ('hr', 'manual', 'full', 0, 'DONE', '2025-12-01T08:00:00+00:00', '2025-12-01T08:01:00+00:00', '{}', 3, '[]'),
+                  ('hr', 'manual', 'full', 0, 'RUNNING', '2025-12-02T08:00:00+00:00', NULL, '{}', 0, '[]');
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(c);
+    let store = SqliteStore::open(&path).unwrap();
+    let runs = store.runs(None, 10).unwrap();
+    assert_eq!(
+        runs.iter().map(|r| (r.id, r.status)).collect::<Vec<_>>(),
+        vec![(2, RunStatus::Running), (1, RunStatus::Done)]
+    );
+    let now = h.now();
+    let marked = store.interrupt_expired("hr", now - chrono::Duration::seconds(120), now).unwrap();
+    assert_eq!(marked.iter().map(|r| r.id).collect::<Vec<_>>(), vec![2], "no heartbeat: its start time counts");
+    assert!(store.claim_fire("hr", "full", now).unwrap(), "the new table exists");
+    drop(store);
+    let version: i64 =
+        rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 2);
+}

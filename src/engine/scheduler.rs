@@ -142,7 +142,10 @@ fn follow(shared: &Shared, stop: &Stop, config: &Config, id: &str) {
         if *lock(&stop.stopped) {
             return;
         }
-        fire(shared, stop, config, id, next);
+        // A bug in one run must not end the schedule: it is logged and the next fire time comes.
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fire(shared, stop, config, id, next))).is_err() {
+            tracing::error!("connector '{id}': the scheduled run for {} stopped by an internal error", next.0);
+        }
         // Fire times that passed during a long run are not made up one by one: the next one
         // after now is.
         after = next.0.max((shared.clock)());

@@ -26,7 +26,7 @@ pub(crate) fn open(path: Option<&Path>, schema: &str, version: i64, migrations: 
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
     };
-    setup().map_err(|e| e.to_string())?;
+    busy_retry(setup).map_err(|e| e.to_string())?;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| e.to_string())?;
     if found > version {
         return Err(format!(
@@ -53,10 +53,29 @@ pub(crate) fn open(path: Option<&Path>, schema: &str, version: i64, migrations: 
         result
     };
     if found < version {
-        upgrade(&conn).map_err(|e| format!("{}: cannot bring the schema to version {version}: {e}", name()))?;
+        busy_retry(|| upgrade(&conn))
+            .map_err(|e| format!("{}: cannot bring the schema to version {version}: {e}", name()))?;
     } else {
         // Current already; the schema statements only create what a partial file lacks.
         conn.execute_batch(schema).map_err(|e| e.to_string())?;
     }
     Ok(conn)
+}
+
+/// Retries `step` while another connection holds the file: switching a new file to WAL takes a
+/// lock that SQLite's busy timeout does not wait for, so two processes opening one new file at
+/// once (two daemons starting together) would otherwise fail with "database is locked".
+fn busy_retry<T>(mut step: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match step() {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }

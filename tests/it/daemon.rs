@@ -51,9 +51,10 @@ fn two_daemons_sharing_a_store_start_exactly_one_run_per_fire_time() {
     for node in &nodes {
         signal(node, libc::SIGTERM);
     }
-    for mut node in nodes {
+    for (i, mut node) in nodes.into_iter().enumerate() {
         let status = node.wait().unwrap();
-        assert_eq!(status.code(), Some(0), "a daemon stops cleanly on SIGTERM");
+        let log = std::fs::read_to_string(h.path(&format!("node{i}.log"))).unwrap();
+        assert_eq!(status.code(), Some(0), "a daemon stops cleanly on SIGTERM:\n{log}");
     }
     for i in 0..2 {
         let log = std::fs::read_to_string(h.path(&format!("node{i}.log"))).unwrap();

@@ -176,3 +176,18 @@ fn sigterm_cancels_the_daemons_current_run_between_users_and_exits_cleanly() {
     assert!(written < i64::from(N), "stopped before the end: {written}");
     assert_eq!(store.identities("hr").unwrap().len() as i64, written, "what was written is anchored");
 }
+
+/// Nodes starting together open one new state file at once: none may fail on another's lock.
+#[test]
+fn processes_opening_one_new_data_directory_at_once_all_succeed() {
+    for round in 0..10 {
+        let h = Harness::new();
+        let data = h.path("data");
+        let procs: Vec<Child> = (0..6).map(|i| spawn(&data, &["history"], &h.path(&format!("p{i}.log")))).collect();
+        for (i, mut p) in procs.into_iter().enumerate() {
+            let code = p.wait().unwrap().code();
+            let log = std::fs::read_to_string(h.path(&format!("p{i}.log"))).unwrap();
+            assert_eq!(code, Some(0), "round {round}, process {i}: {log}");
+        }
+    }
+}

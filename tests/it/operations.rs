@@ -94,12 +94,12 @@ fn a_lock_held_without_an_expired_run_is_never_taken_over() {
 fn a_live_run_renews_its_lease_and_another_engine_is_skipped_meanwhile() {
     let h = Harness::new();
     h.write_users(&people(8));
-    let config = h.config_with(connector(json!({})), json!({ "lease_seconds": 2 }));
+    let config = h.config_with(connector(json!({})), json!({ "lease_seconds": 3 }));
     let (engine, gate) = hooked_engine(&h, 3, None);
     let id = engine.start(config.clone(), RunRequest::full(None)).unwrap();
     gate.wait_for(3);
     // Longer than the lease: only heartbeats keep the run alive.
-    std::thread::sleep(Duration::from_millis(3000));
+    std::thread::sleep(Duration::from_millis(4000));
     let node_b = Engine::new(
         Box::new(SqliteStore::open(&h.path("hooked-state.db")).unwrap()),
         Box::new(LocalDirectory::open(&h.path("hooked.db")).unwrap()),
@@ -127,8 +127,8 @@ fn a_run_that_loses_its_lease_stops_and_leaves_the_lock_alone() {
     let now = Utc::now();
     let marked = store_b.interrupt_expired("hr", now + chrono::Duration::hours(1), now).unwrap();
     assert_eq!(marked.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id]);
-    // The next heartbeat finds out and cancels the run.
-    std::thread::sleep(Duration::from_millis(1500));
+    // The next heartbeat (every 0.67 s) finds out and cancels the run.
+    std::thread::sleep(Duration::from_millis(2500));
     gate.open();
     let report = engine.wait(id).unwrap();
     assert_eq!(report.status, RunStatus::Cancelled);

@@ -114,6 +114,26 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.full.is_none() && self.incremental.is_none()
     }
+
+    /// The fire times in (`last`, `now`] that passed while no engine ran, as the one run that
+    /// catches up for them: at the latest of them, and a full run when a full fire time was among
+    /// them. The work is bounded however long the gap: the latest is searched for in the last
+    /// hour first, where a dense schedule has one.
+    pub fn missed(&self, last: DateTime<Utc>, now: DateTime<Utc>) -> Option<(DateTime<Utc>, RunKind)> {
+        let first = self.next_after(last).filter(|f| f.0 <= now)?;
+        let full = self.full.as_ref().and_then(|c| c.after(last)).is_some_and(|at| at <= now);
+        let latest_from = |mut at: DateTime<Utc>| {
+            let mut latest = None;
+            while let Some((next, _)) = self.next_after(at).filter(|f| f.0 <= now) {
+                latest = Some(next);
+                at = next;
+            }
+            latest
+        };
+        let latest =
+            latest_from(last.max(now - chrono::Duration::hours(1))).or_else(|| latest_from(last)).unwrap_or(first.0);
+        Some((latest, if full { RunKind::Full } else { RunKind::Incremental }))
+    }
 }
 
 #[cfg(test)]
@@ -145,6 +165,37 @@ mod tests {
         assert!(nth.contains("not supported"), "{nth}");
         let bad = Cron::parse("0 99 * * * ?").unwrap_err();
         assert!(bad.starts_with("invalid cron expression '0 99 * * * ?'") && !bad.contains('\n'), "{bad}");
+    }
+
+    #[test]
+    fn missed_fire_times_make_one_catch_up_at_the_latest() {
+        let plan = Plan {
+            full: Some(Cron::parse("0 0 2 * * ?").unwrap()),
+            incremental: Some(Cron::parse("0 0/15 * * * ?").unwrap()),
+        };
+        let last = t("2026-11-23T01:00:00Z");
+        assert_eq!(plan.missed(last, t("2026-11-23T01:10:00Z")), None, "nothing due yet");
+        assert_eq!(
+            plan.missed(last, t("2026-11-23T01:40:00Z")),
+            Some((t("2026-11-23T01:30:00Z"), RunKind::Incremental))
+        );
+        assert_eq!(
+            plan.missed(last, t("2026-11-23T03:20:00Z")),
+            Some((t("2026-11-23T03:15:00Z"), RunKind::Full)),
+            "02:00's full run was among those missed"
+        );
+        // Months of downtime with a fire time every second: found without walking them all.
+        let dense = Plan { full: None, incremental: Some(Cron::parse("* * * * * ?").unwrap()) };
+        let started = std::time::Instant::now();
+        let late = dense.missed(t("2026-01-01T00:00:00Z"), t("2026-11-23T10:00:00.500Z"));
+        assert_eq!(late, Some((t("2026-11-23T10:00:00Z"), RunKind::Incremental)));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "bounded work");
+        // A sparse schedule with nothing in the last hour: the latest is still found.
+        let monthly = Plan { full: Some(Cron::parse("0 0 3 1 * ?").unwrap()), incremental: None };
+        assert_eq!(
+            monthly.missed(t("2026-08-15T00:00:00Z"), t("2026-11-23T10:00:00Z")),
+            Some((t("2026-11-01T03:00:00Z"), RunKind::Full))
+        );
     }
 
     #[test]

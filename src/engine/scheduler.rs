@@ -156,21 +156,7 @@ fn follow(shared: &Shared, stop: &Stop, config: &Config, id: &str) {
 /// was down at that time. Only the latest is returned: one run catches up for all of them.
 fn missed_fire(shared: &Shared, plan: &Plan, id: &str, now: DateTime<Utc>) -> Option<(DateTime<Utc>, RunKind)> {
     let last = shared.store.last_fire(id).ok().flatten()?;
-    let mut missed = None;
-    let mut at = last;
-    while let Some(next) = plan.next_after(at) {
-        if next.0 > now {
-            break;
-        }
-        // A full fire time among the missed ones makes the catch-up a full run.
-        let kind = match missed {
-            Some((_, RunKind::Full)) => RunKind::Full,
-            _ => next.1,
-        };
-        missed = Some((next.0, kind));
-        at = next.0;
-    }
-    missed
+    plan.missed(last, now)
 }
 
 /// Runs one fire time, if this engine is the one that claims it.

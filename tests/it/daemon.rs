@@ -39,6 +39,16 @@ fn count_users(db: &Path) -> Option<i64> {
     c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).ok()
 }
 
+/// Waits until `child` has written `users` users to `directory`, while it is still running.
+fn applying(directory: &Path, users: i64, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count_users(directory).unwrap_or(0) < users {
+        assert!(Instant::now() < deadline, "the run never started applying");
+        assert!(child.try_wait().unwrap().is_none(), "the process ended before it could be stopped");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 #[test]
 fn two_daemons_sharing_a_store_start_exactly_one_run_per_fire_time() {
     let h = Harness::new();
@@ -101,12 +111,7 @@ fn a_sync_killed_mid_apply_is_marked_interrupted_and_the_next_run_converges() {
     let directory = data.join("directory.db");
     let mut child = spawn(&data, &["sync", "--config", &config], &h.path("killed.log"));
     // Kill it once the first chunks have landed, well before the last.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while count_users(&directory).unwrap_or(0) < 600 {
-        assert!(Instant::now() < deadline, "the sync never started applying");
-        assert!(child.try_wait().unwrap().is_none(), "the sync ended before it could be killed");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    applying(&directory, 600, &mut child);
     signal(&child, libc::SIGKILL);
     child.wait().unwrap();
     let written = count_users(&directory).unwrap();
@@ -167,11 +172,7 @@ fn sigterm_cancels_the_daemons_current_run_between_users_and_exits_cleanly() {
     let data = h.path("data");
     let directory = data.join("directory.db");
     let mut daemon = spawn(&data, &["daemon", "--config", &config], &h.path("daemon.log"));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while count_users(&directory).unwrap_or(0) < 300 {
-        assert!(Instant::now() < deadline, "the scheduled run never started applying");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    applying(&directory, 300, &mut daemon);
     signal(&daemon, libc::SIGTERM);
     assert_eq!(daemon.wait().unwrap().code(), Some(0));
     let log = std::fs::read_to_string(h.path("daemon.log")).unwrap();

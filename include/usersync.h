@@ -7,6 +7,12 @@
 #include <stdint.h>
 
 /**
+ * The largest configuration document read, in bytes, unless `USERSYNC_MAX_CONFIG_BYTES` says
+ * otherwise. Real configurations are a few kilobytes; each run records its connector's part.
+ */
+#define MAX_CONFIG_BYTES (1 << 20)
+
+/**
  * Bumped on every breaking change of the C ABI (and so of the JNI natives, which share it).
  */
 #define USERSYNC_ABI_VERSION 1

@@ -5,6 +5,7 @@ mod parse;
 mod presets;
 mod reader;
 mod secrets;
+pub mod strict_json;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -73,6 +74,8 @@ impl Config {
     /// Reads and validates a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         let name = path.display().to_string();
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        check_size(&name, size)?;
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigErrors::one(&name, "", format!("cannot read the file: {e}")))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -81,15 +84,43 @@ impl Config {
     }
 
     pub fn from_json(name: &str, text: &str, base_dir: PathBuf) -> Result<Config, ConfigErrors> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            ConfigErrors::one(name, "", format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()))
-        })?;
+        let value = parse_document(name, text)?;
         parse_value(&value, base_dir).map_err(|errors| ConfigErrors { source_name: name.to_string(), errors })
     }
 
     pub fn connector(&self, id: &str) -> Option<&ConnectorConfig> {
         self.connectors.iter().find(|c| c.id == id)
     }
+}
+
+/// The largest configuration document read, in bytes, unless `USERSYNC_MAX_CONFIG_BYTES` says
+/// otherwise. Real configurations are a few kilobytes; each run records its connector's part.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+fn max_config_bytes() -> u64 {
+    std::env::var("USERSYNC_MAX_CONFIG_BYTES").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(MAX_CONFIG_BYTES)
+}
+
+fn check_size(name: &str, size: u64) -> Result<(), ConfigErrors> {
+    let max = max_config_bytes();
+    if size > max {
+        return Err(ConfigErrors::one(
+            name,
+            "",
+            format!(
+                "the configuration is {size} bytes, more than the limit of {max} (raise it with the environment variable USERSYNC_MAX_CONFIG_BYTES)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A configuration document as JSON: size-checked, duplicate keys refused with their path.
+pub fn parse_document(name: &str, text: &str) -> Result<serde_json::Value, ConfigErrors> {
+    check_size(name, text.len() as u64)?;
+    strict_json::parse(text).map_err(|e| {
+        ConfigErrors::one(name, "", format!("not valid JSON at line {}, column {}: {}", e.line, e.column, e.message))
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -238,7 +238,7 @@ fn run_on(
 ) -> Result<RunReport, EngineError> {
     let runner = runner::Runner::new(shared, config, request, control, progress)?;
     let started = runner.begin(None)?;
-    runner.finish(started, &Approval::default())
+    runner.finish(started, None)
 }
 
 /// A poisoned lock only means another thread panicked while holding it; the data is still usable.
@@ -297,7 +297,7 @@ impl Engine {
             .spawn(move || {
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let runner = runner::Runner::new(&shared, &config, &request, &control, &|_| {})?;
-                    runner.finish(started, &Approval::default())
+                    runner.finish(started, None)
                 }));
                 let outcome = match outcome {
                     Ok(r) => r.map_err(|e| e.to_string()),
@@ -397,13 +397,13 @@ impl Engine {
                 &recorded
             }
         };
-        let approved = self
+        let approved: Approval = self
             .shared
             .store
             .results(run_id)?
             .into_iter()
             .filter_map(|r| r.key.map(|k| (k, r.held)))
-            .flat_map(|(k, held)| held.into_iter().map(move |op| (k.clone(), op.kind().to_string())))
+            .flat_map(|(k, held)| held.into_iter().map(move |op| (k.clone(), op.approval_id())))
             .collect();
         let request = RunRequest {
             connector: Some(run.connector.clone()),
@@ -415,7 +415,7 @@ impl Engine {
         let control = RunControl::default();
         let runner = runner::Runner::new(&self.shared, config, &request, &control, progress)?;
         let started = runner.begin(Some(run_id))?;
-        let report = runner.finish(started, &approved)?;
+        let report = runner.finish(started, Some(&approved))?;
         self.shared.store.mark_approved(run_id, report.run_id)?;
         Ok(report)
     }
@@ -525,9 +525,7 @@ impl Engine {
     /// Imports a configuration document into the state store, keeping secrets the document left
     /// out from the configuration it replaces.
     pub fn import_config(&self, name: &str, text: &str, base_dir: PathBuf) -> Result<Config, EngineError> {
-        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            ConfigErrors::one(name, "", format!("not valid JSON at line {}, column {}: {e}", e.line(), e.column()))
-        })?;
+        let mut value = crate::config::parse_document(name, text)?;
         let previous = self.stored_config()?;
         crate::config::merge_secrets(&mut value, previous.as_ref());
         let config = crate::config::parse_value(&value, base_dir.clone())

@@ -227,7 +227,7 @@ impl<'a> Runner<'a> {
 
     /// Executes a begun run, renewing its lease meanwhile, records it and releases the lock,
     /// whatever happens; then prunes the history as configured.
-    pub fn finish(&self, started: Started, approved: &Approval) -> Result<RunReport, EngineError> {
+    pub fn finish(&self, started: Started, approved: Option<&Approval>) -> Result<RunReport, EngineError> {
         let Started { mut record, locked } = started;
         let keeper = Keeper::default();
         let (run_id, lease) = (record.id, self.config.operations.lease_seconds);
@@ -300,7 +300,7 @@ impl<'a> Runner<'a> {
 
     /// Fetch, map, plan, guard and apply. `Err` is a run-level failure (the source could not be
     /// read, the directory could not be listed): nothing was written.
-    fn execute(&self, record: &mut RunRecord, approved: &Approval) -> Result<Outcome, String> {
+    fn execute(&self, record: &mut RunRecord, approved: Option<&Approval>) -> Result<Outcome, String> {
         let run_id = record.id;
         let dir = self.engine.directory.as_ref();
         let store = self.engine.store.as_ref();

@@ -55,12 +55,19 @@ pub enum Op {
 }
 
 impl Op {
-    /// Counted by the guard (DESIGN §6.2).
+    /// Counted by the guard (DESIGN §6.2, §6.9): a membership the source dropped counts like a
+    /// disable, since a group renamed or emptied at the IdP strips it from everyone at once.
     pub fn is_destructive(&self) -> bool {
-        matches!(
-            self,
-            Op::Disable { .. } | Op::Delete { .. } | Op::Anonymise { .. } | Op::RemoveGroup { strip: true, .. }
-        )
+        matches!(self, Op::Disable { .. } | Op::Delete { .. } | Op::Anonymise { .. } | Op::RemoveGroup { .. })
+    }
+
+    /// What an approval names: the kind, and for a membership the group, so that approving the
+    /// removal of one group does not approve the removal of another.
+    pub fn approval_id(&self) -> String {
+        match self {
+            Op::RemoveGroup { group, .. } => format!("{}:{}", self.kind(), group.to_lowercase()),
+            _ => self.kind().to_string(),
+        }
     }
 
     /// Short name used for approvals and results.

@@ -87,8 +87,12 @@ fn disabled_accounts_are_disabled_and_nested_groups_flatten_when_transitive() {
     assert_eq!(g.count("GET /v1.0/groups/delta"), 2, "one per run");
 
     // Required groups alone: only their members are read, transitively, group by group.
-    let required =
-        h.config(connector(&g, json!({ "source": { "groups": "transitive" }, "groups": { "required": ["Team 1"] } })));
+    // (Most users leave the other groups: a mass removal the guard is told to allow here.)
+    let required = h.config(connector(
+        &g,
+        json!({ "source": { "groups": "transitive" }, "groups": { "required": ["Team 1"] },
+                "safety": { "max_destructive_percent": 100, "max_destructive_count": 1000 } }),
+    ));
     h.sync(&required);
     assert_eq!(g.count("GET /v1.0/groups/{id}/transitiveMembers"), 1);
     assert_eq!(h.user("user2").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 1"]);
@@ -274,11 +278,17 @@ fn incremental_runs_read_only_what_changed() {
     assert_eq!(h.user("user4").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 0", "Team 1"]);
     assert!(h.user("user6").groups.is_empty());
 
-    // A renamed group needs every membership: the round becomes a full one.
+    // A renamed group needs every membership: the round becomes a full one. A third of the
+    // users lose the old group at once, so the guard holds those removals until approved.
     g.rename_group(1, "Team One");
     let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
     assert_eq!(r.mode, "full");
     assert!(r.notes.iter().any(|n| n.contains("a group was added, renamed or deleted")), "{:?}", r.notes);
+    assert_eq!(r.status, RunStatus::Held);
+    assert!(r.hold_reason.as_deref().unwrap().contains("lose group memberships"), "{:?}", r.hold_reason);
+    assert_eq!(h.user("user4").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 0", "Team 1", "Team One"]);
+    let approved = h.engine.approve(r.run_id, Some(&config), &|_| {}).unwrap();
+    assert_eq!(approved.status, RunStatus::Done);
     assert_eq!(h.user("user4").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 0", "Team One"]);
 }
 

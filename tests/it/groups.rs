@@ -45,7 +45,8 @@ fn always_groups_transforms_and_include_patterns() {
 fn memberships_the_source_drops_are_removed_but_local_and_foreign_groups_stay() {
     let h = Harness::new();
     h.write_users(&[row(1, "ann", "Dev;Ops;Helpdesk"), row(2, "bob", "Dev")]);
-    let config = h.config(connector(json!({ "groups": { "local": ["helpdesk"] } })));
+    let config = h.config(connector(json!({ "groups": { "local": ["helpdesk"] },
+        "safety": { "max_destructive_percent": 50 } })));
     h.sync(&config);
     let dir = h.engine.directory();
     dir.create_group("jira-administrators").unwrap();
@@ -92,4 +93,29 @@ fn missing_groups_are_created_only_when_allowed_and_names_match_case_insensitive
     assert_eq!(r.writes, 2, "one group created, one membership added");
     assert_eq!(groups(&h, "ann"), vec!["Brand-New", "Engineering"]);
     assert_eq!(h.sync(&create).writes, 0);
+}
+
+#[test]
+fn a_group_emptied_at_the_source_is_held_like_a_mass_disable() {
+    let h = Harness::new();
+    let rows: Vec<String> = (1..=20).map(|i| row(i, &format!("user{i}"), "Staff;Engineering")).collect();
+    h.write_users(&rows);
+    let config = h.config(connector(json!({})));
+    h.sync(&config);
+    // Engineering is renamed at the IdP: every member would lose it in one run.
+    let rows: Vec<String> = (1..=20).map(|i| row(i, &format!("user{i}"), "Staff;Eng")).collect();
+    h.write_users(&rows);
+    let r = h.sync(&config);
+    assert_eq!(r.status, usersync::store::RunStatus::Held, "{:?}", r.hold_reason);
+    assert_eq!(r.counts.held, 20);
+    assert!(r.hold_reason.as_deref().unwrap().contains("20 of 20"), "{:?}", r.hold_reason);
+    assert_eq!(groups(&h, "user3"), vec!["Eng", "Engineering", "Staff"], "additions go on; removals wait");
+
+    // A few members leaving a group stays under the limit and is applied at once.
+    let mut rows: Vec<String> = (1..=20).map(|i| row(i, &format!("user{i}"), "Staff;Engineering;Eng")).collect();
+    rows[0] = row(1, "user1", "Engineering;Eng");
+    h.write_users(&rows);
+    let r = h.sync(&config);
+    assert_eq!(r.status, usersync::store::RunStatus::Done, "{:?}", r.hold_reason);
+    assert_eq!(groups(&h, "user1"), vec!["Eng", "Engineering"]);
 }

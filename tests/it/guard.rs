@@ -67,11 +67,46 @@ fn an_approval_does_not_cover_new_destructive_operations() {
     h.write_users(&all[..15]);
     let held = h.sync(&config);
     assert_eq!(held.counts.held, 5);
-    // Now everyone but two has left: the five approved go, the other thirteen are held again.
+    // Now everyone but two has left: the held set grew, so the approval is refused whole —
+    // not even the five approved go, since approving five must never let eighteen through.
     h.write_users(&all[..2]);
     let r = h.engine.approve(held.run_id, Some(&config), &|_| {}).unwrap();
     assert_eq!(r.status, RunStatus::Held);
-    assert_eq!((r.counts.disabled, r.counts.held), (5, 13));
+    assert_eq!((r.counts.disabled, r.counts.held), (0, 18));
+    assert!(r.hold_reason.as_deref().unwrap().contains("beyond the 5 approved"), "{:?}", r.hold_reason);
+    assert_eq!(h.active_usernames().len(), 20);
+}
+
+#[test]
+fn approving_is_refused_when_the_source_has_become_empty() {
+    let h = Harness::new();
+    let all = people(20);
+    h.write_users(&all);
+    let config = h.config(connector(json!({})));
+    h.sync(&config);
+    h.write_users(&all[..8]);
+    let held = h.sync(&config);
+    assert_eq!(held.counts.held, 12);
+    // The source breaks and lists nobody: the twelve approved must not go, nor anyone else.
+    h.write_users(&[]);
+    let r = h.engine.approve(held.run_id, Some(&config), &|_| {}).unwrap();
+    assert_eq!(r.status, RunStatus::Held);
+    assert_eq!(r.counts.disabled, 0);
+    assert!(r.hold_reason.as_deref().unwrap().contains("no users"), "{:?}", r.hold_reason);
+    assert_eq!(h.active_usernames().len(), 20);
+}
+
+#[test]
+fn a_second_safety_key_cannot_switch_the_guard_off() {
+    let h = Harness::new();
+    let doc = r#"{"connectors": [{"id": "hr", "type": "csv", "safety": {"max_destructive_percent": 10},
+            "source": {"path": "users.csv", "id_column": "id"},
+            "mapping": [{"target": "username", "source": "user"}],
+            "safety": {"max_destructive_percent": 100, "max_destructive_count": 100000}}]}"#;
+    let e = usersync::config::Config::from_json("test.json", doc, h.dir.path().to_path_buf()).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("connectors[0].safety: the key 'safety' is given twice"), "{text}");
+    assert!(text.contains("line 4"), "{text}");
 }
 
 #[test]

@@ -66,8 +66,15 @@ pub struct Response {
 }
 
 impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    /// The first value of a header. For a header a server may send as several lines (`Link`),
+    /// use `header_values`.
+    pub fn header<'a>(&'a self, name: &str) -> Option<&'a str> {
+        self.header_values(name).next()
+    }
+
+    /// Every value of a header, one per header line, in the order received.
+    pub fn header_values<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
+        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Result<Value, String> {

@@ -147,7 +147,8 @@ impl OktaConnector {
                     return Paged { items, error: Some(error) };
                 }
             }
-            next = resp.header("Link").and_then(next_link);
+            // Okta sends `rel="self"` and `rel="next"` as two separate `Link` header lines.
+            next = resp.header_values("Link").find_map(next_link);
         }
         Paged { items, error: None }
     }

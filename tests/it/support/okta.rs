@@ -188,11 +188,15 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
     let page = |items: Vec<Value>, extra: &str| -> HttpResponse {
         let total = items.len();
         let body: Vec<Value> = items.into_iter().skip(after).take(limit).collect();
-        let mut link = format!("<{base}?limit={limit}{extra}>; rel=\"self\"");
+        // Okta's pagination (developer.okta.com/docs/api/#pagination, "Link header"): the
+        // self and next links come as two separate `Link` header lines, not one joined line.
+        let mut resp = HttpResponse::json(200, &Value::Array(body))
+            .with_header("Link", &format!("<{base}?limit={limit}{extra}>; rel=\"self\""));
         if after + limit < total {
-            link.push_str(&format!(", <{base}?after={}&limit={limit}{extra}>; rel=\"next\"", after + limit));
+            let next = format!("<{base}?after={}&limit={limit}{extra}>; rel=\"next\"", after + limit);
+            resp = resp.with_header("Link", &next);
         }
-        HttpResponse::json(200, &Value::Array(body)).with_header("Link", &link)
+        resp
     };
     let resp = match key.as_str() {
         "GET /api/v1/users" => {

@@ -18,6 +18,16 @@
 #define USERSYNC_ABI_VERSION 1
 
 /**
+ * The longest text the engine lets out in one piece (an error, a note, a log line).
+ */
+#define MAX_TEXT_CHARS 4000
+
+/**
+ * The longest part of a provider's answer (its error message) quoted in an error.
+ */
+#define PROVIDER_TEXT_CHARS 300
+
+/**
  * Status codes. Append-only: a number, once published, never changes meaning.
  */
 typedef enum UsersyncStatus {

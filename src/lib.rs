@@ -11,7 +11,9 @@ pub mod jni;
 pub mod logging;
 pub mod mapping;
 pub mod model;
+pub mod private_file;
 pub mod reconcile;
+pub mod redact;
 pub mod schedule;
 pub mod store;
 

@@ -52,7 +52,8 @@ impl<S: Subscriber> Layer<S> for Forward {
         }
         let mut message = MessageVisitor(String::new());
         event.record(&mut message);
-        sink(&LogRecord { level: meta.level().as_str(), target: meta.target().to_string(), message: message.0 });
+        let message = crate::redact::text(&message.0);
+        sink(&LogRecord { level: meta.level().as_str(), target: meta.target().to_string(), message });
     }
 }
 

@@ -14,8 +14,14 @@ pub(crate) fn open(path: Option<&Path>, schema: &str, version: i64, migrations: 
     let conn = match path {
         Some(path) => {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                if !parent.exists() {
+                    crate::private_file::create_dir(parent)
+                        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                }
             }
+            // Owner-only before SQLite first writes to it; SQLite gives its -wal and -shm files
+            // the database file's permissions.
+            crate::private_file::ensure(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
             Connection::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?
         }
         None => Connection::open_in_memory().map_err(|e| e.to_string())?,

@@ -317,6 +317,9 @@ pub struct HttpSettings {
     /// proxy). Relative to the configuration file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
+    /// The largest response body read, in MiB: a page, a token answer or a photo. A bigger
+    /// answer fails the request before it is held in memory (DESIGN §6.8).
+    pub max_body_mb: u32,
 }
 
 impl Default for HttpSettings {
@@ -328,6 +331,7 @@ impl Default for HttpSettings {
             concurrency: 4,
             proxy_url: None,
             ca_file: None,
+            max_body_mb: 64,
         }
     }
 }

@@ -11,7 +11,7 @@ use super::reader::{Ctx, Obj};
 use super::*;
 
 pub fn parse_value(v: &Value, base_dir: PathBuf) -> Result<Config, Vec<ConfigError>> {
-    let mut ctx = Ctx::default();
+    let mut ctx = Ctx { base_dir: base_dir.clone(), ..Ctx::default() };
     let root = read_root(&mut ctx, v);
     match root {
         Some((connectors, Some(operations))) if ctx.errors.is_empty() => {
@@ -218,7 +218,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
             let tenant_id = o.req(ctx, "tenant_id", "the Entra tenant id").and_then(|(p, v)| ctx.nonempty(&p, v));
             let client_id =
                 o.req(ctx, "client_id", "the app registration's client id").and_then(|(p, v)| ctx.nonempty(&p, v));
-            let client_secret = o.req(ctx, "client_secret", "the client secret").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let client_secret = o.req(ctx, "client_secret", "the client secret").and_then(|(p, v)| ctx.secret(&p, v));
             let authority_url = read_url(ctx, &mut o, "authority_url", Some(ENTRA_AUTHORITY));
             let graph_url = read_url(ctx, &mut o, "graph_url", Some(ENTRA_GRAPH));
             let groups = read_membership(ctx, &mut o, &MEMBERSHIP);
@@ -226,7 +226,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
             Some(SourceSettings::Entra(EntraSource {
                 tenant_id: tenant_id?,
                 client_id: client_id?,
-                client_secret: Secret::new(client_secret?),
+                client_secret: client_secret?,
                 authority_url: authority_url?,
                 graph_url: graph_url?,
                 groups: groups?,
@@ -267,11 +267,11 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
         }
         ConnectorKind::Okta => {
             let org_url = read_url(ctx, &mut o, "org_url", None);
-            let api_token = o.opt("api_token").and_then(|(p, v)| ctx.nonempty(&p, v));
+            let api_token = o.opt("api_token").and_then(|(p, v)| ctx.secret(&p, v));
             let client_id = o.opt("client_id").and_then(|(p, v)| ctx.nonempty(&p, v));
             let key_file = o.opt("private_key_file").and_then(|(p, v)| ctx.nonempty(&p, v));
             let auth = match (api_token, client_id, key_file) {
-                (Some(t), None, None) => Some(OktaAuth::ApiToken { api_token: Secret::new(t) }),
+                (Some(t), None, None) => Some(OktaAuth::ApiToken { api_token: t }),
                 (None, Some(client_id), Some(f)) => {
                     Some(OktaAuth::PrivateKeyJwt { client_id, private_key_file: PathBuf::from(f) })
                 }
@@ -389,6 +389,7 @@ fn read_http(ctx: &mut Ctx, path: &str, v: &Value) -> Option<HttpSettings> {
     let max_attempts = number(ctx, &mut o, "max_attempts", d.max_attempts, 100);
     let retry_base_ms = number(ctx, &mut o, "retry_base_ms", d.retry_base_ms, 60_000);
     let concurrency = number(ctx, &mut o, "concurrency", d.concurrency, 16);
+    let max_body_mb = number(ctx, &mut o, "max_body_mb", d.max_body_mb, 4096);
     let proxy_url = o.opt("proxy_url").and_then(|(p, v)| ctx.nonempty(&p, v));
     let ca_file = o.opt("ca_file").and_then(|(p, v)| ctx.nonempty(&p, v)).map(PathBuf::from);
     o.finish(ctx);
@@ -399,6 +400,7 @@ fn read_http(ctx: &mut Ctx, path: &str, v: &Value) -> Option<HttpSettings> {
         concurrency: concurrency?,
         proxy_url,
         ca_file,
+        max_body_mb: max_body_mb?,
     })
 }
 

@@ -8,6 +8,8 @@ use super::ConfigError;
 #[derive(Default)]
 pub(crate) struct Ctx {
     pub errors: Vec<ConfigError>,
+    /// What relative paths in the document resolve against (secret files).
+    pub base_dir: std::path::PathBuf,
 }
 
 impl Ctx {
@@ -32,6 +34,21 @@ impl Ctx {
             return None;
         }
         Some(s)
+    }
+
+    /// A secret: a non-empty string, `{"env": "NAME"}` or `{"file": "PATH"}`.
+    pub fn secret(&mut self, path: &str, v: &Value) -> Option<super::Secret> {
+        if v.is_string() {
+            return self.nonempty(path, v).map(super::Secret::new);
+        }
+        match super::secrets::resolve(v, &self.base_dir) {
+            Ok(s) => Some(s),
+            Err((key, message)) => {
+                let at = if key.is_empty() { path.to_string() } else { format!("{path}.{key}") };
+                self.err(&at, message);
+                None
+            }
+        }
     }
 
     pub fn boolean(&mut self, path: &str, v: &Value) -> Option<bool> {

@@ -8,19 +8,43 @@ use serde_json::Value;
 use super::{Config, ConnectorKind};
 
 /// A client secret, API token or private key. `Debug` and `Display` show a placeholder, so a
-/// secret cannot reach a log line or an error message by accident. Serialising it (for an
-/// export that asked for secrets) is the only way out.
+/// secret cannot reach a log line or an error message by accident, and its value is registered
+/// with the redaction layer. Serialising an inline secret (for an export that asked for
+/// secrets) is the only way out; a secret given by reference serialises as its reference.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret {
+    value: String,
+    origin: Origin,
+}
+
+/// Where a secret came from: written in the configuration, or a reference to where it lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Inline,
+    /// `{"env": "NAME"}`: an environment variable of the process.
+    Env(String),
+    /// `{"file": "/path"}`: a file holding only the secret (trailing newline ignored).
+    File(String),
+}
 
 impl Secret {
     pub fn new(value: String) -> Self {
-        Secret(value)
+        Secret::with_origin(value, Origin::Inline)
+    }
+
+    pub fn with_origin(value: String, origin: Origin) -> Self {
+        crate::redact::register(&value);
+        Secret { value, origin }
     }
 
     /// The value, for the one place that must send it (an authentication request).
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
+    }
+
+    /// Written in the configuration itself (not a reference).
+    pub fn is_inline(&self) -> bool {
+        self.origin == Origin::Inline
     }
 }
 
@@ -38,7 +62,56 @@ impl fmt::Display for Secret {
 
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        use serde::ser::SerializeMap;
+        let (key, name) = match &self.origin {
+            Origin::Inline => return s.serialize_str(&self.value),
+            Origin::Env(name) => ("env", name),
+            Origin::File(path) => ("file", path),
+        };
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry(key, name)?;
+        map.end()
+    }
+}
+
+/// The largest secret file read: a key or token is a few kilobytes at most.
+const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// Resolves `{"env": NAME}` or `{"file": PATH}` (relative to `base_dir`). Errors name the
+/// variable or the file and why, never any of the file's content.
+pub fn resolve(reference: &Value, base_dir: &std::path::Path) -> Result<Secret, (&'static str, String)> {
+    let obj = reference.as_object().filter(|o| o.len() == 1);
+    match obj.and_then(|o| o.iter().next()).map(|(k, v)| (k.as_str(), v.as_str())) {
+        Some(("env", Some(name))) => match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => Ok(Secret::with_origin(v.trim().to_string(), Origin::Env(name.into()))),
+            Ok(_) => Err(("env", format!("the environment variable {name} is empty"))),
+            Err(std::env::VarError::NotPresent) => Err(("env", format!("the environment variable {name} is not set"))),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(("env", format!("the environment variable {name} is not valid UTF-8")))
+            }
+        },
+        Some(("file", Some(file))) => {
+            let path = base_dir.join(file);
+            let shown = path.display();
+            let size = std::fs::metadata(&path).map_err(|e| ("file", format!("cannot read {shown}: {}", e.kind())))?;
+            if !size.is_file() || size.len() > MAX_SECRET_FILE_BYTES {
+                return Err((
+                    "file",
+                    format!("{shown} is not a secret file (a regular file of at most {MAX_SECRET_FILE_BYTES} bytes)"),
+                ));
+            }
+            let bytes = std::fs::read(&path).map_err(|e| ("file", format!("cannot read {shown}: {}", e.kind())))?;
+            let text = String::from_utf8(bytes).map_err(|_| ("file", format!("{shown} is not UTF-8 text")))?;
+            let value = text.trim_end_matches(['\n', '\r']).to_string();
+            if value.trim().is_empty() {
+                return Err(("file", format!("{shown} is empty")));
+            }
+            Ok(Secret::with_origin(value, Origin::File(file.into())))
+        }
+        _ => Err((
+            "",
+            "expected the secret as a string, or a reference: {\"env\": \"NAME\"} or {\"file\": \"PATH\"}".into(),
+        )),
     }
 }
 
@@ -60,8 +133,11 @@ pub fn export_value(config: &Config, include_secrets: bool) -> Value {
         if let Some(list) = value.get_mut("connectors").and_then(Value::as_array_mut) {
             for (c, json) in config.connectors.iter().zip(list.iter_mut()) {
                 if let Some(source) = json.get_mut("source").and_then(Value::as_object_mut) {
+                    // Inline secrets go; a reference (`{"env": ...}`) is no secret and stays.
                     for key in secret_keys(c.kind) {
-                        source.remove(*key);
+                        if source.get(*key).is_some_and(Value::is_string) {
+                            source.remove(*key);
+                        }
                     }
                 }
             }

@@ -122,7 +122,8 @@ mod tests {
 
     #[test]
     fn a_duplicate_key_names_its_path_and_line() {
-        let text = "{\"connectors\": [{\"id\": \"a\",\n \"safety\": {}, \"safety\": {\"max_destructive_percent\": 100}}]}";
+        let text =
+            "{\"connectors\": [{\"id\": \"a\",\n \"safety\": {}, \"safety\": {\"max_destructive_percent\": 100}}]}";
         let e = parse(text).unwrap_err();
         assert!(e.message.starts_with("connectors[0].safety: the key 'safety' is given twice"), "{}", e.message);
         assert_eq!(e.line, 2);

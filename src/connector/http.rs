@@ -170,13 +170,14 @@ impl Http {
     }
 
     fn error(&self, req: &Request, status: Option<u16>, code: Option<String>, detail: String) -> HttpError {
+        // Whatever the provider said may echo the request: it leaves through the redaction layer.
         HttpError {
             provider: self.provider.name(),
             method: req.method,
             endpoint: endpoint(&req.url),
             status,
-            code,
-            detail,
+            code: code.map(|c| crate::redact::text(&crate::redact::shorten(&c, 100))),
+            detail: crate::redact::text(&detail),
         }
     }
 
@@ -281,12 +282,26 @@ impl Http {
             .iter()
             .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
             .collect();
-        let body = match resp.body_mut().with_config().limit(256 * 1024 * 1024).read_to_vec() {
+        let limit = u64::from(self.settings.max_body_mb) << 20;
+        let body = match resp.body_mut().with_config().limit(limit).read_to_vec() {
             Ok(b) => b,
+            Err(ureq::Error::BodyExceedsLimit(_)) => {
+                let detail = format!(
+                    "the response body is larger than {} MiB; raise source.http.max_body_mb if that is expected",
+                    self.settings.max_body_mb
+                );
+                return Next::Fail(self.error(req, Some(status), None, detail));
+            }
             Err(e) => return Next::Retry { after: None, error: self.error(req, Some(status), None, transport(&e)) },
         };
         let response = Response { status, headers, body };
         if (200..300).contains(&status) {
+            // A JSON answer cut off on the way (a connection reset after the headers, a proxy
+            // that gave up) is a network glitch like any other: retried, never taken as data.
+            if let Some(e) = cut_off_json(&response) {
+                let detail = format!("the response body is not complete JSON ({e})");
+                return Next::Retry { after: None, error: self.error(req, Some(status), None, detail) };
+            }
             return Next::Done(response);
         }
         let (code, message) = error_code(self.provider, &response);
@@ -319,6 +334,16 @@ impl Http {
     }
 }
 
+/// Why a response that says it is JSON does not parse, if it does not. Checked without building
+/// values (`IgnoredAny`), so the cost is one pass over the bytes.
+fn cut_off_json(r: &Response) -> Option<String> {
+    let json = r.header("Content-Type").is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+    if !json {
+        return None;
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(&r.body).err().map(|e| e.to_string())
+}
+
 fn transport(e: &ureq::Error) -> String {
     match e {
         ureq::Error::Timeout(_) => "timed out".into(),
@@ -332,7 +357,10 @@ fn transport(e: &ureq::Error) -> String {
 /// The provider's error code and message from an error body, if it has the provider's shape.
 fn error_code(provider: Provider, r: &Response) -> (Option<String>, String) {
     let Ok(v) = serde_json::from_slice::<Value>(&r.body) else { return (None, String::new()) };
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    // A provider's message is quoted, never its whole body, and only so much of it.
+    let text = |v: Option<&Value>| {
+        v.and_then(Value::as_str).map(|s| crate::redact::shorten(s, crate::redact::PROVIDER_TEXT_CHARS))
+    };
     // OAuth token endpoints answer {"error": "...", "error_description": "..."} for every provider.
     if let Some(code) = text(v.get("error")) {
         return (Some(code), text(v.get("error_description")).unwrap_or_default());

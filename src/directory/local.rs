@@ -13,6 +13,8 @@ use crate::model::{DirectoryUser, Target, PROFILE_FIELDS};
 
 pub struct LocalDirectory {
     conn: Mutex<Connection>,
+    /// The file, named in failures.
+    name: String,
 }
 
 /// Bumped whenever SCHEMA changes shape.
@@ -72,12 +74,16 @@ impl LocalDirectory {
     fn init(path: Option<&Path>) -> Result<LocalDirectory, DirError> {
         let conn = crate::sqlite_file::open(path, SCHEMA, SCHEMA_VERSION, &[])
             .map_err(|e| DirError::Failed(format!("local directory: {e}")))?;
-        Ok(LocalDirectory { conn: Mutex::new(conn) })
+        let name = path.map(|p| p.display().to_string()).unwrap_or_else(|| "(in memory)".into());
+        Ok(LocalDirectory { conn: Mutex::new(conn), name })
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, DirError>) -> Result<T, DirError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&conn)
+        f(&conn).map_err(|e| match e {
+            DirError::Failed(m) => DirError::Failed(format!("{m} ({})", self.name)),
+            other => other,
+        })
     }
 
     fn id(key: &str) -> Result<i64, DirError> {

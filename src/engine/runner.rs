@@ -276,6 +276,8 @@ impl<'a> Runner<'a> {
         record.ended_at = Some((self.engine.clock)().max(record.started_at));
         self.report_counts(record.id, Phase::Recording, 0, None, record.counts);
         results.retain(worth_keeping);
+        redact_record(&mut record, &mut results);
+        redact_record(&mut record, &mut shown);
         let mut clock = Instant::now();
         self.engine.store.finish_run(&record, &results, &changes)?;
         shown.append(&mut results);
@@ -689,5 +691,20 @@ fn report(record: &RunRecord, results: &[UserResult], timings: Timings) -> RunRe
             })
             .collect(),
         timings,
+    }
+}
+
+/// What a run records passes the redaction layer first: errors and notes may quote a provider
+/// that echoed a credential, or a file the configuration pointed at.
+fn redact_record(record: &mut RunRecord, results: &mut [UserResult]) {
+    let clean = |s: &mut String| {
+        if let std::borrow::Cow::Owned(c) = crate::redact::clean(s) {
+            *s = c;
+        }
+    };
+    record.error.iter_mut().chain(record.hold_reason.iter_mut()).chain(record.notes.iter_mut()).for_each(clean);
+    for r in results {
+        r.reason.iter_mut().chain(r.error.iter_mut()).chain(r.location.iter_mut()).for_each(clean);
+        r.ops.iter_mut().filter_map(|o| o.error.as_mut()).for_each(clean);
     }
 }

@@ -64,15 +64,20 @@ pub(crate) fn guard(error_out: *mut *mut c_char, f: impl FnOnce() -> Result<(), 
         Err(e) => {
             if !error_out.is_null() {
                 // SAFETY: the caller passed a writable `char **` (documented contract).
-                unsafe { *error_out = to_c(e.message) };
+                unsafe { *error_out = to_c(crate::redact::text(&e.message)) };
             }
             e.status
         }
     }
 }
 
-/// An owned C string for the caller; interior NUL bytes (impossible in JSON) are dropped.
+/// An owned C string for the caller, through the redaction layer; interior NUL bytes
+/// (impossible in JSON) are dropped.
 pub(crate) fn to_c(s: String) -> *mut c_char {
+    let s = match crate::redact::document(&s) {
+        std::borrow::Cow::Owned(clean) => clean,
+        std::borrow::Cow::Borrowed(_) => s,
+    };
     let bytes: Vec<u8> = s.into_bytes().into_iter().filter(|b| *b != 0).collect();
     CString::new(bytes).expect("NUL bytes removed").into_raw()
 }

@@ -62,7 +62,7 @@ impl<T: Default> ErrorPolicy<T, JniError> for Throw {
         err: JniError,
     ) -> jni::errors::Result<T> {
         if !(err.pending && env.exception_check()) {
-            let message = jni::strings::JNIString::from(err.message);
+            let message = jni::strings::JNIString::from(crate::redact::text(&err.message));
             // `throw_new` reports the now-pending exception as an error; that is the point.
             let _ = env.throw_new(err.class, message);
         }
@@ -74,7 +74,8 @@ impl<T: Default> ErrorPolicy<T, JniError> for Throw {
         _cap: &mut (),
         payload: Box<dyn std::any::Any + Send + 'static>,
     ) -> jni::errors::Result<T> {
-        let message = format!("usersync internal error: {}", crate::engine::host::panic_message(&*payload));
+        let message =
+            crate::redact::text(&format!("usersync internal error: {}", crate::engine::host::panic_message(&*payload)));
         if env.exception_check() {
             env.exception_clear();
         }

@@ -26,7 +26,8 @@ fn opt_string(env: &Env, s: &JString) -> Res<Option<String>> {
 }
 
 fn jstring<'l>(env: &mut Env<'l>, s: String) -> Res<JString<'l>> {
-    Ok(JString::from_str(env, s)?)
+    // Every string handed to Java passes the redaction layer.
+    Ok(JString::from_str(env, crate::redact::document(&s))?)
 }
 
 #[no_mangle]

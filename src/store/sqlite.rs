@@ -11,6 +11,8 @@ use super::*;
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The file, named in every error ("disk full" alone does not say which disk).
+    name: String,
 }
 
 /// Bumped whenever SCHEMA changes shape, with a step in MIGRATIONS.
@@ -106,12 +108,13 @@ impl SqliteStore {
 
     fn init(path: Option<&Path>) -> Result<SqliteStore, StoreError> {
         let conn = crate::sqlite_file::open(path, SCHEMA, SCHEMA_VERSION, &MIGRATIONS).map_err(StoreError)?;
-        Ok(SqliteStore { conn: Mutex::new(conn) })
+        let name = path.map(|p| p.display().to_string()).unwrap_or_else(|| "(in memory)".into());
+        Ok(SqliteStore { conn: Mutex::new(conn), name })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut conn)
+        f(&mut conn).map_err(|e| StoreError(format!("state store {}: {}", self.name, e.0)))
     }
 }
 

@@ -94,6 +94,9 @@ fn a_malformed_secret_is_reported_without_its_value() {
     let mut d = doc();
     d["connectors"][1]["source"]["api_token"] = json!(["not", TOKEN]);
     let e = Config::from_json("c", &d.to_string(), ".".into()).unwrap_err();
-    assert_eq!(e.errors[0].to_string(), "connectors[1].source.api_token: expected a string, found a list");
+    assert_eq!(
+        e.errors[0].to_string(),
+        r#"connectors[1].source.api_token: expected the secret as a string, or a reference: {"env": "NAME"} or {"file": "PATH"}"#
+    );
     assert_clean("a configuration error", &e.to_string());
 }

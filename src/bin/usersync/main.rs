@@ -1,10 +1,22 @@
 //! The `usersync` command line: syncs into the embedded local directory.
 
 /// `println!` that ignores a closed pipe (`usersync users | head` must not panic).
+/// A line to stdout, through the redaction layer. A closed stdout is not an error worth a panic.
 macro_rules! out {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout().lock(), $($t)*);
+        let line = format!($($t)*);
+        let _ = writeln!(std::io::stdout().lock(), "{}", usersync::redact::document(&line));
+    }};
+}
+
+/// A line to stderr, through the redaction layer; a closed stderr (`2>&-`, a dead pipe) is
+/// ignored rather than a panic and exit 101.
+macro_rules! err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let line = format!($($t)*);
+        let _ = writeln!(std::io::stderr().lock(), "{}", usersync::redact::text(&line));
     }};
 }
 
@@ -169,17 +181,33 @@ fn main() -> ExitCode {
         1 => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,
     };
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(level).with_target(false).init();
+    tracing_subscriber::fmt().with_writer(|| RedactedStderr).with_max_level(level).with_target(false).init();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            err!("error: {e}");
             ExitCode::from(match e {
                 EngineError::Config(_) => EXIT_CONFIG,
                 EngineError::Busy(_) => EXIT_SKIPPED,
                 _ => EXIT_FAILED,
             })
         }
+    }
+}
+
+/// Log lines to stderr through the redaction layer. `fmt` writes each event in one call, so each
+/// call holds whole lines; write errors (a closed stderr) are swallowed.
+struct RedactedStderr;
+
+impl std::io::Write for RedactedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let _ = std::io::stderr().lock().write_all(usersync::redact::document(&text).as_bytes());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -235,13 +263,17 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
             let config = load_config(&engine, None)?;
             let text =
                 serde_json::to_string_pretty(&export_value(&config, include_secrets)).expect("serialises") + "\n";
+            // Written as is: an export that asked for secrets must hold them (and says so).
             match output {
-                Some(path) => std::fs::write(&path, text)
+                Some(path) => usersync::private_file::write(&path, text.as_bytes())
                     .map_err(|e| EngineError::Invalid(format!("cannot write {}: {e}", path.display())))?,
                 None => {
                     use std::io::Write as _;
                     let _ = std::io::stdout().lock().write_all(text.as_bytes());
                 }
+            }
+            if include_secrets {
+                err!("note: this export contains the configuration's secrets in plain text (--include-secrets); keep it like a password");
             }
             Ok(0)
         }

@@ -47,7 +47,7 @@ impl ProgressLine {
 
     pub fn finish(&self) {
         if self.drawn.get() {
-            eprint!("\r{:60}\r", "");
+            let _ = write!(std::io::stderr().lock(), "\r{:60}\r", "");
         }
     }
 }

@@ -695,6 +695,19 @@ pub fn truncated() -> HttpResponse {
     }
 }
 
+/// A 200 whose JSON stops half-way, with a Content-Length that matches what is sent: what a
+/// proxy that gave up, or a connection closed early without a length, hands the client.
+pub fn cut_off() -> HttpResponse {
+    let mut body = json!({ "value": [ { "id": "x" } ], "padding": "x".repeat(100) }).to_string().into_bytes();
+    body.truncate(body.len() / 2);
+    HttpResponse { body, ..HttpResponse::json(200, &Value::Null) }
+}
+
+/// A 200 answer of `bytes` bytes of valid JSON (a huge page).
+pub fn huge(bytes: usize) -> HttpResponse {
+    HttpResponse::json(200, &json!({ "value": [], "padding": "x".repeat(bytes) }))
+}
+
 pub fn slow(d: Duration) -> HttpResponse {
     HttpResponse { delay: Some(d), ..unavailable() }
 }

@@ -12,6 +12,7 @@ pub mod logging;
 pub mod mapping;
 pub mod model;
 pub mod private_file;
+mod process;
 pub mod reconcile;
 pub mod redact;
 pub mod schedule;

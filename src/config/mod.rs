@@ -1,6 +1,7 @@
 //! Configuration: what each connector reads, how it maps, and how cautious it is.
 //! Parsed by a validating walker (`parse.rs`) so that every error comes with its JSON path.
 
+mod limits;
 mod parse;
 mod presets;
 mod reader;
@@ -15,6 +16,7 @@ use serde::{Serialize, Serializer};
 
 use crate::model::Target;
 
+pub use limits::FileLimits;
 pub use parse::parse_value;
 pub use secrets::{export_value, merge_secrets, Secret};
 
@@ -203,6 +205,7 @@ pub struct FileSource {
     pub manager_column: Option<String>,
     pub list_columns: Vec<String>,
     pub list_separator: String,
+    pub limits: FileLimits,
 }
 
 pub const DEFAULT_INACTIVE_VALUES: [&str; 6] = ["false", "0", "no", "inactive", "disabled", "suspended"];

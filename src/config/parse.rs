@@ -452,6 +452,10 @@ fn read_file_source(ctx: &mut Ctx, o: &mut Obj, kind: ConnectorKind) -> Option<F
             list_columns.push(g.clone());
         }
     }
+    let limits = match o.opt("limits") {
+        Some((p, v)) => super::limits::read_file_limits(ctx, &p, v)?,
+        None => FileLimits::default(),
+    };
     Some(FileSource {
         path: path?,
         sheet,
@@ -464,6 +468,7 @@ fn read_file_source(ctx: &mut Ctx, o: &mut Obj, kind: ConnectorKind) -> Option<F
         manager_column,
         list_columns,
         list_separator,
+        limits,
     })
 }
 

@@ -21,6 +21,13 @@ pub(super) struct Columns {
 impl Columns {
     /// Checks the header against the settings. `file` names the source in messages.
     pub fn new(file: &str, header: Vec<String>, settings: &FileSource) -> Result<Columns, SourceError> {
+        let max_columns = settings.limits.max_columns as usize;
+        if header.len() > max_columns {
+            return Err(SourceError::Unreadable(format!(
+                "{file}: the header has {} columns, more than {max_columns} (source.limits.max_columns)",
+                header.len()
+            )));
+        }
         let mut names: Vec<String> = header.into_iter().map(|h| h.trim().to_string()).collect();
         if let Some(first) = names.first_mut() {
             *first = first.trim_start_matches('\u{feff}').to_string();
@@ -41,8 +48,8 @@ impl Columns {
         let find = |what: &str, col: &str| -> Result<usize, SourceError> {
             names.iter().position(|n| n == col).ok_or_else(|| {
                 SourceError::Unreadable(format!(
-                    "{file}: the {what} column '{col}' is not in the header (columns: {})",
-                    names.join(", ")
+                    "{file}: the {what} column '{col}' is not in the header{}",
+                    header_for_message(&names)
                 ))
             })
         };
@@ -61,6 +68,26 @@ impl Columns {
     pub fn name(&self, i: usize) -> &str {
         self.names.get(i).map(String::as_str).unwrap_or("?")
     }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// The header's names for an error message, but only when they look like column names: a file
+/// that is not a user list at all (a configuration pointed at `/etc/shadow`) must not have its
+/// first line quoted into an error, a log and the run history.
+fn header_for_message(names: &[String]) -> String {
+    let looks_like_names = names.len() <= 50
+        && names.iter().all(|n| {
+            n.chars().count() <= 64
+                && n.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.' | '/' | '(' | ')' | '#'))
+        });
+    if looks_like_names {
+        format!(" (columns: {})", names.join(", "))
+    } else {
+        format!(" ({} columns that do not look like column names; is this the right file?)", names.len())
+    }
 }
 
 /// Builds users row by row; owns the bookkeeping for duplicates and completeness.
@@ -69,6 +96,7 @@ pub(super) struct RowSink<'a> {
     columns: Columns,
     listing: Listing,
     first_seen: HashMap<String, String>,
+    rows: u32,
 }
 
 /// One cell as read: text, or why it could not be read.
@@ -81,14 +109,31 @@ impl<'a> RowSink<'a> {
             columns,
             listing: Listing { complete: true, ..Listing::default() },
             first_seen: HashMap::new(),
+            rows: 0,
         }
     }
 
-    pub fn push(&mut self, location: String, cells: Vec<Cell>) {
-        let cols = &self.columns;
+    /// Takes one row. `Err` (too many rows) ends the file: what was read is not all of it.
+    pub fn push(&mut self, location: String, cells: Vec<Cell>) -> Result<(), SourceError> {
         if cells.iter().all(|c| matches!(c, Ok(s) if s.trim().is_empty())) {
-            return; // blank lines at the end of exported sheets are common; they are not users
+            return Ok(()); // blank lines at the end of exported sheets are common; they are not users
         }
+        self.rows += 1;
+        let limits = &self.settings.limits;
+        if self.rows > limits.max_rows {
+            return Err(SourceError::Unreadable(format!(
+                "{location}: more than {} rows (source.limits.max_rows)",
+                limits.max_rows
+            )));
+        }
+        let max_field = limits.field_bytes();
+        let cells = cells.into_iter().map(|c| c.and_then(|text| checked_cell(text, max_field)));
+        self.push_checked(location, cells.collect());
+        Ok(())
+    }
+
+    fn push_checked(&mut self, location: String, cells: Vec<Cell>) {
+        let cols = &self.columns;
         let id = match cells.get(cols.id) {
             Some(Ok(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
             _ => None,
@@ -181,4 +226,20 @@ fn cell_text(attributes: &Map<String, Value>, name: &str) -> String {
 
 fn split<'t>(text: &'t str, sep: &'t str) -> impl Iterator<Item = &'t str> {
     text.split(sep).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// A cell's text, unless it is longer than the limit or holds a NUL (which no directory stores
+/// and C hosts cannot pass on).
+fn checked_cell(text: String, max_bytes: usize) -> Cell {
+    if text.len() > max_bytes {
+        return Err(format!(
+            "the cell holds {} bytes, more than {} KiB (source.limits.max_field_kb)",
+            text.len(),
+            max_bytes >> 10
+        ));
+    }
+    if text.contains('\0') {
+        return Err("the cell contains a NUL character".into());
+    }
+    Ok(text)
 }

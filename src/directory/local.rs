@@ -105,17 +105,21 @@ fn is_unique(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
+fn local_capabilities() -> Capabilities {
+    Capabilities {
+        properties: true,
+        profile_fields: PROFILE_FIELDS.iter().map(|s| s.to_string()).collect(),
+        communardo: false,
+        linchpin: false,
+        jsm_organizations: false,
+        avatars: true,
+        create_groups: true,
+    }
+}
+
 impl Directory for LocalDirectory {
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            properties: true,
-            profile_fields: PROFILE_FIELDS.iter().map(|s| s.to_string()).collect(),
-            communardo: false,
-            linchpin: false,
-            jsm_organizations: false,
-            avatars: true,
-            create_groups: true,
-        }
+    fn capabilities(&self) -> Result<Capabilities, DirError> {
+        Ok(local_capabilities())
     }
 
     fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError> {
@@ -206,7 +210,7 @@ impl Directory for LocalDirectory {
     }
 
     fn set_field(&self, key: &str, target: &Target, value: Option<&str>) -> Result<(), DirError> {
-        if !self.capabilities().supports(target) || !target.is_value() || target.is_core() {
+        if !local_capabilities().supports(target) || !target.is_value() || target.is_core() {
             return Err(DirError::Unsupported(target.to_string()));
         }
         let id = Self::id(key)?;

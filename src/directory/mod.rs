@@ -75,7 +75,9 @@ pub struct NewUser {
 }
 
 pub trait Directory: Send + Sync {
-    fn capabilities(&self) -> Capabilities;
+    /// What this directory can hold. A host that cannot say (an exception, a null) fails the
+    /// run with its reason, rather than being taken for a directory that holds nothing.
+    fn capabilities(&self) -> Result<Capabilities, DirError>;
     /// Every user of the sync's own directory, with the current value of every target.
     fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError>;
     /// One user by username (case-insensitive), for the login hook. The default lists everyone;

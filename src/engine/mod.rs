@@ -2,6 +2,7 @@
 //! apply → record. The CLI (and later the C ABI and JNI) only call this module.
 
 mod apply;
+mod calls;
 pub mod host;
 mod lease;
 mod mapper;
@@ -25,6 +26,7 @@ use crate::model::SourceUser;
 use crate::reconcile::Approval;
 use crate::store::{Counts, RunRecord, RunStatus, StateStore, StoreError, UserResult};
 
+pub use calls::Call;
 pub use progress::{Phase, Progress};
 
 #[derive(Debug, thiserror::Error)]
@@ -154,14 +156,15 @@ pub struct HeldUser {
 
 impl RunReport {
     /// The CLI exit code for this status (README): 0 DONE, 1 FAILED, 3 HELD, 4 PARTIALLY_FAILED,
-    /// 5 SKIPPED (another run of the connector held its lock).
+    /// 5 SKIPPED (another run of the connector held its lock), 6 CANCELLED.
     pub fn exit_code(&self) -> i32 {
         match self.status {
             RunStatus::Done => 0,
-            RunStatus::Failed | RunStatus::Running | RunStatus::Cancelled => 1,
+            RunStatus::Failed | RunStatus::Running => 1,
             RunStatus::Held => 3,
             RunStatus::PartiallyFailed => 4,
             RunStatus::Skipped => 5,
+            RunStatus::Cancelled => 6,
         }
     }
 }
@@ -207,6 +210,7 @@ pub(crate) struct Shared {
     workers: Mutex<Vec<JoinHandle<()>>>,
     closed: AtomicBool,
     scheduler: Mutex<Option<scheduler::Scheduler>>,
+    calls: calls::Calls,
 }
 
 /// Progress, cancellation and outcome of one run, readable from other threads.
@@ -228,17 +232,28 @@ impl RunControl {
     }
 }
 
-/// One run on the calling thread, from lock to record.
+/// One run on the calling thread, from lock to record. While it runs it is known by its id, so
+/// `progress`, `cancel` and `close` reach it like a started run.
 fn run_on(
     shared: &Shared,
     config: &Config,
     request: &RunRequest,
-    control: &RunControl,
+    control: Arc<RunControl>,
+    approves: Option<(i64, &Approval)>,
     progress: &dyn Fn(&Progress),
 ) -> Result<RunReport, EngineError> {
-    let runner = runner::Runner::new(shared, config, request, control, progress)?;
-    let started = runner.begin(None)?;
-    runner.finish(started, None)
+    let runner = runner::Runner::new(shared, config, request, &control, progress)?;
+    let started = runner.begin(approves.map(|(id, _)| id))?;
+    let run_id = started.record.id;
+    control.set_progress(Progress::starting(run_id));
+    lock(&shared.runs).insert(run_id, control.clone());
+    // `close` may have come between the check at the call's start and the registration.
+    if shared.closed.load(Ordering::SeqCst) {
+        control.cancel.store(true, Ordering::SeqCst);
+    }
+    let report = runner.finish(started, approves.map(|(_, a)| a));
+    lock(&shared.runs).remove(&run_id);
+    report
 }
 
 /// A poisoned lock only means another thread panicked while holding it; the data is still usable.
@@ -257,6 +272,7 @@ impl Engine {
                 workers: Mutex::new(Vec::new()),
                 closed: AtomicBool::new(false),
                 scheduler: Mutex::new(None),
+                calls: calls::Calls::default(),
             }),
         }
     }
@@ -275,21 +291,26 @@ impl Engine {
         self.shared.store.as_ref()
     }
 
-    fn check_open(&self) -> Result<(), EngineError> {
+    /// Enters a call: refused once the engine is closed; `close` waits for the calls inside.
+    /// Hosts hold one across a whole boundary call (the C exports do), so that freeing the
+    /// engine on another thread waits until the call has written its answer.
+    pub fn enter(&self) -> Result<Call<'_>, EngineError> {
         if self.shared.closed.load(Ordering::SeqCst) {
             return Err(EngineError::Invalid("the engine is closed".into()));
         }
-        Ok(())
+        Ok(self.shared.calls.enter())
     }
 
     /// Starts a run on its own thread and returns its id at once. Follow it with `progress`,
     /// stop it with `cancel`, collect its report with `wait`.
     pub fn start(&self, config: Config, request: RunRequest) -> Result<i64, EngineError> {
-        self.check_open()?;
+        let _call = self.enter()?;
         let control = Arc::new(RunControl::default());
         let runner = runner::Runner::new(&self.shared, &config, &request, &control, &|_| {})?;
         let started = runner.begin(None)?;
         let run_id = started.record.id;
+        // Known from the moment its id is returned: `progress` answers at once.
+        control.set_progress(Progress::starting(run_id));
         lock(&self.shared.runs).insert(run_id, control.clone());
         let shared = self.shared.clone();
         let worker = std::thread::Builder::new()
@@ -330,6 +351,14 @@ impl Engine {
         }
     }
 
+    /// Asks every run of this engine — started, blocking or scheduled — to stop between users.
+    /// What a signal handler's watcher calls (`usersync sync` on SIGTERM).
+    pub fn cancel_all(&self) {
+        for control in lock(&self.shared.runs).values() {
+            control.cancel.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// Waits for a run started with `start` and returns its report.
     pub fn wait(&self, run_id: i64) -> Result<RunReport, EngineError> {
         let control = lock(&self.shared.runs)
@@ -343,16 +372,21 @@ impl Engine {
         outcome.clone().expect("set before notify").map_err(EngineError::Invalid)
     }
 
-    /// Cancels running runs and waits for their threads. Later calls that start work fail.
+    /// Cancels every run — started or blocking on another thread — and waits until they and
+    /// every other call have left the engine. Later calls fail. Called from within a run (a host
+    /// callback), it cancels without waiting, since that run is waiting for the callback.
     pub fn close(&self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         self.stop_scheduler();
         for control in lock(&self.shared.runs).values() {
             control.cancel.store(true, Ordering::SeqCst);
         }
+        self.shared.calls.wait_idle();
         let workers: Vec<JoinHandle<()>> = lock(&self.shared.workers).drain(..).collect();
         for w in workers {
-            let _ = w.join();
+            if w.thread().id() != std::thread::current().id() {
+                let _ = w.join();
+            }
         }
     }
 
@@ -364,8 +398,8 @@ impl Engine {
         request: &RunRequest,
         progress: &dyn Fn(&Progress),
     ) -> Result<RunReport, EngineError> {
-        self.check_open()?;
-        run_on(&self.shared, config, request, &RunControl::default(), progress)
+        let _call = self.enter()?;
+        run_on(&self.shared, config, request, Arc::default(), None, progress)
     }
 
     /// Applies the destructive operations a HELD run held back, after re-checking them against
@@ -377,7 +411,7 @@ impl Engine {
         config: Option<&Config>,
         progress: &dyn Fn(&Progress),
     ) -> Result<RunReport, EngineError> {
-        self.check_open()?;
+        let _call = self.enter()?;
         let run =
             self.shared.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
         if run.status != RunStatus::Held || run.simulate {
@@ -412,10 +446,7 @@ impl Engine {
             trigger: "approve".into(),
             scheduled_for: None,
         };
-        let control = RunControl::default();
-        let runner = runner::Runner::new(&self.shared, config, &request, &control, progress)?;
-        let started = runner.begin(Some(run_id))?;
-        let report = runner.finish(started, Some(&approved))?;
+        let report = run_on(&self.shared, config, &request, Arc::default(), Some((run_id, &approved)), progress)?;
         self.shared.store.mark_approved(run_id, report.run_id)?;
         Ok(report)
     }
@@ -424,7 +455,7 @@ impl Engine {
     /// first and reactivated (and updated) when the source says active; an unknown user is
     /// provisioned when the connector allows it. Every lookup is a recorded single-user run.
     pub fn on_login(&self, config: &Config, connector: &str, username: &str) -> Result<LoginDecision, EngineError> {
-        self.check_open()?;
+        let _call = self.enter()?;
         let c = runner::connector(config, Some(connector))?;
         let find = || -> Result<Option<crate::model::DirectoryUser>, EngineError> {
             Ok(self.shared.directory.find_user(username)?)
@@ -459,7 +490,7 @@ impl Engine {
             trigger: "login".into(),
             scheduled_for: None,
         };
-        let report = match self.run(config, &request, &|_| {}) {
+        let report = match run_on(&self.shared, config, &request, Arc::default(), None, &|_| {}) {
             Ok(r) => r,
             Err(EngineError::Busy(_)) => {
                 return Ok(decide(false, "a sync of this connector is running; try again shortly", None))
@@ -484,10 +515,12 @@ impl Engine {
     }
 
     pub fn history(&self, limit: usize) -> Result<Vec<RunRecord>, EngineError> {
+        let _call = self.enter()?;
         Ok(self.shared.store.runs(None, limit)?)
     }
 
     pub fn run_details(&self, run_id: i64) -> Result<(RunRecord, Vec<UserResult>), EngineError> {
+        let _call = self.enter()?;
         let store = &self.shared.store;
         let run = store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
         Ok((run, store.results(run_id)?))
@@ -495,6 +528,7 @@ impl Engine {
 
     /// Reads the source and shows how one user maps, rule by rule. Writes nothing.
     pub fn test_mapping(&self, config: &Config, connector: &str, user: &str) -> Result<MappingTest, EngineError> {
+        let _call = self.enter()?;
         let c = runner::connector(config, Some(connector))?;
         let listing = crate::connector::open(c, &config.base_dir)
             .and_then(|mut src| src.fetch())
@@ -514,6 +548,7 @@ impl Engine {
     /// Tests a connector's connection without syncing: authenticates, reads a little, and says
     /// what is missing (a permission, a scope, a file) in plain words.
     pub fn check(&self, config: &Config, connector: &str) -> Result<CheckReport, EngineError> {
+        let _call = self.enter()?;
         let c = runner::connector(config, Some(connector))?;
         let steps = match crate::connector::open(c, &config.base_dir) {
             Ok(mut source) => source.check(),

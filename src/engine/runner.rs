@@ -117,6 +117,30 @@ impl<'a> Runner<'a> {
         (self.progress)(&p);
     }
 
+    /// A run whose record could not be written (a full disk, a store gone away) still ends
+    /// with a final status if the store takes a smaller write: FAILED with the reason, no
+    /// results, no state changes (what was applied per chunk is already recorded). Otherwise the
+    /// lease marks it later; the lock is released by the caller either way.
+    fn record_failure(&self, record: &RunRecord, e: &crate::store::StoreError) {
+        let mut last = record.clone();
+        last.status = RunStatus::Failed;
+        last.error = Some(crate::redact::text(&format!("the run could not be recorded: {e}")));
+        last.notes.clear();
+        if let Err(again) = self.engine.store.finish_run(&last, &[], &StateChanges::default()) {
+            tracing::error!(
+                run = record.id,
+                "run {} could not be recorded ({e}), nor marked failed ({again}); its lease will mark it",
+                record.id
+            );
+        }
+    }
+
+    /// How far applying got, for the progress a run reports as it records and when it ended.
+    fn applied_so_far(&self) -> (u64, Option<u64>) {
+        let last = *super::lock(&self.control.progress);
+        last.filter(|p| p.phase == Phase::Applying).map(|p| (p.done, p.total)).unwrap_or((0, None))
+    }
+
     fn engine_now(&self) -> chrono::DateTime<chrono::Utc> {
         (self.engine.clock)()
     }
@@ -274,12 +298,18 @@ impl<'a> Runner<'a> {
             }
         };
         record.ended_at = Some((self.engine.clock)().max(record.started_at));
-        self.report_counts(record.id, Phase::Recording, 0, None, record.counts);
+        let (done, total) = self.applied_so_far();
+        self.report_counts(record.id, Phase::Recording, done, total, record.counts);
         results.retain(worth_keeping);
-        redact_record(&mut record, &mut results);
-        redact_record(&mut record, &mut shown);
+        redact_run(&mut record);
+        redact_results(&mut results);
+        redact_results(&mut shown);
         let mut clock = Instant::now();
-        self.engine.store.finish_run(&record, &results, &changes)?;
+        if let Err(e) = self.engine.store.finish_run(&record, &results, &changes) {
+            self.record_failure(&record, &e);
+            return Err(e.into());
+        }
+        self.report_counts(record.id, Phase::Finished, done, total, record.counts);
         shown.append(&mut results);
         let results = shown;
         self.timed(&mut clock, |t| &mut t.record_s);
@@ -572,8 +602,17 @@ impl<'a> Runner<'a> {
                         results.push(applied.result);
                     }
                     i += 1;
+                    // Hosts polling `progress` see every user; the callback hears every 100th.
+                    let p = Progress {
+                        run_id: record.id,
+                        phase: Phase::Applying,
+                        done: i,
+                        total: Some(total),
+                        counts: record.counts,
+                    };
+                    self.control.set_progress(p);
                     if i % 100 == 1 || i == total {
-                        self.report_counts(record.id, Phase::Applying, i, Some(total), record.counts);
+                        (self.progress)(&p);
                     }
                 }
                 let committed = batch.end();
@@ -587,6 +626,7 @@ impl<'a> Runner<'a> {
             }
             // What this chunk wrote is recorded now: results and anchors are not held for the
             // whole run, and a run that dies keeps the anchors of the users it wrote.
+            redact_results(&mut results);
             if let Err(e) = self.engine.store.record_progress(record, &results, &progress) {
                 record.error = Some(format!("recording the run's progress: {e}"));
                 break;
@@ -631,7 +671,10 @@ pub(super) struct Outcome {
 }
 
 fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorConfig) -> Result<(), EngineError> {
-    let caps = engine.directory.capabilities();
+    let caps = engine
+        .directory
+        .capabilities()
+        .map_err(|e| EngineError::Invalid(format!("the directory could not say what it can hold: {e}")))?;
     let index = config.connectors.iter().position(|c| c.id == connector.id).unwrap_or(0);
     let mut errors: Vec<_> = connector
         .mapping
@@ -696,15 +739,19 @@ fn report(record: &RunRecord, results: &[UserResult], timings: Timings) -> RunRe
 
 /// What a run records passes the redaction layer first: errors and notes may quote a provider
 /// that echoed a credential, or a file the configuration pointed at.
-fn redact_record(record: &mut RunRecord, results: &mut [UserResult]) {
-    let clean = |s: &mut String| {
-        if let std::borrow::Cow::Owned(c) = crate::redact::clean(s) {
-            *s = c;
-        }
-    };
+fn redact_run(record: &mut RunRecord) {
     record.error.iter_mut().chain(record.hold_reason.iter_mut()).chain(record.notes.iter_mut()).for_each(clean);
+}
+
+fn redact_results(results: &mut [UserResult]) {
     for r in results {
         r.reason.iter_mut().chain(r.error.iter_mut()).chain(r.location.iter_mut()).for_each(clean);
         r.ops.iter_mut().filter_map(|o| o.error.as_mut()).for_each(clean);
+    }
+}
+
+fn clean(s: &mut String) {
+    if let std::borrow::Cow::Owned(c) = crate::redact::clean(s) {
+        *s = c;
     }
 }

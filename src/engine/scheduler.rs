@@ -48,7 +48,7 @@ impl Engine {
     /// A fire time missed while no engine was running is caught up once at start. Replaces a
     /// scheduler already running (after stopping it).
     pub fn start_scheduler(&self, config: Config) -> Result<(), EngineError> {
-        self.check_open()?;
+        drop(self.enter()?);
         let scheduled: Vec<&ConnectorConfig> = config.connectors.iter().filter(|c| !c.schedule.is_empty()).collect();
         if scheduled.is_empty() {
             return Err(EngineError::Invalid(
@@ -123,6 +123,13 @@ fn follow(shared: &Shared, stop: &Stop, config: &Config, id: &str) {
             missed.0
         );
         fire(shared, stop, config, id, missed);
+    } else if let Some(redo) = interrupted_run(shared, id, config.operations.lease_seconds) {
+        tracing::info!(
+            "connector '{id}': its last {} run, started at {}, was interrupted; running it again now",
+            redo.1.as_str(),
+            redo.0
+        );
+        fire(shared, stop, config, id, redo);
     }
     loop {
         let Some(next) = plan.next_after(after) else {
@@ -150,6 +157,20 @@ fn follow(shared: &Shared, stop: &Stop, config: &Config, id: &str) {
         // after now is.
         after = next.0.max((shared.clock)());
     }
+}
+
+/// The latest run of the connector, when it was interrupted (its process died — found now if it
+/// was on this machine — or its lease ran out): its start and kind, to run again once. The start
+/// time is claimed like a fire time, so of several engines starting together one runs it.
+fn interrupted_run(shared: &Shared, id: &str, lease_seconds: u32) -> Option<(DateTime<Utc>, RunKind)> {
+    let now = (shared.clock)();
+    let _ = shared.store.interrupt_expired(id, now - chrono::Duration::seconds(lease_seconds.into()), now);
+    let runs = shared.store.runs(Some(id), 20).ok()?;
+    let last = runs.iter().find(|r| !r.simulate && r.status != crate::store::RunStatus::Skipped)?;
+    let interrupted = last.status == crate::store::RunStatus::Failed
+        && last.error.as_deref().is_some_and(|e| e.starts_with("interrupted"));
+    let kind = if last.mode == "incremental" { RunKind::Incremental } else { RunKind::Full };
+    interrupted.then_some((last.started_at, kind))
 }
 
 /// The last fire time before `now` that no engine claimed since the last claimed one: an engine
@@ -184,7 +205,7 @@ fn fire(shared: &Shared, stop: &Stop, config: &Config, id: &str, (at, kind): (Da
     };
     let control = Arc::new(RunControl::default());
     lock(&stop.current).push(control.clone());
-    let outcome = run_on(shared, config, &request, &control, &|_| {});
+    let outcome = run_on(shared, config, &request, control.clone(), None, &|_| {});
     lock(&stop.current).retain(|c| !Arc::ptr_eq(c, &control));
     match outcome {
         Ok(report) => {

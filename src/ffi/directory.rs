@@ -221,14 +221,9 @@ impl HostDirectory {
 
 // The callbacks were checked to be present in `new`, so the `expect`s below cannot fire.
 impl Directory for HostDirectory {
-    fn capabilities(&self) -> Capabilities {
+    fn capabilities(&self) -> Result<Capabilities, DirError> {
         let cb = self.vt.capabilities.expect("checked");
-        self.call("capabilities", |ctx, out| unsafe { cb(ctx, out) })
-            .and_then(|t| self.json("capabilities", t))
-            .unwrap_or_else(|e| {
-                tracing::error!("the host directory's capabilities could not be read ({e}); assuming none");
-                Capabilities::none()
-            })
+        self.call("capabilities", |ctx, out| unsafe { cb(ctx, out) }).and_then(|t| self.json("capabilities", t))
     }
 
     fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError> {

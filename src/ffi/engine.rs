@@ -7,7 +7,8 @@ use super::boundary::{arg, guard, opt_arg, out_ptr, to_c, FfiError, UsersyncStat
 use super::directory::{HostDirectory, UsersyncDirectory};
 use super::USERSYNC_ABI_VERSION;
 use crate::directory::local::LocalDirectory;
-use crate::engine::host::{validate_config, HostEngine};
+use crate::engine::host::{validate_config, HostEngine, HostError};
+use crate::engine::Call;
 
 /// An engine: a state store, a directory and a configuration. Create with
 /// `usersync_engine_new` or `usersync_engine_new_local`; release with `usersync_engine_free`.
@@ -22,13 +23,30 @@ pub extern "C" fn usersync_abi_version() -> u32 {
     USERSYNC_ABI_VERSION
 }
 
+/// The engine, entered for the rest of the export: `usersync_engine_free` on another thread
+/// cancels what runs and waits until this call has written its answer.
+struct Entered<'a> {
+    host: &'a HostEngine,
+    _call: Call<'a>,
+}
+
+impl std::ops::Deref for Entered<'_> {
+    type Target = HostEngine;
+
+    fn deref(&self) -> &HostEngine {
+        self.host
+    }
+}
+
 /// # Safety
 /// `engine` is NULL or a live engine from this library.
-unsafe fn engine<'a>(engine: *const UsersyncEngine) -> Result<&'a HostEngine, FfiError> {
+unsafe fn engine<'a>(engine: *const UsersyncEngine) -> Result<Entered<'a>, FfiError> {
     if engine.is_null() {
         return Err(FfiError::new(UsersyncStatus::NullArgument, "engine is NULL"));
     }
-    Ok(&(*engine).host)
+    let host = &(*engine).host;
+    let call = host.engine().enter().map_err(|e| FfiError::from(HostError::from(e)))?;
+    Ok(Entered { host, _call: call })
 }
 
 /// The shape of every export that answers a string: check the engine and the out-param, call,
@@ -46,7 +64,7 @@ unsafe fn answer(
     guard(error_out, || {
         let host = self::engine(engine)?;
         out_ptr(out, out_name)?;
-        let text = f(host)?;
+        let text = f(&host)?;
         *out = to_c(text);
         Ok(())
     })

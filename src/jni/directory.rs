@@ -96,11 +96,8 @@ fn decode(text: &str) -> Result<String, DirError> {
 }
 
 impl Directory for JavaDirectory {
-    fn capabilities(&self) -> Capabilities {
-        self.json("capabilities").unwrap_or_else(|e| {
-            tracing::error!("the Java directory's capabilities could not be read ({e}); assuming none");
-            Capabilities::none()
-        })
+    fn capabilities(&self) -> Result<Capabilities, DirError> {
+        self.json("capabilities")
     }
 
     fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError> {

@@ -16,12 +16,15 @@ pub struct SqliteStore {
 }
 
 /// Bumped whenever SCHEMA changes shape, with a step in MIGRATIONS.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// `MIGRATIONS[i]` turns a version `i + 1` file into version `i + 2`; SCHEMA then adds new tables.
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // 2: run leases (heartbeats).
     "ALTER TABLE runs ADD COLUMN heartbeat_ms INTEGER;",
+    // 3: the process a run lives in, so that one on this machine whose process is gone is
+    // found dead at once instead of after its lease.
+    "ALTER TABLE runs ADD COLUMN owner TEXT;",
 ];
 
 const SCHEMA: &str = "
@@ -60,7 +63,8 @@ CREATE TABLE IF NOT EXISTS runs (
     approves INTEGER,
     approved_by INTEGER,
     config TEXT,
-    heartbeat_ms INTEGER
+    heartbeat_ms INTEGER,
+    owner TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_connector ON runs (connector, id);
 CREATE TABLE IF NOT EXISTS schedule_fires (
@@ -201,9 +205,9 @@ impl StateStore for SqliteStore {
         let config = r.config.as_ref().map(json).transpose()?;
         self.with(|c| {
             c.execute(
-                "INSERT INTO runs (connector, trigger, mode, simulate, status, started_at, counts, writes, notes, approves, config, heartbeat_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11)",
-                params![r.connector, r.trigger, r.mode, r.simulate, r.status.as_str(), r.started_at.to_rfc3339(), counts, notes, r.approves, config, r.started_at.timestamp_millis()],
+                "INSERT INTO runs (connector, trigger, mode, simulate, status, started_at, counts, writes, notes, approves, config, heartbeat_ms, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?9, ?10, ?11, ?12)",
+                params![r.connector, r.trigger, r.mode, r.simulate, r.status.as_str(), r.started_at.to_rfc3339(), counts, notes, r.approves, config, r.started_at.timestamp_millis(), crate::process::owner()],
             )
             .map_err(err)?;
             Ok(c.last_insert_rowid())
@@ -325,29 +329,38 @@ impl StateStore for SqliteStore {
         self.with(|c| {
             let mut stmt = c
                 .prepare(&format!(
-                    "SELECT {RUN_COLUMNS}, heartbeat_ms FROM runs WHERE connector = ?1 AND status = 'RUNNING'"
+                    "SELECT {RUN_COLUMNS}, heartbeat_ms, owner FROM runs WHERE connector = ?1 AND status = 'RUNNING'"
                 ))
                 .map_err(err)?;
             let running = stmt
-                .query_map(params![connector], |r| Ok((run_row(r)?, r.get::<_, Option<i64>>(17)?)))
+                .query_map(params![connector], |r| {
+                    Ok((run_row(r)?, r.get::<_, Option<i64>>(17)?, r.get::<_, Option<String>>(18)?))
+                })
                 .map_err(err)?
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(err)?;
             let mut marked = Vec::new();
-            for (mut run, beat) in running {
+            for (mut run, beat, owner) in running {
                 // A file from before leases has no heartbeat: the start time stands in for it.
                 let last = beat.unwrap_or_else(|| run.started_at.timestamp_millis());
-                if last >= cutoff {
-                    continue;
-                }
                 let since = DateTime::from_timestamp_millis(last).unwrap_or(run.started_at);
+                let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let reason = if owner.as_deref().is_some_and(crate::process::is_gone) {
+                    format!(
+                        "interrupted: the process that ran it ({}) is gone (last heartbeat {since})",
+                        owner.as_deref().unwrap_or_default()
+                    )
+                } else if last < cutoff {
+                    format!(
+                        "interrupted: the run stopped renewing its lease at {since} (its process ended or lost the state store)"
+                    )
+                } else {
+                    continue;
+                };
                 run.status = RunStatus::Failed;
                 run.ended_at = Some(now.max(run.started_at));
-                run.error = Some(format!(
-                    "interrupted: the run stopped renewing its lease at {} (its process ended or lost the state store); \
-                     what it applied before is kept, the next run completes the rest",
-                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                ));
+                run.error =
+                    Some(format!("{reason}; what it applied before is kept, the next run completes the rest"));
                 // Only if the lease is still the one read: a run that renewed it meanwhile is alive.
                 let n = c
                     .execute(
@@ -487,6 +500,12 @@ fn write_progress(
     let next: i64 = tx
         .query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM results WHERE run_id = ?1", params![r.id], |row| row.get(0))
         .map_err(err)?;
+    // The run's counts so far: a run that dies after this chunk shows what it did.
+    tx.execute(
+        "UPDATE runs SET counts = ?2, writes = ?3 WHERE id = ?1",
+        params![r.id, json(&r.counts)?, r.writes as i64],
+    )
+    .map_err(err)?;
     let mut insert = tx.prepare("INSERT INTO results (run_id, seq, body) VALUES (?1, ?2, ?3)").map_err(err)?;
     for (i, body) in bodies.iter().enumerate() {
         insert.execute(params![r.id, next + i as i64, body]).map_err(err)?;

@@ -275,5 +275,5 @@ fn a_schema_1_state_file_is_migrated_and_its_stale_run_interrupted() {
     drop(store);
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }

@@ -45,7 +45,7 @@ impl Gate {
 }
 
 impl Directory for Hooked {
-    fn capabilities(&self) -> Capabilities {
+    fn capabilities(&self) -> Result<Capabilities, DirError> {
         self.inner.capabilities()
     }
     fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError> {
@@ -135,11 +135,15 @@ fn a_started_run_reports_progress_and_its_outcome() {
     h.write_users(&people(30));
     let config = h.config(connector(json!({})));
     let id = h.engine.start(config.clone(), RunRequest::full(None)).unwrap();
+    // Known the moment its id is returned, before its thread has done anything.
+    let first = h.engine.progress(id).expect("progress right after start");
+    assert_eq!(first.run_id, id);
     let report = h.engine.wait(id).unwrap();
     assert_eq!((report.run_id, report.status, report.counts.created), (id, RunStatus::Done, 30));
     let p = h.engine.progress(id).expect("progress of a known run");
-    assert_eq!(p.phase, Phase::Recording);
-    assert_eq!(p.counts.created, 30, "the counts so far travel with the progress");
+    assert_eq!(p.phase, Phase::Finished);
+    assert_eq!((p.done, p.total), (30, Some(30)), "a finished run says how far it got");
+    assert_eq!(p.counts.created, 30, "the final counts travel with the progress");
     assert!(h.engine.progress(id + 100).is_none());
 }
 

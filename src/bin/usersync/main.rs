@@ -303,7 +303,7 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
                 scheduled_for: None,
             };
             let bar = output::ProgressLine::new(std::io::stderr().is_terminal());
-            let report = engine.run(&config, &request, &|p| bar.show(p))?;
+            let report = signals::cancel_on_signal(&engine, || engine.run(&config, &request, &|p| bar.show(p)))?;
             bar.finish();
             output::print_report(&report, args.json);
             Ok(report.exit_code() as u8)
@@ -312,7 +312,8 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
             let engine = open_engine(&cli.data_dir)?;
             let config = config.map(|f| Config::load(&f)).transpose()?;
             let bar = output::ProgressLine::new(std::io::stderr().is_terminal());
-            let report = engine.approve(run_id, config.as_ref(), &|p| bar.show(p))?;
+            let report =
+                signals::cancel_on_signal(&engine, || engine.approve(run_id, config.as_ref(), &|p| bar.show(p)))?;
             bar.finish();
             output::print_report(&report, json);
             Ok(report.exit_code() as u8)

@@ -34,6 +34,9 @@ final class DirectoryAdapter {
         switch (op) {
             case "capabilities": {
                 Capabilities caps = directory.capabilities();
+                if (caps == null) {
+                    throw new DirectoryException(DirectoryException.Kind.FAILED, "capabilities() returned null");
+                }
                 return "{\"properties\":" + caps.properties() + ",\"profile_fields\":" + Json.array(caps.profileFields())
                         + ",\"communardo\":" + caps.communardo() + ",\"linchpin\":" + caps.linchpin()
                         + ",\"jsm_organizations\":" + caps.jsmOrganizations() + ",\"avatars\":" + caps.avatars()
@@ -51,7 +54,7 @@ final class DirectoryAdapter {
             case "list_groups":
                 return Json.array(directory.listGroups());
             case "create_user":
-                return directory.createUser(a, b, c, Boolean.parseBoolean(d), e);
+                return answered(directory.createUser(a, b, c, Boolean.parseBoolean(d), e), "createUser", a);
             case "update_core":
                 directory.updateCore(a, b, c);
                 return "";
@@ -65,7 +68,7 @@ final class DirectoryAdapter {
                 directory.deleteUser(a);
                 return "";
             case "anonymise":
-                return directory.anonymise(a);
+                return answered(directory.anonymise(a), "anonymise", a);
             case "set_field":
                 directory.setField(a, b, c);
                 return "";
@@ -86,6 +89,14 @@ final class DirectoryAdapter {
             default:
                 throw new DirectoryException(DirectoryException.Kind.UNSUPPORTED, "unknown operation " + op);
         }
+    }
+
+    /** A key or username the directory must answer: null or empty is its failure, not a name. */
+    private static String answered(String value, String method, String who) {
+        if (value == null || value.isEmpty()) {
+            throw new DirectoryException(DirectoryException.Kind.FAILED, method + "(" + who + ") returned no value");
+        }
+        return value;
     }
 
     private static String users(List<DirectoryUser> users) {

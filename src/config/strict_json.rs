@@ -76,11 +76,16 @@ impl<'de> Visitor<'de> for Seed<'_> {
         Ok(serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        self.visit_string(v.to_string())
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        // A NUL ends the string for a C or Java host that is handed it back; nothing in a
+        // configuration needs one.
+        if v.contains('\0') {
+            return Err(E::custom(format!("{}: a string contains a NUL character (\\u0000)", self.0)));
+        }
         Ok(Value::String(v))
     }
 
@@ -129,6 +134,12 @@ mod tests {
         assert_eq!(e.line, 2);
         let top = parse(r#"{"x": 1, "x": 1}"#).unwrap_err();
         assert!(top.message.starts_with("x: the key 'x'"), "{}", top.message);
+    }
+
+    #[test]
+    fn a_nul_in_a_string_is_an_error() {
+        let e = parse(r#"{"connectors": [{"id": "a\u0000b"}]}"#).unwrap_err();
+        assert!(e.message.starts_with("connectors[0].id: a string contains a NUL"), "{}", e.message);
     }
 
     #[test]

@@ -327,15 +327,16 @@ impl<'d> Batch<'d> {
 
 /// Downloads, in parallel where the source can, the photos these users' plans will write. A
 /// panicking download (a bug) leaves the photos out; those users' avatars then fail alone.
+/// The user's plan writes a photo that must be downloaded first.
+pub(super) fn wants_photo(u: &UserPlan) -> bool {
+    u.ops.iter().any(|op| matches!(op, Op::SetAvatar { etag: Some(_) }))
+}
+
 pub(super) fn prefetch_photos(
     source: &mut dyn connector::Connector,
     users: &[UserPlan],
 ) -> HashMap<String, Result<Option<Vec<u8>>, String>> {
-    let ids: Vec<String> = users
-        .iter()
-        .filter(|u| u.ops.iter().any(|op| matches!(op, Op::SetAvatar { etag: Some(_) })))
-        .filter_map(|u| u.idp_id.clone())
-        .collect();
+    let ids: Vec<String> = users.iter().filter(|u| wants_photo(u)).filter_map(|u| u.idp_id.clone()).collect();
     if ids.is_empty() {
         return HashMap::new();
     }

@@ -19,6 +19,11 @@ thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
 }
 
+/// This thread is inside an engine call (a host callback from a run, or a run's own thread).
+pub fn inside() -> bool {
+    DEPTH.with(Cell::get) > 0
+}
+
 /// One call inside the engine; dropping it ends the call.
 pub struct Call<'a> {
     calls: &'a Calls,
@@ -33,7 +38,7 @@ impl Calls {
 
     /// Waits until no call is in flight, unless this thread is itself inside one.
     pub fn wait_idle(&self) {
-        if DEPTH.with(Cell::get) > 0 {
+        if inside() {
             return;
         }
         let mut count = lock(&self.count);

@@ -235,7 +235,7 @@ impl RunControl {
 /// One run on the calling thread, from lock to record. While it runs it is known by its id, so
 /// `progress`, `cancel` and `close` reach it like a started run.
 fn run_on(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     config: &Config,
     request: &RunRequest,
     control: Arc<RunControl>,
@@ -316,6 +316,8 @@ impl Engine {
         let worker = std::thread::Builder::new()
             .name(format!("usersync-run-{run_id}"))
             .spawn(move || {
+                // A call like any other: `close` waits for it, and knows this thread as a run's.
+                let _call = shared.calls.enter();
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let runner = runner::Runner::new(&shared, &config, &request, &control, &|_| {})?;
                     runner.finish(started, None)
@@ -381,12 +383,14 @@ impl Engine {
         for control in lock(&self.shared.runs).values() {
             control.cancel.store(true, Ordering::SeqCst);
         }
+        if calls::inside() {
+            // A host callback on a run's thread: that run waits for this call to return.
+            return;
+        }
         self.shared.calls.wait_idle();
         let workers: Vec<JoinHandle<()>> = lock(&self.shared.workers).drain(..).collect();
         for w in workers {
-            if w.thread().id() != std::thread::current().id() {
-                let _ = w.join();
-            }
+            let _ = w.join();
         }
     }
 
@@ -447,7 +451,11 @@ impl Engine {
             scheduled_for: None,
         };
         let report = run_on(&self.shared, config, &request, Arc::default(), Some((run_id, &approved)), progress)?;
-        self.shared.store.mark_approved(run_id, report.run_id)?;
+        // A refused approval (held again) leaves the held run open to approve once the source
+        // is back; the refusing run can be approved in its own right.
+        if report.status != RunStatus::Held {
+            self.shared.store.mark_approved(run_id, report.run_id)?;
+        }
         Ok(report)
     }
 

@@ -2,9 +2,10 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Instant;
 
-use super::apply::{apply_guarded, prefetch_photos, tally, worth_keeping, Batch};
+use super::apply::{apply_guarded, prefetch_photos, tally, wants_photo, worth_keeping, Batch};
 use super::lease::{self, Keeper};
 use super::mapper::Mapper;
 use super::{
@@ -23,8 +24,8 @@ use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
 const CHUNK: usize = 256;
 
 pub(super) struct Runner<'a> {
-    engine: &'a Shared,
-    control: &'a RunControl,
+    engine: &'a Arc<Shared>,
+    control: &'a Arc<RunControl>,
     config: &'a Config,
     connector: &'a ConnectorConfig,
     request: &'a RunRequest,
@@ -88,10 +89,10 @@ pub(super) struct Started {
 
 impl<'a> Runner<'a> {
     pub fn new(
-        engine: &'a Shared,
+        engine: &'a Arc<Shared>,
         config: &'a Config,
         request: &'a RunRequest,
-        control: &'a RunControl,
+        control: &'a Arc<RunControl>,
         progress: &'a dyn Fn(&Progress),
     ) -> Result<Self, EngineError> {
         let connector = connector(config, request.connector.as_deref())?;
@@ -253,15 +254,24 @@ impl<'a> Runner<'a> {
     /// whatever happens; then prunes the history as configured.
     pub fn finish(&self, started: Started, approved: Option<&Approval>) -> Result<RunReport, EngineError> {
         let Started { mut record, locked } = started;
-        let keeper = Keeper::default();
+        let keeper = Arc::new(Keeper::default());
         let (run_id, lease) = (record.id, self.config.operations.lease_seconds);
-        let outcome = std::thread::scope(|s| {
-            s.spawn(|| keeper.keep(self.engine, run_id, lease, self.control));
-            let outcome =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(&mut record, approved)));
-            keeper.stop();
-            outcome
-        });
+        // A thread of its own, not a scoped one: `thread::scope` registers the calling thread
+        // (a host's) with std, an allocation valgrind reports against every host thread.
+        let beating = {
+            let (keeper, shared, control) = (keeper.clone(), self.engine.clone(), self.control.clone());
+            std::thread::Builder::new()
+                .name(format!("usersync-lease-{run_id}"))
+                .spawn(move || keeper.keep(&shared, run_id, lease, &control))
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.execute(&mut record, approved)));
+        keeper.stop();
+        match beating {
+            Ok(t) => {
+                let _ = t.join();
+            }
+            Err(e) => tracing::warn!(run = run_id, "run {run_id}: no thread to renew its lease ({e}); it runs without"),
+        }
         let outcome = outcome.unwrap_or_else(|_| Err("internal error: the run stopped unexpectedly".into()));
         if keeper.lost() {
             record.notes.push(format!(
@@ -578,10 +588,9 @@ impl<'a> Runner<'a> {
             let following: Vec<UserPlan> = queue.by_ref().take(CHUNK).collect();
             let mut progress = StateChanges::default();
             // The next chunk's photos download on another thread while this chunk is written
-            // here: directory calls stay on the run's own thread.
-            let (next_photos, committed) = std::thread::scope(|scope| {
-                let fetcher = (!simulate && !following.is_empty())
-                    .then(|| scope.spawn(|| prefetch_photos(&mut *source, &following)));
+            // here: directory calls stay on the run's own thread. Without photos to fetch no
+            // thread is started (a scoped thread registers the calling host thread with std).
+            let mut write = || {
                 let batch = Batch::begin(dir, simulate, &mut group_errors);
                 for user in std::mem::take(&mut chunk) {
                     // Cancellation takes effect between users, so nobody is left half-written.
@@ -615,9 +624,17 @@ impl<'a> Runner<'a> {
                         (self.progress)(&p);
                     }
                 }
-                let committed = batch.end();
-                (fetcher.map(|f| f.join().unwrap_or_default()).unwrap_or_default(), committed)
-            });
+                batch.end()
+            };
+            let (next_photos, committed) = if !simulate && following.iter().any(wants_photo) {
+                std::thread::scope(|scope| {
+                    let fetcher = scope.spawn(|| prefetch_photos(&mut *source, &following));
+                    let committed = write();
+                    (fetcher.join().unwrap_or_default(), committed)
+                })
+            } else {
+                (HashMap::new(), write())
+            };
             if let Err(e) = committed {
                 // Nothing of this chunk is recorded as done: its writes are not in the directory.
                 record.error = Some(format!("the directory could not commit a batch of writes; the run stopped: {e}"));

@@ -112,7 +112,7 @@ impl Engine {
 }
 
 /// One connector's schedule, until the scheduler stops.
-fn follow(shared: &Shared, stop: &Stop, config: &Config, id: &str) {
+fn follow(shared: &Arc<Shared>, stop: &Stop, config: &Config, id: &str) {
     let Some(connector) = config.connector(id) else { return };
     let plan = connector.schedule.plan();
     let mut after = (shared.clock)();
@@ -181,7 +181,7 @@ fn missed_fire(shared: &Shared, plan: &Plan, id: &str, now: DateTime<Utc>) -> Op
 }
 
 /// Runs one fire time, if this engine is the one that claims it.
-fn fire(shared: &Shared, stop: &Stop, config: &Config, id: &str, (at, kind): (DateTime<Utc>, RunKind)) {
+fn fire(shared: &Arc<Shared>, stop: &Stop, config: &Config, id: &str, (at, kind): (DateTime<Utc>, RunKind)) {
     match shared.store.claim_fire(id, kind.as_str(), at) {
         Ok(true) => {}
         Ok(false) => {

@@ -299,6 +299,10 @@ fn column(source: &ValueSource) -> String {
 fn check(target: &Target, value: Option<&str>) -> Result<(), String> {
     let Some(v) = value else { return Ok(()) };
     const FLAGS: [&str; 8] = ["true", "false", "1", "0", "yes", "no", "active", "inactive"];
+    // No directory stores a NUL, and a C or Java host would cut the value at it.
+    if v.contains('\0') {
+        return Err(format!("the value for '{target}' contains a NUL character"));
+    }
     match target {
         Target::Username if v.chars().any(|c| c.is_whitespace() || c.is_control()) => {
             Err(format!("invalid username '{v}': no spaces or control characters allowed"))

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 /* --- a growable string for JSON answers ------------------------------------------------- */
@@ -163,6 +164,11 @@ static int list_groups(void *ctx, UsersyncOut *out) {
 static int create_user(void *ctx, const char *username, const char *display_name, const char *email, bool active,
                        const char *external_id, UsersyncOut *out) {
     MemDir *dir = ctx;
+    if (dir->creates) (*dir->creates)++;
+    if (dir->slow_ms > 0) {
+        struct timespec t = {dir->slow_ms / 1000, (long)(dir->slow_ms % 1000) * 1000000L};
+        nanosleep(&t, NULL);
+    }
     if (dir->fail_username && strcmp(dir->fail_username, username) == 0)
         return reply(out, USERSYNC_DIR_RESULT_FAILED, "the test directory refuses this user");
     if (memdir_find(dir, username)) return reply(out, USERSYNC_DIR_RESULT_CONFLICT, "username taken");

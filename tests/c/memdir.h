@@ -38,6 +38,8 @@ typedef struct {
     const char *fail_username; /* create_user fails for this username */
     int *destroyed; /* incremented by destroy */
     int finds; /* calls of find_user */
+    int slow_ms; /* create_user sleeps this long (a slow host) */
+    int *creates; /* when set, counts create_user calls; outlives the directory */
 } MemDir;
 
 /* A zeroed directory on the heap; the vtable's destroy frees it. */

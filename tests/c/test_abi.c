@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 
 #include "memdir.h"
 #include "usersync.h"
@@ -254,10 +255,16 @@ static void test_async_run(void) {
     char *error = NULL, *report_json = NULL, *progress = NULL;
     CHECK(usersync_engine_start(engine, "{\"connector\":\"people\"}", &run_id, &error) == USERSYNC_STATUS_OK);
     CHECK(run_id > 0);
+    /* Progress answers the moment start returned the id. */
+    CHECK(usersync_engine_progress(engine, run_id, &progress, &error) == USERSYNC_STATUS_OK);
+    CHECK(json_int(progress, "run_id") == run_id);
+    usersync_string_free(progress);
+    progress = NULL;
     CHECK(usersync_engine_wait(engine, run_id, &report_json, &error) == USERSYNC_STATUS_OK);
     CHECK(has(report_json, "\"status\":\"DONE\""));
     CHECK(usersync_engine_progress(engine, run_id, &progress, &error) == USERSYNC_STATUS_OK);
-    CHECK(has(progress, "\"phase\":\"recording\""));
+    CHECK(has(progress, "\"phase\":\"finished\""));
+    CHECK(json_int(progress, "done") == 30);
     CHECK(usersync_engine_cancel(engine, 4242, &error) == USERSYNC_STATUS_INVALID_REQUEST);
     usersync_string_free(error);
     usersync_string_free(report_json);
@@ -444,6 +451,100 @@ static void test_scheduler_and_lock(void) {
     report("the scheduler runs schedules, fire times are listed, a held lock skips the run", ok);
 }
 
+typedef struct {
+    UsersyncEngine *engine;
+    UsersyncStatus status;
+    char *report;
+} BlockingRun;
+
+static void *blocking_run(void *arg) {
+    BlockingRun *b = arg;
+    char *error = NULL;
+    b->status = usersync_engine_run(b->engine, "{\"connector\":\"people\"}", &b->report, &error);
+    usersync_string_free(error);
+    return NULL;
+}
+
+/* Freeing the engine on another thread while a blocking sync calls a slow directory cancels the
+ * sync and waits for it: the directory is destroyed only after its last call (valgrind would
+ * report any later access), and the sync ends CANCELLED. */
+static void test_free_during_blocking_sync(void) {
+    int ok = 1;
+    char *csv = path_in(work, "people-slow.csv");
+    char *config = small_config(csv);
+    write_people(csv, 200);
+    int destroyed = 0, creates = 0;
+    MemDir *dir = memdir_new(&destroyed);
+    dir->slow_ms = 10;
+    dir->creates = &creates;
+    UsersyncDirectory vt = memdir_vtable(dir);
+    char *state = path_in(work, "slow.db");
+    UsersyncEngine *engine = NULL;
+    char *error = NULL;
+    CHECK(usersync_engine_new(state, config, NULL, &vt, &engine, &error) == USERSYNC_STATUS_OK);
+    BlockingRun b = {.engine = engine, .status = USERSYNC_STATUS_OK, .report = NULL};
+    pthread_t t;
+    pthread_create(&t, NULL, blocking_run, &b);
+    for (int i = 0; i < 500 && creates < 10; i++) sleep_ms(10);
+    CHECK(creates >= 10);
+    usersync_engine_free(engine);
+    int at_free = creates;
+    CHECK(destroyed == 1);
+    pthread_join(t, NULL);
+    CHECK(creates == at_free); /* no call after free returned */
+    CHECK(b.status == USERSYNC_STATUS_OK);
+    CHECK(has(b.report, "\"status\":\"CANCELLED\""));
+    CHECK(json_int(b.report, "created") < 200);
+    usersync_string_free(b.report);
+    free(state);
+    free(config);
+    free(csv);
+    report("freeing the engine during a blocking sync cancels it and waits", ok);
+}
+
+static int failing_capabilities(void *ctx, UsersyncOut *out) {
+    (void)ctx;
+    usersync_out_set(out, "the host cannot say");
+    return USERSYNC_DIR_RESULT_FAILED;
+}
+
+/* Bad bytes from C: invalid UTF-8 and strings cut by NUL are refused with a message naming the
+ * argument; a callback that fails is reported with the host's own reason. */
+static void test_bad_input_over_c(void) {
+    int ok = 1;
+    char *error = NULL;
+    const char bad_utf8[] = {'{', '"', 'c', 'o', 'n', 'n', 'e', 'c', 't', 'o', 'r', 's', '"', ':', '\xff', '}', 0};
+    CHECK(usersync_config_validate(bad_utf8, &error) != USERSYNC_STATUS_OK);
+    CHECK(has(error, "config_json") && has(error, "UTF-8"));
+    usersync_string_free(error);
+    error = NULL;
+    /* A NUL inside a value: C sees the string end there, so the JSON is cut and refused. */
+    const char with_nul[] = "{\"connectors\":[{\"id\":\"a\0b\"}]}";
+    CHECK(usersync_config_validate(with_nul, &error) == USERSYNC_STATUS_CONFIG);
+    usersync_string_free(error);
+    error = NULL;
+
+    char *csv = path_in(work, "people-caps.csv");
+    char *config = small_config(csv);
+    write_people(csv, 2);
+    MemDir *dir = memdir_new(NULL);
+    UsersyncDirectory vt = memdir_vtable(dir);
+    vt.capabilities = failing_capabilities;
+    char *state = path_in(work, "caps.db");
+    UsersyncEngine *engine = NULL;
+    CHECK(usersync_engine_new(state, config, NULL, &vt, &engine, &error) == USERSYNC_STATUS_OK);
+    char *report_json = NULL;
+    CHECK(usersync_engine_run(engine, NULL, &report_json, &error) != USERSYNC_STATUS_OK);
+    CHECK(has(error, "the host cannot say"));
+    CHECK(report_json == NULL);
+    usersync_string_free(error);
+    usersync_engine_free(engine);
+    free(state);
+    free(config);
+    free(csv);
+    report("invalid UTF-8, NULs and a failing callback over C get clear errors", ok);
+}
+
 static void test_panic(void) {
     int ok = 1;
     char *error = NULL;
@@ -470,6 +571,8 @@ int main(int argc, char **argv) {
     test_log_sink();
     test_errors();
     test_scheduler_and_lock();
+    test_free_during_blocking_sync();
+    test_bad_input_over_c();
     test_panic();
     printf("c: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

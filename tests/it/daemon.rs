@@ -12,12 +12,12 @@ use usersync::store::{RunStatus, StateStore};
 
 use crate::support::{cli, connector, people, Harness};
 
-fn write_config(h: &Harness, connector: Value, operations: Value) -> String {
+pub(crate) fn write_config(h: &Harness, connector: Value, operations: Value) -> String {
     let doc = json!({ "connectors": [connector], "operations": operations });
     h.write("config.json", serde_json::to_string_pretty(&doc).unwrap()).to_string_lossy().into_owned()
 }
 
-fn spawn(data: &Path, args: &[&str], log: &Path) -> Child {
+pub(crate) fn spawn(data: &Path, args: &[&str], log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_usersync"))
         .arg("--data-dir")
         .arg(data)
@@ -29,18 +29,18 @@ fn spawn(data: &Path, args: &[&str], log: &Path) -> Child {
         .expect("usersync starts")
 }
 
-fn signal(child: &Child, sig: libc::c_int) {
+pub(crate) fn signal(child: &Child, sig: libc::c_int) {
     // SAFETY: plain kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
 }
 
-fn count_users(db: &Path) -> Option<i64> {
+pub(crate) fn count_users(db: &Path) -> Option<i64> {
     let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
     c.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0)).ok()
 }
 
 /// Waits until `child` has written `users` users to `directory`, while it is still running.
-fn applying(directory: &Path, users: i64, child: &mut Child) {
+pub(crate) fn applying(directory: &Path, users: i64, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while count_users(directory).unwrap_or(0) < users {
         assert!(Instant::now() < deadline, "the run never started applying");

@@ -8,7 +8,7 @@ use crate::support::Harness;
 
 const USERS: &str = "GET /admin/directory/v1/users";
 
-fn connector(g: &Google, h: &Harness, patch: Value) -> Value {
+pub(crate) fn connector(g: &Google, h: &Harness, patch: Value) -> Value {
     g.write_key(&h.path("service-account.json"));
     let mut c = json!({
         "id": "google",

@@ -6,6 +6,7 @@ mod cli;
 mod config_errors;
 mod daemon;
 mod entra;
+mod faults;
 mod file_sources;
 mod google;
 mod groups;

@@ -10,7 +10,7 @@ use crate::support::Harness;
 
 const USERS: &str = "GET /api/v1/users";
 
-fn connector(okta: &Okta, patch: Value) -> Value {
+pub(crate) fn connector(okta: &Okta, patch: Value) -> Value {
     let mut c = json!({
         "id": "okta",
         "type": "okta",

@@ -182,7 +182,13 @@ fn main() -> ExitCode {
         _ => tracing::Level::DEBUG,
     };
     tracing_subscriber::fmt().with_writer(|| RedactedStderr).with_max_level(level).with_target(false).init();
-    match run(cli) {
+    let result = run(cli);
+    // With -v: what this command cost in memory, for administrators sizing a host (and for the
+    // tests that hold hostile input to a bound).
+    if let Some(kib) = peak_memory_kib() {
+        tracing::info!("peak resident memory: {} MiB", kib / 1024);
+    }
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             err!("error: {e}");
@@ -193,6 +199,12 @@ fn main() -> ExitCode {
             })
         }
     }
+}
+
+/// This process's peak resident set (`VmHWM`), where /proc says it.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.split_whitespace().next()?.parse().ok()
 }
 
 /// Log lines to stderr through the redaction layer. `fmt` writes each event in one call, so each

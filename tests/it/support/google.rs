@@ -31,6 +31,8 @@ pub struct State {
     pub fail_page: Option<usize>,
     /// The `fields` selector of the last users request.
     pub last_fields: Option<String>,
+    /// Answer the token request with an error that quotes it (the signed assertion included).
+    pub echo_token: bool,
 }
 
 pub struct Google {
@@ -77,6 +79,7 @@ impl Google {
             throttle: 0,
             fail_page: None,
             last_fields: None,
+            echo_token: false,
         }));
         let s = state.clone();
         let server = Server::start(Arc::new(move |req| handle(&s, req)));
@@ -175,6 +178,10 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
         _ => format!("{} {}", req.method, req.path),
     };
     *s.requests.entry(key.clone()).or_default() += 1;
+    if key == "POST /token" && s.echo_token {
+        // An OAuth error body (RFC 6749 §5.2), its description quoting the request.
+        return super::http_server::echo(req, 400, |q| json!({ "error": "invalid_grant", "error_description": q }));
+    }
     if key == "POST /token" {
         let form: BTreeMap<String, String> = req.form().into_iter().collect();
         let audience = format!("http://{}/token", req.header("Host").unwrap_or("127.0.0.1"));

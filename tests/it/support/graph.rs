@@ -56,6 +56,8 @@ pub struct State {
     pub min_delta: u64,
     /// Requests that arrived through a proxy.
     pub proxied: usize,
+    /// Requests whose path starts with this are answered by an error that quotes the request.
+    pub echo: Option<String>,
     /// Tokens numbered up to this one have expired early (revoked).
     pub expired_through: usize,
     /// Membership changes for `/groups/delta`: (version, group id, user id, added).
@@ -339,6 +341,10 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
     let skip: usize = req.param("$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0);
     let page = skip / top.max(1) + 1;
     let path = key.split_once(' ').map(|(_, p)| p.to_string()).unwrap_or_default();
+    if s.echo.as_ref().is_some_and(|prefix| req.path.starts_with(prefix.as_str())) {
+        // Graph's error body (learn.microsoft.com/graph/errors), the message quoting the request.
+        return super::http_server::echo(req, 400, |q| json!({ "error": { "code": "BadRequest", "message": q } }));
+    }
     if let Some(f) =
         s.faults.iter_mut().find(|f| path.starts_with(&f.prefix) && f.page.is_none_or(|p| p == page) && f.times > 0)
     {

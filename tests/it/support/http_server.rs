@@ -62,6 +62,20 @@ impl HttpResponse {
     }
 }
 
+/// A hostile or broken peer (a proxy, a misconfigured gateway) that answers an error quoting the
+/// whole request back — every header, the Authorization credentials included, and the body,
+/// a client secret or a signed assertion included. `error_json` shapes it like the provider's
+/// error body.
+pub fn echo(req: &HttpRequest, status: u16, error_json: impl Fn(&str) -> serde_json::Value) -> HttpResponse {
+    let mut quoted = format!("{} {}", req.method, req.path);
+    for (k, v) in &req.headers {
+        quoted.push_str(&format!("\n{k}: {v}"));
+    }
+    quoted.push_str("\n\n");
+    quoted.push_str(&String::from_utf8_lossy(&req.body));
+    HttpResponse::json(status, &error_json(&quoted))
+}
+
 pub type Handler = Arc<dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync>;
 
 pub struct Server {

@@ -28,6 +28,8 @@ pub struct State {
     pub throttle: usize,
     /// Fail the users listing's page `n` (1-based) with 500, always.
     pub fail_page: Option<usize>,
+    /// Answer every request with an error that quotes it (Authorization: SSWS ... included).
+    pub echo: bool,
 }
 
 pub struct Okta {
@@ -93,6 +95,7 @@ impl Okta {
             window: None,
             throttle: 0,
             fail_page: None,
+            echo: false,
         }));
         let s = state.clone();
         let server = Server::start(Arc::new(move |req| handle(&s, req)));
@@ -136,6 +139,14 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
         _ => format!("{} {}", req.method, req.path),
     };
     *s.requests.entry(key.clone()).or_default() += 1;
+    if s.echo {
+        // Okta's error body (developer.okta.com/docs/reference/error-codes), quoting the request.
+        return super::http_server::echo(
+            req,
+            400,
+            |q| json!({ "errorCode": "E0000001", "errorSummary": q, "errorLink": "E0000001", "errorCauses": [] }),
+        );
+    }
     let limits = |resp: HttpResponse, remaining: u64| {
         resp.with_header("X-Rate-Limit-Limit", "600")
             .with_header("X-Rate-Limit-Remaining", &remaining.to_string())

@@ -58,7 +58,7 @@ impl Cron {
                 "invalid cron expression '{text}': Quartz's L, W and # (last day, nearest weekday, nth weekday) are not supported"
             ));
         }
-        cron::Schedule::from_str(text).map(Cron).map_err(|e| {
+        let cron = cron::Schedule::from_str(text).map(Cron).map_err(|e| {
             // The parser's message spans lines with a caret under the field; its last line says why.
             let why = e
                 .to_string()
@@ -71,7 +71,13 @@ impl Cron {
                 Some(why) if why != text => format!("invalid cron expression '{text}': {why}"),
                 _ => format!("invalid cron expression '{text}' (e.g. '0 0 2 * * ?' for 02:00 every day)"),
             }
-        })
+        })?;
+        // A valid expression may still name no real time ("30 February", a year gone by): it
+        // would validate and then silently never run.
+        if cron.after(Utc::now()).is_none() {
+            return Err(format!("cron expression '{text}' never fires (no such date from now on)"));
+        }
+        Ok(cron)
     }
 
     /// The first fire time strictly after `t`.
@@ -165,6 +171,10 @@ mod tests {
         assert!(nth.contains("not supported"), "{nth}");
         let bad = Cron::parse("0 99 * * * ?").unwrap_err();
         assert!(bad.starts_with("invalid cron expression '0 99 * * * ?'") && !bad.contains('\n'), "{bad}");
+        let february = Cron::parse("0 0 0 30 2 ?").unwrap_err();
+        assert!(february.contains("never fires"), "{february}");
+        let gone = Cron::parse("0 0 0 1 1 ? 2020").unwrap_err();
+        assert!(gone.contains("never fires"), "{gone}");
     }
 
     #[test]

@@ -54,23 +54,19 @@ impl FileLimits {
 pub(super) fn read_file_limits(ctx: &mut Ctx, path: &str, v: &Value) -> Option<FileLimits> {
     let mut o = Obj::new(ctx, path, v)?;
     let d = FileLimits::default();
-    let mut limit = |ctx: &mut Ctx, key: &'static str, default: u32, max: u64| match o.opt(key) {
-        Some((p, v)) => ctx.whole(&p, v, max).filter(|n| {
-            if *n == 0 {
-                ctx.err(&p, format!("expected a whole number from 1 to {max}"));
-            }
-            *n > 0
-        }),
-        None => Some(default),
-    };
-    let limits = FileLimits {
-        max_file_mb: limit(ctx, "max_file_mb", d.max_file_mb, 16_384)?,
-        max_row_kb: limit(ctx, "max_row_kb", d.max_row_kb, 1 << 20)?,
-        max_field_kb: limit(ctx, "max_field_kb", d.max_field_kb, 1 << 20)?,
-        max_rows: limit(ctx, "max_rows", d.max_rows, 100_000_000)?,
-        max_columns: limit(ctx, "max_columns", d.max_columns, 16_384)?,
-        max_shared_strings: limit(ctx, "max_shared_strings", d.max_shared_strings, 100_000_000)?,
-    };
+    let max_file_mb = ctx.opt_whole(&mut o, "max_file_mb", d.max_file_mb, 1, 16_384);
+    let max_row_kb = ctx.opt_whole(&mut o, "max_row_kb", d.max_row_kb, 1, 1 << 20);
+    let max_field_kb = ctx.opt_whole(&mut o, "max_field_kb", d.max_field_kb, 1, 1 << 20);
+    let max_rows = ctx.opt_whole(&mut o, "max_rows", d.max_rows, 1, 100_000_000);
+    let max_columns = ctx.opt_whole(&mut o, "max_columns", d.max_columns, 1, 16_384);
+    let max_shared_strings = ctx.opt_whole(&mut o, "max_shared_strings", d.max_shared_strings, 1, 100_000_000);
     o.finish(ctx);
-    Some(limits)
+    Some(FileLimits {
+        max_file_mb: max_file_mb?,
+        max_row_kb: max_row_kb?,
+        max_field_kb: max_field_kb?,
+        max_rows: max_rows?,
+        max_columns: max_columns?,
+        max_shared_strings: max_shared_strings?,
+    })
 }

@@ -51,16 +51,7 @@ fn read_root(ctx: &mut Ctx, v: &Value) -> Option<(Vec<ConnectorConfig>, Option<O
 fn read_operations(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Operations> {
     let mut o = Obj::new(ctx, path, v)?;
     let d = Operations::default();
-    let lease_seconds = match o.opt("lease_seconds") {
-        Some((p, v)) => ctx.whole(&p, v, 3600).filter(|n| {
-            let ok = *n >= 2;
-            if !ok {
-                ctx.err(&p, "expected a whole number from 2 to 3600");
-            }
-            ok
-        }),
-        None => Some(d.lease_seconds),
-    };
+    let lease_seconds = ctx.opt_whole(&mut o, "lease_seconds", d.lease_seconds, 2, 3600);
     let history = match o.opt("history") {
         Some((p, v)) => read_retention(ctx, &p, v),
         None => Some(d.history),
@@ -72,17 +63,8 @@ fn read_operations(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Operations> {
 fn read_retention(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Retention> {
     let mut o = Obj::new(ctx, path, v)?;
     let d = Retention::default();
-    let mut at_least_one = |ctx: &mut Ctx, key: &'static str, default: u32, max: u64| match o.opt(key) {
-        Some((p, v)) => ctx.whole(&p, v, max).filter(|n| {
-            if *n == 0 {
-                ctx.err(&p, format!("expected a whole number from 1 to {max}"));
-            }
-            *n > 0
-        }),
-        None => Some(default),
-    };
-    let keep_runs = at_least_one(ctx, "keep_runs", d.keep_runs, 1_000_000);
-    let keep_days = at_least_one(ctx, "keep_days", d.keep_days, 36_500);
+    let keep_runs = ctx.opt_whole(&mut o, "keep_runs", d.keep_runs, 1, 1_000_000);
+    let keep_days = ctx.opt_whole(&mut o, "keep_days", d.keep_days, 1, 36_500);
     o.finish(ctx);
     Some(Retention { keep_runs: keep_runs?, keep_days: keep_days? })
 }
@@ -360,14 +342,8 @@ fn read_http_opt(ctx: &mut Ctx, o: &mut Obj) -> Option<HttpSettings> {
 fn read_full_reconcile(ctx: &mut Ctx, path: &str, v: &Value) -> Option<FullReconcile> {
     let mut o = Obj::new(ctx, path, v)?;
     let d = FullReconcile::default();
-    let every_runs = match o.opt("every_runs") {
-        Some((p, v)) => ctx.whole(&p, v, 100_000),
-        None => Some(d.every_runs),
-    };
-    let max_age_hours = match o.opt("max_age_hours") {
-        Some((p, v)) => ctx.whole(&p, v, 24 * 365),
-        None => Some(d.max_age_hours),
-    };
+    let every_runs = ctx.opt_whole(&mut o, "every_runs", d.every_runs, 0, 100_000);
+    let max_age_hours = ctx.opt_whole(&mut o, "max_age_hours", d.max_age_hours, 0, 24 * 365);
     o.finish(ctx);
     Some(FullReconcile { every_runs: every_runs?, max_age_hours: max_age_hours? })
 }
@@ -375,21 +351,11 @@ fn read_full_reconcile(ctx: &mut Ctx, path: &str, v: &Value) -> Option<FullRecon
 fn read_http(ctx: &mut Ctx, path: &str, v: &Value) -> Option<HttpSettings> {
     let mut o = Obj::new(ctx, path, v)?;
     let d = HttpSettings::default();
-    let number = |ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: u32, max: u64| match o.opt(key) {
-        Some((p, v)) => ctx.whole(&p, v, max).filter(|n| {
-            let ok = *n > 0;
-            if !ok {
-                ctx.err(&p, "must be at least 1");
-            }
-            ok
-        }),
-        None => Some(default),
-    };
-    let timeout_seconds = number(ctx, &mut o, "timeout_seconds", d.timeout_seconds, 3600);
-    let max_attempts = number(ctx, &mut o, "max_attempts", d.max_attempts, 100);
-    let retry_base_ms = number(ctx, &mut o, "retry_base_ms", d.retry_base_ms, 60_000);
-    let concurrency = number(ctx, &mut o, "concurrency", d.concurrency, 16);
-    let max_body_mb = number(ctx, &mut o, "max_body_mb", d.max_body_mb, 4096);
+    let timeout_seconds = ctx.opt_whole(&mut o, "timeout_seconds", d.timeout_seconds, 1, 3600);
+    let max_attempts = ctx.opt_whole(&mut o, "max_attempts", d.max_attempts, 1, 100);
+    let retry_base_ms = ctx.opt_whole(&mut o, "retry_base_ms", d.retry_base_ms, 1, 60_000);
+    let concurrency = ctx.opt_whole(&mut o, "concurrency", d.concurrency, 1, 16);
+    let max_body_mb = ctx.opt_whole(&mut o, "max_body_mb", d.max_body_mb, 1, 4096);
     let proxy_url = o.opt("proxy_url").and_then(|(p, v)| ctx.nonempty(&p, v));
     let ca_file = o.opt("ca_file").and_then(|(p, v)| ctx.nonempty(&p, v)).map(PathBuf::from);
     o.finish(ctx);
@@ -784,12 +750,8 @@ fn read_lifecycle(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Lifecycle> {
         Some((p, v)) => ctx.boolean(&p, v),
         None => Some(d.strip_groups),
     };
-    let mut days = |ctx: &mut Ctx, key: &'static str, default| match o.opt(key) {
-        Some((p, v)) => ctx.whole(&p, v, 36500),
-        None => Some(default),
-    };
-    let grace_days = days(ctx, "grace_days", d.grace_days);
-    let delete_after_days = days(ctx, "delete_after_days", d.delete_after_days);
+    let grace_days = ctx.opt_whole(&mut o, "grace_days", d.grace_days, 0, 36_500);
+    let delete_after_days = ctx.opt_whole(&mut o, "delete_after_days", d.delete_after_days, 0, 36_500);
     let reactivate = match o.opt("reactivate") {
         Some((p, v)) => ctx.word(
             &p,
@@ -826,10 +788,7 @@ fn read_safety(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Safety> {
         Some((p, v)) => ctx.number(&p, v, 0.0, 100.0),
         None => Some(d.max_destructive_percent),
     };
-    let count = match o.opt("max_destructive_count") {
-        Some((p, v)) => ctx.whole(&p, v, u32::MAX as u64),
-        None => Some(d.max_destructive_count),
-    };
+    let count = ctx.opt_whole(&mut o, "max_destructive_count", d.max_destructive_count, 0, u32::MAX as u64);
     o.finish(ctx);
     Some(Safety { max_destructive_percent: percent?, max_destructive_count: count? })
 }

@@ -75,13 +75,22 @@ impl Ctx {
         }
     }
 
-    pub fn whole(&mut self, path: &str, v: &Value, max: u64) -> Option<u32> {
+    /// A whole number from `min` to `max`; the message names both bounds, whichever was missed.
+    pub fn whole(&mut self, path: &str, v: &Value, min: u64, max: u64) -> Option<u32> {
         match v.as_u64() {
-            Some(n) if n <= max => Some(n as u32),
+            Some(n) if (min..=max).contains(&n) => Some(n as u32),
             _ => {
-                self.err(path, format!("expected a whole number from 0 to {max}, found {}", show(v)));
+                self.err(path, format!("expected a whole number from {min} to {max}, found {}", show(v)));
                 None
             }
+        }
+    }
+
+    /// An optional whole-number key of `o`: `default` when absent.
+    pub fn opt_whole(&mut self, o: &mut Obj, key: &'static str, default: u32, min: u64, max: u64) -> Option<u32> {
+        match o.opt(key) {
+            Some((p, v)) => self.whole(&p, v, min, max),
+            None => Some(default),
         }
     }
 

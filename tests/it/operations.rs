@@ -191,8 +191,12 @@ fn next_fire_times_merge_full_and_incremental_schedules() {
 fn bad_schedules_and_operations_are_configuration_errors_with_paths() {
     let h = Harness::new();
     let doc = json!({
-        "connectors": [connector(json!({ "schedule": { "full": "0 2 * * *", "incremental": "0 15 10 L * ?", "hourly": "x" } }))],
-        "operations": { "lease_seconds": 1, "history": { "keep_runs": 0 } }
+        "connectors": [
+            connector(json!({ "schedule": { "full": "0 2 * * *", "incremental": "0 15 10 L * ?", "hourly": "x" } })),
+            connector(json!({ "id": "feb", "schedule": "0 0 0 30 2 ?",
+                              "source": { "limits": { "max_rows": 0, "max_file_mb": 99999 } } }))
+        ],
+        "operations": { "lease_seconds": 99999, "history": { "keep_runs": 0 } }
     });
     let errs = usersync::config::Config::from_json("t", &doc.to_string(), h.path(".")).unwrap_err();
     let text = errs.to_string();
@@ -200,8 +204,12 @@ fn bad_schedules_and_operations_are_configuration_errors_with_paths() {
         "connectors[0].schedule.full: invalid cron expression '0 2 * * *': expected 6 or 7 fields",
         "connectors[0].schedule.incremental: invalid cron expression '0 15 10 L * ?': Quartz's L, W and #",
         "connectors[0].schedule.hourly: unknown key",
-        "operations.lease_seconds: expected a whole number from 2 to 3600",
-        "operations.history.keep_runs: expected a whole number from 1 to",
+        // Above the range, the message names the range's real lower bound too.
+        "operations.lease_seconds: expected a whole number from 2 to 3600, found 99999",
+        "operations.history.keep_runs: expected a whole number from 1 to 1000000, found 0",
+        "connectors[1].schedule: cron expression '0 0 0 30 2 ?' never fires",
+        "connectors[1].source.limits.max_rows: expected a whole number from 1 to 100000000, found 0",
+        "connectors[1].source.limits.max_file_mb: expected a whole number from 1 to 16384, found 99999",
     ] {
         assert!(text.contains(expected), "missing '{expected}' in:\n{text}");
     }

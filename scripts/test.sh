@@ -53,3 +53,7 @@ bash java-bridge/run-tests.sh
 # documented command builds and that every phase ends DONE with nothing failed.
 echo "== benchmark smoke run (1,000 users)"
 cargo bench --locked --bench sync -- --users 1000 --latency-ms 2
+# Every parser of outside input under the mutation fuzzer, two seconds each (docs/RELIABILITY.md;
+# `cargo bench --bench fuzz -- --seconds 600` for a longer run).
+echo "== fuzz smoke run"
+cargo bench --locked --bench fuzz -- --seconds 14

@@ -219,7 +219,7 @@ fn token_hint(e: &HttpError, subject: &str) -> String {
     }
 }
 
-fn source_user(v: Value) -> Option<SourceUser> {
+pub(super) fn source_user(v: Value) -> Option<SourceUser> {
     let Value::Object(mut obj) = v else { return None };
     let id = obj.get("id").and_then(Value::as_str)?.to_string();
     let flag = |name: &str| obj.get(name).and_then(Value::as_bool).unwrap_or(false);

@@ -4,6 +4,8 @@
 mod csv_file;
 mod entra;
 mod entra_delta;
+#[doc(hidden)]
+pub mod fuzzing;
 mod google;
 pub mod http;
 mod jwt;

@@ -186,27 +186,33 @@ impl OktaConnector {
     }
 
     fn source_user(&self, v: Value) -> Option<SourceUser> {
-        let Value::Object(mut obj) = v else { return None };
-        let id = obj.get("id").and_then(Value::as_str)?.to_string();
-        obj.retain(|k, _| !k.starts_with('_') && k != "credentials");
-        let status = obj.get("status").and_then(Value::as_str).unwrap_or("ACTIVE").to_string();
-        let active = !self.settings.inactive_statuses.contains(&status);
-        let manager = obj
-            .get("profile")
-            .and_then(|p| p.get("managerId").or_else(|| p.get("manager")))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        Some(SourceUser {
-            location: format!("okta user {id}"),
-            id,
-            attributes: Attributes::from(obj),
-            active,
-            groups: Vec::new(),
-            manager,
-            photo_etag: None,
-            version: None,
-        })
+        source_user(v, &self.settings.inactive_statuses)
     }
+}
+
+/// One user object of `/api/v1/users` as a source record; `inactive` are the statuses that mean
+/// inactive.
+pub(super) fn source_user(v: Value, inactive: &[String]) -> Option<SourceUser> {
+    let Value::Object(mut obj) = v else { return None };
+    let id = obj.get("id").and_then(Value::as_str)?.to_string();
+    obj.retain(|k, _| !k.starts_with('_') && k != "credentials");
+    let status = obj.get("status").and_then(Value::as_str).unwrap_or("ACTIVE").to_string();
+    let active = !inactive.contains(&status);
+    let manager = obj
+        .get("profile")
+        .and_then(|p| p.get("managerId").or_else(|| p.get("manager")))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Some(SourceUser {
+        location: format!("okta user {id}"),
+        id,
+        attributes: Attributes::from(obj),
+        active,
+        groups: Vec::new(),
+        manager,
+        photo_etag: None,
+        version: None,
+    })
 }
 
 /// Seconds of overlap between incremental rounds.

@@ -545,6 +545,43 @@ static void test_bad_input_over_c(void) {
     report("invalid UTF-8, NULs and a failing callback over C get clear errors", ok);
 }
 
+/* Hostile files through the C host: each run ends FAILED with the limit's key, the process lives
+ * on, and the next sync on the same engine works. (Peak memory is measured through the CLI and the
+ * JVM; under valgrind it would measure valgrind.) */
+static void test_hostile_files(void) {
+    int ok = 1;
+    char *xlsx = path_in(work, "hostile.xlsx");
+    char *huge = path_in(work, "huge.csv");
+    char *good = path_in(work, "people-good.csv");
+    write_people(good, 3);
+    const char *fmt = "{\"connectors\":[{\"id\":\"people\",\"type\":\"%s\",\"source\":{\"path\":\"%s\","
+                      "\"id_column\":\"id\",\"limits\":{\"max_file_mb\":2048}},"
+                      "\"mapping\":[{\"target\":\"username\",\"source\":\"user\"}]}]}";
+    char config[1024];
+    snprintf(config, sizeof config, fmt, "xlsx", xlsx);
+    MemDir *dir;
+    UsersyncEngine *engine = engine_for("hostile.db", config, NULL, &dir);
+    char *r = run(engine, NULL);
+    CHECK(has(r, "\"status\":\"FAILED\"") && has(r, "source.limits.max_columns"));
+    usersync_string_free(r);
+    char *error = NULL;
+    snprintf(config, sizeof config, fmt, "csv", huge);
+    CHECK(usersync_engine_set_config(engine, config, NULL, &error) == USERSYNC_STATUS_OK);
+    r = run(engine, NULL);
+    CHECK(has(r, "\"status\":\"FAILED\"") && has(r, "source.limits.max_row_kb"));
+    usersync_string_free(r);
+    snprintf(config, sizeof config, fmt, "csv", good);
+    CHECK(usersync_engine_set_config(engine, config, NULL, &error) == USERSYNC_STATUS_OK);
+    r = run(engine, NULL);
+    CHECK(has(r, "\"status\":\"DONE\"") && json_int(r, "created") == 3);
+    usersync_string_free(r);
+    usersync_engine_free(engine);
+    free(xlsx);
+    free(huge);
+    free(good);
+    report("a hostile XLSX and a 1 GB single-cell CSV fail their runs; the next sync works", ok);
+}
+
 static void test_panic(void) {
     int ok = 1;
     char *error = NULL;
@@ -573,6 +610,7 @@ int main(int argc, char **argv) {
     test_scheduler_and_lock();
     test_free_during_blocking_sync();
     test_bad_input_over_c();
+    test_hostile_files();
     test_panic();
     printf("c: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

@@ -163,3 +163,33 @@ fn presets_are_named_and_a_mapping_or_preset_is_required() {
     let errs = errors(json!({ "connectors": [c] }));
     assert_eq!(errs, vec!["connectors[0].mapping: missing; expected a list of mapping rules (or a preset)"]);
 }
+
+#[test]
+fn an_oversized_configuration_is_refused_before_it_is_parsed() {
+    // A valid document of 2 MiB: a mapping literal nobody needs.
+    let big = "x".repeat(2 << 20);
+    let doc = serde_json::json!({ "connectors": [crate::support::connector(serde_json::json!({
+        "mapping": [{ "target": "username", "source": "user" }, { "target": "property:x", "source": { "literal": big } }]
+    }))] });
+    let e = usersync::config::Config::from_json("big.json", &doc.to_string(), ".".into()).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("more than the limit of 1048576") && text.contains("USERSYNC_MAX_CONFIG_BYTES"), "{text}");
+}
+
+#[test]
+fn a_closed_stderr_is_no_crash() {
+    use std::process::{Command, Stdio};
+    let h = crate::support::Harness::new();
+    let bad = h.write("bad.json", "{");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_usersync"))
+        .args(["--data-dir", h.path("data").to_str().unwrap(), "sync", "--config", bad.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reading end goes away before the process writes its error: writes fail with EPIPE.
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2), "a configuration error, not a panic (101)");
+}

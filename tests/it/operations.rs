@@ -251,6 +251,33 @@ fn an_engine_started_after_downtime_catches_up_once_with_every_change() {
     assert_eq!(h.engine.history(10).unwrap().iter().filter(|r| r.trigger == "schedule").count(), 1);
 }
 
+/// An engine that starts after one of its runs was interrupted (its process killed mid-run, its
+/// lease since expired) runs it again at once, not at the next fire time; a second engine
+/// starting at the same moment does not run it twice.
+#[test]
+fn a_scheduler_started_after_an_interrupted_run_runs_it_again_at_once() {
+    let h = Harness::new();
+    h.write_users(&people(5));
+    // Daily at 02:00: nothing would fire during this test.
+    let config = h.config(connector(json!({ "schedule": "0 0 2 * * ?" })));
+    let dead = dead_run(h.engine.store(), h.now() - chrono::Duration::hours(1), false);
+    h.engine.start_scheduler(config.clone()).unwrap();
+    wait_until("the interrupted run is run again", || {
+        h.engine.history(1).unwrap()[0].id != dead && h.engine.history(1).unwrap()[0].ended_at.is_some()
+    });
+    h.engine.stop_scheduler();
+    let runs = h.engine.history(10).unwrap();
+    let (again, interrupted) = (&runs[0], runs.iter().find(|r| r.id == dead).unwrap());
+    assert_eq!((again.status, again.trigger.as_str(), again.counts.created), (RunStatus::Done, "schedule", 5));
+    assert_eq!(interrupted.status, RunStatus::Failed);
+    assert!(interrupted.error.as_deref().unwrap().starts_with("interrupted"), "{:?}", interrupted.error);
+    // Restarted again: the last run is fine now, nothing more runs.
+    h.engine.start_scheduler(config).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    h.engine.stop_scheduler();
+    assert_eq!(h.engine.history(10).unwrap().len(), 2);
+}
+
 /// A state file written before leases existed (schema 1) is brought to the current schema in
 /// place: its history stays, and a run it left RUNNING is interrupted like any other.
 #[test]

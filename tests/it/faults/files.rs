@@ -19,6 +19,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario { name: "csv_1gb_single_cell", run: csv_1gb_single_cell },
         Scenario { name: "csv_bad_bytes_and_nul", run: csv_bad_bytes_and_nul },
         Scenario { name: "csv_too_many_rows", run: csv_too_many_rows },
+        Scenario { name: "file_that_is_no_user_list", run: file_that_is_no_user_list },
     ]
 }
 
@@ -173,4 +174,19 @@ fn csv_too_many_rows() {
     let error = r.error.unwrap();
     assert!(error.contains("more than 10 rows (source.limits.max_rows)"), "{error}");
     lock_released(&h, "hr");
+}
+
+/// A configuration pointed at a system file: the error names the file, never its content.
+fn file_that_is_no_user_list() {
+    let h = Harness::new();
+    let shadow = "root:$6$Zx9q8w7e$Q1w2e3r4t5y6u7i8o9p0aSdFgHjKl:19700:0:99999:7:::\ndaemon:*:19700:0:99999:7:::\n";
+    h.write("shadow", shadow);
+    let config = file_config(&h, "csv", "shadow", json!({}));
+    let (code, out, err) = cli(&h.path("data"), &["sync", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("do not look like column names"), "{out}");
+    let (_, history, _) = cli(&h.path("data"), &["history", "--json"]);
+    for text in [&out, &err, &history] {
+        assert!(!text.contains("$6$") && !text.contains("root:"), "the file's content leaked: {text}");
+    }
 }

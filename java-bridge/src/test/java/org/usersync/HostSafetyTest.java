@@ -179,5 +179,11 @@ class HostSafetyTest {
         ConfigurationException escaped = assertThrows(ConfigurationException.class,
                 () -> Engine.validateConfig("{\"connectors\":[{\"id\":\"a\\u0000b\"}]}"));
         assertTrue(escaped.getMessage().contains("connectors[0].id: a string contains a NUL"), escaped.getMessage());
+        // A lone surrogate has no UTF-8 form: a typed error, and the JVM goes on.
+        assertThrows(UsersyncException.class, () -> Engine.validateConfig("{\"connectors\":[{\"id\":\"a\uD800\"}]}"));
+        Engine.validateConfig(VALID);
     }
+
+    static final String VALID = "{\"connectors\":[{\"id\":\"ok\",\"type\":\"csv\",\"source\":{\"path\":\"x.csv\","
+            + "\"id_column\":\"id\"},\"mapping\":[{\"target\":\"username\",\"source\":\"user\"}]}]}";
 }

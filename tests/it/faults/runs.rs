@@ -119,53 +119,55 @@ fn mass_membership_removal() {
     assert!(h.user("u7").groups.contains("Sales"), "no membership removed while held");
 }
 
-/// A sync killed with SIGKILL mid-apply: the next one starts at once and converges.
-fn crash_mid_apply_then_rerun() {
-    const N: u32 = 4000;
+/// A CLI sync of `N` users with a long lease, stopped by `sig` once it is writing. Returns the
+/// harness, the configuration file and how the process ended.
+fn stopped_mid_apply(sig: libc::c_int) -> (Harness, String, std::process::ExitStatus, Duration) {
     let h = Harness::new();
     h.write_users(&people(N));
     let config = write_config(&h, connector(json!({})), json!({ "lease_seconds": 600 }));
     let data = h.path("data");
-    let directory = data.join("directory.db");
-    let mut child = spawn(&data, &["sync", "--config", &config], &h.path("killed.log"));
-    applying(&directory, 300, &mut child);
-    signal(&child, libc::SIGKILL);
-    child.wait().unwrap();
-    let (code, out, err) = cli(&data, &["sync", "--config", &config, "--json"]);
+    let mut child = spawn(&data, &["sync", "--config", &config], &h.path("stopped.log"));
+    applying(&data.join("directory.db"), 300, &mut child);
+    let sent = Instant::now();
+    signal(&child, sig);
+    let status = child.wait().unwrap();
+    (h, config, status, sent.elapsed())
+}
+
+const N: u32 = 4000;
+
+/// The next sync starts at once, fails nobody and leaves exactly the source in the directory.
+fn rerun_converges(h: &Harness, config: &str) {
+    let data = h.path("data");
+    let (code, out, err) = cli(&data, &["sync", "--config", config, "--json"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(count_users(&directory), Some(i64::from(N)));
-    let store = SqliteStore::open(&data.join("state.db")).unwrap();
-    let runs = store.runs(None, 5).unwrap();
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["counts"]["failed"], 0);
+    assert_eq!(count_users(&data.join("directory.db")), Some(i64::from(N)));
+    assert_eq!(SqliteStore::open(&data.join("state.db")).unwrap().identities("hr").unwrap().len(), N as usize);
+}
+
+/// A sync killed with SIGKILL mid-apply: marked interrupted at once by the next sync, which
+/// converges.
+fn crash_mid_apply_then_rerun() {
+    let (h, config, _, _) = stopped_mid_apply(libc::SIGKILL);
+    rerun_converges(&h, &config);
+    let runs = SqliteStore::open(&h.path("data").join("state.db")).unwrap().runs(None, 5).unwrap();
     assert_eq!(runs.iter().map(|r| r.status).collect::<Vec<_>>(), vec![RunStatus::Done, RunStatus::Failed]);
-    assert_eq!(store.identities("hr").unwrap().len(), N as usize);
 }
 
 /// `kill -TERM` during a sync: CANCELLED within seconds (exit 6), nothing half-written, lock
 /// released, and the next sync starts at once.
 fn sigterm_mid_sync() {
-    const N: u32 = 4000;
-    let h = Harness::new();
-    h.write_users(&people(N));
-    let config = write_config(&h, connector(json!({})), json!({ "lease_seconds": 600 }));
+    let (h, config, status, took) = stopped_mid_apply(libc::SIGTERM);
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(status.code(), Some(6), "{}", std::fs::read_to_string(h.path("stopped.log")).unwrap_or_default());
     let data = h.path("data");
-    let directory = data.join("directory.db");
-    let mut child = spawn(&data, &["sync", "--config", &config], &h.path("term.log"));
-    applying(&directory, 300, &mut child);
-    let sent = Instant::now();
-    signal(&child, libc::SIGTERM);
-    let status = child.wait().unwrap();
-    assert!(sent.elapsed() < Duration::from_secs(5), "took {:?}", sent.elapsed());
-    assert_eq!(status.code(), Some(6), "{}", std::fs::read_to_string(h.path("term.log")).unwrap_or_default());
-    let store = SqliteStore::open(&data.join("state.db")).unwrap();
-    let run = store.runs(None, 1).unwrap().remove(0);
+    let run = SqliteStore::open(&data.join("state.db")).unwrap().runs(None, 1).unwrap().remove(0);
     assert_eq!(run.status, RunStatus::Cancelled);
-    drop(store);
-    let (code, out, err) = cli(&data, &["sync", "--config", &config, "--json"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let report: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(report["counts"]["failed"], 0);
-    assert_eq!(count_users(&directory), Some(i64::from(N)));
-    // The CLI's lock lives in its own directory file.
-    let dir = usersync::directory::local::LocalDirectory::open(&directory).unwrap();
+    // The CLI's lock lives in its own directory file: released.
+    let dir = usersync::directory::local::LocalDirectory::open(&data.join("directory.db")).unwrap();
     assert!(usersync::directory::Directory::try_lock(&dir, "usersync:hr", 5).unwrap(), "lock released");
+    usersync::directory::Directory::unlock(&dir, "usersync:hr").unwrap();
+    rerun_converges(&h, &config);
 }

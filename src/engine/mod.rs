@@ -522,9 +522,13 @@ impl Engine {
         })
     }
 
+    /// The newest runs, without the configuration each recorded (that is in `run_details`): a
+    /// history of a thousand runs stays a summary.
     pub fn history(&self, limit: usize) -> Result<Vec<RunRecord>, EngineError> {
         let _call = self.enter()?;
-        Ok(self.shared.store.runs(None, limit)?)
+        let mut runs = self.shared.store.runs(None, limit)?;
+        runs.iter_mut().for_each(|r| r.config = None);
+        Ok(runs)
     }
 
     pub fn run_details(&self, run_id: i64) -> Result<(RunRecord, Vec<UserResult>), EngineError> {

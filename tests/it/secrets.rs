@@ -75,6 +75,7 @@ fn runs_errors_and_history_carry_no_secrets() {
     }
     let (_, history, _) = cli(&data, &["history", "--json"]);
     assert_clean("history", &history);
+    assert!(!history.contains("\"config\""), "the history is a summary; each run's configuration is in run show");
     for run in ["1", "2"] {
         let (_, shown, _) = cli(&data, &["run", "show", run, "--json"]);
         assert!(

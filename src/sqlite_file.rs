@@ -32,8 +32,8 @@ pub(crate) fn open(path: Option<&Path>, schema: &str, version: i64, migrations: 
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
     };
-    busy_retry(setup).map_err(|e| e.to_string())?;
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| e.to_string())?;
+    busy_retry(setup).map_err(|e| format!("{}: {e}", name()))?;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| format!("{}: {e}", name()))?;
     if found > version {
         return Err(format!(
             "{} has schema version {found}, this build reads up to version {version} \
@@ -63,7 +63,7 @@ pub(crate) fn open(path: Option<&Path>, schema: &str, version: i64, migrations: 
             .map_err(|e| format!("{}: cannot bring the schema to version {version}: {e}", name()))?;
     } else {
         // Current already; the schema statements only create what a partial file lacks.
-        conn.execute_batch(schema).map_err(|e| e.to_string())?;
+        conn.execute_batch(schema).map_err(|e| format!("{}: {e}", name()))?;
     }
     Ok(conn)
 }

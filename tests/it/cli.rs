@@ -280,3 +280,18 @@ fn a_state_file_of_another_schema_version_is_refused_clearly() {
     assert_eq!(code, 1);
     assert!(err.contains("has schema version 99, this build reads up to version 3"), "{err}");
 }
+
+#[test]
+fn a_broken_state_file_is_named_in_the_error() {
+    let h = Harness::new();
+    let data = h.path("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("state.db"),
+        b"this is not a database, it is a file of text that is long enough".repeat(100),
+    )
+    .unwrap();
+    let (code, _, err) = cli(&data, &["history"]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&data.join("state.db").display().to_string()), "{err}");
+}

@@ -101,3 +101,72 @@ fn a_malformed_secret_is_reported_without_its_value() {
     );
     assert_clean("a configuration error", &e.to_string());
 }
+
+#[test]
+fn secrets_by_reference_authenticate_and_export_as_references() {
+    use crate::support::graph::{Graph, CLIENT_SECRET as GRAPH_SECRET};
+    let g = Graph::start(5, 0);
+    let h = Harness::new();
+    h.write("graph-secret.txt", format!("{GRAPH_SECRET}\n"));
+    let by_file = crate::entra::connector(&g, json!({ "source": { "client_secret": { "file": "graph-secret.txt" } } }));
+    let config = h.config(by_file.clone());
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.created), (RunStatus::Done, 5), "{:?}", r.error);
+    let exported = export_value(&config, false).to_string();
+    assert!(exported.contains(r#""client_secret":{"file":"graph-secret.txt"}"#), "{exported}");
+    assert!(!exported.contains(GRAPH_SECRET));
+    assert!(!export_value(&config, true).to_string().contains(GRAPH_SECRET), "a reference is exported as one");
+
+    // From the environment, through the real CLI.
+    let by_env =
+        crate::entra::connector(&g, json!({ "source": { "client_secret": { "env": "USERSYNC_TEST_GRAPH_SECRET" } } }));
+    let path = h.write("env.json", json!({ "connectors": [by_env] }).to_string());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_usersync"))
+        .args(["--data-dir", h.path("data").to_str().unwrap(), "sync", "--config", path.to_str().unwrap()])
+        .env("USERSYNC_TEST_GRAPH_SECRET", GRAPH_SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, history, _) = cli(&h.path("data"), &["run", "show", "1", "--json"]);
+    assert!(history.contains("USERSYNC_TEST_GRAPH_SECRET") && !history.contains(GRAPH_SECRET), "{history}");
+}
+
+#[test]
+fn a_reference_that_cannot_be_resolved_says_why_without_content() {
+    let h = Harness::new();
+    h.write("shadow", "root:$6$Zx9q8w7e$Q1w2e3r4t5y6u7i8o9p0:19700:0:99999:7:::\n".repeat(4000));
+    std::fs::write(h.path("binary"), [0xff, 0xfe, 0x00, 0x41]).unwrap();
+    for (reference, expected) in [
+        (
+            json!({ "env": "USERSYNC_TEST_SURELY_UNSET_VARIABLE" }),
+            "client_secret.env: the environment variable USERSYNC_TEST_SURELY_UNSET_VARIABLE is not set",
+        ),
+        (json!({ "file": "missing.txt" }), "client_secret.file: cannot read"),
+        (json!({ "file": "shadow" }), "is not a secret file (a regular file of at most 65536 bytes)"),
+        (json!({ "file": "binary" }), "is not UTF-8 text"),
+        (json!({ "vault": "x" }), "client_secret: expected the secret as a string, or a reference"),
+    ] {
+        let doc = json!({ "connectors": [{ "id": "entra", "type": "entra", "source": {
+            "tenant_id": "t", "client_id": "c", "client_secret": reference } ,
+            "mapping": [{ "target": "username", "source": "userPrincipalName" }] }] });
+        let e = Config::from_json("c.json", &doc.to_string(), h.dir.path().to_path_buf()).unwrap_err().to_string();
+        assert!(e.contains(expected), "expected '{expected}' in: {e}");
+        assert!(!e.contains("$6$") && !e.contains("root:"), "a file's content is never quoted: {e}");
+    }
+}
+
+#[test]
+fn an_export_to_a_file_is_owner_only_and_says_when_it_holds_secrets() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Harness::new();
+    let data = h.path("data");
+    let path = h.write("full.json", doc().to_string());
+    assert_eq!(cli(&data, &["config", "import", path.to_str().unwrap()]).0, 0);
+    let out = h.path("export.json");
+    let (code, _, err) = cli(&data, &["config", "export", "--include-secrets", "--output", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("contains the configuration's secrets"), "{err}");
+    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    let (_, _, err) = cli(&data, &["config", "export"]);
+    assert!(!err.contains("secrets"), "{err}");
+}

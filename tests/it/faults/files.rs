@@ -20,6 +20,10 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario { name: "csv_bad_bytes_and_nul", run: csv_bad_bytes_and_nul },
         Scenario { name: "csv_too_many_rows", run: csv_too_many_rows },
         Scenario { name: "file_that_is_no_user_list", run: file_that_is_no_user_list },
+        Scenario {
+            name: "simulate_with_huge_cells_keeps_the_store_small",
+            run: simulate_with_huge_cells_keeps_the_store_small,
+        },
     ]
 }
 
@@ -189,4 +193,20 @@ fn file_that_is_no_user_list() {
     for text in [&out, &err, &history] {
         assert!(!text.contains("$6$") && !text.contains("root:"), "the file's content leaked: {text}");
     }
+}
+
+/// A simulation over cells of megabytes records what it would do, not the megabytes.
+fn simulate_with_huge_cells_keeps_the_store_small() {
+    let h = Harness::new();
+    let mut rows = people(20);
+    let big = "x".repeat(8 << 20);
+    rows.extend((0..3).map(|i| format!("{},big{i},{big},big{i}@example.com,active,Staff", 900 + i)));
+    h.write_users(&rows);
+    let config = h.config(connector(json!({ "source": { "limits": { "max_row_kb": 16384 } } })));
+    let r = h.simulate(&config);
+    assert_eq!((r.status, r.counts.created, r.counts.failed), (RunStatus::PartiallyFailed, 20, 3));
+    assert!(r.failures.iter().all(|f| f.error.contains("source.limits.max_field_kb")), "{:?}", r.failures);
+    let store: u64 =
+        ["state.db", "state.db-wal"].iter().filter_map(|f| std::fs::metadata(h.path(f)).ok()).map(|m| m.len()).sum();
+    assert!(store < 2 << 20, "the state store holds {store} bytes");
 }

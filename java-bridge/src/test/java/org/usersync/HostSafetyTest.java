@@ -72,9 +72,10 @@ class HostSafetyTest {
             r = engine.sync();
             assertEquals("FAILED", Engine.field(r, "status"), r);
             assertTrue(r.contains("source.limits.max_row_kb"), r);
-            // Peak memory of this JVM process stays bounded (the cell was never read whole).
+            // Peak memory of this whole JVM stays under 300 MiB: the cell was never read whole.
             long peakKib = peakKib();
-            assertTrue(peakKib < 1_000_000, "peak " + peakKib + " KiB");
+            System.out.println("peak resident memory of this JVM after the hostile files: " + peakKib / 1024 + " MiB");
+            assertTrue(peakKib < 300 * 1024, "peak " + peakKib + " KiB: the issue's bound is 300 MiB for the whole process");
             engine.setConfig(config("csv", good, "{}"), null);
             r = engine.sync();
             assertEquals("DONE", Engine.field(r, "status"), r);

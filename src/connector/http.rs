@@ -356,6 +356,10 @@ fn transport(e: &ureq::Error) -> String {
 
 /// The provider's error code and message from an error body, if it has the provider's shape.
 fn error_code(provider: Provider, r: &Response) -> (Option<String>, String) {
+    // Error bodies are small; a big one is no provider's error shape, and is not parsed.
+    if r.body.len() > 64 * 1024 {
+        return (None, format!("an error body of {} bytes, not quoted", r.body.len()));
+    }
     let Ok(v) = serde_json::from_slice::<Value>(&r.body) else { return (None, String::new()) };
     // A provider's message is quoted, never its whole body, and only so much of it.
     let text = |v: Option<&Value>| {

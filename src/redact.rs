@@ -8,7 +8,7 @@
 //!   `api_token`, `access_token`, `refresh_token`, `id_token`, `password` and `private_key`
 //!   in forms, query strings and JSON,
 //!
-//! with `[REDACTED]`, and cuts the text to `MAX_TEXT_CHARS`. Provider error messages are cut
+//! with `[REDACTED]`, and cuts the text to `MAX_TEXT_CHARS` (`USERSYNC_MAX_TEXT_CHARS`). Provider error messages are cut
 //! shorter still where they are read (`PROVIDER_TEXT_CHARS`).
 
 use std::borrow::Cow;
@@ -18,8 +18,20 @@ use regex::{Regex, RegexSet};
 
 pub const REDACTED: &str = "[REDACTED]";
 
-/// The longest text the engine lets out in one piece (an error, a note, a log line).
+/// The longest text the engine lets out in one piece (an error, a note, a log line), unless the
+/// environment variable `USERSYNC_MAX_TEXT_CHARS` says otherwise (read once per process).
 pub const MAX_TEXT_CHARS: usize = 4000;
+
+fn max_text_chars() -> usize {
+    static MAX: OnceLock<usize> = OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::env::var("USERSYNC_MAX_TEXT_CHARS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n| *n >= 200)
+            .unwrap_or(MAX_TEXT_CHARS)
+    })
+}
 
 /// The longest part of a provider's answer (its error message) quoted in an error.
 pub const PROVIDER_TEXT_CHARS: usize = 300;
@@ -90,7 +102,7 @@ pub fn text(text: &str) -> String {
 /// Like `text`, borrowing when nothing needed replacing (the common case).
 pub fn clean(text: &str) -> Cow<'_, str> {
     let out = document(text);
-    match cut(&out, MAX_TEXT_CHARS) {
+    match cut(&out, max_text_chars()) {
         Some(short) => Cow::Owned(short),
         None => out,
     }

@@ -334,7 +334,7 @@ impl Default for HttpSettings {
             concurrency: 4,
             proxy_url: None,
             ca_file: None,
-            max_body_mb: 16,
+            max_body_mb: 64,
         }
     }
 }

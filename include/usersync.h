@@ -7,25 +7,9 @@
 #include <stdint.h>
 
 /**
- * The largest configuration document read, in bytes, unless `USERSYNC_MAX_CONFIG_BYTES` says
- * otherwise. Real configurations are a few kilobytes; each run records its connector's part.
- */
-#define MAX_CONFIG_BYTES (1 << 20)
-
-/**
  * Bumped on every breaking change of the C ABI (and so of the JNI natives, which share it).
  */
 #define USERSYNC_ABI_VERSION 1
-
-/**
- * The longest text the engine lets out in one piece (an error, a note, a log line).
- */
-#define MAX_TEXT_CHARS 4000
-
-/**
- * The longest part of a provider's answer (its error message) quoted in an error.
- */
-#define PROVIDER_TEXT_CHARS 300
 
 /**
  * Status codes. Append-only: a number, once published, never changes meaning.

@@ -20,7 +20,7 @@ pub const REDACTED: &str = "[REDACTED]";
 
 /// The longest text the engine lets out in one piece (an error, a note, a log line), unless the
 /// environment variable `USERSYNC_MAX_TEXT_CHARS` says otherwise (read once per process).
-pub const MAX_TEXT_CHARS: usize = 4000;
+pub(crate) const MAX_TEXT_CHARS: usize = 4000;
 
 fn max_text_chars() -> usize {
     static MAX: OnceLock<usize> = OnceLock::new();
@@ -34,7 +34,7 @@ fn max_text_chars() -> usize {
 }
 
 /// The longest part of a provider's answer (its error message) quoted in an error.
-pub const PROVIDER_TEXT_CHARS: usize = 300;
+pub(crate) const PROVIDER_TEXT_CHARS: usize = 300;
 
 /// Shorter values are not registered: redacting every "abc" would garble ordinary text, and a
 /// secret that short is no secret.

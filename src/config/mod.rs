@@ -97,7 +97,7 @@ impl Config {
 
 /// The largest configuration document read, in bytes, unless `USERSYNC_MAX_CONFIG_BYTES` says
 /// otherwise. Real configurations are a few kilobytes; each run records its connector's part.
-pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 fn max_config_bytes() -> u64 {
     std::env::var("USERSYNC_MAX_CONFIG_BYTES").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(MAX_CONFIG_BYTES)

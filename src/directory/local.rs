@@ -123,11 +123,25 @@ impl Directory for LocalDirectory {
     }
 
     fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError> {
-        self.with(|c| load_users(c, None))
+        self.with(|c| load_users(c, Which::All))
     }
 
     fn find_user(&self, username: &str) -> Result<Option<DirectoryUser>, DirError> {
-        self.with(|c| Ok(load_users(c, Some(username))?.pop()))
+        self.with(|c| Ok(load_users(c, Which::Username(username))?.pop()))
+    }
+
+    fn find_by_external_id(&self, external_id: &str) -> Result<Option<DirectoryUser>, DirError> {
+        self.with(|c| Ok(load_users(c, Which::ExternalId(external_id))?.pop()))
+    }
+
+    fn users_by_keys(&self, keys: &[String]) -> Result<Vec<DirectoryUser>, DirError> {
+        // Keys that are not row ids name nobody here.
+        let ids: Vec<i64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&ids).expect("numbers serialise");
+        self.with(|c| load_users(c, Which::Ids(ids)))
     }
 
     fn list_groups(&self) -> Result<BTreeSet<String>, DirError> {
@@ -331,16 +345,33 @@ impl Directory for LocalDirectory {
     }
 }
 
-/// Every user, or the one with `username` (case-insensitive), with values and groups.
-fn load_users(c: &Connection, username: Option<&str>) -> Result<Vec<DirectoryUser>, DirError> {
-    // With a username, the three queries are restricted to that user's id.
-    let (user_filter, id_filter) = match username {
-        Some(_) => (" WHERE username = ?1", " WHERE user_id IN (SELECT id FROM users WHERE username = ?1)"),
-        None => ("", ""),
+/// Which users `load_users` reads.
+enum Which<'a> {
+    All,
+    /// By username, case-insensitively (the column's collation).
+    Username(&'a str),
+    ExternalId(&'a str),
+    /// By row ids (the keys), given as a JSON array for SQLite's `json_each`.
+    Ids(String),
+}
+
+/// The users `which` names, with values and groups.
+fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirError> {
+    // The three queries are restricted to the same users.
+    let condition = match which {
+        Which::All => None,
+        Which::Username(_) => Some("username = ?1"),
+        Which::ExternalId(_) => Some("external_id = ?1"),
+        Which::Ids(_) => Some("id IN (SELECT value FROM json_each(?1))"),
     };
-    let params: Vec<&dyn rusqlite::ToSql> = match &username {
-        Some(u) => vec![u],
-        None => vec![],
+    let (user_filter, id_filter) = match condition {
+        Some(cond) => (format!(" WHERE {cond}"), format!(" WHERE user_id IN (SELECT id FROM users WHERE {cond})")),
+        None => (String::new(), String::new()),
+    };
+    let params: Vec<&dyn rusqlite::ToSql> = match &which {
+        Which::All => vec![],
+        Which::Username(v) | Which::ExternalId(v) => vec![v],
+        Which::Ids(ids) => vec![ids],
     };
     let mut users: BTreeMap<i64, DirectoryUser> = BTreeMap::new();
     let mut stmt = c

@@ -85,6 +85,22 @@ pub trait Directory: Send + Sync {
     fn find_user(&self, username: &str) -> Result<Option<DirectoryUser>, DirError> {
         Ok(self.list_users()?.into_iter().find(|u| u.username.eq_ignore_ascii_case(username)))
     }
+    /// One user by the external id stored with it (the IdP id), for re-adopting a user whose
+    /// anchor was lost. The default lists everyone; a directory with an index should answer
+    /// directly.
+    fn find_by_external_id(&self, external_id: &str) -> Result<Option<DirectoryUser>, DirError> {
+        Ok(self.list_users()?.into_iter().find(|u| u.external_id.as_deref() == Some(external_id)))
+    }
+    /// The users with these keys (unknown keys are left out), in any order: what single-user and
+    /// incremental runs read instead of the whole directory. The default lists everyone.
+    fn users_by_keys(&self, keys: &[String]) -> Result<Vec<DirectoryUser>, DirError> {
+        let wanted: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+        Ok(self.list_users()?.into_iter().filter(|u| wanted.contains(u.key.as_str())).collect())
+    }
+    /// One user by key. Answered through `users_by_keys`.
+    fn find_by_key(&self, key: &str) -> Result<Option<DirectoryUser>, DirError> {
+        Ok(self.users_by_keys(&[key.to_string()])?.pop())
+    }
     fn list_groups(&self) -> Result<BTreeSet<String>, DirError>;
     /// Returns the new user's stable key.
     fn create_user(&self, user: &NewUser) -> Result<String, DirError>;

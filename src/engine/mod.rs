@@ -9,6 +9,7 @@ mod mapper;
 mod progress;
 mod runner;
 mod scheduler;
+mod snapshot;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

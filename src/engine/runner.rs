@@ -390,7 +390,8 @@ impl<'a> Runner<'a> {
         clock = Instant::now();
 
         self.report(run_id, Phase::Planning, 0, None);
-        let directory = dir.list_users().map_err(|e| format!("listing the directory: {e}"))?;
+        let directory = super::snapshot::read(dir, self.connector, scope, &mapped, &removed, &identities)
+            .map_err(|e| format!("reading the directory: {e}"))?;
         let groups = dir.list_groups().map_err(|e| format!("listing the directory's groups: {e}"))?;
         let managed_groups = store.managed_groups(&self.connector.id).map_err(|e| e.to_string())?;
         self.timed(&mut clock, |t| &mut t.read_state_s);

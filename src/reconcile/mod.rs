@@ -110,7 +110,12 @@ pub fn reconcile(input: Input) -> Plan {
         }
         plan.users.push(p);
     }
-    plan.managed_users = r.managed_count();
+    // A partial run sees only the directory users it touches (engine/snapshot.rs): the guard's
+    // denominator is then every anchor, not the anchors found in that small snapshot.
+    plan.managed_users = match input.scope {
+        Scope::Full => r.managed_count(),
+        Scope::Partial => input.identities.len(),
+    };
     let removed: HashSet<&str> =
         input.removed.iter().filter_map(|id| r.anchor_id(id)).filter(|id| !seen.contains(id)).collect();
     if !removed.is_empty() {

@@ -15,6 +15,7 @@ mod identity;
 mod lifecycle;
 mod logging;
 mod login;
+mod lookups;
 mod mapping;
 mod okta;
 mod operations;

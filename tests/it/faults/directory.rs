@@ -29,9 +29,11 @@ pub fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-/// The local directory with faults switched on and off from the scenario.
+/// The local directory with faults switched on and off from the scenario, and a count of the
+/// reads it answered (by method).
 #[derive(Default)]
-struct Faults {
+pub(crate) struct Faults {
+    pub reads: std::sync::Mutex<std::collections::BTreeMap<&'static str, usize>>,
     fail_create: Option<String>,
     panic_create: Option<String>,
     panic_list: AtomicBool,
@@ -48,6 +50,10 @@ struct Faulty {
 }
 
 impl Faulty {
+    fn read(&self, what: &'static str) {
+        *self.faults.reads.lock().unwrap().entry(what).or_default() += 1;
+    }
+
     fn call(&self) {
         if self.faults.closed.load(Ordering::SeqCst) {
             self.faults.calls_after_close.fetch_add(1, Ordering::SeqCst);
@@ -69,7 +75,20 @@ impl Directory for Faulty {
         if self.faults.panic_list.load(Ordering::SeqCst) {
             panic!("a bug while listing the directory");
         }
+        self.read("list_users");
         self.inner.list_users()
+    }
+    fn find_user(&self, username: &str) -> Result<Option<DirectoryUser>, DirError> {
+        self.read("find_user");
+        self.inner.find_user(username)
+    }
+    fn find_by_external_id(&self, external_id: &str) -> Result<Option<DirectoryUser>, DirError> {
+        self.read("find_by_external_id");
+        self.inner.find_by_external_id(external_id)
+    }
+    fn users_by_keys(&self, keys: &[String]) -> Result<Vec<DirectoryUser>, DirError> {
+        self.read("users_by_keys");
+        self.inner.users_by_keys(keys)
     }
     fn list_groups(&self) -> Result<BTreeSet<String>, DirError> {
         self.inner.list_groups()
@@ -194,7 +213,7 @@ impl StateStore for FullDisk {
     }
 }
 
-fn faulty_engine(h: &Harness, faults: Faults) -> (Engine, Arc<Faults>) {
+pub(crate) fn faulty_engine(h: &Harness, faults: Faults) -> (Engine, Arc<Faults>) {
     let faults = Arc::new(faults);
     let dir = Faulty { inner: LocalDirectory::open(&h.path("faulty.db")).unwrap(), faults: faults.clone() };
     (Engine::new(Box::new(SqliteStore::open(&h.path("faulty-state.db")).unwrap()), Box::new(dir)), faults)

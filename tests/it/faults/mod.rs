@@ -4,7 +4,7 @@
 //! released. `fault_suite` runs them all and prints `fault suite: N passed, N failed`;
 //! docs/RELIABILITY.md lists them.
 
-mod directory;
+pub(crate) mod directory;
 mod files;
 mod http;
 mod runs;

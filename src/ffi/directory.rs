@@ -128,6 +128,28 @@ pub struct UsersyncDirectory {
     /// `list_users`, or `USERSYNC_DIR_RESULT_NOT_FOUND`. The login hook uses it; without it the
     /// library lists every user.
     pub find_user: UsersyncKeyFn,
+    /// Optional (ABI 2): one user by the external id stored with it, as `find_user` answers.
+    /// Without it the library lists every user.
+    pub find_by_external_id: UsersyncKeyFn,
+    /// Optional (ABI 2): the users with the keys in the JSON array argument, as a JSON array like
+    /// `list_users` (unknown keys left out). Single-user and incremental runs read only the
+    /// users they touch through it; without it the library lists every user.
+    pub users_by_keys: UsersyncKeyFn,
+    /// Optional (ABI 2): the writes until `end_batch` may be committed together (a transaction).
+    /// A failing `end_batch` stops the run; nothing of that batch is recorded as done.
+    pub begin_batch: UsersyncReadFn,
+    pub end_batch: UsersyncReadFn,
+    /// Optional (ABI 2): writes `len` bytes of image (JPEG or PNG, as the source sent it) as the
+    /// user's avatar. Without it the directory has no avatars.
+    pub set_avatar: Option<
+        unsafe extern "C" fn(
+            ctx: *mut c_void,
+            key: *const c_char,
+            image: *const u8,
+            len: usize,
+            out: *mut UsersyncOut,
+        ) -> i32,
+    >,
 }
 
 /// The Rust side of a host directory.
@@ -244,6 +266,38 @@ impl Directory for HostDirectory {
         }
     }
 
+    fn find_by_external_id(&self, external_id: &str) -> Result<Option<DirectoryUser>, DirError> {
+        let Some(cb) = self.vt.find_by_external_id else {
+            return Ok(self.list_users()?.into_iter().find(|u| u.external_id.as_deref() == Some(external_id)));
+        };
+        let id = c(external_id)?;
+        match self.call("find_by_external_id", |ctx, out| unsafe { cb(ctx, id.as_ptr(), out) }) {
+            Ok(text) => self.json("find_by_external_id", text).map(Some),
+            Err(DirError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn users_by_keys(&self, keys: &[String]) -> Result<Vec<DirectoryUser>, DirError> {
+        let Some(cb) = self.vt.users_by_keys else {
+            let wanted: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+            return Ok(self.list_users()?.into_iter().filter(|u| wanted.contains(u.key.as_str())).collect());
+        };
+        let list = c(&serde_json::to_string(keys).expect("strings serialise"))?;
+        let text = self.call("users_by_keys", |ctx, out| unsafe { cb(ctx, list.as_ptr(), out) })?;
+        self.json("users_by_keys", text)
+    }
+
+    fn begin_batch(&self) -> Result<(), DirError> {
+        let Some(cb) = self.vt.begin_batch else { return Ok(()) };
+        self.unit(self.call("begin_batch", |ctx, out| unsafe { cb(ctx, out) }))
+    }
+
+    fn end_batch(&self) -> Result<(), DirError> {
+        let Some(cb) = self.vt.end_batch else { return Ok(()) };
+        self.unit(self.call("end_batch", |ctx, out| unsafe { cb(ctx, out) }))
+    }
+
     fn list_groups(&self) -> Result<BTreeSet<String>, DirError> {
         let cb = self.vt.list_groups.expect("checked");
         let text = self.call("list_groups", |ctx, out| unsafe { cb(ctx, out) })?;
@@ -320,8 +374,12 @@ impl Directory for HostDirectory {
         self.unit(self.call("create_group", |ctx, out| unsafe { cb(ctx, n.as_ptr(), out) }))
     }
 
-    fn set_avatar(&self, _key: &str, _image: &[u8]) -> Result<(), DirError> {
-        Err(DirError::Unsupported("avatars are not part of the C directory interface yet".into()))
+    fn set_avatar(&self, key: &str, image: &[u8]) -> Result<(), DirError> {
+        let Some(cb) = self.vt.set_avatar else {
+            return Err(DirError::Unsupported("this directory has no set_avatar callback".into()));
+        };
+        let k = c(key)?;
+        self.unit(self.call("set_avatar", |ctx, out| unsafe { cb(ctx, k.as_ptr(), image.as_ptr(), image.len(), out) }))
     }
 
     fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError> {
@@ -336,5 +394,127 @@ impl Directory for HostDirectory {
         let cb = self.vt.unlock.expect("checked");
         let n = c(name)?;
         self.unit(self.call("unlock", |ctx, out| unsafe { cb(ctx, n.as_ptr(), out) }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // A minimal host: every required callback answers OK; `set_avatar` and the batch callbacks
+    // record what reached them.
+    unsafe extern "C" fn read_ok(_: *mut c_void, _: *mut UsersyncOut) -> i32 {
+        0
+    }
+    unsafe extern "C" fn key_ok(_: *mut c_void, _: *const c_char, _: *mut UsersyncOut) -> i32 {
+        0
+    }
+    unsafe extern "C" fn key_arg_ok(_: *mut c_void, _: *const c_char, _: *const c_char, _: *mut UsersyncOut) -> i32 {
+        0
+    }
+    unsafe extern "C" fn create_ok(
+        _: *mut c_void,
+        _: *const c_char,
+        _: *const c_char,
+        _: *const c_char,
+        _: bool,
+        _: *const c_char,
+        _: *mut UsersyncOut,
+    ) -> i32 {
+        0
+    }
+    unsafe extern "C" fn set3_ok(
+        _: *mut c_void,
+        _: *const c_char,
+        _: *const c_char,
+        _: *const c_char,
+        _: *mut UsersyncOut,
+    ) -> i32 {
+        0
+    }
+    unsafe extern "C" fn active_ok(_: *mut c_void, _: *const c_char, _: bool, _: *mut UsersyncOut) -> i32 {
+        0
+    }
+    unsafe extern "C" fn lock_ok(
+        _: *mut c_void,
+        _: *const c_char,
+        _: u64,
+        acquired: *mut bool,
+        _: *mut UsersyncOut,
+    ) -> i32 {
+        *acquired = true;
+        0
+    }
+    unsafe extern "C" fn batch_begun(ctx: *mut c_void, _: *mut UsersyncOut) -> i32 {
+        (*(ctx as *mut Seen)).batches += 1;
+        0
+    }
+    unsafe extern "C" fn avatar(
+        ctx: *mut c_void,
+        key: *const c_char,
+        image: *const u8,
+        len: usize,
+        _: *mut UsersyncOut,
+    ) -> i32 {
+        let seen = &mut *(ctx as *mut Seen);
+        seen.avatar = Some((
+            std::ffi::CStr::from_ptr(key).to_string_lossy().into_owned(),
+            std::slice::from_raw_parts(image, len).to_vec(),
+        ));
+        0
+    }
+
+    #[derive(Default)]
+    struct Seen {
+        batches: usize,
+        avatar: Option<(String, Vec<u8>)>,
+    }
+
+    fn host(seen: &mut Seen, optional: bool) -> HostDirectory {
+        let vt = UsersyncDirectory {
+            ctx: seen as *mut Seen as *mut c_void,
+            capabilities: Some(read_ok),
+            list_users: Some(read_ok),
+            list_groups: Some(read_ok),
+            create_user: Some(create_ok),
+            update_core: Some(set3_ok),
+            rename: Some(key_arg_ok),
+            set_active: Some(active_ok),
+            delete_user: Some(key_ok),
+            anonymise: Some(key_ok),
+            set_field: Some(set3_ok),
+            add_membership: Some(key_arg_ok),
+            remove_membership: Some(key_arg_ok),
+            create_group: Some(key_ok),
+            try_lock: Some(lock_ok),
+            unlock: Some(key_ok),
+            destroy: None,
+            find_user: None,
+            find_by_external_id: None,
+            users_by_keys: None,
+            begin_batch: optional.then_some(batch_begun as unsafe extern "C" fn(*mut c_void, *mut UsersyncOut) -> i32),
+            end_batch: None,
+            set_avatar: optional.then_some(
+                avatar as unsafe extern "C" fn(*mut c_void, *const c_char, *const u8, usize, *mut UsersyncOut) -> i32,
+            ),
+        };
+        HostDirectory::new(vt).unwrap_or_else(|e| panic!("{}", e.message))
+    }
+
+    #[test]
+    fn avatars_and_batches_reach_a_c_host_and_are_optional() {
+        let mut seen = Seen::default();
+        let dir = host(&mut seen, true);
+        dir.begin_batch().unwrap();
+        dir.end_batch().unwrap(); // absent: nothing to do
+        dir.set_avatar("k7", &[0xff, 0xd8, 0xff, 0x00, 0x01]).unwrap();
+        drop(dir);
+        assert_eq!(seen.batches, 1);
+        assert_eq!(seen.avatar, Some(("k7".to_string(), vec![0xff, 0xd8, 0xff, 0x00, 0x01])), "every byte, NULs too");
+
+        let mut seen = Seen::default();
+        let dir = host(&mut seen, false);
+        assert!(matches!(dir.set_avatar("k7", b"x"), Err(DirError::Unsupported(_))));
+        dir.begin_batch().unwrap();
     }
 }

@@ -14,4 +14,6 @@ pub use engine::*;
 pub use log::{usersync_log_sink_clear, usersync_log_sink_set, UsersyncLogLevel, UsersyncLogSink};
 
 /// Bumped on every breaking change of the C ABI (and so of the JNI natives, which share it).
-pub const USERSYNC_ABI_VERSION: u32 = 1;
+/// 2: `UsersyncDirectory` grew `find_by_external_id`, `users_by_keys`, `begin_batch`,
+/// `end_batch` and `set_avatar` (a host built against version 1 passes a shorter struct).
+pub const USERSYNC_ABI_VERSION: u32 = 2;

@@ -114,6 +114,32 @@ impl Directory for JavaDirectory {
         }
     }
 
+    fn find_by_external_id(&self, external_id: &str) -> Result<Option<DirectoryUser>, DirError> {
+        match self.invoke("find_by_external_id", [Some(external_id), None, None, None, None]) {
+            Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+                DirError::Failed(format!("find_by_external_id: the Java directory's JSON is invalid: {e}"))
+            }),
+            Err(DirError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn users_by_keys(&self, keys: &[String]) -> Result<Vec<DirectoryUser>, DirError> {
+        // One key per line; a key with a line break cannot be a key of any directory here.
+        let list: Vec<&str> = keys.iter().map(String::as_str).filter(|k| !k.contains('\n')).collect();
+        let text = self.invoke("users_by_keys", [Some(&list.join("\n")), None, None, None, None])?;
+        serde_json::from_str(&text)
+            .map_err(|e| DirError::Failed(format!("users_by_keys: the Java directory's JSON is invalid: {e}")))
+    }
+
+    fn begin_batch(&self) -> Result<(), DirError> {
+        self.unit("begin_batch", [None; 5])
+    }
+
+    fn end_batch(&self) -> Result<(), DirError> {
+        self.unit("end_batch", [None; 5])
+    }
+
     fn list_groups(&self) -> Result<BTreeSet<String>, DirError> {
         self.json("list_groups")
     }
@@ -171,8 +197,11 @@ impl Directory for JavaDirectory {
         self.unit("create_group", [Some(name), None, None, None, None])
     }
 
-    fn set_avatar(&self, _key: &str, _image: &[u8]) -> Result<(), DirError> {
-        Err(DirError::Unsupported("avatars are not part of the Java directory interface yet".into()))
+    fn set_avatar(&self, key: &str, image: &[u8]) -> Result<(), DirError> {
+        // Bytes travel as base64 through the one string-typed upcall.
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(image);
+        self.unit("set_avatar", [Some(key), Some(&encoded), None, None, None])
     }
 
     fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError> {

@@ -126,6 +126,7 @@ static void user_json(Buf *b, const MemUser *u) {
 
 static int list_users(void *ctx, UsersyncOut *out) {
     MemDir *dir = ctx;
+    dir->lists++;
     Buf b = {0};
     buf_add(&b, "[");
     bool first = true;
@@ -149,6 +150,63 @@ static int find_user(void *ctx, const char *username, UsersyncOut *out) {
     return answer(out, &b);
 }
 
+/* The argument is a JSON array of keys; keys here are "k<n>", so a quoted match is exact. */
+static int users_by_keys(void *ctx, const char *keys_json, UsersyncOut *out) {
+    MemDir *dir = ctx;
+    dir->by_keys++;
+    Buf b = {0};
+    buf_add(&b, "[");
+    bool first = true;
+    for (int i = 0; i < dir->nusers; i++) {
+        MemUser *u = &dir->users[i];
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "\"%s\"", u->key);
+        if (u->deleted || !strstr(keys_json, quoted)) continue;
+        if (!first) buf_add(&b, ",");
+        first = false;
+        user_json(&b, u);
+    }
+    buf_add(&b, "]");
+    return answer(out, &b);
+}
+
+static int find_by_external_id(void *ctx, const char *external_id, UsersyncOut *out) {
+    MemDir *dir = ctx;
+    for (int i = 0; i < dir->nusers; i++) {
+        MemUser *u = &dir->users[i];
+        if (u->deleted || strcmp(u->external_id, external_id) != 0) continue;
+        Buf b = {0};
+        user_json(&b, u);
+        return answer(out, &b);
+    }
+    return reply(out, USERSYNC_DIR_RESULT_NOT_FOUND, "no such user");
+}
+
+static int begin_batch(void *ctx, UsersyncOut *out) {
+    MemDir *dir = ctx;
+    if (dir->in_batch) return reply(out, USERSYNC_DIR_RESULT_FAILED, "a batch is open already");
+    dir->in_batch = true;
+    dir->batches_begun++;
+    return reply(out, USERSYNC_DIR_RESULT_OK, "");
+}
+
+static int end_batch(void *ctx, UsersyncOut *out) {
+    MemDir *dir = ctx;
+    if (!dir->in_batch) return reply(out, USERSYNC_DIR_RESULT_FAILED, "no batch is open");
+    dir->in_batch = false;
+    dir->batches_ended++;
+    return reply(out, USERSYNC_DIR_RESULT_OK, "");
+}
+
+static int set_avatar(void *ctx, const char *key, const uint8_t *image, size_t len, UsersyncOut *out) {
+    MemDir *dir = ctx;
+    MemUser *u = by_key(dir, key);
+    if (!u) return reply(out, USERSYNC_DIR_RESULT_NOT_FOUND, "no such user");
+    if (len > 0 && image == NULL) return reply(out, USERSYNC_DIR_RESULT_FAILED, "no image bytes");
+    u->avatar_len = len;
+    return reply(out, USERSYNC_DIR_RESULT_OK, "");
+}
+
 static int list_groups(void *ctx, UsersyncOut *out) {
     MemDir *dir = ctx;
     Buf b = {0};
@@ -165,6 +223,7 @@ static int create_user(void *ctx, const char *username, const char *display_name
                        const char *external_id, UsersyncOut *out) {
     MemDir *dir = ctx;
     if (dir->creates) (*dir->creates)++;
+    if (!dir->in_batch) dir->writes_outside_batch++;
     if (dir->slow_ms > 0) {
         struct timespec t = {dir->slow_ms / 1000, (long)(dir->slow_ms % 1000) * 1000000L};
         nanosleep(&t, NULL);
@@ -360,6 +419,11 @@ UsersyncDirectory memdir_vtable(MemDir *dir) {
         .unlock = unlock,
         .destroy = destroy,
         .find_user = find_user,
+        .find_by_external_id = find_by_external_id,
+        .users_by_keys = users_by_keys,
+        .begin_batch = begin_batch,
+        .end_batch = end_batch,
+        .set_avatar = set_avatar,
     };
     return vt;
 }

@@ -26,6 +26,7 @@ typedef struct {
     int nfields;
     char *groups[MEMDIR_MAX_GROUPS];
     int ngroups;
+    size_t avatar_len; /* bytes of the last avatar written */
 } MemUser;
 
 typedef struct {
@@ -39,6 +40,11 @@ typedef struct {
     int *destroyed; /* incremented by destroy */
     int finds; /* calls of find_user */
     int slow_ms; /* create_user sleeps this long (a slow host) */
+    int lists; /* calls of list_users */
+    int by_keys; /* calls of users_by_keys */
+    int batches_begun, batches_ended;
+    bool in_batch;
+    int writes_outside_batch; /* creations and updates made while no batch was open */
     int *creates; /* when set, counts create_user calls; outlives the directory */
 } MemDir;
 

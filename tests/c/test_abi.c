@@ -582,6 +582,35 @@ static void test_hostile_files(void) {
     report("a hostile XLSX and a 1 GB single-cell CSV fail their runs; the next sync works", ok);
 }
 
+/* ABI 2: writes come inside batches, and a single-user run reads its user by key instead of
+ * listing the directory. */
+static void test_batches_and_lookups(void) {
+    int ok = 1;
+    char *csv = path_in(work, "people-batch.csv");
+    char *config = small_config(csv);
+    write_people(csv, 30);
+    MemDir *dir;
+    UsersyncEngine *engine = engine_for("batch.db", config, NULL, &dir);
+    char *r = run(engine, NULL);
+    CHECK(json_int(r, "created") == 30);
+    CHECK(dir->batches_begun >= 1 && dir->batches_begun == dir->batches_ended);
+    CHECK(dir->writes_outside_batch == 0);
+    CHECK(!dir->in_batch);
+    CHECK(dir->lists == 1);
+    usersync_string_free(r);
+    /* A single-user run reads that user alone. */
+    int lists = dir->lists;
+    r = run(engine, "{\"mode\":\"single_user\",\"user\":\"user7\"}");
+    CHECK(has(r, "\"status\":\"DONE\""));
+    CHECK(dir->lists == lists);
+    CHECK(dir->by_keys == 1);
+    usersync_string_free(r);
+    usersync_engine_free(engine);
+    free(config);
+    free(csv);
+    report("writes come in batches; a single-user run reads its user by key (ABI 2)", ok);
+}
+
 static void test_panic(void) {
     int ok = 1;
     char *error = NULL;
@@ -611,6 +640,7 @@ int main(int argc, char **argv) {
     test_free_during_blocking_sync();
     test_bad_input_over_c();
     test_hostile_files();
+    test_batches_and_lookups();
     test_panic();
     printf("c: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

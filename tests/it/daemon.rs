@@ -83,11 +83,14 @@ fn two_daemons_sharing_a_store_start_exactly_one_run_per_fire_time() {
         per_fire.entry(fire.to_string()).or_default().push(run.status);
     }
     assert!(per_fire.len() >= 5, "fire times over 8 seconds: {per_fire:?}");
+    let last = per_fire.keys().next_back().cloned();
     for (fire, statuses) in &per_fire {
         // On a loaded machine a run can outlast a second: the next fire time's run then finds the
-        // lock held and is recorded SKIPPED, which is still that fire time's one run.
+        // lock held and is recorded SKIPPED, which is still that fire time's one run. The run
+        // under way when SIGTERM came is CANCELLED: still one run for its fire time.
+        let stopped = Some(fire) == last.as_ref() && statuses.as_slice() == [RunStatus::Cancelled];
         assert!(
-            matches!(statuses.as_slice(), [RunStatus::Done] | [RunStatus::Skipped]),
+            matches!(statuses.as_slice(), [RunStatus::Done] | [RunStatus::Skipped]) || stopped,
             "fire time {fire}: exactly one run, got {statuses:?}"
         );
     }

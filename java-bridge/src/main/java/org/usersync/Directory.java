@@ -1,5 +1,8 @@
 package org.usersync;
 
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -32,6 +35,50 @@ public interface Directory {
             }
         }
         return null;
+    }
+
+    /**
+     * One user by the external id stored with it (the IdP id), or null: re-adopting a user whose
+     * anchor was lost. The default scans {@link #listUsers()}.
+     */
+    default DirectoryUser findByExternalId(String externalId) {
+        for (DirectoryUser u : listUsers()) {
+            if (externalId.equals(u.externalId())) {
+                return u;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The users with these keys (unknown keys left out): what logins and incremental runs read
+     * instead of the whole directory. The default scans {@link #listUsers()}; a directory of
+     * 100,000 users should look the keys up.
+     */
+    default List<DirectoryUser> usersByKeys(Collection<String> keys) {
+        Set<String> wanted = new HashSet<>(keys);
+        List<DirectoryUser> out = new ArrayList<>();
+        for (DirectoryUser u : listUsers()) {
+            if (wanted.contains(u.key())) {
+                out.add(u);
+            }
+        }
+        return out;
+    }
+
+    /** The writes until {@link #endBatch()} may be committed together; the default does nothing. */
+    default void beginBatch() {}
+
+    /** Commits a batch; a failure stops the run, and nothing of the batch counts as done. */
+    default void endBatch() {}
+
+    /**
+     * Writes the user's avatar (the image bytes as the source sent them, JPEG or PNG). The
+     * default has none: a connector that syncs photos needs a directory that says
+     * {@code avatars} in its capabilities and overrides this.
+     */
+    default void setAvatar(String key, byte[] image) {
+        throw new DirectoryException(DirectoryException.Kind.UNSUPPORTED, "this directory has no avatars");
     }
 
     Set<String> listGroups();

@@ -1,5 +1,6 @@
 package org.usersync;
 
+import java.util.Base64;
 import java.util.List;
 
 /**
@@ -51,6 +52,25 @@ final class DirectoryAdapter {
                 }
                 return user(u);
             }
+            case "find_by_external_id": {
+                DirectoryUser u = directory.findByExternalId(a);
+                if (u == null) {
+                    throw new DirectoryException(DirectoryException.Kind.NOT_FOUND, "no user with external id " + a);
+                }
+                return user(u);
+            }
+            case "users_by_keys":
+                // One key per line: keys never hold a line break.
+                return users(directory.usersByKeys(a.isEmpty() ? List.of() : List.of(a.split("\n"))));
+            case "begin_batch":
+                directory.beginBatch();
+                return "";
+            case "end_batch":
+                directory.endBatch();
+                return "";
+            case "set_avatar":
+                directory.setAvatar(a, Base64.getDecoder().decode(b));
+                return "";
             case "list_groups":
                 return Json.array(directory.listGroups());
             case "create_user":

@@ -10,7 +10,7 @@ package org.usersync;
  */
 final class NativeEngine {
     /** Must equal {@code USERSYNC_ABI_VERSION} in include/usersync.h. */
-    static final int ABI_VERSION = 1;
+    static final int ABI_VERSION = 2;
 
     static {
         String path = System.getProperty("usersync.library");

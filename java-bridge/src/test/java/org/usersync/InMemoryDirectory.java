@@ -32,6 +32,10 @@ class InMemoryDirectory implements Directory {
     private String lock;
     /** Called with the username before each creation; may throw or block. */
     volatile Consumer<String> beforeCreate = name -> {};
+    /** Calls the engine made, for the tests that count them. */
+    int listCalls, byKeysCalls, batchesBegun, batchesEnded, writesOutsideBatch;
+    boolean inBatch;
+    final Map<String, byte[]> avatars = new TreeMap<>();
 
     synchronized User find(String username) {
         return users.values().stream().filter(u -> u.username.equalsIgnoreCase(username)).findFirst().orElse(null);
@@ -57,8 +61,49 @@ class InMemoryDirectory implements Directory {
 
     @Override
     public synchronized List<DirectoryUser> listUsers() {
+        listCalls++;
+        return snapshot(users.values());
+    }
+
+    @Override
+    public synchronized List<DirectoryUser> usersByKeys(java.util.Collection<String> keys) {
+        byKeysCalls++;
+        List<User> found = new ArrayList<>();
+        for (String k : keys) {
+            if (users.containsKey(k)) {
+                found.add(users.get(k));
+            }
+        }
+        return snapshot(found);
+    }
+
+    @Override
+    public synchronized void beginBatch() {
+        if (inBatch) {
+            throw new IllegalStateException("a batch is open already");
+        }
+        inBatch = true;
+        batchesBegun++;
+    }
+
+    @Override
+    public synchronized void endBatch() {
+        if (!inBatch) {
+            throw new IllegalStateException("no batch is open");
+        }
+        inBatch = false;
+        batchesEnded++;
+    }
+
+    @Override
+    public synchronized void setAvatar(String key, byte[] image) {
+        byKey(key);
+        avatars.put(key, image.clone());
+    }
+
+    private static List<DirectoryUser> snapshot(java.util.Collection<User> from) {
         List<DirectoryUser> out = new ArrayList<>();
-        for (User u : users.values()) {
+        for (User u : from) {
             out.add(new DirectoryUser(u.key, u.username, u.active, new TreeMap<>(u.values), new TreeSet<>(u.groups),
                     u.externalId));
         }
@@ -74,6 +119,9 @@ class InMemoryDirectory implements Directory {
     public String createUser(String username, String displayName, String email, boolean active, String externalId) {
         beforeCreate.accept(username);
         synchronized (this) {
+            if (!inBatch) {
+                writesOutsideBatch++;
+            }
             if (find(username) != null) {
                 throw new DirectoryException(DirectoryException.Kind.CONFLICT, "username " + username + " is taken");
             }

@@ -3,7 +3,8 @@
 //! through `text`, which replaces
 //! - every secret value the process has loaded from a configuration (registered by
 //!   `config::Secret`), and
-//! - every credential shape seen in transit: `Bearer`/`SSWS`/`Basic` tokens, JWTs, PEM private
+//! - every credential shape seen in transit: `Bearer`/`SSWS` tokens, `Basic` ones in an
+//!   `Authorization` header, JWTs, PEM private
 //!   key blocks, and the values of `client_secret`, `client_assertion`, `assertion`,
 //!   `api_token`, `access_token`, `refresh_token`, `id_token`, `password` and `private_key`
 //!   in forms, query strings and JSON,
@@ -71,7 +72,7 @@ struct Shapes {
 fn shapes() -> &'static Shapes {
     static SHAPES: OnceLock<Shapes> = OnceLock::new();
     SHAPES.get_or_init(|| {
-        let rules: [(&str, &'static str); 4] = [
+        let rules: [(&str, &'static str); 5] = [
             // A PEM private key, to its end line or, cut off, to the end of the text.
             // (Base64 lines, raw or JSON-escaped: the match never runs past a JSON string.)
             (
@@ -81,7 +82,9 @@ fn shapes() -> &'static Shapes {
             // A JSON Web Token (a client assertion, an access token).
             (r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*", REDACTED),
             // An Authorization header's credentials.
-            (r"(?i)\b(bearer|ssws|basic)(\s+|%20|\+)[A-Za-z0-9._~+/=-]{6,}", "${1}${2}[REDACTED]"),
+            (r"(?i)\b(bearer|ssws)(\s+|%20|\+)[A-Za-z0-9._~+/=-]{6,}", "${1}${2}[REDACTED]"),
+            // Basic credentials where they are an Authorization header: "basic" alone is a word.
+            (r#"(?i)(authorization\\?["']?\s*[:=]\s*\\?["']?basic\s+)[A-Za-z0-9+/=._~-]{4,}"#, "${1}[REDACTED]"),
             // A named credential in a form, query, header or JSON (quotes possibly escaped).
             (
                 r#"(?i)(client_secret|client_assertion|assertion|api_token|apitoken|access_token|refresh_token|id_token|password|private_key)(=|\\?["']\s*:\s*\\?["'])([^"'&\s,;}\\]+)"#,
@@ -179,6 +182,8 @@ mod tests {
             assert_eq!(text(input), expected, "{input}");
         }
         assert!(matches!(clean("nothing to hide here: GET /v1.0/users 403"), Cow::Borrowed(_)));
+        assert_eq!(text("Authorization: Basic dXNlcjpwYXNz"), "Authorization: Basic [REDACTED]");
+        assert_eq!(text("department: Basic Research"), "department: Basic Research", "a word, not a credential");
         // A configuration error that names a key is not a credential.
         assert_eq!(text("source.api_token: missing; expected a token"), "source.api_token: missing; expected a token");
         let json = r#"{"detail":"-----BEGIN PRIVATE KEY-----\nMIIE+/x=\n-----END PRIVATE KEY-----\n","client_secret":"x1y2z3","n":1}"#;

@@ -19,10 +19,14 @@ javac --release 17 -Xlint:all -Werror -d "$out/classes" java-bridge/src/main/jav
 javac --release 17 -Xlint:all -Werror -d "$out/test-classes" -cp "$out/classes:$junit" \
     java-bridge/src/test/java/org/usersync/*.java
 
+# The jar as it ships (debug library inside): the tests load it in fresh class loaders and JVMs.
+jarfile=$(bash java-bridge/build-jar.sh | tail -n 1)
+
 classes="$out/classes:$out/test-classes"
 set +e
 RUST_BACKTRACE=0 java -Xcheck:jni -Dusersync.library="$lib" -Dusersync.repo="$root" \
     -Dusersync.classpath="$classes" -Dusersync.resultsOut="$work/java-results.json" \
+    -Dusersync.jar="$root/$jarfile" -Dusersync.testClasses="$out/test-classes" \
     -jar "$junit" -cp "$classes" --select-package org.usersync --disable-banner --disable-ansi-colors \
     --details=tree >"$work/junit.log" 2>&1
 status=$?

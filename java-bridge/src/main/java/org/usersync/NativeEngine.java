@@ -4,8 +4,8 @@ package org.usersync;
  * Every native method of the library, in one place. Each is one Rust function in
  * {@code src/jni/natives.rs}. Use {@link Engine}; this class is its private machinery.
  *
- * <p>The library is loaded from the path in the system property {@code usersync.library} when it
- * is set, otherwise with {@code System.loadLibrary("usersync")}. Loading checks that the
+ * <p>The library is loaded by {@link NativeLoader}: a private copy per class loader, from the
+ * file in the system property {@code usersync.library} or from this jar. Loading checks that the
  * library implements {@link #ABI_VERSION}.
  */
 final class NativeEngine {
@@ -13,12 +13,7 @@ final class NativeEngine {
     static final int ABI_VERSION = 2;
 
     static {
-        String path = System.getProperty("usersync.library");
-        if (path != null && !path.isEmpty()) {
-            System.load(path);
-        } else {
-            System.loadLibrary("usersync");
-        }
+        NativeLoader.load();
         int loaded = abiVersion();
         if (loaded != ABI_VERSION) {
             throw new UnsatisfiedLinkError("the usersync library implements ABI version " + loaded

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.lang.ref.WeakReference;
 import java.lang.reflect.Constructor;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -63,41 +64,72 @@ class JarTest {
     }
 
     @Test
-    void threeClassLoadersInOneJvmEachLoadTheLibraryAndSync() throws Exception {
+    void threeClassLoadersInOneJvmEachLoadTheLibraryAndSyncAndAreCollected() throws Exception {
         String saved = System.getProperty("usersync.library");
         System.clearProperty("usersync.library"); // load from the jar, as in an application
         System.setProperty("usersync.native.dir", tmp.resolve("native").toString());
-        List<URLClassLoader> loaders = new ArrayList<>();
+        List<WeakReference<ClassLoader>> gone = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
-                URLClassLoader loader = new URLClassLoader(new URL[] {JAR.toUri().toURL(), TEST_CLASSES.toUri().toURL()},
-                        ClassLoader.getPlatformClassLoader());
-                loaders.add(loader);
-                Class<?> engineClass = loader.loadClass("org.usersync.Engine");
-                Class<?> dirInterface = loader.loadClass("org.usersync.Directory");
-                Constructor<?> newDir = loader.loadClass("org.usersync.InMemoryDirectory").getDeclaredConstructor();
-                newDir.setAccessible(true);
-                Object dir = newDir.newInstance();
-                Object engine = engineClass.getConstructor(Path.class, String.class, Path.class, dirInterface)
-                        .newInstance(tmp.resolve("state-" + i + ".db"), EngineTest.read(EngineTest.QUICKSTART.resolve("config.json")),
-                                EngineTest.QUICKSTART, dir);
-                try {
-                    String report = (String) engineClass.getMethod("sync").invoke(engine);
-                    assertTrue(report.contains("\"status\":\"DONE\""), "loader " + i + ": " + report);
-                    assertEquals(27, EngineTest.number(report, "created"), report);
-                } finally {
-                    engineClass.getMethod("close").invoke(engine);
-                }
-                assertTrue(engineClass != Engine.class, "a class of its own loader");
+                gone.add(enableSyncDisable(i));
             }
         } finally {
-            for (URLClassLoader l : loaders) {
-                l.close();
-            }
             if (saved != null) {
                 System.setProperty("usersync.library", saved);
             }
             System.clearProperty("usersync.native.dir");
+        }
+        // Disabled (engine closed, loader closed): nothing the library holds keeps a loader alive.
+        for (int tries = 0; tries < 100 && gone.stream().anyMatch(r -> r.get() != null); tries++) {
+            System.gc();
+            Thread.sleep(50);
+        }
+        assertTrue(gone.stream().allMatch(r -> r.get() == null), "a disabled plugin's class loader was not collected");
+    }
+
+    /**
+     * One plugin life: a class loader of its own, a log sink and an engine, a sync, then what
+     * disabling does (close the engine, clear the sink). The sink is the library's one global
+     * reference into the loader beyond the engine's directory: were it left, the loader could not
+     * be collected.
+     */
+    private WeakReference<ClassLoader> enableSyncDisable(int i) throws Exception {
+        try (URLClassLoader loader = new URLClassLoader(new URL[] {JAR.toUri().toURL(), TEST_CLASSES.toUri().toURL()},
+                ClassLoader.getPlatformClassLoader())) {
+            Class<?> engineClass = loader.loadClass("org.usersync.Engine");
+            assertTrue(engineClass != Engine.class, "a class of its own loader");
+            Class<?> sinkInterface = loader.loadClass("org.usersync.LogSink");
+            List<String> lines = new ArrayList<>();
+            Object sink = java.lang.reflect.Proxy.newProxyInstance(loader, new Class<?>[] {sinkInterface},
+                    (proxy, method, args) -> {
+                        if (method.getName().equals("log")) {
+                            synchronized (lines) {
+                                lines.add(String.valueOf(args[args.length - 1]));
+                            }
+                        }
+                        return null;
+                    });
+            @SuppressWarnings({"unchecked", "rawtypes"})
+            Object info = Enum.valueOf((Class) loader.loadClass("org.usersync.Engine$Level"), "INFO");
+            engineClass.getMethod("setLogSink", sinkInterface, info.getClass()).invoke(null, sink, info);
+            Class<?> dirInterface = loader.loadClass("org.usersync.Directory");
+            Constructor<?> newDir = loader.loadClass("org.usersync.InMemoryDirectory").getDeclaredConstructor();
+            newDir.setAccessible(true);
+            Object engine = engineClass.getConstructor(Path.class, String.class, Path.class, dirInterface)
+                    .newInstance(tmp.resolve("state-" + i + ".db"), EngineTest.read(EngineTest.QUICKSTART.resolve("config.json")),
+                            EngineTest.QUICKSTART, newDir.newInstance());
+            try {
+                String report = (String) engineClass.getMethod("sync").invoke(engine);
+                assertTrue(report.contains("\"status\":\"DONE\""), "loader " + i + ": " + report);
+                assertEquals(27, EngineTest.number(report, "created"), report);
+            } finally {
+                engineClass.getMethod("close").invoke(engine);
+                engineClass.getMethod("clearLogSink").invoke(null);
+            }
+            synchronized (lines) {
+                assertTrue(lines.stream().anyMatch(l -> l.contains("started")), "this loader's sink got the run's lines");
+            }
+            return new WeakReference<>(loader);
         }
     }
 }

@@ -21,3 +21,4 @@ mod okta;
 mod operations;
 mod runs;
 mod secrets;
+mod store_contract;

@@ -9,23 +9,30 @@ root=$PWD
 lib=$root/target/debug/libusersync.so
 junit=/usr/share/java/junit-platform-console-standalone.jar
 [ -f "$lib" ] || { echo "error: $lib is missing; run 'cargo build' first" >&2; exit 1; }
+servlet=/usr/share/java/servlet-api.jar
 [ -f "$junit" ] || { echo "error: $junit is missing. Run: apt-get install junit5" >&2; exit 1; }
+[ -f "$servlet" ] || { echo "error: $servlet is missing. Run: apt-get install libservlet-api-java" >&2; exit 1; }
 
 out=$root/target/java
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-rm -rf "$out" && mkdir -p "$out/classes" "$out/test-classes"
-javac --release 17 -Xlint:all -Werror -d "$out/classes" java-bridge/src/main/java/org/usersync/*.java
-javac --release 17 -Xlint:all -Werror -d "$out/test-classes" -cp "$out/classes:$junit" \
-    java-bridge/src/test/java/org/usersync/*.java
+rm -rf "$out" && mkdir -p "$out/stubs" "$out/classes" "$out/test-classes"
+# The Atlassian API signatures (compile-only; on the test class path because the fakes implement
+# them, never in a jar), then the shim and the app, then the tests and the fakes.
+javac --release 17 -Xlint:all -Werror -d "$out/stubs" -cp "$servlet" $(find java-bridge/stubs -name '*.java')
+javac --release 17 -Xlint:all -Werror -d "$out/classes" -cp "$out/stubs:$servlet" \
+    $(find java-bridge/src/main/java -name '*.java')
+javac --release 17 -Xlint:all -Werror -d "$out/test-classes" -cp "$out/classes:$out/stubs:$servlet:$junit" \
+    $(find java-bridge/src/test/java -name '*.java')
 
 # The jar as it ships (debug library inside): the tests load it in fresh class loaders and JVMs.
 jarfile=$(bash java-bridge/build-jar.sh | tail -n 1)
 
-classes="$out/classes:$out/test-classes"
+classes="$out/classes:$out/test-classes:$out/stubs:$servlet"
 set +e
 RUST_BACKTRACE=0 java -Xcheck:jni -Dusersync.library="$lib" -Dusersync.repo="$root" \
     -Dusersync.classpath="$classes" -Dusersync.resultsOut="$work/java-results.json" \
+    -Dusersync.jiraResultsOut="$work/jira-results.json" \
     -Dusersync.jar="$root/$jarfile" -Dusersync.testClasses="$out/test-classes" \
     -jar "$junit" -cp "$classes" --select-package org.usersync --disable-banner --disable-ansi-colors \
     --details=tree >"$work/junit.log" 2>&1
@@ -45,3 +52,6 @@ echo "java: ${passed:-0} passed, ${failed:-0} failed"
 "$root/target/debug/usersync" --data-dir "$work/cli" sync --config examples/quickstart/config.json >/dev/null 2>&1
 "$root/target/debug/usersync" --data-dir "$work/cli" run show 1 --json >"$work/cli-results.json"
 python3 tests/compare_results.py "$work/java-results.json" "$work/cli-results.json" Java
+"$root/target/debug/usersync" --data-dir "$work/cli-jira" sync --config examples/jira/config.json >/dev/null 2>&1
+"$root/target/debug/usersync" --data-dir "$work/cli-jira" run show 1 --json >"$work/cli-jira-results.json"
+python3 tests/compare_results.py "$work/jira-results.json" "$work/cli-jira-results.json" "Jira app"

@@ -1,0 +1,322 @@
+package org.usersync.jira;
+
+import com.atlassian.crowd.embedded.api.Group;
+import com.atlassian.jira.avatar.Avatar;
+import com.atlassian.jira.bc.ServiceResult;
+import com.atlassian.jira.bc.user.UserService;
+import com.atlassian.jira.bc.user.UserService.CreateUserRequest;
+import com.atlassian.jira.user.ApplicationUser;
+import com.atlassian.jira.user.DelegatingApplicationUser;
+import com.opensymphony.module.propertyset.PropertyException;
+import com.opensymphony.module.propertyset.PropertySet;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.usersync.Capabilities;
+import org.usersync.Directory;
+import org.usersync.DirectoryException;
+import org.usersync.DirectoryException.Kind;
+import org.usersync.DirectoryUser;
+import org.usersync.atlassian.Images;
+import org.usersync.atlassian.Locks;
+
+/**
+ * The engine's {@link Directory} over Jira's own APIs: users through {@code UserService} (so
+ * Jira's validations and permission checks apply), groups through {@code GroupManager} and
+ * {@code UserUtil}, {@code property:<key>} as the user properties an administrator sees
+ * ({@code jira.meta.<key>} in the user's property set), avatars through {@code AvatarManager}.
+ * It decides nothing: the engine says what to write.
+ */
+public final class JiraDirectory implements Directory {
+    /** Jira shows the user properties with this prefix on the user's admin page. */
+    static final String PROPERTY_PREFIX = "jira.meta.";
+    /** Where the IdP id is kept: a property an administrator does not see or edit. */
+    static final String EXTERNAL_ID = "usersync.externalId";
+    /** A PropertySet "string" holds at most 255 characters. */
+    static final int MAX_PROPERTY_CHARS = 255;
+
+    private final JiraServices jira;
+    private final JiraSettings settings;
+    private final Locks locks;
+
+    public JiraDirectory(JiraServices jira, JiraSettings settings, Locks locks) {
+        this.jira = jira;
+        this.settings = settings;
+        this.locks = locks;
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        // JSM organisations are not built yet: a mapping to jsm:organization is refused.
+        return new Capabilities(true, Set.of(), false, false, false, jira.avatarManager() != null, true);
+    }
+
+    @Override
+    public List<DirectoryUser> listUsers() {
+        List<DirectoryUser> out = new ArrayList<>();
+        for (ApplicationUser u : jira.userManager().getAllApplicationUsers()) {
+            if (settings.directoryId() == null || u.getDirectoryId() == settings.directoryId()) {
+                out.add(view(u));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public DirectoryUser findUser(String username) {
+        ApplicationUser u = jira.userManager().getUserByName(username);
+        return u == null ? null : view(u);
+    }
+
+    @Override
+    public List<DirectoryUser> usersByKeys(Collection<String> keys) {
+        List<DirectoryUser> out = new ArrayList<>();
+        for (String key : keys) {
+            ApplicationUser u = jira.userManager().getUserByKey(key);
+            if (u != null) {
+                out.add(view(u));
+            }
+        }
+        return out;
+    }
+
+    private DirectoryUser view(ApplicationUser u) {
+        Map<String, String> values = new TreeMap<>();
+        putIfSet(values, "display_name", u.getDisplayName());
+        putIfSet(values, "email", u.getEmailAddress());
+        PropertySet props = jira.userPropertyManager().getPropertySet(u);
+        for (String k : props.getKeys(PROPERTY_PREFIX)) {
+            putIfSet(values, "property:" + k.substring(PROPERTY_PREFIX.length()), props.getString(k));
+        }
+        Set<String> groups = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+        groups.addAll(jira.groupManager().getGroupNamesForUser(u));
+        String externalId = props.exists(EXTERNAL_ID) ? props.getString(EXTERNAL_ID) : null;
+        return new DirectoryUser(u.getKey(), u.getUsername(), u.isActive(), values, groups, externalId);
+    }
+
+    private static void putIfSet(Map<String, String> values, String target, String value) {
+        if (value != null && !value.isEmpty()) {
+            values.put(target, value);
+        }
+    }
+
+    @Override
+    public Set<String> listGroups() {
+        Set<String> out = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+        for (Group g : jira.groupManager().getAllGroups()) {
+            out.add(g.getName());
+        }
+        return out;
+    }
+
+    @Override
+    public String createUser(String username, String displayName, String email, boolean active, String externalId) {
+        if (jira.userManager().getUserByName(username) != null) {
+            throw new DirectoryException(Kind.CONFLICT, "Jira already has a user named " + username);
+        }
+        // No password: the user signs in through the IdP (or resets one); Jira generates a random one.
+        CreateUserRequest request = CreateUserRequest
+                .withUserDetails(actingUser(), username, null, email, displayName)
+                .inDirectory(settings.directoryId())
+                .sendNotification(settings.sendNotification());
+        UserService.CreateUserValidationResult check = jira.userService().validateCreateUser(request);
+        requireValid(check, "create user " + username);
+        ApplicationUser created;
+        try {
+            created = jira.userService().createUser(check);
+        } catch (Exception e) {
+            throw new DirectoryException(Kind.FAILED, "Jira refused to create " + username + ": " + e.getMessage());
+        }
+        if (externalId != null) {
+            jira.userPropertyManager().getPropertySet(created).setString(EXTERNAL_ID, externalId);
+        }
+        if (!active) {
+            setActive(created.getKey(), false);
+        }
+        return created.getKey();
+    }
+
+    @Override
+    public void updateCore(String key, String target, String value) {
+        ApplicationUser u = user(key);
+        switch (target) {
+            case "display_name" -> update(u, CrowdUser.of(u).withDisplayName(value), "set the display name of");
+            case "email" -> update(u, CrowdUser.of(u).withEmail(value), "set the e-mail address of");
+            default -> throw new DirectoryException(Kind.UNSUPPORTED, "not a core field: " + target);
+        }
+    }
+
+    @Override
+    public void rename(String key, String newUsername) {
+        ApplicationUser u = user(key);
+        ApplicationUser other = jira.userManager().getUserByName(newUsername);
+        if (other != null && !other.getKey().equals(key)) {
+            throw new DirectoryException(Kind.CONFLICT, "Jira already has a user named " + newUsername);
+        }
+        update(u, CrowdUser.of(u).withName(newUsername), "rename");
+    }
+
+    @Override
+    public void setActive(String key, boolean active) {
+        ApplicationUser u = user(key);
+        update(u, CrowdUser.of(u).withActive(active), active ? "activate" : "deactivate");
+    }
+
+    private void update(ApplicationUser current, CrowdUser changed, String what) {
+        ApplicationUser next = new DelegatingApplicationUser(current.getId(), current.getKey(), changed);
+        UserService.UpdateUserValidationResult check = jira.userService().validateUpdateUser(next);
+        requireValid(check, what + " " + current.getUsername());
+        jira.userService().updateUser(check);
+    }
+
+    @Override
+    public void deleteUser(String key) {
+        ApplicationUser u = user(key);
+        UserService.DeleteUserValidationResult check = jira.userService().validateDeleteUser(actingUser(), u);
+        requireValid(check, "delete " + u.getUsername());
+        jira.userService().removeUser(actingUser(), check);
+    }
+
+    /**
+     * Jira's own anonymisation (Jira 8.7+) runs as an administrator's background task through
+     * its REST resource, not a plugin API; this is the documented manual fallback: rename,
+     * replace the display name and e-mail, clear the properties, deactivate. The key stays.
+     */
+    @Override
+    public String anonymise(String key) {
+        ApplicationUser u = user(key);
+        String placeholder = "anonymised-" + key.toLowerCase(java.util.Locale.ROOT);
+        CrowdUser anon = CrowdUser.of(u).withName(placeholder).withDisplayName("Anonymised user")
+                .withEmail(placeholder + "@anonymised.invalid").withActive(false);
+        update(u, anon, "anonymise");
+        PropertySet props = jira.userPropertyManager().getPropertySet(user(key));
+        for (String k : props.getKeys(PROPERTY_PREFIX)) {
+            props.remove(k);
+        }
+        return placeholder;
+    }
+
+    @Override
+    public void setField(String key, String target, String value) {
+        if (!target.startsWith("property:")) {
+            throw new DirectoryException(Kind.UNSUPPORTED, "Jira has no " + target);
+        }
+        String name = PROPERTY_PREFIX + target.substring("property:".length());
+        if (value != null && value.length() > MAX_PROPERTY_CHARS) {
+            throw new DirectoryException(Kind.FAILED, target + " is " + value.length()
+                    + " characters; a Jira user property holds at most " + MAX_PROPERTY_CHARS);
+        }
+        PropertySet props = jira.userPropertyManager().getPropertySet(user(key));
+        try {
+            if (value == null) {
+                if (props.exists(name)) {
+                    props.remove(name);
+                }
+            } else {
+                props.setString(name, value);
+            }
+        } catch (PropertyException e) {
+            throw new DirectoryException(Kind.FAILED, "Jira refused " + target + ": " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void setAvatar(String key, byte[] image) {
+        if (jira.avatarManager() == null || jira.avatarService() == null) {
+            throw new DirectoryException(Kind.UNSUPPORTED, "Jira's avatar services are not available");
+        }
+        String type = Images.contentType(image);
+        if (type == null) {
+            throw new DirectoryException(Kind.FAILED, "the photo is neither PNG nor JPEG");
+        }
+        ApplicationUser u = user(key);
+        try {
+            Avatar avatar = jira.avatarManager().create(Images.fileName(type), type, u, new ByteArrayInputStream(image),
+                    null);
+            jira.avatarService().setCustomUserAvatar(actingUser(), u, avatar.getId());
+        } catch (IOException | RuntimeException e) {
+            throw new DirectoryException(Kind.FAILED, "Jira refused the avatar of " + u.getUsername() + ": "
+                    + e.getMessage());
+        }
+    }
+
+    @Override
+    public void addMembership(String key, String group) {
+        ApplicationUser u = user(key);
+        try {
+            jira.userUtil().addUserToGroup(group(group), u);
+        } catch (Exception e) {
+            throw new DirectoryException(Kind.FAILED, "Jira refused to add " + u.getUsername() + " to " + group + ": "
+                    + e.getMessage());
+        }
+    }
+
+    @Override
+    public void removeMembership(String key, String group) {
+        ApplicationUser u = user(key);
+        try {
+            jira.userUtil().removeUserFromGroup(group(group), u);
+        } catch (Exception e) {
+            throw new DirectoryException(Kind.FAILED, "Jira refused to remove " + u.getUsername() + " from " + group
+                    + ": " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void createGroup(String name) {
+        try {
+            jira.groupManager().createGroup(name);
+        } catch (Exception e) {
+            throw new DirectoryException(Kind.FAILED, "Jira refused to create group " + name + ": " + e.getMessage());
+        }
+    }
+
+    @Override
+    public boolean tryLock(String name, long ttlSeconds) {
+        return locks.tryLock(name, ttlSeconds);
+    }
+
+    @Override
+    public void unlock(String name) {
+        locks.unlock(name);
+    }
+
+    private Group group(String name) {
+        Group g = jira.groupManager().getGroup(name);
+        if (g == null) {
+            throw new DirectoryException(Kind.NOT_FOUND, "Jira has no group " + name);
+        }
+        return g;
+    }
+
+    private ApplicationUser user(String key) {
+        ApplicationUser u = jira.userManager().getUserByKey(key);
+        if (u == null) {
+            throw new DirectoryException(Kind.NOT_FOUND, "Jira has no user with key " + key);
+        }
+        return u;
+    }
+
+    private ApplicationUser actingUser() {
+        ApplicationUser u = jira.userManager().getUserByName(settings.actingUsername());
+        if (u == null) {
+            throw new DirectoryException(Kind.FAILED, "the acting administrator " + settings.actingUsername()
+                    + " does not exist in Jira");
+        }
+        return u;
+    }
+
+    private static void requireValid(ServiceResult result, String what) {
+        if (!result.isValid()) {
+            List<String> why = new ArrayList<>(result.getErrorCollection().getErrorMessages());
+            why.addAll(result.getErrorCollection().getErrors().values());
+            throw new DirectoryException(Kind.FAILED, "Jira refused to " + what + ": " + String.join("; ", why));
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package org.usersync.jira;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.atlassian.jira.user.ApplicationUser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.usersync.ConfigurationException;
+import org.usersync.DirectoryException;
+import org.usersync.DirectoryUser;
+import org.usersync.Engine;
+import org.usersync.atlassian.HeldLocks;
+
+/** The Jira adapter over {@link FakeJira}: what lands where, and what Jira refuses. */
+class JiraDirectoryTest {
+    static final Path REPO = Path.of(System.getProperty("usersync.repo", "."));
+    static final Path EXAMPLE = REPO.resolve("examples/jira");
+    static final byte[] PNG = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13};
+
+    @TempDir
+    Path tmp;
+    FakeJira jira;
+    JiraDirectory dir;
+    String adminKey;
+
+    @BeforeEach
+    void jira() {
+        jira = new FakeJira();
+        adminKey = jira.addUser("admin", "Jira Admin", "admin@example.com", FakeJira.SYSADMINS);
+        dir = directory(false);
+    }
+
+    JiraDirectory directory(boolean notify) {
+        return new JiraDirectory(services(jira), new JiraSettings(FakeJira.INTERNAL_DIRECTORY, "admin", notify),
+                new HeldLocks());
+    }
+
+    static JiraServices services(FakeJira j) {
+        return new JiraServices(j, j, j, j, j, j, j);
+    }
+
+    static long number(String json, String name) {
+        Matcher m = Pattern.compile("\"" + name + "\":(-?\\d+)").matcher(json);
+        assertTrue(m.find(), name + " missing in " + json);
+        return Long.parseLong(m.group(1));
+    }
+
+    String csvConfig(Path csv, String extraMapping, String linkExisting) {
+        return "{\"connectors\":[{\"id\":\"people\",\"type\":\"csv\",\"source\":{\"path\":" + "\"" + csv + "\""
+                + ",\"id_column\":\"id\",\"active_column\":\"status\"},\"link_existing\":\"" + linkExisting + "\","
+                + "\"safety\":{\"max_destructive_percent\":100},"
+                + "\"mapping\":[{\"target\":\"username\",\"source\":\"user\"},{\"target\":\"display_name\","
+                + "\"source\":\"name\"},{\"target\":\"email\",\"source\":\"mail\"}" + extraMapping + "]}]}";
+    }
+
+    @Test
+    void theQuickStartLandsInJiraAsTheCliPlansIt() throws IOException {
+        String config = Files.readString(EXAMPLE.resolve("config.json"), StandardCharsets.UTF_8);
+        try (Engine engine = new Engine(tmp.resolve("state.db"), config, EXAMPLE, dir)) {
+            String first = engine.sync();
+            assertEquals("DONE", field(first, "status"), first);
+            assertEquals(26, number(first, "created"));
+            // One row the quick start filters anyway, and one without a usable e-mail (Jira needs one).
+            assertEquals(2, number(first, "filtered"), first);
+            String out = System.getProperty("usersync.jiraResultsOut");
+            if (out != null) {
+                Files.writeString(Path.of(out), engine.results(number(first, "run_id")));
+            }
+            ApplicationUser alice = jira.getUserByName("Alice.Andersen");
+            assertTrue(alice.getKey().startsWith("JIRAUSER"), alice.getKey());
+            assertEquals("alice.andersen", alice.getUsername());
+            assertEquals("Engineering", jira.properties(alice.getKey()).get("jira.meta.department"));
+            assertEquals("1001", jira.properties(alice.getKey()).get("jira.meta.employee_id"));
+            assertEquals("1001", jira.properties(alice.getKey()).get(JiraDirectory.EXTERNAL_ID));
+            assertTrue(jira.getGroupNamesForUser(alice).containsAll(Set.of("staff-engineering", "jira-software-users")));
+            assertTrue(jira.notified.isEmpty(), "Jira e-mailed " + jira.notified);
+            assertEquals(0, number(engine.sync(), "writes"));
+            // The administrator the sync did not create is left alone.
+            assertTrue(jira.getUserByKey(adminKey).isActive());
+        }
+    }
+
+    @Test
+    void aRenameKeepsTheUserKeyAndAGroupMatchesWhateverItsCase() throws Exception {
+        Path csv = tmp.resolve("people.csv");
+        Files.writeString(csv, "id,user,name,mail,status\n7,ann,Ann A,ann@example.com,active\n");
+        jira.createGroup("Staff");
+        String config = csvConfig(csv, "", "none").replace("\"mapping\"", "\"groups\":{\"always\":[\"staff\"]},\"mapping\"");
+        try (Engine engine = new Engine(tmp.resolve("state.db"), config, null, dir)) {
+            assertEquals("DONE", field(engine.sync(), "status"));
+            String key = jira.getUserByName("ann").getKey();
+            assertTrue(jira.getGroupNamesForUser(jira.getUserByKey(key)).contains("Staff"));
+            Files.writeString(csv, "id,user,name,mail,status\n7,ann.berg,Ann Berg,ann.berg@example.com,active\n");
+            String second = engine.sync();
+            assertEquals(1, number(second, "renamed"), second);
+            assertNull(jira.getUserByName("ann"));
+            ApplicationUser renamed = jira.getUserByName("ann.berg");
+            assertEquals(key, renamed.getKey());
+            assertEquals("Ann Berg", renamed.getDisplayName());
+            assertEquals("ann.berg@example.com", renamed.getEmailAddress());
+        }
+    }
+
+    @Test
+    void profileFieldsAreAConfigurationErrorBeforeAnyWrite() throws IOException {
+        String config = Files.readString(REPO.resolve("examples/quickstart/config.json"), StandardCharsets.UTF_8);
+        try (Engine engine = new Engine(tmp.resolve("state.db"), config, REPO.resolve("examples/quickstart"), dir)) {
+            String report = engine.sync();
+            assertEquals("FAILED", field(report, "status"), report);
+            assertTrue(report.contains("profile:department"), report);
+        } catch (ConfigurationException e) {
+            assertTrue(e.getMessage().contains("profile:department"), e.getMessage());
+        }
+        assertFalse(jira.calls.containsKey("createUser"), jira.calls.toString());
+    }
+
+    @Test
+    void jiraRefusesToDeactivateTheLastSystemAdministratorAndTheRunGoesOn() throws IOException {
+        Path csv = tmp.resolve("people.csv");
+        String bob = "2,bob,Bob B,bob@example.com,active\n";
+        Files.writeString(csv, "id,user,name,mail,status\n1,admin,Jira Admin,admin@example.com,active\n" + bob);
+        try (Engine engine = new Engine(tmp.resolve("state.db"), csvConfig(csv, "", "username"), null, dir)) {
+            assertEquals("DONE", field(engine.sync(), "status"));
+            Files.writeString(csv, "id,user,name,mail,status\n1,admin,Jira Admin,admin@example.com,inactive\n"
+                    + bob + "3,cy,Cy C,cy@example.com,active\n");
+            String report = engine.sync();
+            assertEquals(1, number(report, "failed"), report);
+            assertEquals(1, number(report, "created"), report);
+            String results = engine.results(number(report, "run_id"));
+            assertTrue(results.contains("last active system administrator"), results);
+        }
+        assertTrue(jira.getUserByKey(adminKey).isActive());
+        assertTrue(jira.getUserByName("cy").isActive());
+    }
+
+    @Test
+    void aPropertyOverJirasLimitFailsThatUserWithTheLimitNamed() throws IOException {
+        Path csv = tmp.resolve("people.csv");
+        Files.writeString(csv, "id,user,name,mail,status,bio\n1,cat,Cat C,cat@example.com,active," + "x".repeat(300)
+                + "\n2,dan,Dan D,dan@example.com,active,short\n");
+        String config = csvConfig(csv, ",{\"target\":\"property:bio\",\"source\":\"bio\"}", "none");
+        try (Engine engine = new Engine(tmp.resolve("state.db"), config, null, dir)) {
+            String report = engine.sync();
+            String results = engine.results(number(report, "run_id"));
+            assertTrue(results.contains("at most 255"), results);
+        }
+        assertEquals("short", jira.properties(jira.getUserByName("dan").getKey()).get("jira.meta.bio"));
+        assertNull(jira.properties(jira.getUserByName("cat").getKey()).get("jira.meta.bio"));
+    }
+
+    @Test
+    void avatarsAreCreatedAndSelectedAndOnlyImagesAreAccepted() {
+        String key = dir.createUser("eve", "Eve E", "eve@example.com", true, "e-1");
+        dir.setAvatar(key, PNG);
+        Long selected = jira.selectedAvatar.get(key);
+        assertArrayEquals(PNG, jira.avatars.get(selected));
+        DirectoryException e = assertThrows(DirectoryException.class, () -> dir.setAvatar(key, "GIF89a?".getBytes()));
+        assertEquals(DirectoryException.Kind.FAILED, e.kind());
+    }
+
+    @Test
+    void newUsersAreEmailedOnlyWhenConfiguredAndOtherDirectoriesAreNotListed() {
+        jira.addDirectory(2);
+        jira.addUserIn(2, "ldap.user");
+        directory(true).createUser("fay", "Fay F", "fay@example.com", true, "f-1");
+        assertEquals(java.util.List.of("fay"), jira.notified);
+        Set<String> listed = new java.util.TreeSet<>();
+        for (DirectoryUser u : dir.listUsers()) {
+            listed.add(u.username());
+        }
+        assertEquals(Set.of("admin", "fay"), listed);
+        DirectoryUser fay = dir.findUser("FAY");
+        assertEquals("f-1", fay.externalId());
+    }
+
+    static String field(String json, String name) {
+        Matcher m = Pattern.compile("\"" + name + "\":\"([^\"]*)\"").matcher(json);
+        return m.find() ? m.group(1) : null;
+    }
+}

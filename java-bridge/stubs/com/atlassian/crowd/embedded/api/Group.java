@@ -1,0 +1,8 @@
+// Compile-only signature stub: never packaged, https://docs.atlassian.com/software/jira/docs/api/9.12.0 provides the real type at run time.
+// Written from the  Java API reference, Jira 9.12/com/atlassian/crowd/embedded/api/Group.html
+// (only the members usersync calls; see java-bridge/stubs/README.md).
+package com.atlassian.crowd.embedded.api;
+
+public interface Group extends Comparable<Group> {
+    String getName();
+}

@@ -1,0 +1,10 @@
+// Compile-only signature stub: never packaged, Jira provides the real type at run time.
+// Written from the Jira 9.12 Java API reference, https://docs.atlassian.com/software/jira/docs/api/9.12.0/com/atlassian/jira/user/UserPropertyManager.html
+// (only the members usersync calls; see java-bridge/stubs/README.md).
+package com.atlassian.jira.user;
+
+import com.opensymphony.module.propertyset.PropertySet;
+
+public interface UserPropertyManager {
+    PropertySet getPropertySet(ApplicationUser user);
+}

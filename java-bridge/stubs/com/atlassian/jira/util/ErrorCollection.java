@@ -1,0 +1,15 @@
+// Compile-only signature stub: never packaged, https://docs.atlassian.com/software/jira/docs/api/9.12.0 provides the real type at run time.
+// Written from the  Java API reference, Jira 9.12/com/atlassian/jira/util/ErrorCollection.html
+// (only the members usersync calls; see java-bridge/stubs/README.md).
+package com.atlassian.jira.util;
+
+import java.util.Collection;
+import java.util.Map;
+
+public interface ErrorCollection {
+    boolean hasAnyErrors();
+
+    Collection<String> getErrorMessages();
+
+    Map<String, String> getErrors();
+}

@@ -33,6 +33,7 @@ set +e
 RUST_BACKTRACE=0 java -Xcheck:jni -Dusersync.library="$lib" -Dusersync.repo="$root" \
     -Dusersync.classpath="$classes" -Dusersync.resultsOut="$work/java-results.json" \
     -Dusersync.jiraResultsOut="$work/jira-results.json" \
+    -Dusersync.confluenceResultsOut="$work/confluence-results.json" \
     -Dusersync.jar="$root/$jarfile" -Dusersync.testClasses="$out/test-classes" \
     -jar "$junit" -cp "$classes" --select-package org.usersync --disable-banner --disable-ansi-colors \
     --details=tree >"$work/junit.log" 2>&1
@@ -52,6 +53,7 @@ echo "java: ${passed:-0} passed, ${failed:-0} failed"
 "$root/target/debug/usersync" --data-dir "$work/cli" sync --config examples/quickstart/config.json >/dev/null 2>&1
 "$root/target/debug/usersync" --data-dir "$work/cli" run show 1 --json >"$work/cli-results.json"
 python3 tests/compare_results.py "$work/java-results.json" "$work/cli-results.json" Java
+python3 tests/compare_results.py "$work/confluence-results.json" "$work/cli-results.json" "Confluence app"
 "$root/target/debug/usersync" --data-dir "$work/cli-jira" sync --config examples/jira/config.json >/dev/null 2>&1
 "$root/target/debug/usersync" --data-dir "$work/cli-jira" run show 1 --json >"$work/cli-jira-results.json"
 python3 tests/compare_results.py "$work/jira-results.json" "$work/cli-jira-results.json" "Jira app"

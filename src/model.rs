@@ -9,8 +9,9 @@ use std::sync::Arc;
 pub use crate::attributes::Attributes;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// The six Confluence profile fields (DESIGN §4).
-pub const PROFILE_FIELDS: [&str; 6] = ["phone", "im", "website", "position", "department", "location"];
+/// The six Confluence profile fields (DESIGN §4), and "about me" (Confluence's personal
+/// information), which the profile page shows beside them.
+pub const PROFILE_FIELDS: [&str; 7] = ["phone", "im", "website", "position", "department", "location", "about_me"];
 
 /// Where a mapped value is written. Written as a string in config, results and boundaries.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

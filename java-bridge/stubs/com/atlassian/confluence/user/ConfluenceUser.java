@@ -1,0 +1,13 @@
+// Compile-only signature stub: never packaged, Confluence provides the real type at run time.
+// Written from the Confluence 8.5 Java API reference, https://docs.atlassian.com/ConfluenceServer/javadoc/8.5.21/com/atlassian/confluence/user/ConfluenceUser.html
+// (only the members usersync calls; see java-bridge/stubs/README.md).
+package com.atlassian.confluence.user;
+
+import com.atlassian.sal.api.user.UserKey;
+import com.atlassian.user.User;
+
+public interface ConfluenceUser extends User {
+    UserKey getKey();
+
+    String getLowerName();
+}

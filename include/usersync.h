@@ -426,7 +426,8 @@ enum UsersyncStatus usersync_engine_results(const struct UsersyncEngine *engine,
                                             char **error_out);
 
 /**
- * The login hook: `*decision_out` receives {"allow", "reason", "run_id"}.
+ * The login hook: `*decision_out` receives {"allow", "reason", "run_id"}. `connector` may be
+ * NULL when the configuration has one connector.
  *
  * # Safety
  * Pointers are NULL or valid for the call.

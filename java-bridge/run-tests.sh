@@ -10,8 +10,10 @@ lib=$root/target/debug/libusersync.so
 junit=/usr/share/java/junit-platform-console-standalone.jar
 [ -f "$lib" ] || { echo "error: $lib is missing; run 'cargo build' first" >&2; exit 1; }
 servlet=/usr/share/java/servlet-api.jar
+slf4j=/usr/share/java/slf4j-api.jar
 [ -f "$junit" ] || { echo "error: $junit is missing. Run: apt-get install junit5" >&2; exit 1; }
 [ -f "$servlet" ] || { echo "error: $servlet is missing. Run: apt-get install libservlet-api-java" >&2; exit 1; }
+[ -f "$slf4j" ] || { echo "error: $slf4j is missing. Run: apt-get install libslf4j-java" >&2; exit 1; }
 
 out=$root/target/java
 work=$(mktemp -d)
@@ -20,21 +22,26 @@ rm -rf "$out" && mkdir -p "$out/stubs" "$out/classes" "$out/test-classes"
 # The Atlassian API signatures (compile-only; on the test class path because the fakes implement
 # them, never in a jar), then the shim and the app, then the tests and the fakes.
 javac --release 17 -Xlint:all -Werror -d "$out/stubs" -cp "$servlet" $(find java-bridge/stubs -name '*.java')
-javac --release 17 -Xlint:all -Werror -d "$out/classes" -cp "$out/stubs:$servlet" \
+javac --release 17 -Xlint:all -Werror -d "$out/classes" -cp "$out/stubs:$servlet:$slf4j" \
     $(find java-bridge/src/main/java -name '*.java')
-javac --release 17 -Xlint:all -Werror -d "$out/test-classes" -cp "$out/classes:$out/stubs:$servlet:$junit" \
+javac --release 17 -Xlint:all -Werror -d "$out/test-classes" -cp "$out/classes:$out/stubs:$servlet:$slf4j:$junit" \
     $(find java-bridge/src/test/java -name '*.java')
 
 # The jar as it ships (debug library inside): the tests load it in fresh class loaders and JVMs.
-jarfile=$(bash java-bridge/build-jar.sh | tail -n 1)
+jars=$(bash java-bridge/build-jar.sh)
+jarfile=$(echo "$jars" | grep usersync-java-)
+jirajar=$(echo "$jars" | grep usersync-jira-)
+confluencejar=$(echo "$jars" | grep usersync-confluence-)
 
-classes="$out/classes:$out/test-classes:$out/stubs:$servlet"
+classes="$out/classes:$out/test-classes:$out/stubs:$servlet:$slf4j"
 set +e
 RUST_BACKTRACE=0 java -Xcheck:jni -Dusersync.library="$lib" -Dusersync.repo="$root" \
     -Dusersync.classpath="$classes" -Dusersync.resultsOut="$work/java-results.json" \
     -Dusersync.jiraResultsOut="$work/jira-results.json" \
     -Dusersync.confluenceResultsOut="$work/confluence-results.json" \
     -Dusersync.jar="$root/$jarfile" -Dusersync.testClasses="$out/test-classes" \
+    -Dusersync.jiraJar="$root/$jirajar" -Dusersync.confluenceJar="$root/$confluencejar" \
+    -Dusersync.stubs="$out/stubs" \
     -jar "$junit" -cp "$classes" --select-package org.usersync --disable-banner --disable-ansi-colors \
     --details=tree >"$work/junit.log" 2>&1
 status=$?

@@ -33,6 +33,7 @@ need_deb python3 python3
 need_deb javac openjdk-17-jdk-headless
 need_deb /usr/share/java/junit-platform-console-standalone.jar junit5
 need_deb /usr/share/java/servlet-api.jar libservlet-api-java
+need_deb /usr/share/java/slf4j-api.jar libslf4j-java
 
 echo "== formatting"
 cargo fmt --check

@@ -162,9 +162,29 @@ impl HostEngine {
         Ok(json(&serde_json::json!({ "run": run, "results": results })))
     }
 
-    /// `{"allow", "reason", "run_id"}`.
-    pub fn on_login(&self, connector: &str, username: &str) -> Result<String, HostError> {
-        Ok(json(&self.engine.on_login(&self.config(), connector, username)?))
+    /// `{"allow", "reason", "run_id"}`. Without a connector, the configuration's only one answers
+    /// (an error names them when there are several).
+    pub fn on_login(&self, connector: Option<&str>, username: &str) -> Result<String, HostError> {
+        let config = self.config();
+        let id = super::runner::connector(&config, connector)?.id.clone();
+        Ok(json(&self.engine.on_login(&config, &id, username)?))
+    }
+
+    /// Every connector's schedules, for a host that runs them with its own scheduler (Atlassian
+    /// Scheduler in the app): `[{"connector", "kind", "cron", "time_zone"}]`. The expressions are
+    /// Quartz's syntax, which is also Atlassian Scheduler's.
+    pub fn schedules(&self) -> String {
+        let config = self.config();
+        let mut out = Vec::new();
+        for c in &config.connectors {
+            let kinds = [("full", &c.schedule.full), ("incremental", &c.schedule.incremental)];
+            for (kind, cron) in kinds {
+                if let Some(cron) = cron {
+                    out.push(serde_json::json!({"connector": c.id, "kind": kind, "cron": cron, "time_zone": "UTC"}));
+                }
+            }
+        }
+        json(&out)
     }
 
     /// A connection test: `{"connector", "ok", "steps": [{"step", "ok", "detail"}]}`.

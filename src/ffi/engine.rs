@@ -344,7 +344,8 @@ pub unsafe extern "C" fn usersync_engine_results(
     answer(engine, results_out, "results_out", error_out, |host| Ok(host.results(run_id)?))
 }
 
-/// The login hook: `*decision_out` receives {"allow", "reason", "run_id"}.
+/// The login hook: `*decision_out` receives {"allow", "reason", "run_id"}. `connector` may be
+/// NULL when the configuration has one connector.
 ///
 /// # Safety
 /// Pointers are NULL or valid for the call.
@@ -357,7 +358,7 @@ pub unsafe extern "C" fn usersync_engine_on_login(
     error_out: *mut *mut c_char,
 ) -> UsersyncStatus {
     answer(engine, decision_out, "decision_out", error_out, |host| {
-        Ok(host.on_login(arg(connector, "connector")?, arg(username, "username")?)?)
+        Ok(host.on_login(opt_arg(connector, "connector")?, arg(username, "username")?)?)
     })
 }
 

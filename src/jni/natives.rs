@@ -224,8 +224,17 @@ pub extern "system" fn Java_org_usersync_NativeEngine_onLogin<'l>(
     username: JString<'l>,
 ) -> JString<'l> {
     answer(&mut env, handle, |env, e| {
-        Ok(e.on_login(&string(env, &connector, "connector")?, &string(env, &username, "username")?)?)
+        Ok(e.on_login(opt_string(env, &connector)?.as_deref(), &string(env, &username, "username")?)?)
     })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_schedules<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+) -> JString<'l> {
+    answer(&mut env, handle, |_, e| Ok(e.schedules()))
 }
 
 #[no_mangle]

@@ -69,6 +69,15 @@ public final class Engine implements AutoCloseable {
         this.cleanable = CLEANER.register(this, handle);
     }
 
+    /**
+     * Where the private copy of the native library is written before it is loaded (the app gives
+     * a directory under the application's home). Call before anything else of this class loader
+     * touches the engine; later calls change nothing.
+     */
+    public static void useNativeDirectory(Path dir) {
+        NativeLoader.directory = Objects.requireNonNull(dir, "dir");
+    }
+
     /** The ABI version of the loaded library. */
     public static int abiVersion() {
         NativeEngine.ensureLoaded();
@@ -178,6 +187,14 @@ public final class Engine implements AutoCloseable {
         NativeEngine.stopScheduler(handle.get());
     }
 
+    /**
+     * Every connector's schedules, for a host that runs them with its own scheduler:
+     * [{"connector", "kind": "full"|"incremental", "cron", "time_zone"}] (Quartz cron syntax).
+     */
+    public String schedules() {
+        return NativeEngine.schedules(handle.get());
+    }
+
     /** The next fire times, soonest first: [{"connector", "kind", "at"}]. */
     public String nextFireTimes(int count) {
         return NativeEngine.nextFireTimes(handle.get(), count);
@@ -188,7 +205,10 @@ public final class Engine implements AutoCloseable {
         return NativeEngine.results(handle.get(), runId);
     }
 
-    /** The login hook: {"allow", "reason", "run_id"}. */
+    /**
+     * The login hook: {"allow", "reason", "run_id"}. {@code connector} may be null when the
+     * configuration has one connector.
+     */
     public String onLogin(String connector, String username) {
         return NativeEngine.onLogin(handle.get(), connector, username);
     }

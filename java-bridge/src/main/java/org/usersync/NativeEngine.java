@@ -60,6 +60,8 @@ final class NativeEngine {
 
     static native String onLogin(long handle, String connector, String username);
 
+    static native String schedules(long handle);
+
     static native String check(long handle, String connector);
 
     static native void close(long handle);

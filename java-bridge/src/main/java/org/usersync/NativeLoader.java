@@ -21,11 +21,14 @@ import java.util.UUID;
  *
  * <p>The library comes from the file named by the system property {@code usersync.library} when
  * it is set (development, tests), otherwise from this jar's
- * {@code native/<os>-<arch>/libusersync.so}. The private directory is {@code usersync.native.dir},
- * or {@code <java.io.tmpdir>/usersync-native-<user>}; the app points it under the application's
- * home.
+ * {@code native/<os>-<arch>/libusersync.so}. The private directory is the one given to
+ * {@link Engine#useNativeDirectory} (the app passes one under the application's home), else
+ * {@code usersync.native.dir}, else {@code <java.io.tmpdir>/usersync-native-<user>}.
  */
 final class NativeLoader {
+    /** Set by {@link Engine#useNativeDirectory}: per class loader, unlike a system property. */
+    static volatile Path directory;
+
     private NativeLoader() {}
 
     static void load() {
@@ -77,8 +80,8 @@ final class NativeLoader {
 
     private static Path privateDir() throws IOException {
         String configured = System.getProperty("usersync.native.dir");
-        Path dir = configured != null && !configured.isEmpty()
-                ? Path.of(configured)
+        Path dir = directory != null ? directory
+                : configured != null && !configured.isEmpty() ? Path.of(configured)
                 : Path.of(System.getProperty("java.io.tmpdir"), "usersync-native-" + System.getProperty("user.name", "user"));
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);

@@ -237,7 +237,7 @@ class EngineTest {
             Files.delete(csv);
             SourceException source = assertThrows(SourceException.class, () -> engine.runChecked(null));
             assertTrue(source.getMessage().contains("people.csv"), source.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> engine.onLogin(null, "x"));
+            assertThrows(IllegalArgumentException.class, () -> engine.onLogin(null, null));
         }
     }
 

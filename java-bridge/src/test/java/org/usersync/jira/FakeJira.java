@@ -53,6 +53,8 @@ public final class FakeJira implements UserManager, UserService, GroupManager, U
     public final List<String> notified = new ArrayList<>();
     /** Avatars created, by id, and each user's selected custom avatar. */
     public final Map<Long, byte[]> avatars = new TreeMap<>();
+    /** Called with the username before each creation, outside the fake's lock: tests block or fail here. */
+    public volatile java.util.function.Consumer<String> beforeCreate = name -> {};
     public final Map<String, Long> selectedAvatar = new TreeMap<>();
 
     private final class Stored {
@@ -232,7 +234,12 @@ public final class FakeJira implements UserManager, UserService, GroupManager, U
     }
 
     @Override
-    public synchronized ApplicationUser createUser(CreateUserValidationResult result) throws CreateException {
+    public ApplicationUser createUser(CreateUserValidationResult result) throws CreateException {
+        beforeCreate.accept(result.getCreateUserRequest().getUsername());
+        return created(result);
+    }
+
+    private synchronized ApplicationUser created(CreateUserValidationResult result) throws CreateException {
         count("createUser");
         // #createUser: "should only be called when the validationResult.isValid()".
         if (!result.isValid()) {

@@ -1,0 +1,49 @@
+package org.usersync.atlassian;
+
+import com.atlassian.sal.api.ApplicationProperties;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+
+/**
+ * Where the app keeps its files. In the shared home (every Data Center node sees it):
+ * {@code usersync/config.json} (the engine's configuration), {@code usersync/app.properties} (the
+ * app's own settings) and, until the state store lives in the application's database,
+ * {@code usersync/state.db}. In this node's local home: {@code usersync/native}, where the native
+ * library is copied before it is loaded.
+ */
+public record AppHome(Path shared, Path local) {
+    public static AppHome of(ApplicationProperties properties) {
+        Path local = properties.getLocalHomeDirectory()
+                .orElseThrow(() -> new IllegalStateException("the application reports no home directory"));
+        Path shared = properties.getSharedHomeDirectory().orElse(local);
+        return new AppHome(shared.resolve("usersync"), local.resolve("usersync"));
+    }
+
+    public Path config() {
+        return shared.resolve("config.json");
+    }
+
+    public Path state() {
+        return shared.resolve("state.db");
+    }
+
+    public Path nativeDir() {
+        return local.resolve("native");
+    }
+
+    /** The app's settings; empty when the file is missing. */
+    public Properties settings() throws IOException {
+        Properties p = new Properties();
+        Path file = shared.resolve("app.properties");
+        if (Files.exists(file)) {
+            try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                p.load(r);
+            }
+        }
+        return p;
+    }
+}

@@ -1,0 +1,166 @@
+package org.usersync.atlassian;
+
+import com.atlassian.beehive.ClusterLockService;
+import com.atlassian.sal.api.ApplicationProperties;
+import com.atlassian.sal.api.lifecycle.LifecycleAware;
+import com.atlassian.scheduler.SchedulerService;
+import com.atlassian.scheduler.SchedulerServiceException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.Properties;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.usersync.Directory;
+import org.usersync.Engine;
+
+/**
+ * The app inside Jira or Confluence, whichever: it starts the engine when the plugin is enabled
+ * (the configuration and state in the shared home, the library copied under the local home),
+ * hands the schedules to Atlassian Scheduler, answers the login hook, and on disable stops runs,
+ * closes the engine and clears the log sink so that the plugin's class loader can go. The
+ * subclass for each application only builds the {@link Directory}.
+ *
+ * <p>Nothing here throws into the application: a failure to start is kept and shown on the
+ * admin page, and the login hook lets the application's own login go on whatever happens.
+ */
+public abstract class UsersyncApp implements LifecycleAware {
+    private static final Logger LOG = LoggerFactory.getLogger(UsersyncApp.class);
+
+    private final ApplicationProperties applicationProperties;
+    private final SyncJobs jobs;
+    private final Locks locks;
+    private Engine engine;
+    private String problem = "not started";
+    private boolean syncOnLogin;
+
+    protected UsersyncApp(ApplicationProperties applicationProperties, SchedulerService scheduler,
+            ClusterLockService clusterLocks) {
+        this.applicationProperties = applicationProperties;
+        this.locks = new ClusterLocks(clusterLocks);
+        this.jobs = new SyncJobs(scheduler, this);
+    }
+
+    /** The application's directory, with the app's settings (app.properties) and the cluster locks. */
+    protected abstract Directory directory(Properties settings, Locks locks);
+
+    @Override
+    public synchronized void onStart() {
+        if (engine != null) {
+            return;
+        }
+        try {
+            AppHome home = AppHome.of(applicationProperties);
+            Engine.useNativeDirectory(home.nativeDir());
+            if (!Files.exists(home.config())) {
+                problem = "not configured: write the configuration to " + home.config();
+                LOG.warn("usersync is {}", problem);
+                return;
+            }
+            String config = Files.readString(home.config(), StandardCharsets.UTF_8);
+            Properties settings = home.settings();
+            syncOnLogin = Boolean.parseBoolean(settings.getProperty("sync.on.login", "false"));
+            Engine.setLogSink(UsersyncApp::log, Engine.Level.INFO);
+            engine = new Engine(home.state(), config, home.shared(), directory(settings, locks));
+            jobs.register();
+            jobs.schedule(engine.schedules());
+            problem = null;
+            LOG.info("usersync started (library ABI {})", Engine.abiVersion());
+        } catch (IOException | SchedulerServiceException | RuntimeException | LinkageError e) {
+            problem = "could not start: " + e.getMessage();
+            LOG.error("usersync {}", problem, e);
+            stopEngine();
+        }
+    }
+
+    @Override
+    public synchronized void onStop() {
+        jobs.unregister();
+        stopEngine();
+        problem = "stopped";
+    }
+
+    private void stopEngine() {
+        if (engine != null) {
+            engine.close();
+            engine = null;
+        }
+        try {
+            Engine.clearLogSink();
+        } catch (LinkageError e) {
+            // The library never loaded: there is no sink to clear.
+        }
+    }
+
+    private static void log(String level, String target, String message) {
+        switch (level) {
+            case "ERROR" -> LOG.error("{}: {}", target, message);
+            case "WARN" -> LOG.warn("{}: {}", target, message);
+            case "INFO" -> LOG.info("{}: {}", target, message);
+            default -> LOG.debug("{}: {}", target, message);
+        }
+    }
+
+    /** The engine, or null with {@link #problem()} saying why. */
+    public synchronized Engine engine() {
+        return engine;
+    }
+
+    /** Why the engine is not running; null when it is. */
+    public synchronized String problem() {
+        return problem;
+    }
+
+    /**
+     * The login hook, before the application checks the credential: a user the sync disabled who
+     * is active in the source is reactivated now, so this login succeeds. Returns the engine's
+     * decision, or null when there is none; never throws.
+     */
+    public String beforeLogin(String username) {
+        Engine e = engine();
+        if (e == null || username == null || username.isEmpty()) {
+            return null;
+        }
+        try {
+            String decision = e.onLogin(null, username);
+            LOG.debug("login of {}: {}", username, decision);
+            return decision;
+        } catch (RuntimeException ex) {
+            LOG.warn("usersync's login hook failed for {}: {}", username, ex.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * After a successful login (the application's login event): when {@code sync.on.login} is set
+     * in app.properties, the user's data is refreshed from the source in the background.
+     */
+    public void afterLogin(String username) {
+        Engine e = engine();
+        boolean refresh;
+        synchronized (this) {
+            refresh = syncOnLogin;
+        }
+        if (e == null || !refresh || username == null) {
+            return;
+        }
+        try {
+            e.start("{\"mode\":\"single_user\",\"user\":" + quote(username) + ",\"trigger\":\"login\"}");
+        } catch (RuntimeException ex) {
+            LOG.debug("no refresh at the login of {}: {}", username, ex.getMessage());
+        }
+    }
+
+    /** A scheduled run (Atlassian Scheduler calls it on one node): the run's report. */
+    public String runScheduled(String connector, String kind) {
+        Engine e = engine();
+        if (e == null) {
+            throw new IllegalStateException("usersync is " + problem());
+        }
+        return e.run("{\"connector\":" + quote(connector) + ",\"mode\":" + quote(kind) + ",\"trigger\":\"schedule\"}");
+    }
+
+    static String quote(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+}

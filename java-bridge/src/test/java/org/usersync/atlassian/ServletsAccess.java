@@ -1,0 +1,47 @@
+package org.usersync.atlassian;
+
+import java.io.IOException;
+import java.util.Map;
+import javax.servlet.ServletRequest;
+import javax.servlet.http.HttpServlet;
+import javax.servlet.http.HttpServletRequest;
+
+/** {@link Servlets} for tests in other packages. */
+public final class ServletsAccess {
+    private ServletsAccess() {}
+
+    public record Result(int status, String redirect, String body, Map<String, String> headers) {}
+
+    public static HttpServletRequest request(String method, String uri, Map<String, String> headers,
+            Map<String, String> params, byte[] body) {
+        return Servlets.request(method, uri, headers, params, body);
+    }
+
+    public interface Chain extends javax.servlet.FilterChain {
+        ServletRequest passed();
+
+        byte[] bodySeen();
+    }
+
+    public static Chain chain() {
+        Servlets.Chain c = new Servlets.Chain();
+        return new Chain() {
+            public void doFilter(ServletRequest req, javax.servlet.ServletResponse res) throws IOException {
+                c.doFilter(req, res);
+            }
+
+            public ServletRequest passed() { return c.passed; }
+
+            public byte[] bodySeen() { return c.bodySeen; }
+        };
+    }
+
+    /** A GET of the servlet with the session cookie given (null: not logged in). */
+    public static Result get(HttpServlet servlet, String session) throws Exception {
+        Map<String, String> headers = session == null ? Map.of() : Map.of("Cookie", session);
+        HttpServletRequest req = request("GET", "/plugins/servlet/usersync/admin", headers, Map.of(), new byte[0]);
+        Servlets.Response res = new Servlets.Response();
+        servlet.service(req, res.proxy);
+        return new Result(res.status, res.redirect, res.text(), res.headers);
+    }
+}

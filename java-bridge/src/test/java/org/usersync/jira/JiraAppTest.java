@@ -1,0 +1,263 @@
+package org.usersync.jira;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.atlassian.jira.event.user.LoginEvent;
+import com.atlassian.sal.api.auth.LoginUriProvider;
+import com.atlassian.sal.api.user.UserKey;
+import com.atlassian.sal.api.user.UserManager;
+import com.atlassian.sal.api.user.UserProfile;
+import com.atlassian.scheduler.JobRunnerResponse;
+import com.atlassian.scheduler.config.JobConfig;
+import com.atlassian.scheduler.config.JobId;
+import com.atlassian.scheduler.config.RunMode;
+import com.atlassian.scheduler.status.RunOutcome;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import javax.servlet.http.HttpServletRequest;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.usersync.atlassian.AdminServlet;
+import org.usersync.atlassian.FakeClusterLocks;
+import org.usersync.atlassian.FakeEvents;
+import org.usersync.atlassian.FakeHome;
+import org.usersync.atlassian.FakeScheduler;
+import org.usersync.atlassian.LoginFilter;
+import org.usersync.atlassian.ServletsAccess;
+
+/** The app in Jira: its lifecycle, its scheduled jobs, its login hook and its admin page. */
+class JiraAppTest {
+    static final JobId JOB = JobId.of("org.usersync.people.full");
+
+    @TempDir
+    Path tmp;
+    FakeJira jira;
+    FakeClusterLocks locks;
+    FakeEvents events;
+    Path csv;
+    JiraApp app;
+
+    @BeforeEach
+    void jira() throws Exception {
+        jira = new FakeJira();
+        jira.addUser("admin", "Jira Admin", "admin@example.com", FakeJira.SYSADMINS);
+        locks = new FakeClusterLocks();
+        events = new FakeEvents();
+        csv = tmp.resolve("people.csv");
+        people("ann,active", "bob,active", "carol,active", "dave,active");
+        new FakeHome(tmp.resolve("node1"), tmp.resolve("shared")).configure(config(), "jira.acting.user=admin\n");
+    }
+
+    @AfterEach
+    void stop() {
+        if (app != null) {
+            app.onStop();
+        }
+    }
+
+    void people(String... rows) throws Exception {
+        StringBuilder b = new StringBuilder("id,user,mail,status\n");
+        int id = 1;
+        for (String row : rows) {
+            String[] f = row.split(",");
+            b.append(id++).append(',').append(f[0]).append(',').append(f[0]).append("@example.com,").append(f[1])
+                    .append('\n');
+        }
+        Files.writeString(csv, b.toString());
+    }
+
+    String config() {
+        return "{\"connectors\":[{\"id\":\"people\",\"type\":\"csv\",\"schedule\":\"0 0 2 * * ?\","
+                + "\"source\":{\"path\":\"" + csv + "\",\"id_column\":\"id\",\"active_column\":\"status\"},"
+                + "\"safety\":{\"max_destructive_percent\":100},"
+                + "\"mapping\":[{\"target\":\"username\",\"source\":\"user\"},{\"target\":\"email\",\"source\":\"mail\"}]}]}";
+    }
+
+    JiraApp node(String name, FakeScheduler scheduler) {
+        return new JiraApp(new FakeHome(tmp.resolve(name), tmp.resolve("shared")), scheduler, locks, events, jira, jira,
+                jira, jira, jira, jira, jira);
+    }
+
+    @Test
+    void theAppSchedulesItsConnectorOncePerClusterAndAScheduledRunSyncs() {
+        FakeScheduler scheduler = new FakeScheduler();
+        app = node("node1", scheduler);
+        app.onStart();
+        assertNull(app.problem());
+        JobConfig job = scheduler.jobs().get(JOB);
+        assertNotNull(job, scheduler.jobs().toString());
+        assertEquals(RunMode.RUN_ONCE_PER_CLUSTER, job.getRunMode());
+        assertEquals("0 0 2 * * ?", job.getSchedule().getCronScheduleInfo().getCronExpression());
+        JobRunnerResponse r = scheduler.fire(JOB);
+        assertEquals(RunOutcome.SUCCESS, r.getRunOutcome(), r.getMessage());
+        assertTrue(r.getMessage().contains("DONE"), r.getMessage());
+        assertNotNull(jira.getUserByName("dave"));
+        app.onStop();
+        assertNull(scheduler.fire(JOB), "a disabled app must not run jobs");
+        assertEquals(0, events.listenerCount());
+        assertEquals("stopped", app.problem());
+        app = null;
+    }
+
+    @Test
+    void withoutAConfigurationTheAppStartsIdleAndSaysWhy() throws Exception {
+        Files.delete(tmp.resolve("shared/usersync/config.json"));
+        app = node("node1", new FakeScheduler());
+        app.onStart();
+        assertNull(app.engine());
+        assertTrue(app.problem().contains("config.json"), app.problem());
+    }
+
+    static String basic(String user) {
+        return "Basic " + Base64.getEncoder().encodeToString((user + ":secret").getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void theLoginHookReactivatesWhomTheSyncDisabledAndNotWhomAnAdministratorDisabled() throws Exception {
+        FakeScheduler scheduler = new FakeScheduler();
+        app = node("node1", scheduler);
+        app.onStart();
+        assertEquals(RunOutcome.SUCCESS, scheduler.fire(JOB).getRunOutcome());
+        people("ann,active", "bob,inactive", "carol,active", "dave,inactive");
+        assertEquals(RunOutcome.SUCCESS, scheduler.fire(JOB).getRunOutcome());
+        assertFalse(jira.getUserByName("bob").isActive());
+        assertFalse(jira.getUserByName("dave").isActive());
+        jira.deactivateByHand(jira.getUserByName("carol").getKey());
+        // At the IdP, bob and dave are back; nobody has run a sync since.
+        people("ann,active", "bob,active", "carol,active", "dave,active");
+        LoginFilter filter = new LoginFilter(app);
+
+        ServletsAccess.Chain form = ServletsAccess.chain();
+        filter.doFilter(ServletsAccess.request("POST", "/login.jsp",
+                Map.of("Content-Type", "application/x-www-form-urlencoded"), Map.of("os_username", "bob"), new byte[0]),
+                null, form);
+        assertTrue(jira.getUserByName("bob").isActive(), "form login");
+        assertNotNull(form.passed());
+
+        byte[] session = "{\"username\":\"dave\",\"password\":\"x\"}".getBytes(StandardCharsets.UTF_8);
+        ServletsAccess.Chain rest = ServletsAccess.chain();
+        filter.doFilter(ServletsAccess.request("POST", "/jira/rest/auth/1/session",
+                Map.of("Content-Type", "application/json"), Map.of(), session), null, rest);
+        assertTrue(jira.getUserByName("dave").isActive(), "REST session login");
+        assertEquals(new String(session, StandardCharsets.UTF_8), new String(rest.bodySeen(), StandardCharsets.UTF_8),
+                "the application must read the body the filter read");
+
+        ServletsAccess.Chain basic = ServletsAccess.chain();
+        filter.doFilter(ServletsAccess.request("GET", "/rest/api/2/myself", Map.of("Authorization", basic("carol")),
+                Map.of(), new byte[0]), null, basic);
+        assertFalse(jira.getUserByName("carol").isActive(), "an administrator's deactivation stands");
+        assertNotNull(basic.passed(), "the filter never blocks a request");
+    }
+
+    @Test
+    void theLoginHookNeverStandsInTheWayWhenTheEngineIsNotRunning() throws Exception {
+        Files.delete(tmp.resolve("shared/usersync/config.json"));
+        app = node("node1", new FakeScheduler());
+        app.onStart();
+        ServletsAccess.Chain chain = ServletsAccess.chain();
+        new LoginFilter(app).doFilter(ServletsAccess.request("GET", "/", Map.of("Authorization", "Basic %%%"), Map.of(),
+                new byte[0]), null, chain);
+        assertNotNull(chain.passed());
+    }
+
+    @Test
+    void aLoginEventRefreshesTheUserOnlyWhenConfigured() throws Exception {
+        new FakeHome(tmp.resolve("node1"), tmp.resolve("shared")).configure(config(),
+                "jira.acting.user=admin\nsync.on.login=true\n");
+        app = node("node1", new FakeScheduler());
+        app.onStart();
+        assertNull(jira.getUserByName("ann"));
+        String key = jira.addUser("ann", "Ann", "ann@example.com");
+        events.publish(new LoginEvent(jira.getUserByKey(key)));
+        for (int i = 0; i < 100 && !app.engine().history(5).contains("\"trigger\":\"login\""); i++) {
+            Thread.sleep(50);
+        }
+        assertTrue(app.engine().history(5).contains("\"trigger\":\"login\""), app.engine().history(5));
+    }
+
+    @Test
+    void twoNodesFireTheSameJobAndOneRunsWhileTheOtherIsSkipped() throws Exception {
+        Map<JobId, JobConfig> cluster = new TreeMap<>();
+        FakeScheduler s1 = new FakeScheduler(cluster);
+        FakeScheduler s2 = new FakeScheduler(cluster);
+        JiraApp n1 = node("node1", s1);
+        JiraApp n2 = node("node2", s2);
+        n1.onStart();
+        n2.onStart();
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        jira.beforeCreate = name -> {
+            inside.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        };
+        try {
+            CompletableFuture<JobRunnerResponse> first = CompletableFuture.supplyAsync(() -> s1.fire(JOB));
+            assertTrue(inside.await(30, TimeUnit.SECONDS));
+            JobRunnerResponse second = s2.fire(JOB);
+            assertEquals(RunOutcome.ABORTED, second.getRunOutcome(), second.getMessage());
+            assertTrue(second.getMessage().contains("skipped"), second.getMessage());
+            release.countDown();
+            assertEquals(RunOutcome.SUCCESS, first.get(60, TimeUnit.SECONDS).getRunOutcome());
+            String history = n2.engine().history(5);
+            assertTrue(history.contains("\"SKIPPED\"") && history.contains("\"DONE\""), history);
+        } finally {
+            release.countDown();
+            n1.onStop();
+            n2.onStop();
+        }
+    }
+
+    @Test
+    void theAdminPageIsForSystemAdministratorsOnly() throws Exception {
+        app = node("node1", new FakeScheduler());
+        app.onStart();
+        jira.addUser("ann", "Ann", "ann@example.com");
+        Map<String, UserProfile> sessions = Map.of("s-admin", profile("admin"), "s-ann", profile("ann"));
+        UserManager sal = new UserManager() {
+            public UserProfile getRemoteUser(HttpServletRequest request) {
+                String cookie = request.getHeader("Cookie");
+                return cookie == null ? null : sessions.get(cookie);
+            }
+
+            public boolean isSystemAdmin(UserKey key) {
+                return jira.getGroupNamesForUser(jira.getUserByKey(key.getStringValue())).contains(FakeJira.SYSADMINS);
+            }
+        };
+        LoginUriProvider login = ret -> URI.create("/login.jsp?os_destination=" + ret);
+        AdminServlet servlet = new AdminServlet(app, sal, login);
+        assertEquals(302, ServletsAccess.get(servlet, null).status());
+        assertEquals(403, ServletsAccess.get(servlet, "s-ann").status());
+        ServletsAccess.Result ok = ServletsAccess.get(servlet, "s-admin");
+        assertEquals(200, ok.status());
+        assertTrue(ok.body().contains("The engine is running"), ok.body());
+        assertTrue(ok.body().contains("0 0 2 * * ?"), ok.body());
+        assertEquals("nosniff", ok.headers().get("X-Content-Type-Options"));
+    }
+
+    UserProfile profile(String username) {
+        String key = jira.getUserByName(username) == null ? "nobody" : jira.getUserByName(username).getKey();
+        return new UserProfile() {
+            public UserKey getUserKey() { return new UserKey(key); }
+
+            public String getUsername() { return username; }
+        };
+    }
+}

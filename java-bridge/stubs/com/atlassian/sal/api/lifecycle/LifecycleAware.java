@@ -1,0 +1,12 @@
+// Compile-only signature stub: never packaged, the application provides the real type at run time.
+// Written from the SAL 4.4 (in Jira 9.12 and Confluence 8.5) Java API reference, https://docs.atlassian.com/sal-api/4.4.2/com/atlassian/sal/api/lifecycle/LifecycleAware.html
+// (only the members usersync calls; see java-bridge/stubs/README.md).
+package com.atlassian.sal.api.lifecycle;
+
+public interface LifecycleAware {
+    /** Called once the application is up and the plugin enabled. */
+    void onStart();
+
+    /** Called when the plugin is disabled or the application stops. */
+    void onStop();
+}

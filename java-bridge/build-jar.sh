@@ -49,7 +49,7 @@ jar_of() {
 jar_of java
 for app in jira confluence; do
     mkdir -p "$work/$app"
-    sed "s/@VERSION@/$version/" "java-bridge/src/main/resources/$app/atlassian-plugin.xml" >"$work/$app/atlassian-plugin.xml"
+    sed "s/\${project.version}/$version/" "java-bridge/src/main/resources/$app/atlassian-plugin.xml" >"$work/$app/atlassian-plugin.xml"
     cp java-bridge/src/main/resources/common/usersync.properties "$work/$app/"
     jar_of "$app" atlassian "$app"
 done

@@ -220,6 +220,11 @@ typedef struct UsersyncLogSink {
   void (*destroy)(void *ctx);
 } UsersyncLogSink;
 
+/**
+ * Every table the store writes.
+ */
+#define TableStore_TABLES { RUNS, RESULTS, RUNNING, IDENTITIES, GROUPS, TOKENS, FIRES, CONFIG, }
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

@@ -77,9 +77,19 @@ impl HostEngine {
         base_dir: Option<&str>,
         directory: Box<dyn Directory>,
     ) -> Result<HostEngine, HostError> {
-        let config = parse_config(config_json, base_dir)?;
         let store = SqliteStore::open(&PathBuf::from(state_path)).map_err(EngineError::from)?;
-        Ok(HostEngine { engine: Engine::new(Box::new(store), directory), config: RwLock::new(config) })
+        Self::with_store(Box::new(store), config_json, base_dir, directory)
+    }
+
+    /// An engine whose state the host keeps (the app: its tables in the application's database).
+    pub fn with_store(
+        store: Box<dyn crate::store::StateStore>,
+        config_json: &str,
+        base_dir: Option<&str>,
+        directory: Box<dyn Directory>,
+    ) -> Result<HostEngine, HostError> {
+        let config = parse_config(config_json, base_dir)?;
+        Ok(HostEngine { engine: Engine::new(store, directory), config: RwLock::new(config) })
     }
 
     pub fn engine(&self) -> &Engine {

@@ -6,9 +6,8 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
-use jni::objects::{JObject, JString, JValue};
+use jni::objects::JObject;
 use jni::refs::Global;
-use jni::{jni_sig, jni_str, JavaVM};
 
 use crate::directory::{Capabilities, DirError, Directory, NewUser};
 use crate::model::{DirectoryUser, Target};
@@ -26,48 +25,7 @@ impl JavaDirectory {
     /// One upcall. `Ok(text)` for status 0; the other statuses and any exception are errors.
     fn invoke(&self, op: &str, args: [Option<&str>; 5]) -> Result<String, DirError> {
         let _serial = self.serial.lock().unwrap_or_else(|p| p.into_inner());
-        let vm = JavaVM::singleton().map_err(|e| DirError::Failed(format!("no Java VM: {e}")))?;
-        let answer = vm.attach_current_thread(|env| -> jni::errors::Result<Result<String, DirError>> {
-            let op = JString::from_str(env, op)?;
-            let mut strings = Vec::with_capacity(5);
-            for a in args {
-                strings.push(match a {
-                    Some(s) => JObject::from(JString::from_str(env, s)?),
-                    None => JObject::null(),
-                });
-            }
-            let result = env.call_method(
-                &self.adapter,
-                jni_str!("invoke"),
-                jni_sig!("(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
-                &[
-                    JValue::Object(&op),
-                    JValue::Object(&strings[0]),
-                    JValue::Object(&strings[1]),
-                    JValue::Object(&strings[2]),
-                    JValue::Object(&strings[3]),
-                    JValue::Object(&strings[4]),
-                ],
-            );
-            let value = match result {
-                Ok(v) => v.l()?,
-                Err(jni::errors::Error::JavaException) => {
-                    return Ok(Err(match env.exception_catch() {
-                        Err(jni::errors::Error::CaughtJavaException { name, msg, .. }) => {
-                            DirError::Failed(format!("{name}: {msg}"))
-                        }
-                        _ => DirError::Failed("the Java directory threw".into()),
-                    }));
-                }
-                Err(e) => return Err(e),
-            };
-            if value.is_null() {
-                return Ok(Err(DirError::Failed(format!("{}: the Java directory answered null", "invoke"))));
-            }
-            let text = env.cast_local::<JString>(value)?.try_to_string(env)?;
-            Ok(decode(&text))
-        });
-        answer.map_err(|e| DirError::Failed(format!("calling the Java directory: {e}")))?
+        decode(&super::upcall::invoke(&self.adapter, "the Java directory", op, args).map_err(DirError::Failed)?)
     }
 
     fn unit(&self, op: &str, args: [Option<&str>; 5]) -> Result<(), DirError> {

@@ -6,3 +6,5 @@
 mod boundary;
 mod directory;
 mod natives;
+mod tables;
+mod upcall;

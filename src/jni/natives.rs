@@ -6,6 +6,9 @@ use jni::{jni_sig, jni_str, Env, EnvUnowned, JavaVM};
 
 use super::boundary::{lookup, register, unregister, JniError, Throw};
 use super::directory::JavaDirectory;
+use super::tables::JavaTables;
+use crate::store::table_store::TableStore;
+use std::sync::Arc;
 use crate::engine::host::{validate_config, HostEngine};
 
 type Res<T> = Result<T, JniError>;
@@ -51,6 +54,35 @@ pub extern "system" fn Java_org_usersync_NativeEngine_create<'l>(
         let directory = JavaDirectory::new(env.new_global_ref(&adapter)?);
         let host = HostEngine::new(
             &string(env, &state_path, "statePath")?,
+            &string(env, &config_json, "configJson")?,
+            opt_string(env, &base_dir)?.as_deref(),
+            Box::new(directory),
+        )?;
+        Ok(register(host))
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_createWithTables<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    tables: JObject<'l>,
+    config_json: JString<'l>,
+    base_dir: JString<'l>,
+    adapter: JObject<'l>,
+) -> jlong {
+    env.with_env(|env| -> Res<jlong> {
+        if adapter.is_null() {
+            return Err(JniError::illegal_argument("directory is null"));
+        }
+        if tables.is_null() {
+            return Err(JniError::illegal_argument("tables is null"));
+        }
+        let directory = JavaDirectory::new(env.new_global_ref(&adapter)?);
+        let store = TableStore::new(Arc::new(JavaTables::new(env.new_global_ref(&tables)?)));
+        let host = HostEngine::with_store(
+            Box::new(store),
             &string(env, &config_json, "configJson")?,
             opt_string(env, &base_dir)?.as_deref(),
             Box::new(directory),

@@ -2,7 +2,10 @@
 //! per-user results, and the imported configuration. SQLite is the embedded default; the trait
 //! stays narrow so a host (the Java shim) can back it with the application database later.
 
+pub mod contract;
 pub mod sqlite;
+pub mod table_store;
+pub mod tables;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -183,4 +186,71 @@ pub trait StateStore: Send + Sync {
     /// The imported configuration: its JSON text and the directory relative paths resolve against.
     fn config(&self) -> Result<Option<(String, String)>, StoreError>;
     fn put_config(&self, json: &str, base_dir: &str) -> Result<(), StoreError>;
+}
+
+/// Fire times as keys: one fixed format, so that two engines claiming the same instant collide
+/// (and keys sort as times).
+pub(crate) fn fire_key(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Which runs retention removes (`StateStore::prune`), whatever the store.
+pub(crate) mod retention {
+    use chrono::{DateTime, Utc};
+
+    use super::{RunRecord, RunStatus};
+
+    pub struct Row {
+        pub id: i64,
+        pub connector: String,
+        pub started_at: Option<DateTime<Utc>>,
+        pub status: RunStatus,
+        pub simulate: bool,
+        pub approved_by: Option<i64>,
+        pub mode: String,
+    }
+
+    impl Row {
+        pub fn of(r: &RunRecord) -> Row {
+            Row {
+                id: r.id,
+                connector: r.connector.clone(),
+                started_at: Some(r.started_at),
+                status: r.status,
+                simulate: r.simulate,
+                approved_by: r.approved_by,
+                mode: r.mode.clone(),
+            }
+        }
+    }
+
+    /// The doomed runs' ids, oldest first: beyond the newest `keep_runs` of their connector or
+    /// started before `older_than`; never a running run, a held run awaiting approval, or a
+    /// connector's last finished full run (incremental cadence counts from it).
+    pub fn doomed(mut rows: Vec<Row>, keep_runs: usize, older_than: DateTime<Utc>) -> Vec<i64> {
+        rows.sort_by(|a, b| a.connector.cmp(&b.connector).then(b.id.cmp(&a.id)));
+        let mut doomed = Vec::new();
+        let (mut connector, mut newer, mut full_kept) = (String::new(), 0usize, false);
+        for r in rows {
+            if r.connector != connector {
+                (connector, newer, full_kept) = (r.connector.clone(), 0, false);
+            }
+            newer += 1;
+            let awaiting = r.status == RunStatus::Held && r.approved_by.is_none() && !r.simulate;
+            let last_full = !full_kept
+                && !r.simulate
+                && matches!(r.status, RunStatus::Done | RunStatus::PartiallyFailed)
+                && matches!(r.mode.as_str(), "full" | "approve");
+            full_kept |= last_full;
+            if r.status == RunStatus::Running || awaiting || last_full {
+                continue;
+            }
+            let old = r.started_at.is_some_and(|t| t < older_than);
+            if newer > keep_runs || old {
+                doomed.push(r.id);
+            }
+        }
+        doomed.sort_unstable();
+        doomed
+    }
 }

@@ -445,49 +445,27 @@ impl StateStore for SqliteStore {
     }
 }
 
-/// Fire times as keys: one fixed format, so that two engines claiming the same instant collide.
-fn fire_key(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// The runs retention removes (see `StateStore::prune`), oldest first.
 fn prunable(c: &Connection, keep_runs: usize, older_than: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
     let mut stmt = c
-        .prepare(
-            "SELECT id, connector, started_at, status, simulate, approved_by, mode FROM runs ORDER BY connector, id DESC",
-        )
+        .prepare("SELECT id, connector, started_at, status, simulate, approved_by, mode FROM runs")
         .map_err(err)?;
-    type Row = (i64, String, String, String, bool, Option<i64>, String);
-    let rows: Vec<Row> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+    let rows: Vec<retention::Row> = stmt
+        .query_map([], |r| {
+            Ok(retention::Row {
+                id: r.get(0)?,
+                connector: r.get(1)?,
+                started_at: time(Some(r.get(2)?)),
+                status: RunStatus::parse(&r.get::<_, String>(3)?).unwrap_or(RunStatus::Failed),
+                simulate: r.get(4)?,
+                approved_by: r.get(5)?,
+                mode: r.get(6)?,
+            })
+        })
         .map_err(err)?
         .collect::<Result<_, _>>()
         .map_err(err)?;
-    let mut doomed = Vec::new();
-    let (mut connector, mut newer, mut full_kept) = (String::new(), 0usize, false);
-    for (id, conn, started, status, simulate, approved_by, mode) in rows {
-        if conn != connector {
-            (connector, newer, full_kept) = (conn, 0, false);
-        }
-        newer += 1;
-        let status = RunStatus::parse(&status).unwrap_or(RunStatus::Failed);
-        let awaiting = status == RunStatus::Held && approved_by.is_none() && !simulate;
-        // The cadence of incremental runs counts from the last full run: it stays.
-        let last_full = !full_kept
-            && !simulate
-            && matches!(status, RunStatus::Done | RunStatus::PartiallyFailed)
-            && matches!(mode.as_str(), "full" | "approve");
-        full_kept |= last_full;
-        if status == RunStatus::Running || awaiting || last_full {
-            continue;
-        }
-        let old = time(Some(started)).is_some_and(|t| t < older_than);
-        if newer > keep_runs || old {
-            doomed.push(id);
-        }
-    }
-    doomed.sort_unstable();
-    Ok(doomed)
+    Ok(retention::doomed(rows, keep_runs, older_than))
 }
 
 /// Appends a run's per-user results (after those already stored) and writes anchor changes.

@@ -25,6 +25,11 @@ impl JniError {
         JniError { class: jni_str!("java/lang/IllegalStateException"), message: message.into(), pending: false }
     }
 
+    /// A `StateException`: the state store (or a host's tables) failed.
+    pub fn state(message: impl Into<String>) -> Self {
+        JniError { class: jni_str!("org/usersync/StateException"), message: message.into(), pending: false }
+    }
+
     pub fn illegal_argument(message: impl Into<String>) -> Self {
         JniError { class: jni_str!("java/lang/IllegalArgumentException"), message: message.into(), pending: false }
     }

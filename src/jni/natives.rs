@@ -93,6 +93,22 @@ pub extern "system" fn Java_org_usersync_NativeEngine_createWithTables<'l>(
 }
 
 #[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_checkStateTables<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    tables: JObject<'l>,
+) {
+    env.with_env(|env| -> Res<()> {
+        if tables.is_null() {
+            return Err(JniError::illegal_argument("tables is null"));
+        }
+        let tables = Arc::new(JavaTables::new(env.new_global_ref(&tables)?));
+        TableStore::check_tables(tables).map_err(JniError::state)
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
 pub extern "system" fn Java_org_usersync_NativeEngine_setConfig<'l>(
     mut env: EnvUnowned<'l>,
     _c: JClass<'l>,

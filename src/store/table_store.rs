@@ -99,12 +99,18 @@ impl TableStore {
     /// Runs the store contract (store/contract.rs) over `tables`, each rule in a fresh namespace
     /// that is erased afterwards: how a host proves its tables before trusting them with state.
     pub fn check_tables(tables: Arc<dyn Tables>) -> Result<(), String> {
-        let stamp = Utc::now().timestamp_millis();
+        // A name no other node's check picks at the same moment.
+        let stamp = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_i64(Utc::now().timestamp_nanos_opt().unwrap_or_default());
+            h.finish()
+        };
         let made = std::sync::Mutex::new(Vec::new());
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             super::contract::check(&|| {
                 let mut made = made.lock().unwrap_or_else(|p| p.into_inner());
-                let ns = format!("check-{stamp}-{}.", made.len() + 1);
+                let ns = format!("check-{stamp:016x}-{}.", made.len() + 1);
                 let store = TableStore::new(Arc::new(super::tables::Namespaced::new(tables.clone(), ns)));
                 made.push(TableStore { tables: store.tables.clone() });
                 Box::new(store)

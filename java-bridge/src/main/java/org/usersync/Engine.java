@@ -78,6 +78,31 @@ public final class Engine implements AutoCloseable {
         NativeLoader.directory = Objects.requireNonNull(dir, "dir");
     }
 
+    /**
+     * An engine whose state the host keeps in {@code tables} (the app: the application's
+     * database) instead of a SQLite file.
+     */
+    public Engine(StateTables tables, String configJson, Path baseDir, Directory directory) {
+        NativeEngine.ensureLoaded();
+        Objects.requireNonNull(tables, "tables");
+        Objects.requireNonNull(configJson, "configJson");
+        Objects.requireNonNull(directory, "directory");
+        long h = NativeEngine.createWithTables(new TablesAdapter(tables), configJson,
+                baseDir == null ? null : baseDir.toString(), new DirectoryAdapter(directory));
+        this.handle = new Handle(h);
+        this.cleanable = CLEANER.register(this, handle);
+    }
+
+    /**
+     * Runs the state store's contract (every rule the engine relies on) over {@code tables}, in
+     * namespaces of their own that are erased afterwards. Throws {@link StateException} naming the
+     * broken rule.
+     */
+    public static void checkStateTables(StateTables tables) {
+        NativeEngine.ensureLoaded();
+        NativeEngine.checkStateTables(new TablesAdapter(Objects.requireNonNull(tables, "tables")));
+    }
+
     /** The ABI version of the loaded library. */
     public static int abiVersion() {
         NativeEngine.ensureLoaded();

@@ -32,6 +32,11 @@ final class NativeEngine {
 
     static native long create(String statePath, String configJson, String baseDir, DirectoryAdapter directory);
 
+    static native long createWithTables(TablesAdapter tables, String configJson, String baseDir,
+            DirectoryAdapter directory);
+
+    static native void checkStateTables(TablesAdapter tables);
+
     static native void setConfig(long handle, String configJson, String baseDir);
 
     static native void validateConfig(String configJson);

@@ -1,0 +1,19 @@
+// Compile-only signature stub: never packaged, the application provides the real type at run time.
+// Written from the Active Objects 5.0 (in Jira 9.12 and Confluence 8.5) Java API reference, https://docs.atlassian.com/DAC/javadoc/ao/5.0/net/java/ao/DBParam.html
+// (only the members usersync calls; see java-bridge/stubs/README.md).
+package net.java.ao;
+
+/** A value class: a column and its value for ActiveObjects#create. */
+public class DBParam {
+    private final String field;
+    private final Object value;
+
+    public DBParam(String field, Object value) {
+        this.field = field;
+        this.value = value;
+    }
+
+    public String getField() { return field; }
+
+    public Object getValue() { return value; }
+}

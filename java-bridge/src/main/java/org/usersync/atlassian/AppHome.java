@@ -11,9 +11,10 @@ import java.util.Properties;
 /**
  * Where the app keeps its files. In the shared home (every Data Center node sees it):
  * {@code usersync/config.json} (the engine's configuration), {@code usersync/app.properties} (the
- * app's own settings) and, until the state store lives in the application's database,
- * {@code usersync/state.db}. In this node's local home: {@code usersync/native}, where the native
- * library is copied before it is loaded.
+ * app's own settings) and {@code usersync/secret.key} (the key that encrypts secrets in the
+ * database; it is not in the database). In this node's local home: {@code usersync/native},
+ * where the native library is copied before it is loaded. The engine's state is in the
+ * application's database.
  */
 public record AppHome(Path shared, Path local) {
     public static AppHome of(ApplicationProperties properties) {
@@ -27,8 +28,8 @@ public record AppHome(Path shared, Path local) {
         return shared.resolve("config.json");
     }
 
-    public Path state() {
-        return shared.resolve("state.db");
+    public Path secretKey() {
+        return shared.resolve("secret.key");
     }
 
     public Path nativeDir() {

@@ -1,5 +1,6 @@
 package org.usersync.atlassian;
 
+import com.atlassian.activeobjects.external.ActiveObjects;
 import com.atlassian.beehive.ClusterLockService;
 import com.atlassian.sal.api.ApplicationProperties;
 import com.atlassian.sal.api.lifecycle.LifecycleAware;
@@ -13,10 +14,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.usersync.Directory;
 import org.usersync.Engine;
+import org.usersync.atlassian.ao.AoStateTables;
+import org.usersync.atlassian.ao.SecretBox;
 
 /**
  * The app inside Jira or Confluence, whichever: it starts the engine when the plugin is enabled
- * (the configuration and state in the shared home, the library copied under the local home),
+ * (its state in the application's database through Active Objects, checked first against the
+ * store contract; the configuration in the shared home; the library copied under the local home),
  * hands the schedules to Atlassian Scheduler, answers the login hook, and on disable stops runs,
  * closes the engine and clears the log sink so that the plugin's class loader can go. The
  * subclass for each application only builds the {@link Directory}.
@@ -28,15 +32,19 @@ public abstract class UsersyncApp implements LifecycleAware {
     private static final Logger LOG = LoggerFactory.getLogger(UsersyncApp.class);
 
     private final ApplicationProperties applicationProperties;
+    private final ActiveObjects ao;
+    private final ClusterLockService clusterLocks;
     private final SyncJobs jobs;
     private final Locks locks;
     private Engine engine;
     private String problem = "not started";
     private boolean syncOnLogin;
 
-    protected UsersyncApp(ApplicationProperties applicationProperties, SchedulerService scheduler,
+    protected UsersyncApp(ApplicationProperties applicationProperties, ActiveObjects ao, SchedulerService scheduler,
             ClusterLockService clusterLocks) {
         this.applicationProperties = applicationProperties;
+        this.ao = ao;
+        this.clusterLocks = clusterLocks;
         this.locks = new ClusterLocks(clusterLocks);
         this.jobs = new SyncJobs(scheduler, this);
     }
@@ -61,7 +69,9 @@ public abstract class UsersyncApp implements LifecycleAware {
             Properties settings = home.settings();
             syncOnLogin = Boolean.parseBoolean(settings.getProperty("sync.on.login", "false"));
             Engine.setLogSink(UsersyncApp::log, Engine.Level.INFO);
-            engine = new Engine(home.state(), config, home.shared(), directory(settings, locks));
+            AoStateTables tables = new AoStateTables(ao, clusterLocks, SecretBox.open(home.secretKey()));
+            Engine.checkStateTables(tables);
+            engine = new Engine(tables, config, home.shared(), directory(settings, locks));
             jobs.register();
             jobs.schedule(engine.schedules());
             problem = null;

@@ -1,5 +1,6 @@
 package org.usersync.confluence;
 
+import com.atlassian.activeobjects.external.ActiveObjects;
 import com.atlassian.beehive.ClusterLockService;
 import com.atlassian.confluence.event.events.security.LoginEvent;
 import com.atlassian.confluence.pages.AttachmentManager;
@@ -24,11 +25,11 @@ public final class ConfluenceApp extends UsersyncApp {
     private final ConfluenceServices confluence;
     private final EventPublisher events;
 
-    public ConfluenceApp(ApplicationProperties applicationProperties, SchedulerService scheduler,
+    public ConfluenceApp(ApplicationProperties applicationProperties, ActiveObjects ao, SchedulerService scheduler,
             ClusterLockService clusterLocks, EventPublisher events, UserAccessor userAccessor,
             UserDetailsManager userDetailsManager, PersonalInformationManager personalInformationManager,
             AttachmentManager attachmentManager) {
-        super(applicationProperties, scheduler, clusterLocks);
+        super(applicationProperties, ao, scheduler, clusterLocks);
         this.events = events;
         this.confluence = new ConfluenceServices(userAccessor, userDetailsManager, personalInformationManager,
                 attachmentManager, null, null);

@@ -1,5 +1,6 @@
 package org.usersync.jira;
 
+import com.atlassian.activeobjects.external.ActiveObjects;
 import com.atlassian.beehive.ClusterLockService;
 import com.atlassian.event.api.EventListener;
 import com.atlassian.event.api.EventPublisher;
@@ -28,11 +29,11 @@ public final class JiraApp extends UsersyncApp {
     private final JiraServices jira;
     private final EventPublisher events;
 
-    public JiraApp(ApplicationProperties applicationProperties, SchedulerService scheduler,
+    public JiraApp(ApplicationProperties applicationProperties, ActiveObjects ao, SchedulerService scheduler,
             ClusterLockService clusterLocks, EventPublisher events, UserManager userManager, UserService userService,
             GroupManager groupManager, UserUtil userUtil, UserPropertyManager userPropertyManager,
             AvatarManager avatarManager, AvatarService avatarService) {
-        super(applicationProperties, scheduler, clusterLocks);
+        super(applicationProperties, ao, scheduler, clusterLocks);
         this.events = events;
         this.jira = new JiraServices(userManager, userService, groupManager, userUtil, userPropertyManager,
                 avatarManager, avatarService);

@@ -91,9 +91,12 @@ class PluginJarTest {
             }
         }
         named.addAll(imported);
-        for (Element e : elements(root, "interface")) {
-            named.add(e.getTextContent().trim());
+        for (String tag : List.of("interface", "entity")) {
+            for (Element e : elements(root, tag)) {
+                named.add(e.getTextContent().trim());
+            }
         }
+        assertEquals(1, elements(root, "entity").size(), "the state table is declared for Active Objects");
         for (String name : named) {
             assertFalse(name.isEmpty());
             if (name.startsWith("org.usersync.")) {

@@ -38,6 +38,8 @@ import org.usersync.atlassian.FakeHome;
 import org.usersync.atlassian.FakeScheduler;
 import org.usersync.atlassian.LoginFilter;
 import org.usersync.atlassian.ServletsAccess;
+import org.usersync.atlassian.ao.CuttableActiveObjects;
+import org.usersync.atlassian.ao.FakeActiveObjects;
 
 /** The app in Jira: its lifecycle, its scheduled jobs, its login hook and its admin page. */
 class JiraAppTest {
@@ -48,6 +50,7 @@ class JiraAppTest {
     FakeJira jira;
     FakeClusterLocks locks;
     FakeEvents events;
+    FakeActiveObjects db;
     Path csv;
     JiraApp app;
 
@@ -57,6 +60,7 @@ class JiraAppTest {
         jira.addUser("admin", "Jira Admin", "admin@example.com", FakeJira.SYSADMINS);
         locks = new FakeClusterLocks();
         events = new FakeEvents();
+        db = new FakeActiveObjects();
         csv = tmp.resolve("people.csv");
         people("ann,active", "bob,active", "carol,active", "dave,active");
         new FakeHome(tmp.resolve("node1"), tmp.resolve("shared")).configure(config(), "jira.acting.user=admin\n");
@@ -81,15 +85,21 @@ class JiraAppTest {
     }
 
     String config() {
-        return "{\"connectors\":[{\"id\":\"people\",\"type\":\"csv\",\"schedule\":\"0 0 2 * * ?\","
+        return "{\"operations\":{\"lease_seconds\":2},"
+                + "\"connectors\":[{\"id\":\"people\",\"type\":\"csv\",\"schedule\":\"0 0 2 * * ?\","
                 + "\"source\":{\"path\":\"" + csv + "\",\"id_column\":\"id\",\"active_column\":\"status\"},"
                 + "\"safety\":{\"max_destructive_percent\":100},"
                 + "\"mapping\":[{\"target\":\"username\",\"source\":\"user\"},{\"target\":\"email\",\"source\":\"mail\"}]}]}";
     }
 
     JiraApp node(String name, FakeScheduler scheduler) {
-        return new JiraApp(new FakeHome(tmp.resolve(name), tmp.resolve("shared")), scheduler, locks, events, jira, jira,
-                jira, jira, jira, jira, jira);
+        return node(name, scheduler, db);
+    }
+
+    /** A Data Center node: its own local home, scheduler view and lock view; the cluster's database. */
+    JiraApp node(String name, FakeScheduler scheduler, com.atlassian.activeobjects.external.ActiveObjects database) {
+        return new JiraApp(new FakeHome(tmp.resolve(name), tmp.resolve("shared")), database, scheduler,
+                locks.node(name), events, jira, jira, jira, jira, jira, jira, jira);
     }
 
     @Test
@@ -218,6 +228,54 @@ class JiraAppTest {
             assertEquals(RunOutcome.SUCCESS, first.get(60, TimeUnit.SECONDS).getRunOutcome());
             String history = n2.engine().history(5);
             assertTrue(history.contains("\"SKIPPED\"") && history.contains("\"DONE\""), history);
+        } finally {
+            release.countDown();
+            n1.onStop();
+            n2.onStop();
+        }
+    }
+
+    @Test
+    void whenTheNodeRunningASyncDiesTheOtherTakesOverAfterTheLease() throws Exception {
+        Map<JobId, JobConfig> cluster = new TreeMap<>();
+        FakeScheduler s1 = new FakeScheduler(cluster);
+        FakeScheduler s2 = new FakeScheduler(cluster);
+        CuttableActiveObjects db1 = new CuttableActiveObjects(db);
+        JiraApp n1 = node("node1", s1, db1);
+        JiraApp n2 = node("node2", s2);
+        n1.onStart();
+        n2.onStart();
+        CountDownLatch inside = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        jira.beforeCreate = name -> {
+            // node1's first creation is where it dies; node2's creations pass.
+            if (first.getAndSet(false)) {
+                inside.countDown();
+                try {
+                    release.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                // A dead node writes nothing more.
+                throw new IllegalStateException("node1 is dead");
+            }
+        };
+        try {
+            CompletableFuture.runAsync(() -> s1.fire(JOB));
+            assertTrue(inside.await(30, TimeUnit.SECONDS), "node1's run started");
+            // node1 dies: it reaches neither the database nor the cluster any more.
+            db1.cut();
+            locks.kill("node1");
+            Thread.sleep(3000);
+            JobRunnerResponse r = s2.fire(JOB);
+            assertEquals(RunOutcome.SUCCESS, r.getRunOutcome(), r.getMessage());
+            assertTrue(r.getMessage().contains("DONE"), r.getMessage());
+            for (String u : new String[] {"ann", "bob", "carol", "dave"}) {
+                assertNotNull(jira.getUserByName(u), u + " was synced by node2");
+            }
+            String history = n2.engine().history(5);
+            assertTrue(history.contains("interrupted"), history);
         } finally {
             release.countDown();
             n1.onStop();

@@ -22,6 +22,7 @@ import org.usersync.atlassian.FakeClusterLocks;
 import org.usersync.atlassian.FakeEvents;
 import org.usersync.atlassian.FakeHome;
 import org.usersync.atlassian.FakeScheduler;
+import org.usersync.atlassian.ao.FakeActiveObjects;
 
 /**
  * Disabling and enabling the plugin, as Jira does on an upgrade or a re-enable: each time a new
@@ -56,6 +57,7 @@ class PluginReloadTest {
         FakeScheduler scheduler = new FakeScheduler();
         FakeClusterLocks locks = new FakeClusterLocks();
         FakeEvents events = new FakeEvents();
+        FakeActiveObjects db = new FakeActiveObjects();
         Path csv = tmp.resolve("people.csv");
         FakeHome home = new FakeHome(tmp.resolve("local"), tmp.resolve("shared"));
         home.configure("{\"connectors\":[{\"id\":\"people\",\"type\":\"csv\",\"schedule\":\"0 0 2 * * ?\","
@@ -69,7 +71,7 @@ class PluginReloadTest {
             URLClassLoader loader = new URLClassLoader(new URL[] {jar}, new Application(getClass().getClassLoader()));
             Class<?> appClass = loader.loadClass("org.usersync.jira.JiraApp");
             assertNotSame(JiraApp.class, appClass, "the app must come from the plugin's own class loader");
-            LifecycleAware app = (LifecycleAware) appClass.getConstructors()[0].newInstance(home, scheduler, locks,
+            LifecycleAware app = (LifecycleAware) appClass.getConstructors()[0].newInstance(home, db, scheduler, locks,
                     events, jira, jira, jira, jira, jira, jira, jira);
             app.onStart();
             JobRunnerResponse r = scheduler.fire(JobId.of("org.usersync.people.full"));

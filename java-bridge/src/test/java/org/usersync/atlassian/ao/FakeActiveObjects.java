@@ -37,7 +37,8 @@ import net.java.ao.schema.StringLength;
  * take a lock (the app does: a cluster lock around writes).
  */
 public final class FakeActiveObjects implements ActiveObjects {
-    private final Map<Class<?>, TreeMap<Integer, Map<String, Object>>> tables = new HashMap<>();
+    // By entity name, not Class: the database outlives the plugin class loader that defined the entity.
+    private final Map<String, TreeMap<Integer, Map<String, Object>>> tables = new HashMap<>();
     private int nextId = 1;
     public int finds;
     public int transactions;
@@ -69,7 +70,7 @@ public final class FakeActiveObjects implements ActiveObjects {
     /** The stored rows of an entity type, as the database holds them (for tests that look inside). */
     public synchronized List<Map<String, Object>> rows(Class<?> type) {
         List<Map<String, Object>> out = new ArrayList<>();
-        tables.getOrDefault(type, new TreeMap<>()).values().forEach(r -> out.add(new TreeMap<>(r)));
+        tables.getOrDefault(type.getName(), new TreeMap<>()).values().forEach(r -> out.add(new TreeMap<>(r)));
         return out;
     }
 
@@ -80,7 +81,7 @@ public final class FakeActiveObjects implements ActiveObjects {
             String name = m.getName();
             if (name.equals("save")) {
                 synchronized (FakeActiveObjects.this) {
-                    Map<String, Object> row = tables.get(type).get(id);
+                    Map<String, Object> row = tables.get(type.getName()).get(id);
                     if (row == null) {
                         throw new IllegalStateException("the row was deleted");
                     }
@@ -108,7 +109,7 @@ public final class FakeActiveObjects implements ActiveObjects {
                 return pending.get(col);
             }
             synchronized (FakeActiveObjects.this) {
-                Map<String, Object> row = tables.get(type).get(id);
+                Map<String, Object> row = tables.get(type.getName()).get(id);
                 Object v = row == null ? null : row.get(col);
                 if (v == null && m.getReturnType() == long.class) {
                     return 0L;
@@ -127,7 +128,7 @@ public final class FakeActiveObjects implements ActiveObjects {
         }
         int id = nextId++;
         row.put("ID", id);
-        tables.computeIfAbsent(type, t -> new TreeMap<>()).put(id, row);
+        tables.computeIfAbsent(type.getName(), t -> new TreeMap<>()).put(id, row);
         return entity(type, id);
     }
 
@@ -137,7 +138,7 @@ public final class FakeActiveObjects implements ActiveObjects {
     @SuppressWarnings("unchecked")
     public synchronized <T extends RawEntity<K>, K> T[] find(Class<T> type, Query query) {
         finds++;
-        List<Map<String, Object>> rows = new ArrayList<>(tables.getOrDefault(type, new TreeMap<>()).values());
+        List<Map<String, Object>> rows = new ArrayList<>(tables.getOrDefault(type.getName(), new TreeMap<>()).values());
         Object[] params = query.getWhereParams();
         String where = query.getWhereClause();
         if (where != null) {
@@ -195,7 +196,7 @@ public final class FakeActiveObjects implements ActiveObjects {
 
     @Override
     public <T> T executeInTransaction(TransactionCallback<T> callback) {
-        Map<Class<?>, TreeMap<Integer, Map<String, Object>>> before;
+        Map<String, TreeMap<Integer, Map<String, Object>>> before;
         synchronized (this) {
             transactions++;
             before = copy();
@@ -211,8 +212,8 @@ public final class FakeActiveObjects implements ActiveObjects {
         }
     }
 
-    private Map<Class<?>, TreeMap<Integer, Map<String, Object>>> copy() {
-        Map<Class<?>, TreeMap<Integer, Map<String, Object>>> c = new HashMap<>();
+    private Map<String, TreeMap<Integer, Map<String, Object>>> copy() {
+        Map<String, TreeMap<Integer, Map<String, Object>>> c = new HashMap<>();
         tables.forEach((k, v) -> {
             TreeMap<Integer, Map<String, Object>> t = new TreeMap<>();
             v.forEach((id, row) -> t.put(id, new HashMap<>(row)));

@@ -7,9 +7,9 @@ use jni::{jni_sig, jni_str, Env, EnvUnowned, JavaVM};
 use super::boundary::{lookup, register, unregister, JniError, Throw};
 use super::directory::JavaDirectory;
 use super::tables::JavaTables;
+use crate::engine::host::{validate_config, HostEngine};
 use crate::store::table_store::TableStore;
 use std::sync::Arc;
-use crate::engine::host::{validate_config, HostEngine};
 
 type Res<T> = Result<T, JniError>;
 

@@ -29,7 +29,8 @@ impl JavaTables {
     }
 
     fn parse<T: serde::de::DeserializeOwned>(op: &str, text: &str) -> Result<T, StoreError> {
-        serde_json::from_str(text).map_err(|e| StoreError(format!("{op}: the Java state tables' answer is invalid: {e}")))
+        serde_json::from_str(text)
+            .map_err(|e| StoreError(format!("{op}: the Java state tables' answer is invalid: {e}")))
     }
 }
 

@@ -447,9 +447,8 @@ impl StateStore for SqliteStore {
 
 /// The runs retention removes (see `StateStore::prune`), oldest first.
 fn prunable(c: &Connection, keep_runs: usize, older_than: DateTime<Utc>) -> Result<Vec<i64>, StoreError> {
-    let mut stmt = c
-        .prepare("SELECT id, connector, started_at, status, simulate, approved_by, mode FROM runs")
-        .map_err(err)?;
+    let mut stmt =
+        c.prepare("SELECT id, connector, started_at, status, simulate, approved_by, mode FROM runs").map_err(err)?;
     let rows: Vec<retention::Row> = stmt
         .query_map([], |r| {
             Ok(retention::Row {

@@ -119,7 +119,9 @@ impl TableStore {
         for store in made.into_inner().unwrap_or_else(|p| p.into_inner()) {
             store.erase().map_err(|e| format!("the check passed its rules but could not clean up: {e}"))?;
         }
-        outcome.map_err(|panic| format!("the tables break the state store's contract: {}", crate::engine::host::panic_message(&*panic)))
+        outcome.map_err(|panic| {
+            format!("the tables break the state store's contract: {}", crate::engine::host::panic_message(&*panic))
+        })
     }
 
     /// Every document under a prefix, a page at a time.
@@ -127,13 +129,8 @@ impl TableStore {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let page = self.tables.scan(&Scan {
-                table,
-                prefix,
-                after: after.as_deref(),
-                descending: false,
-                limit: PAGE,
-            })?;
+            let page =
+                self.tables.scan(&Scan { table, prefix, after: after.as_deref(), descending: false, limit: PAGE })?;
             let full = page.len() == PAGE;
             after = page.last().map(|(k, _)| k.clone());
             out.extend(page.into_iter().map(|(k, d)| (k, d.value)));
@@ -366,7 +363,8 @@ impl StateStore for TableStore {
 
     fn last_fire(&self, connector: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let prefix = conn(connector);
-        let last = self.tables.scan(&Scan { table: FIRES, prefix: &prefix, after: None, descending: true, limit: 1 })?;
+        let last =
+            self.tables.scan(&Scan { table: FIRES, prefix: &prefix, after: None, descending: true, limit: 1 })?;
         Ok(last.first().and_then(|(k, _)| DateTime::parse_from_rfc3339(after_conn(k)?).ok()).map(|t| t.to_utc()))
     }
 

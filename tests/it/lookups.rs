@@ -1,6 +1,7 @@
 //! Runs that touch a few users read only those users from the directory (engine/snapshot.rs):
 //! a login, a single-user sync and an incremental round cost a handful of directory calls
-//! however many users the directory holds; only a full run lists it.
+//! however many users the directory holds (100,000 here, as in a large Data Center); only a
+//! full run lists it.
 
 use std::collections::BTreeMap;
 
@@ -56,13 +57,13 @@ fn logins_and_single_user_runs_read_only_the_users_they_touch() {
 }
 
 #[test]
-fn an_incremental_round_touching_ten_users_reads_ten_users() {
-    let g = Graph::start(2000, 4);
+fn with_100k_users_a_login_and_an_incremental_round_touching_ten_read_a_handful() {
+    let g = Graph::start(100_000, 4);
     let h = Harness::new();
     let (engine, faults) = faulty_engine(&h, Faults::default());
     let config = h.config(crate::entra::connector(&g, json!({})));
     let first = engine.run(&config, &crate::entra::incremental(), &|_| {}).unwrap();
-    assert_eq!(first.counts.created, 2000);
+    assert_eq!(first.counts.created, 100_000);
     reads(&faults);
     for i in 0..10 {
         g.change(100 + i * 7, "department", json!(format!("Moved {i}")));
@@ -70,4 +71,9 @@ fn an_incremental_round_touching_ten_users_reads_ten_users() {
     let r = engine.run(&config, &crate::entra::incremental(), &|_| {}).unwrap();
     assert_eq!((r.status, r.mode.as_str(), r.counts.updated), (RunStatus::Done, "incremental", 10));
     assert_eq!(reads(&faults), BTreeMap::from([("users_by_keys", 1)]), "one look-up for the ten, no listing");
+
+    // A login of one of the 100,000: one look-up by name.
+    let d = engine.on_login(&config, "entra", "user7").unwrap();
+    assert!(d.allow, "{}", d.reason);
+    assert_eq!(reads(&faults), BTreeMap::from([("find_user", 1)]));
 }

@@ -74,6 +74,16 @@ public final class JiraDirectory implements Directory {
         return u == null ? null : view(u);
     }
 
+    /**
+     * Always null: Jira cannot search users by a property, and a login or an incremental run must
+     * not read 100,000 users to find one. A full run lists every user with the external id kept
+     * beside it, which is where a user whose anchor was lost is adopted again.
+     */
+    @Override
+    public DirectoryUser findByExternalId(String externalId) {
+        return null;
+    }
+
     @Override
     public List<DirectoryUser> usersByKeys(Collection<String> keys) {
         List<DirectoryUser> out = new ArrayList<>();

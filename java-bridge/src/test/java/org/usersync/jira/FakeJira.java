@@ -44,6 +44,8 @@ public final class FakeJira implements UserManager, UserService, GroupManager, U
     public static final String SYSADMINS = "jira-administrators";
 
     private final Map<String, Stored> byKey = new LinkedHashMap<>();
+    /** The users by lower-case name: Jira looks names up through an index too. */
+    private final Map<String, Stored> byLowerName = new java.util.HashMap<>();
     private final Map<String, FakeGroup> groups = new TreeMap<>();
     private final Set<Long> directories = new TreeSet<>(Set.of(INTERNAL_DIRECTORY));
     private long nextId = 10000;
@@ -156,6 +158,7 @@ public final class FakeJira implements UserManager, UserService, GroupManager, U
         long id = nextId++;
         Stored s = new Stored(id, "JIRAUSER" + id, fold(username), directoryId);
         byKey.put(s.key, s);
+        byLowerName.put(s.name, s);
         return s;
     }
 
@@ -163,13 +166,7 @@ public final class FakeJira implements UserManager, UserService, GroupManager, U
         if (username == null) {
             return null;
         }
-        String n = fold(username);
-        for (Stored s : byKey.values()) {
-            if (s.name.equals(n)) {
-                return s;
-            }
-        }
-        return null;
+        return byLowerName.get(fold(username));
     }
 
     private boolean isSysadmin(Stored s) {
@@ -297,7 +294,9 @@ public final class FakeJira implements UserManager, UserService, GroupManager, U
         }
         ApplicationUser u = result.getApplicationUser();
         Stored s = byKey.get(u.getKey());
+        byLowerName.remove(s.name);
         s.name = fold(u.getUsername());
+        byLowerName.put(s.name, s);
         s.displayName = u.getDisplayName();
         s.email = u.getEmailAddress();
         s.active = u.isActive();
@@ -326,7 +325,10 @@ public final class FakeJira implements UserManager, UserService, GroupManager, U
         if (!result.isValid()) {
             throw new IllegalStateException("removeUser called with an invalid validation result");
         }
-        byKey.remove(result.getApplicationUser().getKey());
+        Stored gone = byKey.remove(result.getApplicationUser().getKey());
+        if (gone != null) {
+            byLowerName.remove(gone.name);
+        }
     }
 
     // --- GroupManager and UserUtil ---

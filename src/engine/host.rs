@@ -81,6 +81,18 @@ impl HostEngine {
         Self::with_store(Box::new(store), config_json, base_dir, directory)
     }
 
+    /// An engine on the configuration its store holds (imported before): the configuration and
+    /// its secrets never pass through the host.
+    pub fn from_stored_config(
+        store: Box<dyn crate::store::StateStore>,
+        directory: Box<dyn Directory>,
+    ) -> Result<HostEngine, HostError> {
+        let Some((json, base_dir)) = store.config().map_err(EngineError::from)? else {
+            return Err(HostError::config("no configuration is stored yet: import one first"));
+        };
+        Self::with_store(store, &json, Some(&base_dir), directory)
+    }
+
     /// An engine whose state the host keeps (the app: its tables in the application's database).
     pub fn with_store(
         store: Box<dyn crate::store::StateStore>,
@@ -178,6 +190,18 @@ impl HostEngine {
         let config = self.config();
         let id = super::runner::connector(&config, connector)?.id.clone();
         Ok(json(&self.engine.on_login(&config, &id, username)?))
+    }
+
+    /// Stores a configuration in the state store (secrets it leaves out are kept from the stored
+    /// one) and makes it the active one: what the app does with a configuration file it finds.
+    pub fn import_config(&self, config_json: &str, base_dir: Option<&str>) -> Result<(), HostError> {
+        let base = base_dir.map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+        let config = self.engine.import_config("configuration", config_json, base)?;
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config.clone();
+        if self.engine.scheduler_running() {
+            self.engine.start_scheduler(config)?;
+        }
+        Ok(())
     }
 
     /// Every connector's schedules, for a host that runs them with its own scheduler (Atlassian

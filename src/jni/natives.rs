@@ -109,6 +109,39 @@ pub extern "system" fn Java_org_usersync_NativeEngine_checkStateTables<'l>(
 }
 
 #[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_createFromStore<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    tables: JObject<'l>,
+    adapter: JObject<'l>,
+) -> jlong {
+    env.with_env(|env| -> Res<jlong> {
+        if adapter.is_null() || tables.is_null() {
+            return Err(JniError::illegal_argument("tables and directory must not be null"));
+        }
+        let directory = JavaDirectory::new(env.new_global_ref(&adapter)?);
+        let store = TableStore::new(Arc::new(JavaTables::new(env.new_global_ref(&tables)?)));
+        Ok(register(HostEngine::from_stored_config(Box::new(store), Box::new(directory))?))
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_importConfig<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    config_json: JString<'l>,
+    base_dir: JString<'l>,
+) {
+    env.with_env(|env| -> Res<()> {
+        let engine = lookup(handle)?;
+        Ok(engine.import_config(&string(env, &config_json, "configJson")?, opt_string(env, &base_dir)?.as_deref())?)
+    })
+    .resolve::<Throw>()
+}
+
+#[no_mangle]
 pub extern "system" fn Java_org_usersync_NativeEngine_setConfig<'l>(
     mut env: EnvUnowned<'l>,
     _c: JClass<'l>,

@@ -93,6 +93,22 @@ public final class Engine implements AutoCloseable {
         this.cleanable = CLEANER.register(this, handle);
     }
 
+    private Engine(long handle) {
+        this.handle = new Handle(handle);
+        this.cleanable = CLEANER.register(this, this.handle);
+    }
+
+    /**
+     * An engine on the configuration stored in {@code tables} by an earlier
+     * {@link #importConfig}: the configuration and its secrets stay inside the library. Throws
+     * {@link ConfigurationException} when none is stored.
+     */
+    public static Engine fromStoredConfig(StateTables tables, Directory directory) {
+        NativeEngine.ensureLoaded();
+        return new Engine(NativeEngine.createFromStore(new TablesAdapter(Objects.requireNonNull(tables, "tables")),
+                new DirectoryAdapter(Objects.requireNonNull(directory, "directory"))));
+    }
+
     /**
      * Runs the state store's contract (every rule the engine relies on) over {@code tables}, in
      * namespaces of their own that are erased afterwards. Throws {@link StateException} naming the
@@ -124,6 +140,15 @@ public final class Engine implements AutoCloseable {
     public static void clearLogSink() {
         NativeEngine.ensureLoaded();
         NativeEngine.clearLogSink();
+    }
+
+    /**
+     * Validates a configuration, stores it in the state store (a secret it leaves out keeps its
+     * stored value) and makes it the active one.
+     */
+    public void importConfig(String configJson, Path baseDir) {
+        NativeEngine.importConfig(handle.get(), Objects.requireNonNull(configJson, "configJson"),
+                baseDir == null ? null : baseDir.toString());
     }
 
     public void setConfig(String configJson, Path baseDir) {

@@ -37,6 +37,10 @@ final class NativeEngine {
 
     static native void checkStateTables(TablesAdapter tables);
 
+    static native long createFromStore(TablesAdapter tables, DirectoryAdapter directory);
+
+    static native void importConfig(long handle, String configJson, String baseDir);
+
     static native void setConfig(long handle, String configJson, String baseDir);
 
     static native void validateConfig(String configJson);

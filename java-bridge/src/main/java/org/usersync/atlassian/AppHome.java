@@ -10,7 +10,8 @@ import java.util.Properties;
 
 /**
  * Where the app keeps its files. In the shared home (every Data Center node sees it):
- * {@code usersync/config.json} (the engine's configuration), {@code usersync/app.properties} (the
+ * {@code usersync/config.json} (a configuration to import into the database at the next start,
+ * then moved to {@code config.json.imported}), {@code usersync/app.properties} (the
  * app's own settings) and {@code usersync/secret.key} (the key that encrypts secrets in the
  * database; it is not in the database). In this node's local home: {@code usersync/native},
  * where the native library is copied before it is loaded. The engine's state is in the
@@ -26,6 +27,11 @@ public record AppHome(Path shared, Path local) {
 
     public Path config() {
         return shared.resolve("config.json");
+    }
+
+    /** Where an imported configuration file is set aside (owner-only, as written). */
+    public Path importedConfig() {
+        return shared.resolve("config.json.imported");
     }
 
     public Path secretKey() {

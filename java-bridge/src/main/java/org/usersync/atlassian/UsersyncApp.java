@@ -9,9 +9,11 @@ import com.atlassian.scheduler.SchedulerServiceException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
 import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.usersync.ConfigurationException;
 import org.usersync.Directory;
 import org.usersync.Engine;
 import org.usersync.atlassian.ao.AoStateTables;
@@ -60,18 +62,35 @@ public abstract class UsersyncApp implements LifecycleAware {
         try {
             AppHome home = AppHome.of(applicationProperties);
             Engine.useNativeDirectory(home.nativeDir());
-            if (!Files.exists(home.config())) {
-                problem = "not configured: write the configuration to " + home.config();
-                LOG.warn("usersync is {}", problem);
-                return;
-            }
-            String config = Files.readString(home.config(), StandardCharsets.UTF_8);
             Properties settings = home.settings();
             syncOnLogin = Boolean.parseBoolean(settings.getProperty("sync.on.login", "false"));
             Engine.setLogSink(UsersyncApp::log, Engine.Level.INFO);
             AoStateTables tables = new AoStateTables(ao, clusterLocks, SecretBox.open(home.secretKey()));
             Engine.checkStateTables(tables);
-            engine = new Engine(tables, config, home.shared(), directory(settings, locks));
+            Directory directory = directory(settings, locks);
+            if (Files.exists(home.config())) {
+                // A configuration file is imported into the database (secrets encrypted there) and
+                // set aside, so that every node runs the stored one.
+                String config = Files.readString(home.config(), StandardCharsets.UTF_8);
+                engine = new Engine(tables, config, home.shared(), directory);
+                engine.importConfig(config, home.shared());
+                try {
+                    Files.move(home.config(), home.importedConfig(), StandardCopyOption.REPLACE_EXISTING);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    // Another node imported the same file at the same time and moved it first.
+                }
+                LOG.info("usersync imported {} into the database and moved it to {}", home.config(),
+                        home.importedConfig());
+            } else {
+                try {
+                    engine = Engine.fromStoredConfig(tables, directory);
+                } catch (ConfigurationException e) {
+                    problem = "not configured: write the configuration to " + home.config()
+                            + " (it is imported into the database at the next start)";
+                    LOG.warn("usersync is {}", problem);
+                    return;
+                }
+            }
             jobs.register();
             jobs.schedule(engine.schedules());
             problem = null;

@@ -108,6 +108,11 @@ class JiraAppTest {
         app = node("node1", scheduler);
         app.onStart();
         assertNull(app.problem());
+        // The configuration file went into the database, encrypted, and was set aside.
+        assertFalse(Files.exists(tmp.resolve("shared/usersync/config.json")));
+        assertTrue(Files.exists(tmp.resolve("shared/usersync/config.json.imported")));
+        assertTrue(db.rows(org.usersync.atlassian.ao.StateDoc.class).stream().anyMatch(r -> "config".equals(
+                r.get("TABLE_NAME")) && ((String) r.get("DOC_VALUE")).startsWith("v1:")), "the stored configuration");
         JobConfig job = scheduler.jobs().get(JOB);
         assertNotNull(job, scheduler.jobs().toString());
         assertEquals(RunMode.RUN_ONCE_PER_CLUSTER, job.getRunMode());

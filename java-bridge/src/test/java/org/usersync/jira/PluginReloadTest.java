@@ -1,6 +1,7 @@
 package org.usersync.jira;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -80,6 +81,8 @@ class PluginReloadTest {
             assertNotNull(jira.getUserByName("user" + cycle), "cycle " + cycle + " synced");
             app.onStop();
             assertEquals(0, events.listenerCount());
+            // From the second cycle on, the app runs on the configuration in the database.
+            assertFalse(Files.exists(tmp.resolve("shared/usersync/config.json")));
             loaders.add(new WeakReference<>(loader));
             loader.close();
         }

@@ -28,6 +28,22 @@ fn opt_string(env: &Env, s: &JString) -> Res<Option<String>> {
     }
 }
 
+/// The Java directory behind an adapter argument.
+fn java_directory(env: &mut Env, adapter: &JObject) -> Res<JavaDirectory> {
+    if adapter.is_null() {
+        return Err(JniError::illegal_argument("directory is null"));
+    }
+    Ok(JavaDirectory::new(env.new_global_ref(adapter)?))
+}
+
+/// The state store over the Java tables behind an adapter argument.
+fn table_store(env: &mut Env, tables: &JObject) -> Res<TableStore> {
+    if tables.is_null() {
+        return Err(JniError::illegal_argument("tables is null"));
+    }
+    Ok(TableStore::new(Arc::new(JavaTables::new(env.new_global_ref(tables)?))))
+}
+
 fn jstring<'l>(env: &mut Env<'l>, s: String) -> Res<JString<'l>> {
     // Every string handed to Java passes the redaction layer.
     Ok(JString::from_str(env, crate::redact::document(&s))?)
@@ -48,10 +64,7 @@ pub extern "system" fn Java_org_usersync_NativeEngine_create<'l>(
     adapter: JObject<'l>,
 ) -> jlong {
     env.with_env(|env| -> Res<jlong> {
-        if adapter.is_null() {
-            return Err(JniError::illegal_argument("directory is null"));
-        }
-        let directory = JavaDirectory::new(env.new_global_ref(&adapter)?);
+        let directory = java_directory(env, &adapter)?;
         let host = HostEngine::new(
             &string(env, &state_path, "statePath")?,
             &string(env, &config_json, "configJson")?,
@@ -73,14 +86,8 @@ pub extern "system" fn Java_org_usersync_NativeEngine_createWithTables<'l>(
     adapter: JObject<'l>,
 ) -> jlong {
     env.with_env(|env| -> Res<jlong> {
-        if adapter.is_null() {
-            return Err(JniError::illegal_argument("directory is null"));
-        }
-        if tables.is_null() {
-            return Err(JniError::illegal_argument("tables is null"));
-        }
-        let directory = JavaDirectory::new(env.new_global_ref(&adapter)?);
-        let store = TableStore::new(Arc::new(JavaTables::new(env.new_global_ref(&tables)?)));
+        let directory = java_directory(env, &adapter)?;
+        let store = table_store(env, &tables)?;
         let host = HostEngine::with_store(
             Box::new(store),
             &string(env, &config_json, "configJson")?,
@@ -102,8 +109,7 @@ pub extern "system" fn Java_org_usersync_NativeEngine_checkStateTables<'l>(
         if tables.is_null() {
             return Err(JniError::illegal_argument("tables is null"));
         }
-        let tables = Arc::new(JavaTables::new(env.new_global_ref(&tables)?));
-        TableStore::check_tables(tables).map_err(JniError::state)
+        TableStore::check_tables(Arc::new(JavaTables::new(env.new_global_ref(&tables)?))).map_err(JniError::state)
     })
     .resolve::<Throw>()
 }
@@ -116,11 +122,8 @@ pub extern "system" fn Java_org_usersync_NativeEngine_createFromStore<'l>(
     adapter: JObject<'l>,
 ) -> jlong {
     env.with_env(|env| -> Res<jlong> {
-        if adapter.is_null() || tables.is_null() {
-            return Err(JniError::illegal_argument("tables and directory must not be null"));
-        }
-        let directory = JavaDirectory::new(env.new_global_ref(&adapter)?);
-        let store = TableStore::new(Arc::new(JavaTables::new(env.new_global_ref(&tables)?)));
+        let directory = java_directory(env, &adapter)?;
+        let store = table_store(env, &tables)?;
         Ok(register(HostEngine::from_stored_config(Box::new(store), Box::new(directory))?))
     })
     .resolve::<Throw>()

@@ -194,6 +194,32 @@ pub(crate) fn fire_key(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Marks a RUNNING run interrupted when its process is gone from this host or its lease ran out
+/// (last renewed at `heartbeat_ms`, before `cutoff_ms`); false when it is alive.
+pub(crate) fn interrupt(
+    run: &mut RunRecord,
+    owner: Option<&str>,
+    heartbeat_ms: i64,
+    cutoff_ms: i64,
+    now: DateTime<Utc>,
+) -> bool {
+    let since = DateTime::from_timestamp_millis(heartbeat_ms).unwrap_or(run.started_at);
+    let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let reason = if let Some(owner) = owner.filter(|o| crate::process::is_gone(o)) {
+        format!("interrupted: the process that ran it ({owner}) is gone (last heartbeat {since})")
+    } else if heartbeat_ms < cutoff_ms {
+        format!(
+            "interrupted: the run stopped renewing its lease at {since} (its process ended or lost the state store)"
+        )
+    } else {
+        return false;
+    };
+    run.status = RunStatus::Failed;
+    run.ended_at = Some(now.max(run.started_at));
+    run.error = Some(format!("{reason}; what it applied before is kept, the next run completes the rest"));
+    true
+}
+
 /// Which runs retention removes (`StateStore::prune`), whatever the store.
 pub(crate) mod retention {
     use chrono::{DateTime, Utc};

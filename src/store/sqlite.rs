@@ -343,24 +343,9 @@ impl StateStore for SqliteStore {
             for (mut run, beat, owner) in running {
                 // A file from before leases has no heartbeat: the start time stands in for it.
                 let last = beat.unwrap_or_else(|| run.started_at.timestamp_millis());
-                let since = DateTime::from_timestamp_millis(last).unwrap_or(run.started_at);
-                let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                let reason = if owner.as_deref().is_some_and(crate::process::is_gone) {
-                    format!(
-                        "interrupted: the process that ran it ({}) is gone (last heartbeat {since})",
-                        owner.as_deref().unwrap_or_default()
-                    )
-                } else if last < cutoff {
-                    format!(
-                        "interrupted: the run stopped renewing its lease at {since} (its process ended or lost the state store)"
-                    )
-                } else {
+                if !interrupt(&mut run, owner.as_deref(), last, cutoff, now) {
                     continue;
-                };
-                run.status = RunStatus::Failed;
-                run.ended_at = Some(now.max(run.started_at));
-                run.error =
-                    Some(format!("{reason}; what it applied before is kept, the next run completes the rest"));
+                }
                 // Only if the lease is still the one read: a run that renewed it meanwhile is alive.
                 let n = c
                     .execute(

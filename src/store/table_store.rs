@@ -335,19 +335,9 @@ impl StateStore for TableStore {
             if doc.record.status != RunStatus::Running {
                 continue;
             }
-            let since = DateTime::from_timestamp_millis(doc.heartbeat_ms).unwrap_or(doc.record.started_at);
-            let since = since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            let reason = if crate::process::is_gone(&doc.owner) {
-                format!("interrupted: the process that ran it ({}) is gone (last heartbeat {since})", doc.owner)
-            } else if doc.heartbeat_ms < cutoff {
-                format!("interrupted: the run stopped renewing its lease at {since} (its process ended or lost the state store)")
-            } else {
+            if !super::interrupt(&mut doc.record, Some(&doc.owner), doc.heartbeat_ms, cutoff, now) {
                 continue;
-            };
-            let r = &mut doc.record;
-            r.status = RunStatus::Failed;
-            r.ended_at = Some(now.max(r.started_at));
-            r.error = Some(format!("{reason}; what it applied before is kept, the next run completes the rest"));
+            }
             // Only against the version read: a run that renewed its lease meanwhile is alive.
             let writes = [Write::put_if(RUNS, run_key(id), to_json(&doc)?, version), Write::delete(RUNNING, index_key)];
             if self.tables.write(&writes)? {

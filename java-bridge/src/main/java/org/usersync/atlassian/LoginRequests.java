@@ -35,7 +35,8 @@ final class LoginRequests {
         String header = request.getHeader("Authorization");
         if (header != null && header.regionMatches(true, 0, "Basic ", 0, 6)) {
             try {
-                String pair = new String(Base64.getDecoder().decode(header.substring(6).trim()), StandardCharsets.UTF_8);
+                byte[] decoded = Base64.getDecoder().decode(header.substring(6).trim());
+                String pair = new String(decoded, StandardCharsets.UTF_8);
                 int colon = pair.indexOf(':');
                 return colon > 0 ? pair.substring(0, colon) : null;
             } catch (IllegalArgumentException e) {

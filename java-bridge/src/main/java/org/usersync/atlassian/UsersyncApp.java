@@ -2,6 +2,7 @@ package org.usersync.atlassian;
 
 import com.atlassian.activeobjects.external.ActiveObjects;
 import com.atlassian.beehive.ClusterLockService;
+import com.atlassian.event.api.EventPublisher;
 import com.atlassian.sal.api.ApplicationProperties;
 import com.atlassian.sal.api.lifecycle.LifecycleAware;
 import com.atlassian.scheduler.SchedulerService;
@@ -36,15 +37,21 @@ public abstract class UsersyncApp implements LifecycleAware {
     private final ApplicationProperties applicationProperties;
     private final ActiveObjects ao;
     private final ClusterLockService clusterLocks;
+    private final EventPublisher events;
     private final SyncJobs jobs;
     private final Locks locks;
     private Engine engine;
     private String problem = "not started";
     private boolean syncOnLogin;
 
+    /**
+     * The subclass receives the application's login event through an {@code @EventListener}
+     * method: the app registers itself with {@code events} while it runs.
+     */
     protected UsersyncApp(ApplicationProperties applicationProperties, ActiveObjects ao, SchedulerService scheduler,
-            ClusterLockService clusterLocks) {
+            ClusterLockService clusterLocks, EventPublisher events) {
         this.applicationProperties = applicationProperties;
+        this.events = events;
         this.ao = ao;
         this.clusterLocks = clusterLocks;
         this.locks = new ClusterLocks(clusterLocks);
@@ -59,6 +66,7 @@ public abstract class UsersyncApp implements LifecycleAware {
         if (engine != null) {
             return;
         }
+        events.register(this);
         try {
             AppHome home = AppHome.of(applicationProperties);
             Engine.useNativeDirectory(home.nativeDir());
@@ -104,6 +112,7 @@ public abstract class UsersyncApp implements LifecycleAware {
 
     @Override
     public synchronized void onStop() {
+        events.unregister(this);
         jobs.unregister();
         stopEngine();
         problem = "stopped";

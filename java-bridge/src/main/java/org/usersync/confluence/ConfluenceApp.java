@@ -23,14 +23,12 @@ import org.usersync.atlassian.UsersyncApp;
  */
 public final class ConfluenceApp extends UsersyncApp {
     private final ConfluenceServices confluence;
-    private final EventPublisher events;
 
     public ConfluenceApp(ApplicationProperties applicationProperties, ActiveObjects ao, SchedulerService scheduler,
             ClusterLockService clusterLocks, EventPublisher events, UserAccessor userAccessor,
             UserDetailsManager userDetailsManager, PersonalInformationManager personalInformationManager,
             AttachmentManager attachmentManager) {
-        super(applicationProperties, ao, scheduler, clusterLocks);
-        this.events = events;
+        super(applicationProperties, ao, scheduler, clusterLocks, events);
         this.confluence = new ConfluenceServices(userAccessor, userDetailsManager, personalInformationManager,
                 attachmentManager, null, null);
     }
@@ -38,18 +36,6 @@ public final class ConfluenceApp extends UsersyncApp {
     @Override
     protected Directory directory(Properties settings, Locks locks) {
         return new ConfluenceDirectory(confluence, locks);
-    }
-
-    @Override
-    public void onStart() {
-        super.onStart();
-        events.register(this);
-    }
-
-    @Override
-    public void onStop() {
-        events.unregister(this);
-        super.onStop();
     }
 
     @EventListener

@@ -22,6 +22,7 @@ import org.usersync.Directory;
 import org.usersync.DirectoryException;
 import org.usersync.DirectoryException.Kind;
 import org.usersync.DirectoryUser;
+import org.usersync.atlassian.Attempt;
 import org.usersync.atlassian.Images;
 import org.usersync.atlassian.Locks;
 
@@ -160,12 +161,11 @@ public final class ConfluenceDirectory implements Directory {
             throw new DirectoryException(Kind.CONFLICT, "Confluence already has a user named " + username);
         }
         // No password (Credential.NONE): the user signs in through the IdP or resets one.
-        ConfluenceUser u;
-        try {
-            u = c.userAccessor().createUser(new DefaultUser(username, displayName, email), Credential.NONE);
-        } catch (RuntimeException e) {
-            throw new DirectoryException(Kind.FAILED, "Confluence refused to create " + username + ": " + e.getMessage());
-        }
+        ConfluenceUser[] made = new ConfluenceUser[1];
+        DefaultUser template = new DefaultUser(username, displayName, email);
+        Attempt.write("Confluence refused to create " + username,
+                () -> made[0] = c.userAccessor().createUser(template, Credential.NONE));
+        ConfluenceUser u = made[0];
         if (externalId != null) {
             detail(u, EXTERNAL_ID, externalId, "the external id");
         }
@@ -184,12 +184,7 @@ public final class ConfluenceDirectory implements Directory {
             case "email" -> changed.setEmail(value);
             default -> throw new DirectoryException(Kind.UNSUPPORTED, "not a core field: " + target);
         }
-        try {
-            c.userAccessor().saveUser(changed);
-        } catch (RuntimeException e) {
-            throw new DirectoryException(Kind.FAILED, "Confluence refused " + target + " of " + u.getName() + ": "
-                    + e.getMessage());
-        }
+        Attempt.write("Confluence refused " + target + " of " + u.getName(), () -> c.userAccessor().saveUser(changed));
     }
 
     @Override
@@ -199,38 +194,25 @@ public final class ConfluenceDirectory implements Directory {
         if (other != null && !other.getKey().equals(u.getKey())) {
             throw new DirectoryException(Kind.CONFLICT, "Confluence already has a user named " + newUsername);
         }
-        try {
-            c.userAccessor().renameUser(u, newUsername);
-        } catch (Exception e) {
-            throw new DirectoryException(Kind.FAILED, "Confluence refused to rename " + u.getName() + ": "
-                    + e.getMessage());
-        }
+        Attempt.write("Confluence refused to rename " + u.getName(), () -> c.userAccessor().renameUser(u, newUsername));
     }
 
     @Override
     public void setActive(String key, boolean active) {
         ConfluenceUser u = user(key);
-        try {
+        Attempt.write("Confluence refused to " + (active ? "reactivate " : "deactivate ") + u.getName(), () -> {
             if (active) {
                 c.userAccessor().reactivateUser(u);
             } else {
                 c.userAccessor().deactivateUser(u);
             }
-        } catch (RuntimeException e) {
-            throw new DirectoryException(Kind.FAILED, "Confluence refused to " + (active ? "reactivate " : "deactivate ")
-                    + u.getName() + ": " + e.getMessage());
-        }
+        });
     }
 
     @Override
     public void deleteUser(String key) {
         ConfluenceUser u = user(key);
-        try {
-            c.userAccessor().removeUser(u);
-        } catch (RuntimeException e) {
-            throw new DirectoryException(Kind.FAILED, "Confluence refused to delete " + u.getName() + ": "
-                    + e.getMessage());
-        }
+        Attempt.write("Confluence refused to delete " + u.getName(), () -> c.userAccessor().removeUser(u));
     }
 
     /**
@@ -299,22 +281,14 @@ public final class ConfluenceDirectory implements Directory {
             throw new DirectoryException(Kind.FAILED, what + " is " + value.length()
                     + " characters; Confluence stores at most " + MAX_DETAIL_CHARS + " in a user detail");
         }
-        try {
-            c.userDetailsManager().setStringProperty(u, key, value);
-        } catch (RuntimeException e) {
-            throw new DirectoryException(Kind.FAILED, "Confluence refused " + what + ": " + e.getMessage());
-        }
+        Attempt.write("Confluence refused " + what, () -> c.userDetailsManager().setStringProperty(u, key, value));
     }
 
     private static void thirdPartyWrite(ProfileStore store, String app, ConfluenceUser u, String field, String value) {
         if (store == null) {
             throw new DirectoryException(Kind.UNSUPPORTED, app + " is not installed");
         }
-        try {
-            store.write(u, field, value);
-        } catch (RuntimeException e) {
-            throw new DirectoryException(Kind.FAILED, app + " refused " + field + ": " + e.getMessage());
-        }
+        Attempt.write(app + " refused " + field, () -> store.write(u, field, value));
     }
 
     @Override
@@ -334,45 +308,31 @@ public final class ConfluenceDirectory implements Directory {
         Attachment previous = c.attachmentManager().getAttachment(info, name);
         Attachment picture = new Attachment(name, type, image.length, "profile picture from usersync");
         picture.setContainer(info);
-        try {
+        Attempt.write("Confluence refused the profile picture of " + u.getName(), () -> {
             c.attachmentManager().saveAttachment(picture, previous, new ByteArrayInputStream(image));
             c.userAccessor().setUserProfilePicture(u, picture);
-        } catch (Exception e) {
-            throw new DirectoryException(Kind.FAILED, "Confluence refused the profile picture of " + u.getName() + ": "
-                    + e.getMessage());
-        }
+        });
     }
 
     @Override
     public void addMembership(String key, String group) {
         ConfluenceUser u = user(key);
-        try {
-            c.userAccessor().addMembership(group(group), u);
-        } catch (RuntimeException e) {
-            throw new DirectoryException(Kind.FAILED, "Confluence refused to add " + u.getName() + " to " + group + ": "
-                    + e.getMessage());
-        }
+        Group g = group(group);
+        Attempt.write("Confluence refused to add " + u.getName() + " to " + group,
+                () -> c.userAccessor().addMembership(g, u));
     }
 
     @Override
     public void removeMembership(String key, String group) {
         ConfluenceUser u = user(key);
-        try {
-            c.userAccessor().removeMembership(group(group), u);
-        } catch (RuntimeException e) {
-            throw new DirectoryException(Kind.FAILED, "Confluence refused to remove " + u.getName() + " from " + group
-                    + ": " + e.getMessage());
-        }
+        Group g = group(group);
+        Attempt.write("Confluence refused to remove " + u.getName() + " from " + group,
+                () -> c.userAccessor().removeMembership(g, u));
     }
 
     @Override
     public void createGroup(String name) {
-        try {
-            c.userAccessor().createGroup(name);
-        } catch (RuntimeException e) {
-            throw new DirectoryException(Kind.FAILED, "Confluence refused to create group " + name + ": "
-                    + e.getMessage());
-        }
+        Attempt.write("Confluence refused to create group " + name, () -> c.userAccessor().createGroup(name));
     }
 
     @Override

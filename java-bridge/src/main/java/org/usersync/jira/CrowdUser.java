@@ -11,7 +11,8 @@ import com.atlassian.jira.user.ApplicationUser;
 record CrowdUser(String name, String displayName, String emailAddress, boolean active, long directoryId)
         implements User {
     static CrowdUser of(ApplicationUser u) {
-        return new CrowdUser(u.getUsername(), u.getDisplayName(), u.getEmailAddress(), u.isActive(), u.getDirectoryId());
+        return new CrowdUser(u.getUsername(), u.getDisplayName(), u.getEmailAddress(), u.isActive(),
+                u.getDirectoryId());
     }
 
     CrowdUser withName(String n) {

@@ -27,14 +27,12 @@ import org.usersync.atlassian.UsersyncApp;
  */
 public final class JiraApp extends UsersyncApp {
     private final JiraServices jira;
-    private final EventPublisher events;
 
     public JiraApp(ApplicationProperties applicationProperties, ActiveObjects ao, SchedulerService scheduler,
             ClusterLockService clusterLocks, EventPublisher events, UserManager userManager, UserService userService,
             GroupManager groupManager, UserUtil userUtil, UserPropertyManager userPropertyManager,
             AvatarManager avatarManager, AvatarService avatarService) {
-        super(applicationProperties, ao, scheduler, clusterLocks);
-        this.events = events;
+        super(applicationProperties, ao, scheduler, clusterLocks, events);
         this.jira = new JiraServices(userManager, userService, groupManager, userUtil, userPropertyManager,
                 avatarManager, avatarService);
     }
@@ -55,18 +53,6 @@ public final class JiraApp extends UsersyncApp {
         }
         boolean notify = Boolean.parseBoolean(settings.getProperty("jira.notify.new.users", "false"));
         return new JiraDirectory(jira, new JiraSettings(directoryId, acting.trim(), notify), locks);
-    }
-
-    @Override
-    public void onStart() {
-        super.onStart();
-        events.register(this);
-    }
-
-    @Override
-    public void onStop() {
-        events.unregister(this);
-        super.onStop();
     }
 
     @EventListener

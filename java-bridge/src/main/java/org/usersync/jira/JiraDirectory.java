@@ -7,10 +7,8 @@ import com.atlassian.jira.bc.user.UserService;
 import com.atlassian.jira.bc.user.UserService.CreateUserRequest;
 import com.atlassian.jira.user.ApplicationUser;
 import com.atlassian.jira.user.DelegatingApplicationUser;
-import com.opensymphony.module.propertyset.PropertyException;
 import com.opensymphony.module.propertyset.PropertySet;
 import java.io.ByteArrayInputStream;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -23,6 +21,7 @@ import org.usersync.Directory;
 import org.usersync.DirectoryException;
 import org.usersync.DirectoryException.Kind;
 import org.usersync.DirectoryUser;
+import org.usersync.atlassian.Attempt;
 import org.usersync.atlassian.Images;
 import org.usersync.atlassian.Locks;
 
@@ -137,12 +136,9 @@ public final class JiraDirectory implements Directory {
                 .sendNotification(settings.sendNotification());
         UserService.CreateUserValidationResult check = jira.userService().validateCreateUser(request);
         requireValid(check, "create user " + username);
-        ApplicationUser created;
-        try {
-            created = jira.userService().createUser(check);
-        } catch (Exception e) {
-            throw new DirectoryException(Kind.FAILED, "Jira refused to create " + username + ": " + e.getMessage());
-        }
+        ApplicationUser[] made = new ApplicationUser[1];
+        Attempt.write("Jira refused to create " + username, () -> made[0] = jira.userService().createUser(check));
+        ApplicationUser created = made[0];
         if (externalId != null) {
             jira.userPropertyManager().getPropertySet(created).setString(EXTERNAL_ID, externalId);
         }
@@ -223,7 +219,7 @@ public final class JiraDirectory implements Directory {
                     + " characters; a Jira user property holds at most " + MAX_PROPERTY_CHARS);
         }
         PropertySet props = jira.userPropertyManager().getPropertySet(user(key));
-        try {
+        Attempt.write("Jira refused " + target, () -> {
             if (value == null) {
                 if (props.exists(name)) {
                     props.remove(name);
@@ -231,9 +227,7 @@ public final class JiraDirectory implements Directory {
             } else {
                 props.setString(name, value);
             }
-        } catch (PropertyException e) {
-            throw new DirectoryException(Kind.FAILED, "Jira refused " + target + ": " + e.getMessage());
-        }
+        });
     }
 
     @Override
@@ -246,45 +240,33 @@ public final class JiraDirectory implements Directory {
             throw new DirectoryException(Kind.FAILED, "the photo is neither PNG nor JPEG");
         }
         ApplicationUser u = user(key);
-        try {
+        ApplicationUser acting = actingUser();
+        Attempt.write("Jira refused the avatar of " + u.getUsername(), () -> {
             Avatar avatar = jira.avatarManager().create(Images.fileName(type), type, u, new ByteArrayInputStream(image),
                     null);
-            jira.avatarService().setCustomUserAvatar(actingUser(), u, avatar.getId());
-        } catch (IOException | RuntimeException e) {
-            throw new DirectoryException(Kind.FAILED, "Jira refused the avatar of " + u.getUsername() + ": "
-                    + e.getMessage());
-        }
+            jira.avatarService().setCustomUserAvatar(acting, u, avatar.getId());
+        });
     }
 
     @Override
     public void addMembership(String key, String group) {
         ApplicationUser u = user(key);
-        try {
-            jira.userUtil().addUserToGroup(group(group), u);
-        } catch (Exception e) {
-            throw new DirectoryException(Kind.FAILED, "Jira refused to add " + u.getUsername() + " to " + group + ": "
-                    + e.getMessage());
-        }
+        Group g = group(group);
+        Attempt.write("Jira refused to add " + u.getUsername() + " to " + group,
+                () -> jira.userUtil().addUserToGroup(g, u));
     }
 
     @Override
     public void removeMembership(String key, String group) {
         ApplicationUser u = user(key);
-        try {
-            jira.userUtil().removeUserFromGroup(group(group), u);
-        } catch (Exception e) {
-            throw new DirectoryException(Kind.FAILED, "Jira refused to remove " + u.getUsername() + " from " + group
-                    + ": " + e.getMessage());
-        }
+        Group g = group(group);
+        Attempt.write("Jira refused to remove " + u.getUsername() + " from " + group,
+                () -> jira.userUtil().removeUserFromGroup(g, u));
     }
 
     @Override
     public void createGroup(String name) {
-        try {
-            jira.groupManager().createGroup(name);
-        } catch (Exception e) {
-            throw new DirectoryException(Kind.FAILED, "Jira refused to create group " + name + ": " + e.getMessage());
-        }
+        Attempt.write("Jira refused to create group " + name, () -> jira.groupManager().createGroup(name));
     }
 
     @Override

@@ -52,7 +52,10 @@ public final class JiraApp extends UsersyncApp {
             throw new IllegalStateException("jira.directory.id in app.properties is not a number: " + dir);
         }
         boolean notify = Boolean.parseBoolean(settings.getProperty("jira.notify.new.users", "false"));
-        return new JiraDirectory(jira, new JiraSettings(directoryId, acting.trim(), notify), locks);
+        JiraServices services = new JiraServices(jira.userManager(), jira.userService(), jira.groupManager(),
+                jira.userUtil(), jira.userPropertyManager(), jira.avatarManager(), jira.avatarService(),
+                ServiceManagement.organizations());
+        return new JiraDirectory(services, new JiraSettings(directoryId, acting.trim(), notify), locks);
     }
 
     @EventListener

@@ -14,6 +14,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.usersync.Capabilities;
@@ -37,6 +38,9 @@ public final class JiraDirectory implements Directory {
     static final String PROPERTY_PREFIX = "jira.meta.";
     /** Where the IdP id is kept: a property an administrator does not see or edit. */
     static final String EXTERNAL_ID = "usersync.externalId";
+    static final String JSM = "jsm:organization";
+    /** Several organisations in one jsm:organization value. */
+    static final String ORG_SEPARATOR = "; ";
     /** A PropertySet "string" holds at most 255 characters. */
     static final int MAX_PROPERTY_CHARS = 255;
 
@@ -52,16 +56,17 @@ public final class JiraDirectory implements Directory {
 
     @Override
     public Capabilities capabilities() {
-        // JSM organisations are not built yet: a mapping to jsm:organization is refused.
-        return new Capabilities(true, Set.of(), false, false, false, jira.avatarManager() != null, true);
+        return new Capabilities(true, Set.of(), false, false, jira.organizations() != null,
+                jira.avatarManager() != null, true);
     }
 
     @Override
     public List<DirectoryUser> listUsers() {
+        Map<String, SortedSet<String>> orgs = organizations();
         List<DirectoryUser> out = new ArrayList<>();
         for (ApplicationUser u : jira.userManager().getAllApplicationUsers()) {
             if (settings.directoryId() == null || u.getDirectoryId() == settings.directoryId()) {
-                out.add(view(u));
+                out.add(view(u, orgs));
             }
         }
         return out;
@@ -70,7 +75,12 @@ public final class JiraDirectory implements Directory {
     @Override
     public DirectoryUser findUser(String username) {
         ApplicationUser u = jira.userManager().getUserByName(username);
-        return u == null ? null : view(u);
+        return u == null ? null : view(u, organizations());
+    }
+
+    /** Every user's JSM organisations, read once per look-up; empty without Service Management. */
+    private Map<String, SortedSet<String>> organizations() {
+        return jira.organizations() == null ? Map.of() : jira.organizations().byUserKey(actingUser());
     }
 
     /**
@@ -85,23 +95,28 @@ public final class JiraDirectory implements Directory {
 
     @Override
     public List<DirectoryUser> usersByKeys(Collection<String> keys) {
+        Map<String, SortedSet<String>> orgs = organizations();
         List<DirectoryUser> out = new ArrayList<>();
         for (String key : keys) {
             ApplicationUser u = jira.userManager().getUserByKey(key);
             if (u != null) {
-                out.add(view(u));
+                out.add(view(u, orgs));
             }
         }
         return out;
     }
 
-    private DirectoryUser view(ApplicationUser u) {
+    private DirectoryUser view(ApplicationUser u, Map<String, SortedSet<String>> orgs) {
         Map<String, String> values = new TreeMap<>();
         putIfSet(values, "display_name", u.getDisplayName());
         putIfSet(values, "email", u.getEmailAddress());
         PropertySet props = jira.userPropertyManager().getPropertySet(u);
         for (String k : props.getKeys(PROPERTY_PREFIX)) {
             putIfSet(values, "property:" + k.substring(PROPERTY_PREFIX.length()), props.getString(k));
+        }
+        SortedSet<String> memberOf = orgs.get(u.getKey());
+        if (memberOf != null) {
+            putIfSet(values, JSM, String.join(ORG_SEPARATOR, memberOf));
         }
         Set<String> groups = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
         groups.addAll(jira.groupManager().getGroupNamesForUser(u));
@@ -210,6 +225,19 @@ public final class JiraDirectory implements Directory {
 
     @Override
     public void setField(String key, String target, String value) {
+        if (target.equals(JSM) && jira.organizations() != null) {
+            SortedSet<String> names = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+            for (String n : value == null ? new String[0] : value.split(";")) {
+                if (!n.isBlank()) {
+                    names.add(n.trim());
+                }
+            }
+            ApplicationUser u = user(key);
+            ApplicationUser acting = actingUser();
+            Attempt.write("Service Management refused the organisations of " + u.getUsername(),
+                    () -> jira.organizations().set(acting, u, names));
+            return;
+        }
         if (!target.startsWith("property:")) {
             throw new DirectoryException(Kind.UNSUPPORTED, "Jira has no " + target);
         }

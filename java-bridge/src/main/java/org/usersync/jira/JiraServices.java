@@ -8,7 +8,16 @@ import com.atlassian.jira.user.UserPropertyManager;
 import com.atlassian.jira.user.util.UserManager;
 import com.atlassian.jira.user.util.UserUtil;
 
-/** The Jira components the directory writes through (injected by the plugin framework). */
+/**
+ * The Jira components the directory writes through (injected by the plugin framework), and
+ * Service Management's organisations when it is present (null otherwise).
+ */
 public record JiraServices(UserManager userManager, UserService userService, GroupManager groupManager,
         UserUtil userUtil, UserPropertyManager userPropertyManager, AvatarManager avatarManager,
-        AvatarService avatarService) {}
+        AvatarService avatarService, Organizations organizations) {
+    /** Without Service Management. */
+    public JiraServices(UserManager userManager, UserService userService, GroupManager groupManager, UserUtil userUtil,
+            UserPropertyManager userPropertyManager, AvatarManager avatarManager, AvatarService avatarService) {
+        this(userManager, userService, groupManager, userUtil, userPropertyManager, avatarManager, avatarService, null);
+    }
+}

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -159,6 +160,45 @@ class JiraDirectoryTest {
         }
         assertEquals("short", jira.properties(jira.getUserByName("dan").getKey()).get("jira.meta.bio"));
         assertNull(jira.properties(jira.getUserByName("cat").getKey()).get("jira.meta.bio"));
+    }
+
+    @Test
+    void serviceManagementOrganisationsFollowTheSourceAndAreRefusedWithoutIt() throws Exception {
+        Path csv = tmp.resolve("people.csv");
+        StringBuilder rows = new StringBuilder("id,user,name,mail,status,org\n");
+        for (int i = 1; i <= 60; i++) {
+            rows.append(i).append(",c").append(i).append(",C ").append(i).append(",c").append(i)
+                    .append("@example.com,active,").append(i == 1 ? "Acme; Beta" : "Org " + (i % 55)).append('\n');
+        }
+        Files.writeString(csv, rows.toString());
+        String mapping = ",{\"target\":\"jsm:organization\",\"source\":\"org\"}";
+        String config = csvConfig(csv, mapping, "none");
+        // Without Service Management the target is refused before anything is written.
+        try (Engine engine = new Engine(tmp.resolve("none.db"), config, null, dir)) {
+            String report = engine.sync();
+            assertEquals("FAILED", field(report, "status"), report);
+            assertTrue(report.contains("jsm:organization"), report);
+        } catch (ConfigurationException e) {
+            assertTrue(e.getMessage().contains("jsm:organization"), e.getMessage());
+        }
+        assertFalse(jira.calls.containsKey("createUser"));
+
+        FakeServiceManagement jsm = new FakeServiceManagement(jira);
+        JiraDirectory withJsm = new JiraDirectory(new JiraServices(jira, jira, jira, jira, jira, jira, jira,
+                new JsmOrganizations(jsm)), new JiraSettings(FakeJira.INTERNAL_DIRECTORY, "admin", false),
+                new HeldLocks());
+        try (Engine engine = new Engine(tmp.resolve("state.db"), config, null, withJsm)) {
+            assertEquals("DONE", field(engine.sync(), "status"));
+            Map<String, Set<String>> members = jsm.membersByOrganisation();
+            assertEquals(Set.of("c1"), members.get("Acme"));
+            assertEquals(Set.of("c1"), members.get("Beta"));
+            assertEquals(Set.of("c2", "c57"), members.get("Org 2"), "more than one page of organisations");
+            assertEquals(0, number(engine.sync(), "writes"), "organisations read back as written");
+            Files.writeString(csv, rows.toString().replace("Acme; Beta", "Beta"));
+            assertEquals(1, number(engine.sync(), "updated"));
+            assertEquals(Set.of(), jsm.membersByOrganisation().get("Acme"));
+            assertEquals(Set.of("c1"), jsm.membersByOrganisation().get("Beta"));
+        }
     }
 
     @Test

@@ -134,6 +134,9 @@ fn map_cow(
         match &rule.target {
             Target::Username => username = value,
             Target::Active => active = active && value.as_deref().map(truthy).unwrap_or(true),
+            Target::JsmOrganization => {
+                values.insert(Target::JsmOrganization, value.as_deref().and_then(organisations));
+            }
             target => {
                 values.insert(target.clone(), value);
             }
@@ -316,6 +319,16 @@ fn check(target: &Target, value: Option<&str>) -> Result<(), String> {
     }
 }
 
+/// A set of JSM organisation names in the one form a directory reports it: trimmed, without
+/// empties or repeats (whatever their case), sorted ignoring case, joined by "; " — so that
+/// "Beta;acme" from a source equals "acme; Beta" read back, and nothing is rewritten every run.
+fn organisations(v: &str) -> Option<String> {
+    let mut names: Vec<&str> = v.split(';').map(str::trim).filter(|n| !n.is_empty()).collect();
+    names.sort_by_key(|n| n.to_lowercase());
+    names.dedup_by_key(|n| n.to_lowercase());
+    (!names.is_empty()).then(|| names.join("; "))
+}
+
 fn truthy(v: &str) -> bool {
     ["true", "1", "yes", "active"].contains(&v.trim().to_lowercase().as_str())
 }
@@ -329,4 +342,13 @@ pub fn is_email(v: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn organisation_sets_have_one_form() {
+        assert_eq!(super::organisations("Beta;acme; ;ACME ").as_deref(), Some("acme; Beta"));
+        assert_eq!(super::organisations(" ; "), None);
+    }
 }

@@ -54,7 +54,7 @@ public final class JsmOrganizations implements Organizations {
         Map<String, SortedSet<String>> out = new TreeMap<>();
         for (CustomerOrganization org : organizations(acting)) {
             for (ApplicationUser u : members(acting, org)) {
-                out.computeIfAbsent(u.getKey(), k -> new TreeSet<>()).add(org.getName());
+                out.computeIfAbsent(u.getKey(), k -> new TreeSet<>(String.CASE_INSENSITIVE_ORDER)).add(org.getName());
             }
         }
         return out;

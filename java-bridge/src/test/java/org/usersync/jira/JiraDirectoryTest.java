@@ -168,7 +168,7 @@ class JiraDirectoryTest {
         StringBuilder rows = new StringBuilder("id,user,name,mail,status,org\n");
         for (int i = 1; i <= 60; i++) {
             rows.append(i).append(",c").append(i).append(",C ").append(i).append(",c").append(i)
-                    .append("@example.com,active,").append(i == 1 ? "Acme; Beta" : "Org " + (i % 55)).append('\n');
+                    .append("@example.com,active,").append(i == 1 ? "Beta;Acme" : "Org " + (i % 55)).append('\n');
         }
         Files.writeString(csv, rows.toString());
         String mapping = ",{\"target\":\"jsm:organization\",\"source\":\"org\"}";
@@ -193,8 +193,8 @@ class JiraDirectoryTest {
             assertEquals(Set.of("c1"), members.get("Acme"));
             assertEquals(Set.of("c1"), members.get("Beta"));
             assertEquals(Set.of("c2", "c57"), members.get("Org 2"), "more than one page of organisations");
-            assertEquals(0, number(engine.sync(), "writes"), "organisations read back as written");
-            Files.writeString(csv, rows.toString().replace("Acme; Beta", "Beta"));
+            assertEquals(0, number(engine.sync(), "writes"), "the set reads back equal, whatever its order");
+            Files.writeString(csv, rows.toString().replace("Beta;Acme", "Beta"));
             assertEquals(1, number(engine.sync(), "updated"));
             assertEquals(Set.of(), jsm.membersByOrganisation().get("Acme"));
             assertEquals(Set.of("c1"), jsm.membersByOrganisation().get("Beta"));

@@ -1,6 +1,7 @@
 //! usersync: synchronises users from identity providers into an application's directory.
 //! See docs/ARCHITECTURE.md for the pipeline and where each stage lives.
 
+pub mod admin;
 pub mod attributes;
 pub mod config;
 pub mod connector;

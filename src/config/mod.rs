@@ -3,9 +3,9 @@
 
 mod limits;
 mod parse;
-mod presets;
+pub mod presets;
 mod reader;
-mod secrets;
+pub mod secrets;
 pub mod strict_json;
 
 use std::fmt;

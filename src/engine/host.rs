@@ -81,6 +81,25 @@ impl HostEngine {
         Self::with_store(Box::new(store), config_json, base_dir, directory)
     }
 
+    /// An engine on the configuration its store holds, or on none yet (no connectors): where the
+    /// admin console starts on a fresh data directory. `base_dir` is where relative paths of a
+    /// configuration made there resolve.
+    pub fn from_store_or_empty(
+        store: Box<dyn crate::store::StateStore>,
+        directory: Box<dyn Directory>,
+        base_dir: &str,
+    ) -> Result<HostEngine, HostError> {
+        if store.config().map_err(EngineError::from)?.is_some() {
+            return Self::from_stored_config(store, directory);
+        }
+        let config = Config {
+            connectors: Vec::new(),
+            operations: crate::config::Operations::default(),
+            base_dir: PathBuf::from(base_dir),
+        };
+        Ok(HostEngine { engine: Engine::new(store, directory), config: RwLock::new(config) })
+    }
+
     /// An engine on the configuration its store holds (imported before): the configuration and
     /// its secrets never pass through the host.
     pub fn from_stored_config(
@@ -110,6 +129,11 @@ impl HostEngine {
 
     fn config(&self) -> Config {
         self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The active configuration (the admin API edits it and imports the result).
+    pub fn current_config(&self) -> Config {
+        self.config()
     }
 
     /// Replaces the configuration; on error the old one stays. A running scheduler follows the

@@ -21,6 +21,7 @@ macro_rules! err {
 }
 
 mod output;
+mod serve;
 mod signals;
 
 use std::io::IsTerminal;
@@ -91,6 +92,12 @@ enum Command {
     /// Inspect one run.
     #[command(subcommand)]
     Run(RunCommand),
+    /// Serve the admin console (the page and its API) until stopped; loopback by default.
+    Serve {
+        /// Address to listen on (port 0: any free port; the chosen one is printed).
+        #[arg(long, default_value = "127.0.0.1:8765")]
+        listen: String,
+    },
     /// Run the connectors' schedules in the foreground until SIGTERM or Ctrl-C: each run logs a
     /// start and a stop line; stopping cancels the current run between users.
     Daemon {
@@ -371,6 +378,20 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
             } else {
                 output::print_history(&runs);
             }
+            Ok(0)
+        }
+        Command::Serve { listen } => {
+            let store = SqliteStore::open(&cli.data_dir.join("state.db"))?;
+            let directory = LocalDirectory::open(&cli.data_dir.join("directory.db"))?;
+            let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            let host = usersync::engine::host::HostEngine::from_store_or_empty(
+                Box::new(store),
+                Box::new(directory),
+                &base.to_string_lossy(),
+            )
+            .map_err(|e| EngineError::Invalid(e.message))?;
+            let api = usersync::admin::AdminApi::new(std::sync::Arc::new(host));
+            serve::serve(api, &cli.data_dir, &listen).map_err(|e| EngineError::Invalid(e.to_string()))?;
             Ok(0)
         }
         Command::Daemon { config } => {

@@ -1,0 +1,127 @@
+// The admin console. Every value from the API is shown with textContent: nothing an identity
+// provider sends (a display name, a group) is ever parsed as HTML.
+"use strict";
+
+const api = {
+  token: sessionStorage.getItem("usersync-token"),
+  csrf: null,
+  async call(method, path, body) {
+    const headers = { "Authorization": "Bearer " + this.token };
+    if (method !== "GET") {
+      headers["X-Usersync-Csrf"] = this.csrf;
+      headers["Content-Type"] = "application/json";
+    }
+    const res = await fetch("api/1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      throw new Error(data.error || ("HTTP " + res.status));
+    }
+    return data;
+  },
+};
+
+function el(tag, text) {
+  const e = document.createElement(tag);
+  if (text !== undefined) {
+    e.textContent = String(text);
+  }
+  return e;
+}
+
+function say(text, error) {
+  const s = document.getElementById("status");
+  s.textContent = text;
+  s.className = error ? "error" : "";
+}
+
+function show(view) {
+  for (const id of ["login", "connectors", "runs", "schedules"]) {
+    document.getElementById(id).hidden = id !== view;
+  }
+  if (view === "connectors") loadConnectors().catch((e) => say(e.message, true));
+  if (view === "runs") loadRuns().catch((e) => say(e.message, true));
+  if (view === "schedules") loadSchedules().catch((e) => say(e.message, true));
+}
+
+async function loadConnectors() {
+  const data = await api.call("GET", "/connectors");
+  const body = document.getElementById("connector-rows");
+  body.replaceChildren();
+  for (const c of data.connectors) {
+    const row = el("tr");
+    row.append(el("td", c.id), el("td", c.type),
+      el("td", (c.secrets || []).map((s) => s.name + ": " + s.state).join(", ")));
+    const actions = el("td");
+    for (const [label, simulate] of [["Simulate", true], ["Run", false]]) {
+      const b = el("button", label);
+      b.type = "button";
+      b.addEventListener("click", () => startRun(c.id, simulate).catch((e) => say(e.message, true)));
+      actions.append(b, document.createTextNode(" "));
+    }
+    row.append(actions);
+    body.append(row);
+  }
+  say(data.connectors.length + " connector(s)");
+}
+
+async function startRun(connector, simulate) {
+  const started = await api.call("POST", "/runs", { connector, simulate });
+  show("runs");
+  const box = document.getElementById("progress-box");
+  box.hidden = false;
+  for (;;) {
+    const p = await api.call("GET", "/runs/" + started.run_id + "/progress");
+    const pct = p.total ? Math.round((100 * p.done) / p.total) : 0;
+    document.getElementById("progress").value = p.phase === "finished" ? 100 : pct;
+    document.getElementById("progress-text").textContent = p.phase + " " + p.done + "/" + p.total;
+    if (p.phase === "finished") break;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  await loadRuns();
+}
+
+async function loadRuns() {
+  const data = await api.call("GET", "/runs?limit=50");
+  const body = document.getElementById("run-rows");
+  body.replaceChildren();
+  for (const r of data.runs) {
+    const row = el("tr");
+    const counts = Object.entries(r.counts).filter(([, n]) => n > 0).map(([k, n]) => k + " " + n).join(", ");
+    row.append(el("td", r.id), el("td", r.connector), el("td", r.mode + (r.simulate ? " (simulated)" : "")),
+      el("td", r.status), el("td", r.started_at), el("td", counts));
+    body.append(row);
+  }
+}
+
+async function loadSchedules() {
+  const data = await api.call("GET", "/schedules");
+  document.getElementById("schedule-text").textContent = JSON.stringify(data, null, 2);
+}
+
+async function signIn(token) {
+  api.token = token;
+  const session = await api.call("GET", "/session");
+  api.csrf = session.csrf;
+  sessionStorage.setItem("usersync-token", token);
+  show("connectors");
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const b of document.querySelectorAll("nav button")) {
+    b.addEventListener("click", () => show(b.dataset.view));
+  }
+  document.getElementById("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    signIn(document.getElementById("token").value).catch((e) => say(e.message, true));
+  });
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromLink) {
+    history.replaceState(null, "", location.pathname);
+  }
+  const token = fromLink || api.token;
+  if (token) {
+    signIn(token).catch(() => show("login"));
+  } else {
+    show("login");
+  }
+});

@@ -51,5 +51,7 @@ for app in jira confluence; do
     mkdir -p "$work/$app"
     sed "s/\${project.version}/$version/" "java-bridge/src/main/resources/$app/atlassian-plugin.xml" >"$work/$app/atlassian-plugin.xml"
     cp java-bridge/src/main/resources/common/usersync.properties "$work/$app/"
+    # The admin console's page, the same files usersync serve embeds.
+    mkdir -p "$work/$app/admin-page" && cp src/admin/page/* "$work/$app/admin-page/"
     jar_of "$app" atlassian "$app"
 done

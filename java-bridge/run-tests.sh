@@ -24,6 +24,8 @@ rm -rf "$out" && mkdir -p "$out/stubs" "$out/classes" "$out/test-classes"
 javac --release 17 -Xlint:all -Werror -d "$out/stubs" -cp "$servlet" $(find java-bridge/stubs -name '*.java')
 javac --release 17 -Xlint:all -Werror -d "$out/classes" -cp "$out/stubs:$servlet:$slf4j" \
     $(find java-bridge/src/main/java -name '*.java')
+# The console page, where the servlet finds it in a jar.
+mkdir -p "$out/classes/admin-page" && cp src/admin/page/* "$out/classes/admin-page/"
 javac --release 17 -Xlint:all -Werror -d "$out/test-classes" -cp "$out/classes:$out/stubs:$servlet:$slf4j:$junit" \
     $(find java-bridge/src/test/java -name '*.java')
 

@@ -207,6 +207,38 @@ fn answer<'l>(
     .resolve::<Throw>()
 }
 
+/// One call of the admin API (src/admin): the servlet inside Jira or Confluence forwards its
+/// requests here, so both servers answer with the same handlers. The answer is an envelope:
+/// `{"status", "content_type", "filename", "body"}`.
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_adminCall<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    method: JString<'l>,
+    path: JString<'l>,
+    query: JString<'l>,
+    body: JString<'l>,
+) -> JString<'l> {
+    env.with_env(|env| -> Res<JString<'l>> {
+        let api = crate::admin::AdminApi::new(lookup(handle)?);
+        let method = string(env, &method, "method")?;
+        let path = string(env, &path, "path")?;
+        let query = opt_string(env, &query)?.unwrap_or_default();
+        let body = opt_string(env, &body)?.unwrap_or_default();
+        let answer =
+            api.handle(&crate::admin::ApiRequest { method: &method, path: &path, query: &query, body: body.as_bytes() });
+        let envelope = serde_json::json!({
+            "status": answer.status,
+            "content_type": answer.content_type,
+            "filename": answer.filename,
+            "body": String::from_utf8_lossy(&answer.body),
+        });
+        jstring(env, envelope.to_string())
+    })
+    .resolve::<Throw>()
+}
+
 #[no_mangle]
 pub extern "system" fn Java_org_usersync_NativeEngine_progress<'l>(
     mut env: EnvUnowned<'l>,

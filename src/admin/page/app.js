@@ -6,9 +6,17 @@ const api = {
   token: sessionStorage.getItem("usersync-token"),
   csrf: null,
   async call(method, path, body) {
-    const headers = { "Authorization": "Bearer " + this.token };
+    // usersync serve wants its token (and for a change the CSRF token); inside Jira or
+    // Confluence the application's session signs the call and a change carries the
+    // applications' XSRF header.
+    const headers = { "X-Atlassian-Token": "no-check" };
+    if (this.token) {
+      headers["Authorization"] = "Bearer " + this.token;
+    }
     if (method !== "GET") {
-      headers["X-Usersync-Csrf"] = this.csrf;
+      if (this.csrf) {
+        headers["X-Usersync-Csrf"] = this.csrf;
+      }
       headers["Content-Type"] = "application/json";
     }
     const res = await fetch("api/1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -102,7 +110,9 @@ async function signIn(token) {
   api.token = token;
   const session = await api.call("GET", "/session");
   api.csrf = session.csrf;
-  sessionStorage.setItem("usersync-token", token);
+  if (token) {
+    sessionStorage.setItem("usersync-token", token);
+  }
   show("connectors");
 }
 
@@ -119,9 +129,6 @@ document.addEventListener("DOMContentLoaded", () => {
     history.replaceState(null, "", location.pathname);
   }
   const token = fromLink || api.token;
-  if (token) {
-    signIn(token).catch(() => show("login"));
-  } else {
-    show("login");
-  }
+  // Inside the application the session is enough; standalone, the token is.
+  signIn(token).catch(() => (token ? signIn(null) : Promise.reject()).catch(() => show("login")));
 });

@@ -245,6 +245,21 @@ public final class Engine implements AutoCloseable {
         return NativeEngine.schedules(handle.get());
     }
 
+    /** An answer of the admin API: what a server sends back to the browser. */
+    public record AdminAnswer(int status, String contentType, String filename, String body) {}
+
+    /**
+     * One call of the admin API (the same handlers {@code usersync serve} uses): {@code path}
+     * is the part after {@code /api/1}, {@code query} the raw query string or null. The caller
+     * has authenticated the user and checked XSRF; the engine answers without secrets.
+     */
+    public AdminAnswer adminCall(String method, String path, String query, String body) {
+        java.util.Map<String, Object> a = JsonReader.object(NativeEngine.adminCall(handle.get(),
+                Objects.requireNonNull(method, "method"), Objects.requireNonNull(path, "path"), query, body));
+        return new AdminAnswer(((Number) a.get("status")).intValue(), (String) a.get("content_type"),
+                (String) a.get("filename"), (String) a.get("body"));
+    }
+
     /** The next fire times, soonest first: [{"connector", "kind", "at"}]. */
     public String nextFireTimes(int count) {
         return NativeEngine.nextFireTimes(handle.get(), count);

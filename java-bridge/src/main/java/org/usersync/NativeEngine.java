@@ -71,6 +71,8 @@ final class NativeEngine {
 
     static native String schedules(long handle);
 
+    static native String adminCall(long handle, String method, String path, String query, String body);
+
     static native String check(long handle, String connector);
 
     static native void close(long handle);

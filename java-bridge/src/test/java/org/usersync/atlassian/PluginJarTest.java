@@ -109,7 +109,10 @@ class PluginJarTest {
             assertTrue(i18n.containsKey(e.getAttribute("key")), "no text for " + e.getAttribute("key"));
         }
         String servletPath = text(root, "url-pattern");
-        assertEquals("/plugins/servlet" + servletPath, text(root, "link"), "the admin link reaches the servlet");
+        assertEquals("/plugins/servlet" + servletPath + "/", text(root, "link"), "the admin link reaches the servlet");
+        for (String asset : List.of("index.html", "app.js", "app.css")) {
+            assertTrue(entries.contains("admin-page/" + asset), "the console page's " + asset);
+        }
         Element filter = elements(root, "servlet-filter").get(0);
         assertEquals("before-login", filter.getAttribute("location"));
 

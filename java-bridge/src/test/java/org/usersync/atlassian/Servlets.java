@@ -23,6 +23,12 @@ final class Servlets {
     /** A request; {@code params} are what the container parsed from a form body. */
     static HttpServletRequest request(String method, String uri, Map<String, String> headers,
             Map<String, String> params, byte[] body) {
+        return request(method, uri, null, null, headers, params, body);
+    }
+
+    /** A request to a servlet: {@code pathInfo} after the servlet's path, and a query string. */
+    static HttpServletRequest request(String method, String uri, String pathInfo, String queryString,
+            Map<String, String> headers, Map<String, String> params, byte[] body) {
         Map<String, String> h = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
         h.putAll(headers);
         ByteArrayInputStream in = new ByteArrayInputStream(body);
@@ -39,6 +45,11 @@ final class Servlets {
                 new Class<?>[] {HttpServletRequest.class}, (proxy, m, args) -> switch (m.getName()) {
                     case "getMethod" -> method;
                     case "getRequestURI" -> uri;
+                    case "getPathInfo" -> pathInfo;
+                    case "getQueryString" -> queryString;
+                    case "getScheme" -> "http";
+                    case "getServerName" -> "jira.example.com";
+                    case "getServerPort" -> 8080;
                     case "getHeader" -> h.get((String) args[0]);
                     case "getContentType" -> h.get("Content-Type");
                     case "getContentLengthLong" -> (long) body.length;
@@ -71,7 +82,7 @@ final class Servlets {
                                 status = 302;
                                 redirect = (String) args[0];
                             }
-                            case "sendError" -> status = (Integer) args[0];
+                            case "sendError", "setStatus" -> status = (Integer) args[0];
                             case "setContentType" -> headers.put("Content-Type", (String) args[0]);
                             case "setHeader" -> headers.put((String) args[0], (String) args[1]);
                             case "getWriter" -> {

@@ -36,10 +36,26 @@ public final class ServletsAccess {
         };
     }
 
-    /** A GET of the servlet with the session cookie given (null: not logged in). */
+    /** A GET of the servlet's page with the session cookie given (null: not logged in). */
     public static Result get(HttpServlet servlet, String session) throws Exception {
-        Map<String, String> headers = session == null ? Map.of() : Map.of("Cookie", session);
-        HttpServletRequest req = request("GET", "/plugins/servlet/usersync/admin", headers, Map.of(), new byte[0]);
+        return call(servlet, session, "GET", "/", Map.of(), "");
+    }
+
+    /** A call of the servlet at {@code pathInfo} (after /plugins/servlet/usersync/admin). */
+    public static Result call(HttpServlet servlet, String session, String method, String pathInfo,
+            Map<String, String> extraHeaders, String body) throws Exception {
+        Map<String, String> headers = new java.util.TreeMap<>(extraHeaders);
+        if (session != null) {
+            headers.put("Cookie", session);
+        }
+        String path = pathInfo;
+        String query = null;
+        if (pathInfo != null && pathInfo.contains("?")) {
+            path = pathInfo.substring(0, pathInfo.indexOf('?'));
+            query = pathInfo.substring(pathInfo.indexOf('?') + 1);
+        }
+        HttpServletRequest req = Servlets.request(method, "/plugins/servlet/usersync/admin" + (path == null ? "" : path),
+                path, query, headers, Map.of(), body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         Servlets.Response res = new Servlets.Response();
         servlet.service(req, res.proxy);
         return new Result(res.status, res.redirect, res.text(), res.headers);

@@ -307,12 +307,28 @@ class JiraAppTest {
         LoginUriProvider login = ret -> URI.create("/login.jsp?os_destination=" + ret);
         AdminServlet servlet = new AdminServlet(app, sal, login);
         assertEquals(302, ServletsAccess.get(servlet, null).status());
+        assertEquals(401, ServletsAccess.call(servlet, null, "GET", "/api/1/connectors", Map.of(), "").status());
         assertEquals(403, ServletsAccess.get(servlet, "s-ann").status());
-        ServletsAccess.Result ok = ServletsAccess.get(servlet, "s-admin");
-        assertEquals(200, ok.status());
-        assertTrue(ok.body().contains("The engine is running"), ok.body());
-        assertTrue(ok.body().contains("0 0 2 * * ?"), ok.body());
-        assertEquals("nosniff", ok.headers().get("X-Content-Type-Options"));
+        assertEquals(403, ServletsAccess.call(servlet, "s-ann", "GET", "/api/1/connectors", Map.of(), "").status());
+        ServletsAccess.Result page = ServletsAccess.get(servlet, "s-admin");
+        assertEquals(200, page.status());
+        assertTrue(page.body().contains("<title>usersync</title>"), page.body());
+        assertTrue(page.headers().get("Content-Security-Policy").contains("script-src 'self'"));
+        // The same API as usersync serve, through the engine's handlers.
+        ServletsAccess.Result list = ServletsAccess.call(servlet, "s-admin", "GET", "/api/1/connectors", Map.of(), "");
+        assertEquals(200, list.status(), list.body());
+        assertTrue(list.body().contains("\"id\":\"people\""), list.body());
+        assertEquals("nosniff", list.headers().get("X-Content-Type-Options"));
+        String run = "{\"connector\":\"people\",\"simulate\":true}";
+        assertEquals(403, ServletsAccess.call(servlet, "s-admin", "POST", "/api/1/runs", Map.of(), run).status(),
+                "a change without the XSRF header");
+        Map<String, String> xsrf = Map.of("X-Atlassian-Token", "no-check");
+        assertEquals(403, ServletsAccess.call(servlet, "s-admin", "POST", "/api/1/runs",
+                Map.of("X-Atlassian-Token", "no-check", "Origin", "http://evil.example"), run).status());
+        ServletsAccess.Result started = ServletsAccess.call(servlet, "s-admin", "POST", "/api/1/runs", xsrf, run);
+        assertEquals(202, started.status(), started.body());
+        ServletsAccess.Result history = ServletsAccess.call(servlet, "s-admin", "GET", "/api/1/runs?limit=1", Map.of(), "");
+        assertTrue(history.body().contains("\"runs\""), history.body());
     }
 
     UserProfile profile(String username) {

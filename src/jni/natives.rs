@@ -226,8 +226,12 @@ pub extern "system" fn Java_org_usersync_NativeEngine_adminCall<'l>(
         let path = string(env, &path, "path")?;
         let query = opt_string(env, &query)?.unwrap_or_default();
         let body = opt_string(env, &body)?.unwrap_or_default();
-        let answer =
-            api.handle(&crate::admin::ApiRequest { method: &method, path: &path, query: &query, body: body.as_bytes() });
+        let answer = api.handle(&crate::admin::ApiRequest {
+            method: &method,
+            path: &path,
+            query: &query,
+            body: body.as_bytes(),
+        });
         let envelope = serde_json::json!({
             "status": answer.status,
             "content_type": answer.content_type,

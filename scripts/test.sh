@@ -2,9 +2,10 @@
 # The whole test suite, exactly as CI runs it (.ci/run calls this script): formatting, clippy,
 # the Rust tests, the checked-in C header, the C ABI tests under valgrind, and the Java shim's
 # JUnit 5 tests under -Xcheck:jni.
-# Needs the Rust toolchain (with rustfmt and clippy), gcc, valgrind, python3, a JDK (17+) and
-# Debian's junit5; a missing Debian package is installed when running as root, otherwise the
-# script says exactly what to install.
+# Needs the Rust toolchain (with rustfmt and clippy), gcc, valgrind, python3, a JDK (17+),
+# Debian's junit5, libservlet-api-java, libslf4j-java, chromium and npm (playwright-core comes
+# from the npm registry); a missing Debian package is installed when running as root, otherwise
+# the script says exactly what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +35,8 @@ need_deb javac openjdk-17-jdk-headless
 need_deb /usr/share/java/junit-platform-console-standalone.jar junit5
 need_deb /usr/share/java/servlet-api.jar libservlet-api-java
 need_deb /usr/share/java/slf4j-api.jar libslf4j-java
+need_deb /usr/bin/chromium chromium
+need_deb npm npm
 
 echo "== formatting"
 cargo fmt --check
@@ -51,6 +54,8 @@ echo "== C ABI tests (gcc -Wall -Wextra -Werror, valgrind)"
 bash tests/c/run.sh
 echo "== Java shim tests (JUnit 5, -Xcheck:jni)"
 bash java-bridge/run-tests.sh
+echo "== admin console in a browser (Chromium, playwright-core)"
+bash tests/browser/run.sh
 # The benchmark's figures are not checked (docs/PERFORMANCE.md has them); this proves the
 # documented command builds and that every phase ends DONE with nothing failed.
 echo "== benchmark smoke run (1,000 users)"

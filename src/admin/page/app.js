@@ -85,7 +85,13 @@ async function startRun(connector, simulate) {
     if (p.phase === "finished") break;
     await new Promise((r) => setTimeout(r, 300));
   }
-  await loadRuns();
+  // The run's record is written as it finishes: read the history until it shows the outcome.
+  for (let i = 0; i < 20; i++) {
+    const runs = await loadRuns();
+    const mine = runs.find((r) => r.id === started.run_id);
+    if (!mine || mine.status !== "RUNNING") break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 async function loadRuns() {
@@ -99,6 +105,7 @@ async function loadRuns() {
       el("td", r.status), el("td", r.started_at), el("td", counts));
     body.append(row);
   }
+  return data.runs;
 }
 
 async function loadSchedules() {

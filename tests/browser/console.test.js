@@ -80,6 +80,51 @@ async function api(method, p, body) {
     await page.screenshot({ path: path.join(shots, "runs.png") });
   });
 
+  await step("a run's per-user results show before and after, filtered and searched", async () => {
+    await page.click("#run-rows tr button");
+    await page.waitForFunction(() => document.getElementById("result-count").textContent.includes("of 28"));
+    await page.selectOption("#outcome", "filtered");
+    await page.click("#result-filter button");
+    await page.waitForFunction(() => document.getElementById("result-count").textContent === "1 of 1 user(s)");
+    await page.selectOption("#outcome", "");
+    await page.fill("#search", "alice");
+    await page.click("#result-filter button");
+    await page.waitForFunction(() => document.getElementById("result-rows").textContent.includes("alice.andersen"));
+    assert((await page.textContent("#result-count")) === "1 of 1 user(s)", await page.textContent("#result-count"));
+    const row = await page.textContent("#result-rows");
+    assert(row.includes("profile:department: (empty) → Engineering"), row);
+    await page.screenshot({ path: path.join(shots, "run-details.png") });
+  });
+
+  await step("a display name that is markup is shown as text and never runs", async () => {
+    const fs = require("fs");
+    const os = require("os");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "usersync-xss-"));
+    const csv = path.join(dir, "people.csv");
+    fs.writeFileSync(csv, "id,user,name,mail\n1,mallory,<img src=x onerror=alert(1)>,mallory@example.com\n");
+    const made = await api("PUT", "/connectors/xss", {
+      type: "csv", source: { path: csv, id_column: "id" },
+      mapping: [{ target: "username", source: "user" }, { target: "display_name", source: "name" },
+        { target: "email", source: "mail" }],
+    });
+    assert(made.status === 201, JSON.stringify(made.body));
+    await page.click("nav button[data-view=runs]");
+    await page.click("nav button[data-view=connectors]");
+    await page.waitForSelector("#connector-rows tr:has-text('xss')");
+    await page.click("#connector-rows tr:has-text('xss') button:has-text('Simulate')");
+    await page.waitForFunction(() => document.getElementById("run-rows").textContent.includes("xss"));
+    await page.waitForFunction(() => /2xssfull \(simulated\)DONE/.test(document.getElementById("run-rows").textContent),
+      null, { timeout: 10000 });
+    await page.fill("#search", "");
+    await page.click("#run-rows tr:has-text('xss') button");
+    await page.waitForFunction(() => document.getElementById("result-rows").textContent.includes("mallory"));
+    const text = await page.textContent("#result-rows");
+    assert(text.includes("<img src=x onerror=alert(1)>"), "the name is shown literally: " + text);
+    assert((await page.$$("#result-rows img")).length === 0, "no element was made from the name");
+    await page.screenshot({ path: path.join(shots, "run-details-markup-as-text.png") });
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   await step("the schedules view shows the connector's cron", async () => {
     await page.click("nav button[data-view=schedules]");
     await page.waitForFunction(() => document.getElementById("schedule-text").textContent.includes("0 0 2 * * ?"));

@@ -101,11 +101,62 @@ async function loadRuns() {
   for (const r of data.runs) {
     const row = el("tr");
     const counts = Object.entries(r.counts).filter(([, n]) => n > 0).map(([k, n]) => k + " " + n).join(", ");
-    row.append(el("td", r.id), el("td", r.connector), el("td", r.mode + (r.simulate ? " (simulated)" : "")),
+    const open = el("button", "Run " + r.id);
+    open.type = "button";
+    open.addEventListener("click", () => showRun(r.id).catch((e) => say(e.message, true)));
+    const idCell = el("td");
+    idCell.append(open);
+    row.append(idCell, el("td", r.connector), el("td", r.mode + (r.simulate ? " (simulated)" : "")),
       el("td", r.status), el("td", r.started_at), el("td", counts));
     body.append(row);
   }
   return data.runs;
+}
+
+let shownRun = null;
+
+/** One operation as a person reads it: what changes, from what to what. */
+function describe(op) {
+  const v = (x) => (x === null || x === undefined ? "(empty)" : String(x));
+  switch (op.op) {
+    case "create": return "create " + op.username + " (" + v(op.display_name) + ", " + v(op.email) + ")";
+    case "set": return op.target + ": " + v(op.before) + " → " + v(op.after);
+    case "rename": return "rename → " + v(op.to || op.username);
+    case "add_group": return "add to " + op.group;
+    case "remove_group": return "remove from " + op.group;
+    default: return op.op;
+  }
+}
+
+async function showRun(id) {
+  shownRun = id;
+  const data = await api.call("GET", "/runs/" + id);
+  document.getElementById("run-details").hidden = false;
+  document.getElementById("run-title").textContent = "Run " + id + " (" + data.run.connector + ")";
+  document.getElementById("run-summary").textContent = data.run.status + (data.run.simulate ? ", simulated" : "")
+    + (data.run.error ? ": " + data.run.error : "") + (data.run.hold_reason ? ": " + data.run.hold_reason : "");
+  await loadResults();
+}
+
+async function loadResults() {
+  const outcome = document.getElementById("outcome").value;
+  const q = document.getElementById("search").value;
+  const params = new URLSearchParams({ limit: "100" });
+  if (outcome) params.set("outcome", outcome);
+  if (q) params.set("q", q);
+  const data = await api.call("GET", "/runs/" + shownRun + "/results?" + params.toString());
+  const body = document.getElementById("result-rows");
+  body.replaceChildren();
+  for (const u of data.results) {
+    const row = el("tr");
+    const changes = el("td");
+    for (const op of u.ops) {
+      changes.append(el("div", describe(op) + (op.error ? " — failed: " + op.error : "")));
+    }
+    row.append(el("td", u.username), el("td", u.outcomes.join(", ")), changes, el("td", u.reason || u.error || ""));
+    body.append(row);
+  }
+  document.getElementById("result-count").textContent = data.results.length + " of " + data.total + " user(s)";
 }
 
 async function loadSchedules() {
@@ -127,6 +178,10 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("nav button")) {
     b.addEventListener("click", () => show(b.dataset.view));
   }
+  document.getElementById("result-filter").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    loadResults().catch((e) => say(e.message, true));
+  });
   document.getElementById("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     signIn(document.getElementById("token").value).catch((e) => say(e.message, true));

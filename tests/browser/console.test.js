@@ -125,6 +125,51 @@ async function api(method, p, body) {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  await step("a held run shows what it holds back, is approved, and a run downloads", async () => {
+    const fs = require("fs");
+    const os = require("os");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "usersync-held-"));
+    const csv = path.join(dir, "people.csv");
+    const rows = (n) => "id,user,mail\n" + Array.from({ length: n }, (_, i) => (i + 1) + ",p" + (i + 1) + ",p" + (i + 1) + "@example.com").join("\n") + "\n";
+    fs.writeFileSync(csv, rows(10));
+    const made = await api("PUT", "/connectors/held", {
+      type: "csv", source: { path: csv, id_column: "id" },
+      mapping: [{ target: "username", source: "user" }, { target: "email", source: "mail" }],
+    });
+    assert(made.status === 201, JSON.stringify(made.body));
+    const first = await api("POST", "/runs", { connector: "held" });
+    for (let i = 0; i < 100; i++) {
+      const p = await api("GET", "/runs/" + first.body.run_id + "/progress");
+      if (p.body.phase === "finished") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    fs.writeFileSync(csv, rows(2));
+    await page.click("nav button[data-view=runs]");
+    await page.click("nav button[data-view=connectors]");
+    await page.click("#connector-rows tr:has-text('held') button:has-text('Run')");
+    await page.waitForFunction(() => /heldfullHELD/.test(document.getElementById("run-rows").textContent), null,
+      { timeout: 15000 });
+    await page.fill("#search", "");
+    await page.click("#run-rows tr:has-text('HELD') button");
+    await page.waitForSelector("#held-box:not([hidden]) li");
+    const held = await page.textContent("#held-list");
+    assert(held.includes("p3: disable") && held.includes("p10: disable"), held);
+    assert((await page.$$("#held-list li")).length === 8, held);
+    await page.screenshot({ path: path.join(shots, "held-run.png") });
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
+    const saved = path.join(dir, "run.json");
+    await download.saveAs(saved);
+    const run = JSON.parse(fs.readFileSync(saved, "utf8"));
+    assert(run.run.status === "HELD" && run.results.length >= 8, "the download holds the run: " + run.run.status);
+    await page.click("#approve");
+    await page.waitForFunction(() => /approve/.test(document.getElementById("run-rows").textContent), null,
+      { timeout: 15000 });
+    const after = await api("GET", "/runs?connector=held&limit=1");
+    assert(after.body.runs[0].mode === "approve" && after.body.runs[0].status === "DONE", JSON.stringify(after.body.runs[0]));
+    assert(after.body.runs[0].counts.disabled === 8, JSON.stringify(after.body.runs[0].counts));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   await step("the schedules view shows the connector's cron", async () => {
     await page.click("nav button[data-view=schedules]");
     await page.waitForFunction(() => document.getElementById("schedule-text").textContent.includes("0 0 2 * * ?"));

@@ -121,9 +121,14 @@ function describe(op) {
   switch (op.op) {
     case "create": return "create " + op.username + " (" + v(op.display_name) + ", " + v(op.email) + ")";
     case "set": return op.target + ": " + v(op.before) + " → " + v(op.after);
-    case "rename": return "rename → " + v(op.to || op.username);
+    case "rename": return "rename " + v(op.from) + " → " + v(op.to);
+    case "disable": return "disable (" + op.reason + ")";
+    case "reactivate": return "reactivate (" + op.reason + ")";
+    case "delete": return "delete (" + op.reason + ")";
+    case "anonymise": return "anonymise (" + op.reason + ")";
+    case "link": return "link to the existing user (by " + op.by + ")";
     case "add_group": return "add to " + op.group;
-    case "remove_group": return "remove from " + op.group;
+    case "remove_group": return (op.strip ? "strip " : "remove from ") + op.group;
     default: return op.op;
   }
 }
@@ -132,6 +137,18 @@ async function showRun(id) {
   shownRun = id;
   const data = await api.call("GET", "/runs/" + id);
   document.getElementById("run-details").hidden = false;
+  const held = data.run.status === "HELD" && !data.run.approved_by && !data.run.simulate;
+  document.getElementById("approve").hidden = !held;
+  document.getElementById("held-box").hidden = !held;
+  if (held) {
+    // Exactly what approving would do, user by user.
+    const all = await api.call("GET", "/runs/" + id + "/results?outcome=held&limit=1000");
+    const list = document.getElementById("held-list");
+    list.replaceChildren();
+    for (const u of all.results) {
+      list.append(el("li", u.username + ": " + u.held.map(describe).join("; ")));
+    }
+  }
   document.getElementById("run-title").textContent = "Run " + id + " (" + data.run.connector + ")";
   document.getElementById("run-summary").textContent = data.run.status + (data.run.simulate ? ", simulated" : "")
     + (data.run.error ? ": " + data.run.error : "") + (data.run.hold_reason ? ": " + data.run.hold_reason : "");
@@ -153,10 +170,30 @@ async function loadResults() {
     for (const op of u.ops) {
       changes.append(el("div", describe(op) + (op.error ? " — failed: " + op.error : "")));
     }
-    row.append(el("td", u.username), el("td", u.outcomes.join(", ")), changes, el("td", u.reason || u.error || ""));
+    row.append(el("td", u.username), el("td", u.outcomes.join(", ")), changes,
+      el("td", u.held.map(describe).join("; ")), el("td", u.reason || u.error || ""));
     body.append(row);
   }
   document.getElementById("result-count").textContent = data.results.length + " of " + data.total + " user(s)";
+}
+
+async function approve() {
+  const report = await api.call("POST", "/runs/" + shownRun + "/approve");
+  say("approved: run " + report.run_id + " " + report.status);
+  await loadRuns();
+  await showRun(report.run_id);
+}
+
+async function download() {
+  const data = await api.call("GET", "/runs/" + shownRun + "/download");
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+  const a = el("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = "usersync-run-" + shownRun + ".json";
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
 async function loadSchedules() {
@@ -178,6 +215,8 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("nav button")) {
     b.addEventListener("click", () => show(b.dataset.view));
   }
+  document.getElementById("approve").addEventListener("click", () => approve().catch((e) => say(e.message, true)));
+  document.getElementById("download").addEventListener("click", () => download().catch((e) => say(e.message, true)));
   document.getElementById("result-filter").addEventListener("submit", (ev) => {
     ev.preventDefault();
     loadResults().catch((e) => say(e.message, true));

@@ -56,17 +56,39 @@ async function api(method, p, body) {
     await page.screenshot({ path: path.join(shots, "connectors-empty.png") });
   });
 
-  await step("a connector made through the API appears, its secrets only as set or not set", async () => {
+  await step("a connector is made in the page: a mistake is shown with its path, fixed, saved", async () => {
     const fs = require("fs");
     const config = JSON.parse(fs.readFileSync(path.join(repo, "examples/quickstart/config.json"), "utf8"));
     const c = config.connectors[0];
     c.source.path = path.join(repo, "examples/quickstart/people.csv");
-    const made = await api("PUT", "/connectors/" + c.id, c);
-    assert(made.status === 201, JSON.stringify(made.body));
-    await page.click("nav button[data-view=runs]");
-    await page.click("nav button[data-view=connectors]");
-    await page.waitForSelector("#connector-rows tr");
-    assert((await page.textContent("#connector-rows")).includes("hr-csv"), "the connector is listed");
+    delete c.id;
+    await page.fill("#edit-id", "hr-csv");
+    await page.selectOption("#preset", "csv");
+    await page.click("#use-preset");
+    assert((await page.inputValue("#edit-json")).includes("\"csv\""), "the template is filled in");
+    const wrong = JSON.parse(JSON.stringify(c));
+    wrong.mapping[0].transforms = ["no_such_transform"];
+    await page.fill("#edit-json", JSON.stringify(wrong, null, 2));
+    await page.click("#editor button[type=submit]");
+    await page.waitForSelector("#edit-errors li");
+    const errors = await page.textContent("#edit-errors");
+    assert(errors.includes("connectors[0].mapping[0].transforms"), errors);
+    await page.screenshot({ path: path.join(shots, "connector-error.png") });
+    await page.fill("#edit-json", JSON.stringify(c, null, 2));
+    await page.click("#editor button[type=submit]");
+    await page.waitForSelector("#connector-rows tr:has-text('hr-csv')");
+    assert((await page.$$("#edit-errors li")).length === 0, "the errors are gone");
+    await page.screenshot({ path: path.join(shots, "connectors.png") });
+  });
+
+  await step("the mapping is tried on one user, rule by rule", async () => {
+    await page.fill("#test-connector", "hr-csv");
+    await page.fill("#test-user", "1001");
+    await page.click("#tester button");
+    await page.waitForFunction(() => document.getElementById("test-result").textContent.includes("alice.andersen"));
+    const rows = await page.textContent("#test-rows");
+    assert(rows.includes("strip_domain → alice.andersen"), rows);
+    await page.screenshot({ path: path.join(shots, "mapping-test.png") });
   });
 
   await step("a simulation runs with a progress bar that reaches 100 %", async () => {

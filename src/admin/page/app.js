@@ -60,6 +60,10 @@ async function loadConnectors() {
     row.append(el("td", c.id), el("td", c.type),
       el("td", (c.secrets || []).map((s) => s.name + ": " + s.state).join(", ")));
     const actions = el("td");
+    const change = el("button", "Edit");
+    change.type = "button";
+    change.addEventListener("click", () => edit(c));
+    actions.append(change, document.createTextNode(" "));
     for (const [label, simulate] of [["Simulate", true], ["Run", false]]) {
       const b = el("button", label);
       b.type = "button";
@@ -70,6 +74,77 @@ async function loadConnectors() {
     body.append(row);
   }
   say(data.connectors.length + " connector(s)");
+}
+
+const templates = {
+  csv: () => ({ type: "csv", source: { path: "people.csv", id_column: "id" },
+    mapping: [{ target: "username", source: "user" }, { target: "email", source: "mail" }] }),
+};
+
+async function loadPresets() {
+  const data = await api.call("GET", "/presets");
+  const select = document.getElementById("preset");
+  for (const p of data.presets) {
+    if (!templates[p.preset]) {
+      templates[p.preset] = () => ({ type: p.type, preset: p.preset, source: {}, mapping: [] });
+      select.append(Object.assign(el("option", p.preset + " (preset)"), { value: p.preset }));
+    }
+  }
+}
+
+function edit(connector) {
+  document.getElementById("edit-id").value = connector.id || "";
+  const shown = Object.assign({}, connector);
+  delete shown.id;
+  delete shown.secrets;
+  document.getElementById("edit-json").value = JSON.stringify(shown, null, 2);
+  document.getElementById("edit-errors").replaceChildren();
+}
+
+async function save() {
+  const id = document.getElementById("edit-id").value.trim();
+  const list = document.getElementById("edit-errors");
+  list.replaceChildren();
+  let body;
+  try {
+    body = JSON.parse(document.getElementById("edit-json").value);
+  } catch (e) {
+    list.append(el("li", "not valid JSON: " + e.message));
+    return;
+  }
+  const res = await fetch("api/1/connectors/" + encodeURIComponent(id), {
+    method: "PUT",
+    headers: Object.assign({ "Content-Type": "application/json", "X-Atlassian-Token": "no-check" },
+      api.token ? { Authorization: "Bearer " + api.token } : {}, api.csrf ? { "X-Usersync-Csrf": api.csrf } : {}),
+    body: JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    // Each error with the place it is about, as the configuration reference names it.
+    for (const e of data.errors || [{ path: "", message: data.error || ("HTTP " + res.status) }]) {
+      list.append(el("li", (e.path ? e.path + ": " : "") + e.message));
+    }
+    say("not saved", true);
+    return;
+  }
+  say("saved connector " + id);
+  await loadConnectors();
+}
+
+async function testMapping() {
+  const connector = document.getElementById("test-connector").value.trim();
+  const user = document.getElementById("test-user").value.trim();
+  const data = await api.call("POST", "/connectors/" + encodeURIComponent(connector) + "/mapping-test", { user });
+  document.getElementById("test-result").textContent = data.result;
+  const body = document.getElementById("test-rows");
+  body.replaceChildren();
+  for (const r of data.trace.rules) {
+    const row = el("tr");
+    row.append(el("td", r.target), el("td", r.read === null ? "(empty)" : r.read),
+      el("td", (r.steps || []).map((s) => s[0] + " → " + (s[1] === null ? "(empty)" : s[1])).join("; ")),
+      el("td", r.outcome));
+    body.append(row);
+  }
 }
 
 async function startRun(connector, simulate) {
@@ -208,6 +283,7 @@ async function signIn(token) {
   if (token) {
     sessionStorage.setItem("usersync-token", token);
   }
+  await loadPresets().catch(() => {});
   show("connectors");
 }
 
@@ -215,6 +291,17 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("nav button")) {
     b.addEventListener("click", () => show(b.dataset.view));
   }
+  document.getElementById("use-preset").addEventListener("click", () => {
+    edit(Object.assign({ id: document.getElementById("edit-id").value }, templates[document.getElementById("preset").value]()));
+  });
+  document.getElementById("editor").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    save().catch((e) => say(e.message, true));
+  });
+  document.getElementById("tester").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    testMapping().catch((e) => say(e.message, true));
+  });
   document.getElementById("approve").addEventListener("click", () => approve().catch((e) => say(e.message, true)));
   document.getElementById("download").addEventListener("click", () => download().catch((e) => say(e.message, true)));
   document.getElementById("result-filter").addEventListener("submit", (ev) => {

@@ -35,6 +35,7 @@ need_deb javac openjdk-17-jdk-headless
 need_deb /usr/share/java/junit-platform-console-standalone.jar junit5
 need_deb /usr/share/java/servlet-api.jar libservlet-api-java
 need_deb /usr/share/java/slf4j-api.jar libslf4j-java
+need_deb /usr/share/java/jetty9-server.jar libjetty9-java
 need_deb /usr/bin/chromium chromium
 need_deb npm npm
 

@@ -58,12 +58,24 @@ pub(super) fn validate(api: &AdminApi, doc: &Value) -> ApiResponse {
     let mut doc = doc.clone();
     let current = api.host().current_config();
     merge_secrets(&mut doc, Some(&current));
-    match parse_value(&doc, current.base_dir.clone()) {
-        Ok(_) => ApiResponse::json(200, &json!({ "valid": true, "errors": [] })),
-        Err(list) => {
-            let errors: Vec<Value> = list.iter().map(|e| json!({ "path": e.path, "message": e.message })).collect();
-            ApiResponse::json(200, &json!({ "valid": false, "errors": errors }))
-        }
+    let list = match checked(api, &doc) {
+        Ok(()) => Vec::new(),
+        Err(Ok(list)) => list,
+        Err(Err(answer)) => return answer,
+    };
+    let errors: Vec<Value> = list.iter().map(|e| json!({ "path": e.path, "message": e.message })).collect();
+    ApiResponse::json(200, &json!({ "valid": list.is_empty(), "errors": errors }))
+}
+
+/// A configuration document (secrets merged already) checked as the engine would run it: parsed,
+/// and asking nothing of the directory it cannot hold. The errors, or an answer when the
+/// directory could not be asked.
+fn checked(api: &AdminApi, doc: &Value) -> Result<(), Result<Vec<ConfigError>, ApiResponse>> {
+    let config = parse_value(doc, api.host().current_config().base_dir).map_err(Ok)?;
+    match api.host().engine().directory_errors(&config) {
+        Ok(list) if list.is_empty() => Ok(()),
+        Ok(list) => Err(Ok(list)),
+        Err(e) => Err(Err(crate::engine::host::HostError::from(e).into())),
     }
 }
 
@@ -71,8 +83,10 @@ pub(super) fn validate(api: &AdminApi, doc: &Value) -> ApiResponse {
 fn apply(api: &AdminApi, mut doc: Value) -> Result<(), ApiResponse> {
     let current = api.host().current_config();
     merge_secrets(&mut doc, Some(&current));
-    if let Err(list) = parse_value(&doc, current.base_dir.clone()) {
-        return Err(errors(&list));
+    match checked(api, &doc) {
+        Ok(()) => {}
+        Err(Ok(list)) => return Err(errors(&list)),
+        Err(Err(answer)) => return Err(answer),
     }
     let base = current.base_dir.to_string_lossy().into_owned();
     api.host().import_config(&doc.to_string(), Some(&base)).map_err(ApiResponse::from)

@@ -62,6 +62,10 @@ impl From<ConfigErrors> for HostError {
 pub struct HostEngine {
     engine: Engine,
     config: RwLock<Config>,
+    /// The stored configuration as this engine last saw it. In a cluster another node may import a
+    /// new one (the admin page), and every node must run what is stored, not what it read at its
+    /// start: a change to it becomes the active configuration.
+    followed: std::sync::Mutex<Option<(String, String)>>,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -97,7 +101,12 @@ impl HostEngine {
             operations: crate::config::Operations::default(),
             base_dir: PathBuf::from(base_dir),
         };
-        Ok(HostEngine { engine: Engine::new(store, directory), config: RwLock::new(config) })
+        Ok(HostEngine {
+            engine: Engine::new(store, directory),
+            config: RwLock::new(config),
+            followed: Default::default(),
+        }
+        .following_store())
     }
 
     /// An engine on the configuration its store holds (imported before): the configuration and
@@ -120,7 +129,19 @@ impl HostEngine {
         directory: Box<dyn Directory>,
     ) -> Result<HostEngine, HostError> {
         let config = parse_config(config_json, base_dir)?;
-        Ok(HostEngine { engine: Engine::new(store, directory), config: RwLock::new(config) })
+        Ok(HostEngine {
+            engine: Engine::new(store, directory),
+            config: RwLock::new(config),
+            followed: Default::default(),
+        }
+        .following_store())
+    }
+
+    /// From now on the active configuration is the stored one whenever that changes (see
+    /// `followed`).
+    fn following_store(self) -> HostEngine {
+        *self.followed.lock().unwrap_or_else(|p| p.into_inner()) = self.engine.stored_config_text().ok().flatten();
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -128,7 +149,26 @@ impl HostEngine {
     }
 
     fn config(&self) -> Config {
+        self.follow_store();
         self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Takes up a configuration another node stored since this one last looked. A store that
+    /// cannot be read, or a stored text that does not parse, leaves the active one in place.
+    fn follow_store(&self) {
+        let Ok(Some(stored)) = self.engine.stored_config_text() else { return };
+        let mut seen = self.followed.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.as_ref() == Some(&stored) {
+            return;
+        }
+        match Config::from_json("stored configuration", &stored.0, PathBuf::from(&stored.1)) {
+            Ok(config) => {
+                tracing::info!("the stored configuration changed; {} connector(s) now", config.connectors.len());
+                *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+            }
+            Err(e) => tracing::warn!("the stored configuration changed but is not valid; the previous one stays: {e}"),
+        }
+        *seen = Some(stored);
     }
 
     /// The active configuration (the admin API edits it and imports the result).

@@ -307,30 +307,57 @@ impl Engine {
     pub fn start(&self, config: Config, request: RunRequest) -> Result<i64, EngineError> {
         let _call = self.enter()?;
         let control = Arc::new(RunControl::default());
-        let runner = runner::Runner::new(&self.shared, &config, &request, &control, &|_| {})?;
-        let started = runner.begin(None)?;
-        let run_id = started.record.id;
-        // Known from the moment its id is returned: `progress` answers at once.
-        control.set_progress(Progress::starting(run_id));
-        lock(&self.shared.runs).insert(run_id, control.clone());
         let shared = self.shared.clone();
+        let (begun, begin_result) = std::sync::mpsc::channel::<Result<i64, EngineError>>();
+        let run_control = control.clone();
+        // The run begins (takes the connector's lock) and ends (releases it) on its own thread: a
+        // host's lock may belong to the thread that took it, as a cluster lock in Jira does. The
+        // caller still learns at once whether it began, or was busy.
         let worker = std::thread::Builder::new()
-            .name(format!("usersync-run-{run_id}"))
+            .name("usersync-run".into())
             .spawn(move || {
+                let control = run_control;
                 // A call like any other: `close` waits for it, and knows this thread as a run's.
                 let _call = shared.calls.enter();
+                let mut run_id = None;
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let runner = runner::Runner::new(&shared, &config, &request, &control, &|_| {})?;
-                    runner.finish(started, None)
+                    let begin = runner::Runner::new(&shared, &config, &request, &control, &|_| {})
+                        .and_then(|runner| runner.begin(None).map(|started| (runner, started)));
+                    let (runner, started) = match begin {
+                        Ok(begun) => begun,
+                        Err(e) => {
+                            let _ = begun.send(Err(e));
+                            return Ok(None);
+                        }
+                    };
+                    run_id = Some(started.record.id);
+                    // Known from the moment its id is returned: `progress` answers at once.
+                    control.set_progress(Progress::starting(started.record.id));
+                    let _ = begun.send(Ok(started.record.id));
+                    runner.finish(started, None).map(Some)
                 }));
                 let outcome = match outcome {
-                    Ok(r) => r.map_err(|e| e.to_string()),
-                    Err(_) => Err(format!("run {run_id} stopped by an internal error")),
+                    Ok(Ok(None)) => return,
+                    Ok(Ok(Some(report))) => Ok(report),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err(format!("run {} stopped by an internal error", run_id.unwrap_or_default())),
                 };
                 *lock(&control.outcome) = Some(outcome);
                 control.done.notify_all();
             })
             .map_err(|e| EngineError::Invalid(format!("cannot start a run thread: {e}")))?;
+        let run_id = match begin_result.recv() {
+            Ok(Ok(run_id)) => run_id,
+            Ok(Err(e)) => {
+                let _ = worker.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = worker.join();
+                return Err(EngineError::Invalid("the run stopped by an internal error before it began".into()));
+            }
+        };
+        lock(&self.shared.runs).insert(run_id, control);
         lock(&self.shared.workers).push(worker);
         Ok(run_id)
     }
@@ -581,6 +608,23 @@ impl Engine {
         let stored = serde_json::to_string_pretty(&crate::config::export_value(&config, true)).expect("serialises");
         self.shared.store.put_config(&stored, &base_dir.to_string_lossy())?;
         Ok(config)
+    }
+
+    /// What `config` maps that this engine's directory cannot hold (a profile field Jira does not
+    /// have, photos where there are no avatars), each error at its JSON path: the admin page
+    /// shows them when a connector is saved rather than when it first runs.
+    pub fn directory_errors(&self, config: &Config) -> Result<Vec<crate::config::ConfigError>, EngineError> {
+        let caps = self
+            .shared
+            .directory
+            .capabilities()
+            .map_err(|e| EngineError::Invalid(format!("the directory could not say what it can hold: {e}")))?;
+        Ok(config.connectors.iter().enumerate().flat_map(|(i, c)| runner::capability_errors(&caps, i, c)).collect())
+    }
+
+    /// The imported configuration's text and base directory, if any.
+    pub(crate) fn stored_config_text(&self) -> Result<Option<(String, String)>, EngineError> {
+        Ok(self.shared.store.config()?)
     }
 
     /// The imported configuration, if any.

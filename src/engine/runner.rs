@@ -694,6 +694,20 @@ fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorCon
         .capabilities()
         .map_err(|e| EngineError::Invalid(format!("the directory could not say what it can hold: {e}")))?;
     let index = config.connectors.iter().position(|c| c.id == connector.id).unwrap_or(0);
+    let errors = capability_errors(&caps, index, connector);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(EngineError::Config(ConfigErrors { source_name: "configuration".into(), errors }))
+    }
+}
+
+/// What connector `index` maps to that the directory cannot hold, each at its path.
+pub(super) fn capability_errors(
+    caps: &crate::directory::Capabilities,
+    index: usize,
+    connector: &ConnectorConfig,
+) -> Vec<crate::config::ConfigError> {
     let mut errors: Vec<_> = connector
         .mapping
         .iter()
@@ -710,11 +724,7 @@ fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorCon
             message: "this directory does not store avatars".into(),
         });
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(EngineError::Config(ConfigErrors { source_name: "configuration".into(), errors }))
-    }
+    errors
 }
 
 fn report(record: &RunRecord, results: &[UserResult], timings: Timings) -> RunReport {

@@ -120,11 +120,18 @@ pub extern "system" fn Java_org_usersync_NativeEngine_createFromStore<'l>(
     _c: JClass<'l>,
     tables: JObject<'l>,
     adapter: JObject<'l>,
+    empty_base_dir: JString<'l>,
 ) -> jlong {
     env.with_env(|env| -> Res<jlong> {
         let directory = java_directory(env, &adapter)?;
         let store = table_store(env, &tables)?;
-        Ok(register(HostEngine::from_stored_config(Box::new(store), Box::new(directory))?))
+        // With a base directory, nothing stored yet means no connectors yet (the admin page
+        // makes them); without one it is an error.
+        let engine = match opt_string(env, &empty_base_dir)? {
+            Some(base) => HostEngine::from_store_or_empty(Box::new(store), Box::new(directory), &base)?,
+            None => HostEngine::from_stored_config(Box::new(store), Box::new(directory))?,
+        };
+        Ok(register(engine))
     })
     .resolve::<Throw>()
 }

@@ -1,14 +1,18 @@
 // The admin console as a person uses it, in headless Chromium against `usersync serve`.
-// Each step is a test; the script prints "browser: N passed, N failed" and exits 1 on a failure.
+// Each step is a test; the script prints "browser (server): N passed, N failed" and exits 1 on a failure.
 "use strict";
 const { chromium } = require("playwright-core");
 const path = require("path");
 
+const server = process.env.USERSYNC_SERVER; // "serve" or "jira-app"
 const link = process.env.USERSYNC_LINK;
 const repo = process.env.USERSYNC_REPO;
 const shots = process.env.SCREENSHOTS;
-const base = link.split("/#")[0];
-const token = link.split("#token=")[1];
+// Where the page lives: usersync serve at its root (the link carries the token in its fragment);
+// the app under Jira's plugin servlet path (the link is Jira's login page, which sends us there).
+const base = server === "serve" ? link.split("/#")[0]
+  : new URL(link).origin + new URL(link).searchParams.get("os_destination").replace(/\/$/, "");
+const token = server === "serve" ? link.split("#token=")[1] : null;
 let passed = 0;
 let failed = 0;
 
@@ -19,7 +23,11 @@ async function step(name, fn) {
     console.log("ok   " + name);
   } catch (e) {
     failed++;
-    console.log("FAIL " + name + ": " + (e && e.stack ? e.stack : e));
+    const said = page ? await page.textContent("#status").catch(() => "") : "";
+    if (page) {
+      await page.screenshot({ path: path.join(shots, "FAILED-" + failed + ".png") }).catch(() => {});
+    }
+    console.log("FAIL " + name + ": " + (e && e.stack ? e.stack : e) + "\n     the page said: " + said);
   }
 }
 
@@ -27,20 +35,24 @@ function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
 
-// Setup the page cannot do yet (its connector form is still to come): through the same API.
+// Setup that is not what the step is about goes through the same API, as the signed-in browser
+// (its cookies): with the token and the CSRF token for usersync serve, with the application's
+// XSRF header in the app.
+let page;
 async function api(method, p, body) {
-  const session = await (await fetch(base + "/api/1/session", { headers: { Authorization: "Bearer " + token } })).json();
-  const res = await fetch(base + "/api/1" + p, {
-    method,
-    headers: { Authorization: "Bearer " + token, "X-Usersync-Csrf": session.csrf, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
+  let headers = { "X-Atlassian-Token": "no-check" };
+  if (server === "serve") {
+    const auth = { Authorization: "Bearer " + token };
+    const session = await (await page.request.get(base + "/api/1/session", { headers: auth })).json();
+    headers = Object.assign(auth, { "X-Usersync-Csrf": session.csrf });
+  }
+  const res = await page.request.fetch(base + "/api/1" + p, { method, headers, data: body });
+  return { status: res.status(), body: await res.json() };
 }
 
 (async () => {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM, args: ["--no-sandbox"] });
-  const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+  page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   const dialogs = [];
   page.on("dialog", async (d) => {
     dialogs.push(d.message());
@@ -58,7 +70,9 @@ async function api(method, p, body) {
 
   await step("a connector is made in the page: a mistake is shown with its path, fixed, saved", async () => {
     const fs = require("fs");
-    const config = JSON.parse(fs.readFileSync(path.join(repo, "examples/quickstart/config.json"), "utf8"));
+    // The quick start's connector; in Jira the example made for it (profile data in user properties).
+    const example = server === "serve" ? "examples/quickstart/config.json" : "examples/jira/config.json";
+    const config = JSON.parse(fs.readFileSync(path.join(repo, example), "utf8"));
     const c = config.connectors[0];
     c.source.path = path.join(repo, "examples/quickstart/people.csv");
     delete c.id;
@@ -67,12 +81,19 @@ async function api(method, p, body) {
     await page.click("#use-preset");
     assert((await page.inputValue("#edit-json")).includes("\"csv\""), "the template is filled in");
     const wrong = JSON.parse(JSON.stringify(c));
-    wrong.mapping[0].transforms = ["no_such_transform"];
+    // A transform that does not exist; in Jira, a profile field Jira does not have.
+    let wrongPath = "connectors[0].mapping[0].transforms";
+    if (server === "serve") {
+      wrong.mapping[0].transforms = ["no_such_transform"];
+    } else {
+      wrong.mapping.push({ target: "profile:department", source: "department" });
+      wrongPath = "connectors[0].mapping[" + (wrong.mapping.length - 1) + "].target";
+    }
     await page.fill("#edit-json", JSON.stringify(wrong, null, 2));
     await page.click("#editor button[type=submit]");
     await page.waitForSelector("#edit-errors li");
     const errors = await page.textContent("#edit-errors");
-    assert(errors.includes("connectors[0].mapping[0].transforms"), errors);
+    assert(errors.includes(wrongPath), errors);
     await page.screenshot({ path: path.join(shots, "connector-error.png") });
     await page.fill("#edit-json", JSON.stringify(c, null, 2));
     await page.click("#editor button[type=submit]");
@@ -107,14 +128,17 @@ async function api(method, p, body) {
     await page.waitForFunction(() => document.getElementById("result-count").textContent.includes("of 28"));
     await page.selectOption("#outcome", "filtered");
     await page.click("#result-filter button");
-    await page.waitForFunction(() => document.getElementById("result-count").textContent === "1 of 1 user(s)");
+    // The quick start has one inactive user; the Jira example also filters one e-mail address.
+    const filtered = server === "serve" ? "1 of 1 user(s)" : "2 of 2 user(s)";
+    await page.waitForFunction((want) => document.getElementById("result-count").textContent === want, filtered);
     await page.selectOption("#outcome", "");
     await page.fill("#search", "alice");
     await page.click("#result-filter button");
     await page.waitForFunction(() => document.getElementById("result-rows").textContent.includes("alice.andersen"));
     assert((await page.textContent("#result-count")) === "1 of 1 user(s)", await page.textContent("#result-count"));
     const row = await page.textContent("#result-rows");
-    assert(row.includes("profile:department: (empty) → Engineering"), row);
+    const field = server === "serve" ? "profile:department" : "property:department";
+    assert(row.includes(field + ": (empty) → Engineering"), row);
     await page.screenshot({ path: path.join(shots, "run-details.png") });
   });
 
@@ -138,6 +162,7 @@ async function api(method, p, body) {
     await page.waitForFunction(() => /2xssfull \(simulated\)DONE/.test(document.getElementById("run-rows").textContent),
       null, { timeout: 10000 });
     await page.fill("#search", "");
+    await page.selectOption("#outcome", "");
     await page.click("#run-rows tr:has-text('xss') button");
     await page.waitForFunction(() => document.getElementById("result-rows").textContent.includes("mallory"));
     const text = await page.textContent("#result-rows");
@@ -198,16 +223,37 @@ async function api(method, p, body) {
     await page.screenshot({ path: path.join(shots, "schedules.png") });
   });
 
+  await step("a stranger is refused (401), and in the app so is a signed-in user who is not an administrator (403)",
+    async () => {
+      const stranger = await browser.newContext();
+      const r = await stranger.request.get(base + "/api/1/connectors");
+      assert(r.status() === 401, "signed out: " + r.status());
+      if (server === "serve") {
+        const change = await stranger.request.post(base + "/api/1/runs",
+          { headers: { Authorization: "Bearer " + token }, data: { connector: "hr-csv", simulate: true } });
+        assert(change.status() === 403, "a change without the CSRF token: " + change.status());
+      } else {
+        const viewer = await stranger.newPage();
+        const res = await viewer.goto(link.replace("os_username=admin", "os_username=viewer"));
+        assert(res.status() === 403, "a user who is not a system administrator: " + res.status());
+        const call = await viewer.request.get(base + "/api/1/connectors");
+        assert(call.status() === 403, "the API for that user: " + call.status());
+        const change = await page.request.post(base + "/api/1/runs", { data: { connector: "hr-csv", simulate: true } });
+        assert(change.status() === 403, "an administrator's change without X-Atlassian-Token: " + change.status());
+      }
+      await stranger.close();
+    });
+
   await step("nothing from the API ran as script and the page raised no error", async () => {
     assert(dialogs.length === 0, "dialogs: " + dialogs.join(", "));
     assert(errors.length === 0, "errors: " + errors.join(", "));
   });
 
   await browser.close();
-  console.log("browser: " + passed + " passed, " + failed + " failed");
+  console.log("browser (" + server + "): " + passed + " passed, " + failed + " failed");
   process.exit(failed === 0 ? 0 : 1);
 })().catch((e) => {
   console.error(e);
-  console.log("browser: " + passed + " passed, " + (failed + 1) + " failed");
+  console.log("browser (" + server + "): " + passed + " passed, " + (failed + 1) + " failed");
   process.exit(1);
 });

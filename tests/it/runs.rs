@@ -15,7 +15,8 @@ use usersync::store::RunStatus;
 use crate::support::{connector, people, Harness};
 
 /// The local directory, with hooks: `create_user` can be paused after N creations, and can
-/// panic for one username.
+/// panic for one username. Its locks belong to the thread that took them, as a cluster lock in
+/// Jira or Confluence does (`java.util.concurrent.locks.Lock`): another thread cannot release one.
 pub(crate) struct Hooked {
     inner: LocalDirectory,
     gate: Arc<Gate>,
@@ -29,6 +30,7 @@ pub(crate) struct Gate {
     state: Mutex<(usize, bool)>, // (creations so far, open)
     changed: Condvar,
     pause_after: usize,
+    lock_owners: Mutex<std::collections::HashMap<String, std::thread::ThreadId>>,
 }
 
 impl Gate {
@@ -110,9 +112,18 @@ impl Directory for Hooked {
         }
     }
     fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError> {
-        self.inner.try_lock(name, ttl_seconds)
+        let taken = self.inner.try_lock(name, ttl_seconds)?;
+        if taken {
+            self.gate.lock_owners.lock().unwrap().insert(name.to_string(), std::thread::current().id());
+        }
+        Ok(taken)
     }
     fn unlock(&self, name: &str) -> Result<(), DirError> {
+        let mut owners = self.gate.lock_owners.lock().unwrap();
+        if owners.get(name) != Some(&std::thread::current().id()) {
+            return Err(DirError::Failed(format!("the lock {name} was released by a thread that does not own it")));
+        }
+        owners.remove(name);
         self.inner.unlock(name)
     }
 }
@@ -145,6 +156,23 @@ fn a_started_run_reports_progress_and_its_outcome() {
     assert_eq!((p.done, p.total), (30, Some(30)), "a finished run says how far it got");
     assert_eq!(p.counts.created, 30, "the final counts travel with the progress");
     assert!(h.engine.progress(id + 100).is_none());
+}
+
+#[test]
+fn a_started_run_takes_and_releases_its_lock_on_one_thread() {
+    let h = Harness::new();
+    h.write_users(&people(3));
+    let config = h.config(connector(json!({})));
+    let (engine, _gate) = hooked_engine(&h, 0, None);
+    for created in [3, 0] {
+        // Were the lock released by another thread than took it, it would stay held and the
+        // second run would be skipped as busy.
+        let id = engine.start(config.clone(), RunRequest::full(None)).unwrap();
+        let report = engine.wait(id).unwrap();
+        assert_eq!((report.status, report.counts.created), (RunStatus::Done, created));
+    }
+    // A request the runner refuses is refused by start itself, with the reason.
+    assert!(engine.start(config, RunRequest::full(Some("nope"))).unwrap_err().to_string().contains("nope"));
 }
 
 #[test]

@@ -106,7 +106,19 @@ public final class Engine implements AutoCloseable {
     public static Engine fromStoredConfig(StateTables tables, Directory directory) {
         NativeEngine.ensureLoaded();
         return new Engine(NativeEngine.createFromStore(new TablesAdapter(Objects.requireNonNull(tables, "tables")),
-                new DirectoryAdapter(Objects.requireNonNull(directory, "directory"))));
+                new DirectoryAdapter(Objects.requireNonNull(directory, "directory")), null));
+    }
+
+    /**
+     * An engine on the configuration {@code tables} hold, or with no connectors when none is
+     * stored yet (the admin page makes them); relative paths of a configuration made then resolve
+     * against {@code baseDir}.
+     */
+    public static Engine fromStoreOrEmpty(StateTables tables, Path baseDir, Directory directory) {
+        NativeEngine.ensureLoaded();
+        return new Engine(NativeEngine.createFromStore(new TablesAdapter(Objects.requireNonNull(tables, "tables")),
+                new DirectoryAdapter(Objects.requireNonNull(directory, "directory")),
+                Objects.requireNonNull(baseDir, "baseDir").toString()));
     }
 
     /**

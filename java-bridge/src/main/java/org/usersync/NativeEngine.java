@@ -37,7 +37,7 @@ final class NativeEngine {
 
     static native void checkStateTables(TablesAdapter tables);
 
-    static native long createFromStore(TablesAdapter tables, DirectoryAdapter directory);
+    static native long createFromStore(TablesAdapter tables, DirectoryAdapter directory, String emptyBaseDir);
 
     static native void importConfig(long handle, String configJson, String baseDir);
 

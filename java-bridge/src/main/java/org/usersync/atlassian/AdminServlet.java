@@ -96,6 +96,9 @@ public final class AdminServlet extends HttpServlet {
         }
         Engine.AdminAnswer a = engine.adminCall(method, path, req.getQueryString(),
                 new String(body, StandardCharsets.UTF_8));
+        if (change && a.status() < 300 && (path.startsWith("/connectors") || path.equals("/config"))) {
+            app.configurationChanged();
+        }
         send(res, a.status(), a.contentType(), a.body(), a.filename());
     }
 

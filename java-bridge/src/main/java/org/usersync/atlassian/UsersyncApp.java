@@ -14,7 +14,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.usersync.ConfigurationException;
 import org.usersync.Directory;
 import org.usersync.Engine;
 import org.usersync.atlassian.ao.AoStateTables;
@@ -90,14 +89,9 @@ public abstract class UsersyncApp implements LifecycleAware {
                 LOG.info("usersync imported {} into the database and moved it to {}", home.config(),
                         home.importedConfig());
             } else {
-                try {
-                    engine = Engine.fromStoredConfig(tables, directory);
-                } catch (ConfigurationException e) {
-                    problem = "not configured: write the configuration to " + home.config()
-                            + " (it is imported into the database at the next start)";
-                    LOG.warn("usersync is {}", problem);
-                    return;
-                }
+                // Nothing stored yet: no connectors until the admin page (or a config.json in
+                // the shared home at the next start) makes them.
+                engine = Engine.fromStoreOrEmpty(tables, home.shared(), directory);
             }
             jobs.register();
             jobs.schedule(engine.schedules());
@@ -136,6 +130,22 @@ public abstract class UsersyncApp implements LifecycleAware {
             case "WARN" -> LOG.warn("{}: {}", target, message);
             case "INFO" -> LOG.info("{}: {}", target, message);
             default -> LOG.debug("{}: {}", target, message);
+        }
+    }
+
+    /**
+     * After the admin page changed the configuration: Atlassian Scheduler gets the new schedules
+     * (its jobs are the cluster's, so the node that made the change updates them for all).
+     */
+    public void configurationChanged() {
+        Engine e = engine();
+        if (e == null) {
+            return;
+        }
+        try {
+            jobs.schedule(e.schedules());
+        } catch (SchedulerServiceException | RuntimeException ex) {
+            LOG.error("usersync could not schedule the changed configuration's runs: {}", ex.getMessage());
         }
     }
 

@@ -129,12 +129,33 @@ class JiraAppTest {
     }
 
     @Test
-    void withoutAConfigurationTheAppStartsIdleAndSaysWhy() throws Exception {
+    void withoutAConfigurationTheAppStartsWithNoConnectorsAndThePageMakesOneForEveryNode() throws Exception {
         Files.delete(tmp.resolve("shared/usersync/config.json"));
-        app = node("node1", new FakeScheduler());
+        FakeScheduler scheduler = new FakeScheduler();
+        app = node("node1", scheduler);
         app.onStart();
-        assertNull(app.engine());
-        assertTrue(app.problem().contains("config.json"), app.problem());
+        assertNull(app.problem());
+        assertTrue(scheduler.jobs().isEmpty(), scheduler.jobs().toString());
+        JiraApp node2 = node("node2", new FakeScheduler());
+        node2.onStart();
+        try {
+            AdminServlet servlet = adminServlet(app);
+            String whole = config();
+            String connector = whole.substring(whole.indexOf("[{") + 1, whole.lastIndexOf(']'));
+            ServletsAccess.Result made = ServletsAccess.call(servlet, "s-admin", "PUT", "/api/1/connectors/people",
+                    Map.of("X-Atlassian-Token", "no-check"), connector);
+            assertEquals(201, made.status(), made.body());
+            // The change reached Atlassian Scheduler at once ...
+            assertEquals("0 0 2 * * ?", scheduler.jobs().get(JOB).getSchedule().getCronScheduleInfo()
+                    .getCronExpression());
+            // ... and the other node runs the stored configuration, not the empty one it started with.
+            assertTrue(node2.engine().schedules().contains("people"), node2.engine().schedules());
+            String report = node2.runScheduled("people", "full");
+            assertTrue(report.contains("DONE"), report);
+            assertNotNull(jira.getUserByName("dave"));
+        } finally {
+            node2.onStop();
+        }
     }
 
     static String basic(String user) {
@@ -288,12 +309,13 @@ class JiraAppTest {
         }
     }
 
-    @Test
-    void theAdminPageIsForSystemAdministratorsOnly() throws Exception {
-        app = node("node1", new FakeScheduler());
-        app.onStart();
-        jira.addUser("ann", "Ann", "ann@example.com");
-        Map<String, UserProfile> sessions = Map.of("s-admin", profile("admin"), "s-ann", profile("ann"));
+    /** The admin servlet over {@code app}, with two signed-in sessions: s-admin (a system administrator) and
+     * s-viewer (not one). */
+    AdminServlet adminServlet(JiraApp app) {
+        if (jira.getUserByName("viewer") == null) {
+            jira.addUser("viewer", "Viewer", "viewer@example.com");
+        }
+        Map<String, UserProfile> sessions = Map.of("s-admin", profile("admin"), "s-viewer", profile("viewer"));
         UserManager sal = new UserManager() {
             public UserProfile getRemoteUser(HttpServletRequest request) {
                 String cookie = request.getHeader("Cookie");
@@ -304,12 +326,18 @@ class JiraAppTest {
                 return jira.getGroupNamesForUser(jira.getUserByKey(key.getStringValue())).contains(FakeJira.SYSADMINS);
             }
         };
-        LoginUriProvider login = ret -> URI.create("/login.jsp?os_destination=" + ret);
-        AdminServlet servlet = new AdminServlet(app, sal, login);
+        return new AdminServlet(app, sal, ret -> URI.create("/login.jsp?os_destination=" + ret));
+    }
+
+    @Test
+    void theAdminPageIsForSystemAdministratorsOnly() throws Exception {
+        app = node("node1", new FakeScheduler());
+        app.onStart();
+        AdminServlet servlet = adminServlet(app);
         assertEquals(302, ServletsAccess.get(servlet, null).status());
         assertEquals(401, ServletsAccess.call(servlet, null, "GET", "/api/1/connectors", Map.of(), "").status());
-        assertEquals(403, ServletsAccess.get(servlet, "s-ann").status());
-        assertEquals(403, ServletsAccess.call(servlet, "s-ann", "GET", "/api/1/connectors", Map.of(), "").status());
+        assertEquals(403, ServletsAccess.get(servlet, "s-viewer").status());
+        assertEquals(403, ServletsAccess.call(servlet, "s-viewer", "GET", "/api/1/connectors", Map.of(), "").status());
         ServletsAccess.Result page = ServletsAccess.get(servlet, "s-admin");
         assertEquals(200, page.status());
         assertTrue(page.body().contains("<title>usersync</title>"), page.body());

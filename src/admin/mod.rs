@@ -10,6 +10,7 @@
 mod connectors;
 pub mod page;
 mod runs;
+mod schema;
 
 use std::sync::Arc;
 
@@ -128,6 +129,7 @@ impl AdminApi {
         let parts: Vec<&str> = r.path.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
         let answer = match (r.method, parts.as_slice()) {
             ("GET", ["presets"]) => Ok(connectors::presets()),
+            ("GET", ["schema"]) => Ok(ApiResponse::json(200, &schema::schema())),
             ("GET", ["connectors"]) => Ok(connectors::list(self)),
             ("POST", ["validate"]) => body(r).map(|b| connectors::validate(self, &b)),
             ("GET", ["connectors", id]) => Ok(connectors::read(self, id)),
@@ -161,7 +163,7 @@ impl AdminApi {
     }
 }
 
-const KNOWN: [&str; 6] = ["presets", "connectors", "validate", "config", "schedules", "runs"];
+const KNOWN: [&str; 7] = ["presets", "schema", "connectors", "validate", "config", "schedules", "runs"];
 
 /// A JSON text the engine answered, as a 200.
 fn json_text(text: String) -> ApiResponse {

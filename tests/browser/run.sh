@@ -55,7 +55,7 @@ status=0
 server=$!
 link=$(url_from "$work/serve.out" "token=")
 [ -n "$link" ] || { echo "error: usersync serve printed no link" >&2; cat "$work/serve.err" >&2; exit 1; }
-[ -n "${BROWSER_ONLY:-}" ] && [ "$BROWSER_ONLY" != serve ] || browse serve "$link" || status=1
+browse serve "$link" || status=1
 kill "$server" 2>/dev/null || true
 server=""
 

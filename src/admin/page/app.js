@@ -62,7 +62,11 @@ async function loadConnectors() {
     const actions = el("td");
     const change = el("button", "Edit");
     change.type = "button";
-    change.addEventListener("click", () => edit(c));
+    change.addEventListener("click", () => {
+      editor.fill(c);
+      document.getElementById("test-connector").value = c.id;
+      document.getElementById("f-id").focus();
+    });
     actions.append(change, document.createTextNode(" "));
     for (const [label, simulate] of [["Simulate", true], ["Run", false]]) {
       const b = el("button", label);
@@ -76,40 +80,16 @@ async function loadConnectors() {
   say(data.connectors.length + " connector(s)");
 }
 
-const templates = {
-  csv: () => ({ type: "csv", source: { path: "people.csv", id_column: "id" },
-    mapping: [{ target: "username", source: "user" }, { target: "email", source: "mail" }] }),
-};
-
-async function loadPresets() {
-  const data = await api.call("GET", "/presets");
-  const select = document.getElementById("preset");
-  for (const p of data.presets) {
-    if (!templates[p.preset]) {
-      templates[p.preset] = () => ({ type: p.type, preset: p.preset, source: {}, mapping: [] });
-      select.append(Object.assign(el("option", p.preset + " (preset)"), { value: p.preset }));
-    }
-  }
-}
-
-function edit(connector) {
-  document.getElementById("edit-id").value = connector.id || "";
-  const shown = Object.assign({}, connector);
-  delete shown.id;
-  delete shown.secrets;
-  document.getElementById("edit-json").value = JSON.stringify(shown, null, 2);
-  document.getElementById("edit-errors").replaceChildren();
-}
-
 async function save() {
-  const id = document.getElementById("edit-id").value.trim();
-  const list = document.getElementById("edit-errors");
-  list.replaceChildren();
-  let body;
-  try {
-    body = JSON.parse(document.getElementById("edit-json").value);
-  } catch (e) {
-    list.append(el("li", "not valid JSON: " + e.message));
+  const id = document.getElementById("f-id").value.trim();
+  editor.clearErrors();
+  if (!id) {
+    editor.place("id", "give the connector an id");
+    return;
+  }
+  const body = editor.read();
+  if (!body) {
+    say("not saved", true);
     return;
   }
   const res = await fetch("api/1/connectors/" + encodeURIComponent(id), {
@@ -120,14 +100,14 @@ async function save() {
   });
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
-    // Each error with the place it is about, as the configuration reference names it.
-    for (const e of data.errors || [{ path: "", message: data.error || ("HTTP " + res.status) }]) {
-      list.append(el("li", (e.path ? e.path + ": " : "") + e.message));
-    }
-    say("not saved", true);
+    // Each error beside the field it is about.
+    editor.showErrors(data.errors || [{ path: "", message: data.error || ("HTTP " + res.status) }]);
+    say("not saved: " + (data.errors ? data.errors.length + " error(s)" : data.error || res.status), true);
     return;
   }
   say("saved connector " + id);
+  editor.fill(data);
+  document.getElementById("test-connector").value = id;
   await loadConnectors();
 }
 
@@ -147,8 +127,10 @@ async function testMapping() {
   }
 }
 
-async function startRun(connector, simulate) {
-  const started = await api.call("POST", "/runs", { connector, simulate });
+async function startRun(connector, simulate, user) {
+  const request = { connector, simulate };
+  if (user) Object.assign(request, { mode: "single_user", user });
+  const started = await api.call("POST", "/runs", request);
   show("runs");
   const box = document.getElementById("progress-box");
   box.hidden = false;
@@ -283,7 +265,7 @@ async function signIn(token) {
   if (token) {
     sessionStorage.setItem("usersync-token", token);
   }
-  await loadPresets().catch(() => {});
+  await editor.load();
   show("connectors");
 }
 
@@ -291,8 +273,13 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("nav button")) {
     b.addEventListener("click", () => show(b.dataset.view));
   }
-  document.getElementById("use-preset").addEventListener("click", () => {
-    edit(Object.assign({ id: document.getElementById("edit-id").value }, templates[document.getElementById("preset").value]()));
+  document.getElementById("f-type").addEventListener("change", (ev) => editor.renderSource(ev.target.value, {}));
+  document.getElementById("f-preset").addEventListener("change", () => editor.showPreset());
+  document.getElementById("add-rule").addEventListener("click", () => {
+    document.getElementById("mapping-rows").append(editor.ruleRow({}));
+  });
+  document.getElementById("new-connector").addEventListener("click", () => {
+    editor.fill({ type: "csv", source: {}, mapping: [{ target: "username", source: "" }] });
   });
   document.getElementById("editor").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -301,6 +288,11 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("tester").addEventListener("submit", (ev) => {
     ev.preventDefault();
     testMapping().catch((e) => say(e.message, true));
+  });
+  document.getElementById("simulate-user").addEventListener("click", () => {
+    const connector = document.getElementById("test-connector").value.trim();
+    const user = document.getElementById("test-user").value.trim();
+    startRun(connector, true, user).catch((e) => say(e.message, true));
   });
   document.getElementById("approve").addEventListener("click", () => approve().catch((e) => say(e.message, true)));
   document.getElementById("download").addEventListener("click", () => download().catch((e) => say(e.message, true)));

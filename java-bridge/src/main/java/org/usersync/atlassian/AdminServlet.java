@@ -25,7 +25,7 @@ public final class AdminServlet extends HttpServlet {
     private static final long serialVersionUID = 1L;
     private static final int MAX_BODY = 1024 * 1024;
     private static final Map<String, String> ASSETS = Map.of("/", "index.html", "/index.html", "index.html",
-            "/app.js", "app.js", "/app.css", "app.css");
+            "/app.js", "app.js", "/editor.js", "editor.js", "/app.css", "app.css");
     private static final String CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
             + "img-src 'self' data:; form-action 'none'; frame-ancestors 'self'; base-uri 'none'";
 

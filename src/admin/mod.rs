@@ -154,6 +154,9 @@ impl AdminApi {
             ("POST", ["runs", id, "approve"]) => {
                 Ok(runs::with_id(id, |id| self.host.approve(id).map_or_else(Into::into, json_text)))
             }
+            ("POST", ["runs", id, "discard"]) => {
+                Ok(runs::with_id(id, |id| self.host.discard(id).map_or_else(Into::into, json_text)))
+            }
             (_, [first, ..]) if KNOWN.contains(first) => {
                 Err(ApiResponse::error(405, format!("{} is not allowed on {}", r.method, r.path)))
             }

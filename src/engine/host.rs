@@ -238,6 +238,12 @@ impl HostEngine {
         Ok(json(&self.engine.approve(run_id, Some(&self.config()), &|_| {})?))
     }
 
+    /// Closes a held run without applying it: `{"run_id": the discard run, "discarded": run_id}`.
+    pub fn discard(&self, run_id: i64) -> Result<String, HostError> {
+        let id = self.engine.discard(run_id, "admin")?;
+        Ok(json(&serde_json::json!({ "run_id": id, "discarded": run_id })))
+    }
+
     pub fn history(&self, limit: usize) -> Result<String, HostError> {
         Ok(json(&self.engine.history(limit)?))
     }

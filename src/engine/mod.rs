@@ -487,6 +487,45 @@ impl Engine {
         Ok(report)
     }
 
+    /// Closes a held run without applying what it held back: recorded as a `discard` run that
+    /// names it (`approves`), and the held run, marked with that run, no longer waits for
+    /// approval. The connector's next run decides again from the source. Returns the new run's id.
+    pub fn discard(&self, run_id: i64, trigger: &str) -> Result<i64, EngineError> {
+        let _call = self.enter()?;
+        let held =
+            self.shared.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
+        if held.status != RunStatus::Held || held.simulate {
+            return Err(EngineError::Invalid(format!(
+                "run {run_id} is {}, not a held run; nothing to discard",
+                held.status
+            )));
+        }
+        if let Some(by) = held.approved_by {
+            return Err(EngineError::Invalid(format!("run {run_id} was already closed by run {by}")));
+        }
+        let now = (self.shared.clock)();
+        let mut record = held.clone();
+        record.id = 0;
+        record.trigger = trigger.into();
+        record.mode = "discard".into();
+        record.status = RunStatus::Done;
+        record.started_at = now;
+        record.ended_at = Some(now);
+        record.counts = Default::default();
+        record.writes = 0;
+        record.photo_downloads = 0;
+        record.error = None;
+        record.hold_reason = None;
+        record.notes = vec![format!("discarded held run {run_id}: nothing it held back was applied")];
+        record.approves = Some(run_id);
+        record.approved_by = None;
+        record.id = self.shared.store.begin_run(&record)?;
+        self.shared.store.finish_run(&record, &[], &crate::store::StateChanges::default())?;
+        self.shared.store.mark_approved(run_id, record.id)?;
+        tracing::info!(run = record.id, "held run {run_id} of connector '{}' discarded", record.connector);
+        Ok(record.id)
+    }
+
     /// The login hook: may `username` log in? A user the sync disabled is looked up in the source
     /// first and reactivated (and updated) when the source says active; an unknown user is
     /// provisioned when the connector allows it. Every lookup is a recorded single-user run.

@@ -308,6 +308,23 @@ async function api(method, p, body) {
       await stranger.close();
     });
 
+  if (server === "serve") {
+    await step("the admin password signs in too; a wrong one is refused", async () => {
+      const other = await browser.newContext();
+      const tab = await other.newPage();
+      await tab.goto(base + "/");
+      await tab.waitForSelector("#login:not([hidden])");
+      await tab.fill("#password", "not the password");
+      await tab.click("#login-form button");
+      await tab.waitForFunction(() => document.getElementById("status").textContent.includes("wrong password"));
+      await tab.screenshot({ path: path.join(shots, "sign-in.png") });
+      await tab.fill("#password", process.env.USERSYNC_PASSWORD);
+      await tab.click("#login-form button");
+      await tab.waitForSelector("#connector-rows tr:has-text('hr-csv')");
+      await other.close();
+    });
+  }
+
   await step("nothing from the API ran as script and the page raised no error", async () => {
     assert(dialogs.length === 0, "dialogs: " + dialogs.join(", "));
     assert(errors.length === 0, "errors: " + errors.join(", "));

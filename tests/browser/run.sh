@@ -45,12 +45,15 @@ url_from() {
 
 browse() { # server-name link
     NODE_PATH="$out/node_modules" USERSYNC_SERVER="$1" USERSYNC_LINK="$2" USERSYNC_REPO="$root" \
+        USERSYNC_PASSWORD="${password:-}" \
         CHROMIUM="$chromium" SCREENSHOTS="$out/screenshots/$1" node tests/browser/console.test.js
 }
 
 status=0
 
-# 1. usersync serve
+# 1. usersync serve, with an admin password as well as its token
+password="browser test password $$"
+echo "$password" | "$root/target/debug/usersync" --data-dir "$work/data" serve --set-password >/dev/null
 "$root/target/debug/usersync" --data-dir "$work/data" serve --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
 server=$!
 link=$(url_from "$work/serve.out" "token=")

@@ -219,3 +219,101 @@ fn the_page_is_served_with_a_strict_content_security_policy() {
     let js = ureq::get(&format!("{}/app.js", c.base)).call().unwrap().body_mut().read_to_string().unwrap();
     assert!(!js.contains("innerHTML") && !js.contains("insertAdjacentHTML") && !js.contains("document.write"));
 }
+
+#[test]
+fn a_held_run_is_discarded_without_applying_it_and_is_then_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Console::start(&dir.path().join("data"));
+    let csv = dir.path().join("people.csv");
+    let rows = |n: usize| {
+        let lines: Vec<String> = (1..=n).map(|i| format!("{i},p{i},p{i}@example.com")).collect();
+        format!("id,user,mail\n{}\n", lines.join("\n"))
+    };
+    std::fs::write(&csv, rows(10)).unwrap();
+    let connector = json!({ "type": "csv", "source": { "path": csv, "id_column": "id" },
+        "mapping": [{ "target": "username", "source": "user" }, { "target": "email", "source": "mail" }] });
+    assert_eq!(c.call("PUT", "/connectors/people", Some(connector)).status, 201);
+    let run = |c: &Console| {
+        let id = c.call("POST", "/runs", Some(json!({ "connector": "people" }))).body["run_id"].as_i64().unwrap();
+        c.wait_finished(id);
+        id
+    };
+    run(&c);
+    std::fs::write(&csv, rows(2)).unwrap();
+    let held = run(&c);
+    let read = |id: i64| c.call("GET", &format!("/runs/{id}"), None).body["run"].clone();
+    assert_eq!(read(held)["status"], "HELD");
+
+    let discarded = c.call("POST", &format!("/runs/{held}/discard"), None);
+    assert_eq!(discarded.status, 200, "{}", discarded.body);
+    let by = discarded.body["run_id"].as_i64().unwrap();
+    assert_eq!(read(held)["approved_by"], json!(by), "the held run names the run that closed it");
+    let record = read(by);
+    assert_eq!((record["mode"].as_str(), record["status"].as_str()), (Some("discard"), Some("DONE")));
+    assert_eq!(record["approves"], json!(held));
+    assert_eq!(record["counts"]["disabled"], json!(0), "nothing was applied");
+    // Closed: it can be neither approved nor discarded again, and says by which run.
+    for action in ["approve", "discard"] {
+        let again = c.call("POST", &format!("/runs/{held}/{action}"), None);
+        assert_eq!(again.status, 404, "{action}: {}", again.body);
+        assert!(again.body["error"].as_str().unwrap().contains(&format!("run {by}")), "{}", again.body);
+    }
+    let not_held = c.call("POST", &format!("/runs/{by}/discard"), None);
+    assert!(not_held.body["error"].as_str().unwrap().contains("not a held run"), "{}", not_held.body);
+}
+
+#[test]
+fn the_admin_password_opens_a_session_instead_of_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let set = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_usersync"))
+            .args(["--data-dir", data.to_str().unwrap(), "serve", "--set-password"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let short = set("short\n");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 12 characters"));
+    assert!(set("correct horse battery staple\n").status.success());
+    let stored = std::fs::read_to_string(data.join("admin-password")).unwrap();
+    assert!(!stored.contains("correct horse") && stored.starts_with("pbkdf2-sha256$"), "only a hash is kept");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(data.join("admin-password")).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let c = Console::start(&data);
+    let login = |password: &str| c.request("POST", "/login", &[], Some(&json!({ "password": password })));
+    let wrong = login("correct horse battery");
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.get("token").is_none());
+    let foreign = c.request(
+        "POST",
+        "/login",
+        &[("Origin", "http://evil.example")],
+        Some(&json!({ "password": "correct horse battery staple" })),
+    );
+    assert_eq!(foreign.status, 403, "a login from another origin");
+    let right = login("correct horse battery staple");
+    assert_eq!(right.status, 200);
+    let session = right.body["token"].as_str().unwrap().to_string();
+    assert_ne!(session, c.token);
+    let bearer = format!("Bearer {session}");
+    assert_eq!(c.request("GET", "/connectors", &[("Authorization", bearer.as_str())], None).status, 200);
+    let csrf = c.request("GET", "/session", &[("Authorization", bearer.as_str())], None).body["csrf"].clone();
+    let change = c.request(
+        "PUT",
+        "/connectors/hr-csv",
+        &[("Authorization", bearer.as_str()), ("X-Usersync-Csrf", csrf.as_str().unwrap())],
+        Some(&quickstart()),
+    );
+    assert_eq!(change.status, 201, "{}", change.body);
+    let without = c.request("PUT", "/connectors/hr-csv", &[("Authorization", bearer.as_str())], Some(&quickstart()));
+    assert_eq!(without.status, 403, "a session's change needs the CSRF token too");
+    assert!(c.seen.borrow().iter().all(|body| !body.contains("correct horse")));
+}

@@ -196,6 +196,7 @@ async function showRun(id) {
   document.getElementById("run-details").hidden = false;
   const held = data.run.status === "HELD" && !data.run.approved_by && !data.run.simulate;
   document.getElementById("approve").hidden = !held;
+  document.getElementById("discard").hidden = !held;
   document.getElementById("held-box").hidden = !held;
   if (held) {
     // Exactly what approving would do, user by user.
@@ -241,6 +242,13 @@ async function approve() {
   await showRun(report.run_id);
 }
 
+async function discard() {
+  const answer = await api.call("POST", "/runs/" + shownRun + "/discard");
+  say("run " + answer.discarded + " discarded (run " + answer.run_id + "); nothing it held back was applied");
+  await loadRuns();
+  await showRun(answer.discarded);
+}
+
 async function download() {
   const data = await api.call("GET", "/runs/" + shownRun + "/download");
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
@@ -269,6 +277,19 @@ async function signIn(token) {
   show("connectors");
 }
 
+/** Signs in with the admin password (a session token for this tab) or the access token. */
+async function signInWith(password, token) {
+  if (password) {
+    const res = await fetch("api/1/login", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ password }) });
+    const data = await res.json().catch(() => ({}));
+    document.getElementById("password").value = "";
+    if (!res.ok) throw new Error(data.error || ("HTTP " + res.status));
+    token = data.token;
+  }
+  await signIn(token);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   for (const b of document.querySelectorAll("nav button")) {
     b.addEventListener("click", () => show(b.dataset.view));
@@ -295,6 +316,7 @@ document.addEventListener("DOMContentLoaded", () => {
     startRun(connector, true, user).catch((e) => say(e.message, true));
   });
   document.getElementById("approve").addEventListener("click", () => approve().catch((e) => say(e.message, true)));
+  document.getElementById("discard").addEventListener("click", () => discard().catch((e) => say(e.message, true)));
   document.getElementById("download").addEventListener("click", () => download().catch((e) => say(e.message, true)));
   document.getElementById("result-filter").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -302,7 +324,8 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.getElementById("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    signIn(document.getElementById("token").value).catch((e) => say(e.message, true));
+    signInWith(document.getElementById("password").value, document.getElementById("token").value)
+      .catch((e) => say(e.message, true));
   });
   const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
   if (fromLink) {

@@ -21,6 +21,7 @@ macro_rules! err {
 }
 
 mod output;
+mod password;
 mod serve;
 mod signals;
 
@@ -97,6 +98,10 @@ enum Command {
         /// Address to listen on (port 0: any free port; the chosen one is printed).
         #[arg(long, default_value = "127.0.0.1:8765")]
         listen: String,
+        /// Set the admin password (the first line of standard input; at least 12 characters),
+        /// an alternative to the access token, and exit.
+        #[arg(long)]
+        set_password: bool,
     },
     /// Run the connectors' schedules in the foreground until SIGTERM or Ctrl-C: each run logs a
     /// start and a stop line; stopping cancels the current run between users.
@@ -380,7 +385,14 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
             }
             Ok(0)
         }
-        Command::Serve { listen } => {
+        Command::Serve { set_password: true, .. } => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| EngineError::Invalid(format!("standard input: {e}")))?;
+            password::set(&cli.data_dir, &line).map_err(EngineError::Invalid)?;
+            out!("the admin password is set; usersync serve accepts it from now on");
+            Ok(0)
+        }
+        Command::Serve { listen, .. } => {
             let store = SqliteStore::open(&cli.data_dir.join("state.db"))?;
             let directory = LocalDirectory::open(&cli.data_dir.join("directory.db"))?;
             let base = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));

@@ -1,6 +1,7 @@
 //! `usersync serve`: the admin console for standalone use — the page and the admin API
 //! (usersync::admin) on loopback by default. Every API call needs the access token (created at
-//! the first start, kept owner-only in the data directory, printed that once); calls that
+//! the first start, kept owner-only in the data directory, printed that once) or the token of a
+//! session opened with the admin password (`POST /api/1/login`, see password.rs); calls that
 //! change something also need the CSRF token of `GET /api/1/session` and, when the browser
 //! sends an Origin, the server's own origin.
 
@@ -12,6 +13,8 @@ use std::sync::Arc;
 use ring::rand::SecureRandom;
 use tiny_http::{Header, Method, Request, Response, Server};
 use usersync::admin::{page, AdminApi, ApiRequest, ApiResponse};
+
+use crate::password::Sessions;
 
 /// Requests larger than a configuration may be are refused before they are read.
 const MAX_BODY: usize = 1024 * 1024;
@@ -83,11 +86,15 @@ fn reply(request: Request, answer: &ApiResponse, extra: &[(&str, &str)]) {
     let _ = request.respond(response);
 }
 
-/// The checks every API call passes: the token, then (for a change) the CSRF token and origin.
-fn admitted(request: &Request, tokens: &Tokens, listen: &str) -> Result<(), ApiResponse> {
-    let bearer = header(request, "Authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("");
-    if !same(bearer.trim(), &tokens.access) {
-        return Err(ApiResponse::error(401, "sign in with the access token (Authorization: Bearer ...)"));
+/// The checks every API call passes: the access token or a password session's token, then (for a
+/// change) the CSRF token and origin.
+fn admitted(request: &Request, tokens: &Tokens, sessions: &Sessions, listen: &str) -> Result<(), ApiResponse> {
+    let bearer = header(request, "Authorization").and_then(|h| h.strip_prefix("Bearer ")).unwrap_or("").trim();
+    if !same(bearer, &tokens.access) && !sessions.valid(bearer) {
+        return Err(ApiResponse::error(
+            401,
+            "sign in with the access token or the admin password (Authorization: Bearer ...)",
+        ));
     }
     if matches!(request.method(), Method::Get | Method::Head) {
         return Ok(());
@@ -96,6 +103,11 @@ fn admitted(request: &Request, tokens: &Tokens, listen: &str) -> Result<(), ApiR
     if !same(csrf, &tokens.csrf) {
         return Err(ApiResponse::error(403, "a change needs the CSRF token of GET /api/1/session (X-Usersync-Csrf)"));
     }
+    same_origin(request, listen)
+}
+
+/// A browser says where a call comes from; a call from another origin is refused.
+fn same_origin(request: &Request, listen: &str) -> Result<(), ApiResponse> {
     if let Some(origin) = header(request, "Origin") {
         let host = header(request, "Host").unwrap_or(listen);
         if origin != format!("http://{host}") {
@@ -105,24 +117,67 @@ fn admitted(request: &Request, tokens: &Tokens, listen: &str) -> Result<(), ApiR
     Ok(())
 }
 
-fn handle(mut request: Request, api: &AdminApi, tokens: &Tokens, listen: &str) {
+/// The request's body, at most `MAX_BODY` bytes.
+fn read_body(request: &mut Request) -> Result<Vec<u8>, ApiResponse> {
+    let too_large = || ApiResponse::error(413, "the request body is larger than 1 MiB");
+    if request.body_length().unwrap_or(0) > MAX_BODY {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    if request.as_reader().take(MAX_BODY as u64 + 1).read_to_end(&mut body).is_err() || body.len() > MAX_BODY {
+        return Err(too_large());
+    }
+    Ok(body)
+}
+
+/// `POST /api/1/login {"password"}` → `{"token"}`: a session for the page, as the access token.
+fn login(request: &mut Request, sessions: &Sessions, listen: &str) -> ApiResponse {
+    if let Err(refused) = same_origin(request, listen) {
+        return refused;
+    }
+    if !sessions.password_set() {
+        return ApiResponse::error(401, "no admin password is set: run usersync serve --set-password");
+    }
+    let body = match read_body(request) {
+        Ok(body) => body,
+        Err(e) => return e,
+    };
+    let password = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["password"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    match sessions.sign_in(&password) {
+        // The one answer that carries a session token, to the person who signed in: built
+        // without the redaction layer, which knows the token from now on.
+        Some(token) => ApiResponse {
+            status: 200,
+            content_type: "application/json",
+            body: serde_json::json!({ "token": token }).to_string().into_bytes(),
+            filename: None,
+        },
+        None => ApiResponse::error(401, "wrong password"),
+    }
+}
+
+fn handle(mut request: Request, api: &AdminApi, tokens: &Tokens, sessions: &Sessions, listen: &str) {
     let url = request.url().to_string();
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    if path == "/api/1/login" && *request.method() == Method::Post {
+        let answer = login(&mut request, sessions, listen);
+        return reply(request, &answer, &[]);
+    }
     if let Some(api_path) = path.strip_prefix("/api/1") {
-        if let Err(refused) = admitted(&request, tokens, listen) {
+        if let Err(refused) = admitted(&request, tokens, sessions, listen) {
             return reply(request, &refused, &[]);
         }
         if api_path == "/session" {
             let answer = ApiResponse::json(200, &serde_json::json!({ "csrf": tokens.csrf }));
             return reply(request, &answer, &[]);
         }
-        if request.body_length().unwrap_or(0) > MAX_BODY {
-            return reply(request, &ApiResponse::error(413, "the request body is larger than 1 MiB"), &[]);
-        }
-        let mut body = Vec::new();
-        if request.as_reader().take(MAX_BODY as u64 + 1).read_to_end(&mut body).is_err() || body.len() > MAX_BODY {
-            return reply(request, &ApiResponse::error(413, "the request body is larger than 1 MiB"), &[]);
-        }
+        let body = match read_body(&mut request) {
+            Ok(body) => body,
+            Err(e) => return reply(request, &e, &[]),
+        };
         let method = request.method().as_str().to_string();
         let answer = api.handle(&ApiRequest { method: &method, path: api_path, query, body: &body });
         return reply(request, &answer, &[]);
@@ -139,6 +194,7 @@ fn handle(mut request: Request, api: &AdminApi, tokens: &Tokens, listen: &str) {
 /// Serves until the process is stopped. `listen` is `host:port` (port 0: any free one).
 pub fn serve(api: AdminApi, data_dir: &Path, listen: &str) -> std::io::Result<()> {
     let (tokens, created) = Tokens::load_or_create(data_dir)?;
+    let sessions = Sessions::load(data_dir);
     let server = Server::http(listen).map_err(|e| std::io::Error::other(format!("cannot listen on {listen}: {e}")))?;
     let bound = server.server_addr().to_ip().map(|a| a.to_string()).unwrap_or_else(|| listen.to_string());
     let kept = data_dir.join("admin-token");
@@ -153,21 +209,27 @@ pub fn serve(api: AdminApi, data_dir: &Path, listen: &str) -> std::io::Result<()
             tokens.access,
             kept.display()
         );
+    } else if sessions.password_set() {
+        out!(
+            "usersync admin console: open http://{bound}/ and sign in with the admin password or the token in {}",
+            kept.display()
+        );
     } else {
         out!("usersync admin console: open http://{bound}/ and sign in with the token in {}", kept.display());
     }
     // From here the token is a secret like any other: no log line or answer carries it.
     usersync::redact::register(&tokens.access);
-    let (api, tokens, server) = (Arc::new(api), Arc::new(tokens), Arc::new(server));
+    let (api, tokens, sessions, server) = (Arc::new(api), Arc::new(tokens), Arc::new(sessions), Arc::new(server));
     let busy = Arc::new(AtomicUsize::new(0));
     for request in server.incoming_requests() {
         while busy.load(Ordering::Acquire) >= WORKERS {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         busy.fetch_add(1, Ordering::AcqRel);
-        let (api, tokens, busy, bound) = (api.clone(), tokens.clone(), busy.clone(), bound.clone());
+        let (api, tokens, sessions, busy, bound) =
+            (api.clone(), tokens.clone(), sessions.clone(), busy.clone(), bound.clone());
         std::thread::spawn(move || {
-            handle(request, &api, &tokens, &bound);
+            handle(request, &api, &tokens, &sessions, &bound);
             busy.fetch_sub(1, Ordering::AcqRel);
         });
     }

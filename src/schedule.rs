@@ -74,15 +74,15 @@ impl Cron {
         })?;
         // A valid expression may still name no real time ("30 February", a year gone by): it
         // would validate and then silently never run.
-        if cron.after(Utc::now()).is_none() {
+        if cron.after(Utc::now(), chrono_tz::UTC).is_none() {
             return Err(format!("cron expression '{text}' never fires (no such date from now on)"));
         }
         Ok(cron)
     }
 
-    /// The first fire time strictly after `t`.
-    pub fn after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.0.after(&t).next()
+    /// The first fire time strictly after `t`, the expression read as wall-clock time in `zone`.
+    pub fn after(&self, t: DateTime<Utc>, zone: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+        self.0.after(&t.with_timezone(&zone)).next().map(|at| at.with_timezone(&Utc))
     }
 }
 
@@ -91,14 +91,17 @@ impl Cron {
 pub struct Plan {
     pub full: Option<Cron>,
     pub incremental: Option<Cron>,
+    /// The zone the expressions are read in (the configuration's `operations.time_zone`).
+    pub zone: chrono_tz::Tz,
 }
 
 impl Plan {
     /// The next fire time strictly after `t`. When both expressions fire at the same instant,
     /// the full run is the one that runs: it reads everything the incremental one would.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<(DateTime<Utc>, RunKind)> {
-        let full = self.full.as_ref().and_then(|c| c.after(t)).map(|at| (at, RunKind::Full));
-        let incremental = self.incremental.as_ref().and_then(|c| c.after(t)).map(|at| (at, RunKind::Incremental));
+        let full = self.full.as_ref().and_then(|c| c.after(t, self.zone)).map(|at| (at, RunKind::Full));
+        let incremental =
+            self.incremental.as_ref().and_then(|c| c.after(t, self.zone)).map(|at| (at, RunKind::Incremental));
         match (full, incremental) {
             (Some(f), Some(i)) => Some(if i.0 < f.0 { i } else { f }),
             (f, i) => f.or(i),
@@ -127,7 +130,7 @@ impl Plan {
     /// hour first, where a dense schedule has one.
     pub fn missed(&self, last: DateTime<Utc>, now: DateTime<Utc>) -> Option<(DateTime<Utc>, RunKind)> {
         let first = self.next_after(last).filter(|f| f.0 <= now)?;
-        let full = self.full.as_ref().and_then(|c| c.after(last)).is_some_and(|at| at <= now);
+        let full = self.full.as_ref().and_then(|c| c.after(last, self.zone)).is_some_and(|at| at <= now);
         let latest_from = |mut at: DateTime<Utc>| {
             let mut latest = None;
             while let Some((next, _)) = self.next_after(at).filter(|f| f.0 <= now) {
@@ -153,12 +156,27 @@ mod tests {
     #[test]
     fn quartz_expressions_as_administrators_write_them() {
         let daily = Cron::parse("0 0 2 * * ?").unwrap();
-        assert_eq!(daily.after(t("2026-11-23T10:00:00Z")), Some(t("2026-11-24T02:00:00Z")));
+        assert_eq!(daily.after(t("2026-11-23T10:00:00Z"), chrono_tz::UTC), Some(t("2026-11-24T02:00:00Z")));
         // Day 1 is Sunday, as in Quartz; 2026-11-29 is a Sunday.
         let sundays = Cron::parse("0 0 12 ? * 1").unwrap();
-        assert_eq!(sundays.after(t("2026-11-23T10:00:00Z")), Some(t("2026-11-29T12:00:00Z")));
+        assert_eq!(sundays.after(t("2026-11-23T10:00:00Z"), chrono_tz::UTC), Some(t("2026-11-29T12:00:00Z")));
         let weekdays = Cron::parse("0 30 9 ? * MON-FRI").unwrap();
-        assert_eq!(weekdays.after(t("2026-11-28T10:00:00Z")), Some(t("2026-11-30T09:30:00Z")));
+        assert_eq!(weekdays.after(t("2026-11-28T10:00:00Z"), chrono_tz::UTC), Some(t("2026-11-30T09:30:00Z")));
+    }
+
+    #[test]
+    fn expressions_are_read_as_wall_clock_time_in_the_configured_zone() {
+        let daily = Cron::parse("0 0 2 * * ?").unwrap();
+        let berlin = chrono_tz::Europe::Berlin;
+        // 02:00 in Berlin is 01:00 UTC in winter (CET) and 00:00 UTC in summer (CEST).
+        assert_eq!(daily.after(t("2026-11-23T10:00:00Z"), berlin), Some(t("2026-11-24T01:00:00Z")));
+        assert_eq!(daily.after(t("2026-07-01T10:00:00Z"), berlin), Some(t("2026-07-02T00:00:00Z")));
+        let hourly = Cron::parse("0 30 * * * ?").unwrap();
+        let kolkata = chrono_tz::Asia::Kolkata; // UTC+05:30: half past there is on the hour in UTC
+        assert_eq!(hourly.after(t("2026-11-23T10:10:00Z"), kolkata), Some(t("2026-11-23T11:00:00Z")));
+        // 29 March 2026 has no 02:00 in Berlin (the clocks go from 02:00 to 03:00): no run then,
+        // the next is the following night.
+        assert_eq!(daily.after(t("2026-03-28T12:00:00Z"), berlin), Some(t("2026-03-30T00:00:00Z")));
     }
 
     #[test]
@@ -182,6 +200,7 @@ mod tests {
         let plan = Plan {
             full: Some(Cron::parse("0 0 2 * * ?").unwrap()),
             incremental: Some(Cron::parse("0 0/15 * * * ?").unwrap()),
+            zone: chrono_tz::UTC,
         };
         let last = t("2026-11-23T01:00:00Z");
         assert_eq!(plan.missed(last, t("2026-11-23T01:10:00Z")), None, "nothing due yet");
@@ -195,13 +214,13 @@ mod tests {
             "02:00's full run was among those missed"
         );
         // Months of downtime with a fire time every second: found without walking them all.
-        let dense = Plan { full: None, incremental: Some(Cron::parse("* * * * * ?").unwrap()) };
+        let dense = Plan { full: None, incremental: Some(Cron::parse("* * * * * ?").unwrap()), zone: chrono_tz::UTC };
         let started = std::time::Instant::now();
         let late = dense.missed(t("2026-01-01T00:00:00Z"), t("2026-11-23T10:00:00.500Z"));
         assert_eq!(late, Some((t("2026-11-23T10:00:00Z"), RunKind::Incremental)));
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "bounded work");
         // A sparse schedule with nothing in the last hour: the latest is still found.
-        let monthly = Plan { full: Some(Cron::parse("0 0 3 1 * ?").unwrap()), incremental: None };
+        let monthly = Plan { full: Some(Cron::parse("0 0 3 1 * ?").unwrap()), incremental: None, zone: chrono_tz::UTC };
         assert_eq!(
             monthly.missed(t("2026-08-15T00:00:00Z"), t("2026-11-23T10:00:00Z")),
             Some((t("2026-11-01T03:00:00Z"), RunKind::Full))
@@ -213,6 +232,7 @@ mod tests {
         let plan = Plan {
             full: Some(Cron::parse("0 0 * * * ?").unwrap()),
             incremental: Some(Cron::parse("0 */15 * * * ?").unwrap()),
+            zone: chrono_tz::UTC,
         };
         let kinds: Vec<_> = plan
             .upcoming(t("2026-11-23T09:50:00Z"), 5)

@@ -24,10 +24,24 @@ fn number(r: &ApiRequest, name: &str, default: usize) -> Result<usize, ApiRespon
     }
 }
 
+/// `{"time_zone", "schedules": [{"connector", "kind", "cron", "time_zone"}], "next": [{"connector",
+/// "kind", "at", "local"}]}`: each next fire time in UTC and as wall-clock time in the configured
+/// zone, which is where the cron expressions are read.
 pub(super) fn schedules(api: &AdminApi) -> ApiResponse {
+    let config = api.host().current_config();
+    let zone = config.operations.time_zone;
     let schedules: Value = serde_json::from_str(&api.host().schedules()).unwrap_or_default();
-    let next: Value = serde_json::from_str(&api.host().next_fire_times(10)).unwrap_or_default();
-    ApiResponse::json(200, &json!({ "schedules": schedules, "next": next }))
+    let next: Vec<Value> = api
+        .host()
+        .engine()
+        .next_fire_times(&config, 10)
+        .into_iter()
+        .map(|f| {
+            let local = f.at.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z").to_string();
+            json!({ "connector": f.connector, "kind": f.kind, "at": f.at, "local": local })
+        })
+        .collect();
+    ApiResponse::json(200, &json!({ "time_zone": zone.name(), "schedules": schedules, "next": next }))
 }
 
 /// `{"runs": [...], "next_before"}`: newest first, filtered by `connector` and `status`, a page

@@ -252,10 +252,10 @@ impl Schedule {
         self.full.is_none() && self.incremental.is_none()
     }
 
-    /// The parsed expressions (validated already, so parsing cannot fail here).
-    pub fn plan(&self) -> crate::schedule::Plan {
+    /// The parsed expressions (validated already, so parsing cannot fail here), read in `zone`.
+    pub fn plan(&self, zone: chrono_tz::Tz) -> crate::schedule::Plan {
         let parse = |e: &Option<String>| e.as_deref().and_then(|e| crate::schedule::Cron::parse(e).ok());
-        crate::schedule::Plan { full: parse(&self.full), incremental: parse(&self.incremental) }
+        crate::schedule::Plan { full: parse(&self.full), incremental: parse(&self.incremental), zone }
     }
 }
 
@@ -268,11 +268,14 @@ pub struct Operations {
     /// blocks new runs.
     pub lease_seconds: u32,
     pub history: Retention,
+    /// The zone the schedules' cron expressions are read in (an IANA name; default UTC): "0 0 2
+    /// * * ?" is 02:00 there, daylight saving time included.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for Operations {
     fn default() -> Self {
-        Operations { lease_seconds: 120, history: Retention::default() }
+        Operations { lease_seconds: 120, history: Retention::default(), time_zone: chrono_tz::UTC }
     }
 }
 

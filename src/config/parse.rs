@@ -56,8 +56,18 @@ fn read_operations(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Operations> {
         Some((p, v)) => read_retention(ctx, &p, v),
         None => Some(d.history),
     };
+    let time_zone = match o.opt("time_zone") {
+        Some((p, v)) => ctx.string(&p, v).and_then(|name| match name.parse::<chrono_tz::Tz>() {
+            Ok(zone) => Some(zone),
+            Err(_) => {
+                ctx.err(&p, format!("unknown time zone '{name}' (an IANA name such as 'Europe/Berlin' or 'UTC')"));
+                None
+            }
+        }),
+        None => Some(d.time_zone),
+    };
     o.finish(ctx);
-    Some(Operations { lease_seconds: lease_seconds?, history: history? })
+    Some(Operations { lease_seconds: lease_seconds?, history: history?, time_zone: time_zone? })
 }
 
 fn read_retention(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Retention> {

@@ -284,7 +284,8 @@ impl HostEngine {
             let kinds = [("full", &c.schedule.full), ("incremental", &c.schedule.incremental)];
             for (kind, cron) in kinds {
                 if let Some(cron) = cron {
-                    out.push(serde_json::json!({"connector": c.id, "kind": kind, "cron": cron, "time_zone": "UTC"}));
+                    let zone = config.operations.time_zone.name();
+                    out.push(serde_json::json!({"connector": c.id, "kind": kind, "cron": cron, "time_zone": zone}));
                 }
             }
         }

@@ -98,11 +98,11 @@ impl Engine {
             .connectors
             .iter()
             .flat_map(|c| {
-                c.schedule.plan().upcoming(now, count).into_iter().map(|(at, kind)| FireTime {
-                    connector: c.id.clone(),
-                    kind,
-                    at,
-                })
+                c.schedule
+                    .plan(config.operations.time_zone)
+                    .upcoming(now, count)
+                    .into_iter()
+                    .map(|(at, kind)| FireTime { connector: c.id.clone(), kind, at })
             })
             .collect();
         all.sort_by(|a, b| (a.at, &a.connector).cmp(&(b.at, &b.connector)));
@@ -114,7 +114,7 @@ impl Engine {
 /// One connector's schedule, until the scheduler stops.
 fn follow(shared: &Arc<Shared>, stop: &Stop, config: &Config, id: &str) {
     let Some(connector) = config.connector(id) else { return };
-    let plan = connector.schedule.plan();
+    let plan = connector.schedule.plan(config.operations.time_zone);
     let mut after = (shared.clock)();
     if let Some(missed) = missed_fire(shared, &plan, id, after) {
         tracing::info!(

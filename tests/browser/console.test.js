@@ -169,7 +169,7 @@ async function api(method, p, body) {
   await step("the mapping is tried on one user, rule by rule", async () => {
     await page.fill("#test-connector", "hr-csv");
     await page.fill("#test-user", "1001");
-    await page.click("#tester button");
+    await page.click("#tester button[type=submit]");
     await page.waitForFunction(() => document.getElementById("test-result").textContent.includes("alice.andersen"));
     const rows = await page.textContent("#test-rows");
     assert(rows.includes("strip_domain → alice.andersen"), rows);
@@ -233,6 +233,15 @@ async function api(method, p, body) {
     assert(text.includes("<img src=x onerror=alert(1)>"), "the name is shown literally: " + text);
     assert((await page.$$("#result-rows img")).length === 0, "no element was made from the name");
     await page.screenshot({ path: path.join(shots, "run-details-markup-as-text.png") });
+    // The mapping tester shows what the source sent, rule by rule: as text there too.
+    await page.click("nav button[data-view=connectors]");
+    await page.fill("#test-connector", "xss");
+    await page.fill("#test-user", "1");
+    await page.click("#tester button[type=submit]");
+    await page.waitForFunction(() => document.getElementById("test-rows").textContent.includes("onerror"));
+    assert((await page.textContent("#test-rows")).includes("<img src=x onerror=alert(1)>"), "shown literally");
+    assert((await page.$$("#test-rows img, #test-result img")).length === 0, "no element was made in the tester");
+    await page.screenshot({ path: path.join(shots, "mapping-test-markup-as-text.png") });
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -281,10 +290,41 @@ async function api(method, p, body) {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  await step("the schedules view shows the connector's cron", async () => {
+  await step("the schedules view shows the cron, and its next runs in the time zone set there", async () => {
     await page.click("nav button[data-view=schedules]");
-    await page.waitForFunction(() => document.getElementById("schedule-text").textContent.includes("0 0 2 * * ?"));
+    await page.waitForFunction(() => document.getElementById("schedule-rows").textContent.includes("0 0 2 * * ?"));
+    await page.fill("#zone", "Mars/Olympus_Mons");
+    await page.click("#zone-form button");
+    await page.waitForFunction(() => document.getElementById("zone-error").textContent.includes("unknown time zone"));
+    await page.fill("#zone", "Europe/Berlin");
+    await page.click("#zone-form button");
+    await page.waitForFunction(() => document.getElementById("zone-name").textContent === "Europe/Berlin");
+    assert((await page.textContent("#zone-error")) === "", "the error is gone");
+    const next = await page.textContent("#next-rows");
+    // 02:00 in Berlin, whichever of CET or CEST the date falls in.
+    assert(/02:00:00 CES?T/.test(next), next);
     await page.screenshot({ path: path.join(shots, "schedules.png") });
+  });
+
+  await step("the configuration is exported without secrets and imported back", async () => {
+    const fs = require("fs");
+    const os = require("os");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "usersync-export-"));
+    const saved = path.join(dir, "config.json");
+    await download.saveAs(saved);
+    const text = fs.readFileSync(saved, "utf8");
+    assert(!text.includes("entra-secret-value"), "no secret in the export");
+    const doc = JSON.parse(text);
+    assert(doc.operations.time_zone === "Europe/Berlin" && doc.connectors.some((c) => c.id === "entra-hr"), text);
+    doc.operations.time_zone = "UTC";
+    fs.writeFileSync(saved, JSON.stringify(doc));
+    await page.setInputFiles("#import", saved);
+    await page.waitForFunction(() => document.getElementById("zone-name").textContent === "UTC");
+    const entra = await api("GET", "/connectors/entra-hr");
+    const secret = entra.body.secrets.find((x) => x.name === "client_secret");
+    assert(secret.state === "set", "the import kept the secret it left out: " + JSON.stringify(entra.body.secrets));
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   await step("a stranger is refused (401), and in the app so is a signed-in user who is not an administrator (403)",

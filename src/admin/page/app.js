@@ -22,7 +22,7 @@ const api = {
     const res = await fetch("api/1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const data = await res.json().catch(() => ({}));
     if (!res.ok) {
-      throw new Error(data.error || ("HTTP " + res.status));
+      throw Object.assign(new Error(data.error || ("HTTP " + res.status)), { errors: data.errors });
     }
     return data;
   },
@@ -250,11 +250,15 @@ async function discard() {
 }
 
 async function download() {
-  const data = await api.call("GET", "/runs/" + shownRun + "/download");
+  saveFile("usersync-run-" + shownRun + ".json", await api.call("GET", "/runs/" + shownRun + "/download"));
+}
+
+/** Hands `data` to the browser as a JSON file download. */
+function saveFile(name, data) {
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
   const a = el("a");
   a.href = URL.createObjectURL(blob);
-  a.download = "usersync-run-" + shownRun + ".json";
+  a.download = name;
   document.body.append(a);
   a.click();
   a.remove();
@@ -263,7 +267,67 @@ async function download() {
 
 async function loadSchedules() {
   const data = await api.call("GET", "/schedules");
-  document.getElementById("schedule-text").textContent = JSON.stringify(data, null, 2);
+  const rows = document.getElementById("schedule-rows");
+  rows.replaceChildren();
+  for (const s of data.schedules) {
+    const row = el("tr");
+    row.append(el("td", s.connector), el("td", s.kind), el("td", s.cron), el("td", s.time_zone));
+    rows.append(row);
+  }
+  document.getElementById("zone-name").textContent = data.time_zone;
+  document.getElementById("zone").value = data.time_zone;
+  const next = document.getElementById("next-rows");
+  next.replaceChildren();
+  for (const f of data.next) {
+    const row = el("tr");
+    row.append(el("td", f.local), el("td", f.at), el("td", f.connector), el("td", f.kind));
+    next.append(row);
+  }
+}
+
+/** Replaces the whole configuration; shows the parser's errors. Secrets it leaves out are kept. */
+async function importConfig(doc, errorAt) {
+  const list = document.getElementById("import-errors");
+  list.replaceChildren();
+  document.getElementById("zone-error").textContent = "";
+  try {
+    await api.call("PUT", "/config", doc);
+  } catch (e) {
+    for (const x of e.errors || [{ path: "", message: e.message }]) {
+      if (errorAt && x.path === errorAt.path) {
+        errorAt.span.textContent = x.message;
+      } else {
+        list.append(el("li", (x.path ? x.path + ": " : "") + x.message));
+      }
+    }
+    say("not saved", true);
+    return false;
+  }
+  say("configuration saved");
+  await loadSchedules();
+  return true;
+}
+
+async function saveZone() {
+  const doc = await api.call("GET", "/config");
+  doc.operations = Object.assign(doc.operations || {}, { time_zone: document.getElementById("zone").value.trim() });
+  await importConfig(doc, { path: "operations.time_zone", span: document.getElementById("zone-error") });
+}
+
+async function exportConfig() {
+  const data = await api.call("GET", "/config");
+  saveFile("usersync-config.json", data);
+}
+
+async function importFile(file) {
+  let doc;
+  try {
+    doc = JSON.parse(await file.text());
+  } catch (e) {
+    document.getElementById("import-errors").replaceChildren(el("li", file.name + " is not JSON: " + e.message));
+    return;
+  }
+  await importConfig(doc, null);
 }
 
 async function signIn(token) {
@@ -316,6 +380,15 @@ document.addEventListener("DOMContentLoaded", () => {
     startRun(connector, true, user).catch((e) => say(e.message, true));
   });
   document.getElementById("approve").addEventListener("click", () => approve().catch((e) => say(e.message, true)));
+  document.getElementById("zone-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    saveZone().catch((e) => say(e.message, true));
+  });
+  document.getElementById("export").addEventListener("click", () => exportConfig().catch((e) => say(e.message, true)));
+  document.getElementById("import").addEventListener("change", (ev) => {
+    if (ev.target.files.length) importFile(ev.target.files[0]).catch((e) => say(e.message, true));
+    ev.target.value = "";
+  });
   document.getElementById("discard").addEventListener("click", () => discard().catch((e) => say(e.message, true)));
   document.getElementById("download").addEventListener("click", () => download().catch((e) => say(e.message, true)));
   document.getElementById("result-filter").addEventListener("submit", (ev) => {

@@ -166,6 +166,13 @@ async function api(method, p, body) {
     await page.screenshot({ path: path.join(shots, "connectors.png") });
   });
 
+  await step("the connection check says how each step went", async () => {
+    await page.click("#connector-rows tr:has-text('hr-csv') button:has-text('Check')");
+    await page.waitForSelector("#check-box:not([hidden]) li");
+    const title = await page.textContent("#check-title");
+    assert(title.includes("hr-csv: ok"), title);
+  });
+
   await step("the mapping is tried on one user, rule by rule", async () => {
     await page.fill("#test-connector", "hr-csv");
     await page.fill("#test-user", "1001");

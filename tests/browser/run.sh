@@ -68,6 +68,8 @@ classes="$classes:$jetty/slf4j-simple.jar"
 for j in jetty9-server jetty9-servlet jetty9-http jetty9-io jetty9-util jetty9-security; do
     classes="$classes:$jetty/$j.jar"
 done
+# The page as it is now, where the servlet finds it (as run-tests.sh puts it).
+mkdir -p "$java_out/classes/admin-page" && cp src/admin/page/* "$java_out/classes/admin-page/"
 mkdir -p "$work/jetty-classes"
 javac --release 17 -Xlint:all -Werror -d "$work/jetty-classes" -cp "$classes" tests/browser/jetty/JiraConsoleServer.java
 mkfifo "$work/stdin"

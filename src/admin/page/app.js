@@ -68,6 +68,10 @@ async function loadConnectors() {
       document.getElementById("f-id").focus();
     });
     actions.append(change, document.createTextNode(" "));
+    const check = el("button", "Check");
+    check.type = "button";
+    check.addEventListener("click", () => checkConnection(c.id).catch((e) => say(e.message, true)));
+    actions.append(check, document.createTextNode(" "));
     for (const [label, simulate] of [["Simulate", true], ["Run", false]]) {
       const b = el("button", label);
       b.type = "button";
@@ -78,6 +82,18 @@ async function loadConnectors() {
     body.append(row);
   }
   say(data.connectors.length + " connector(s)");
+}
+
+/** The connection check: each step (authenticate, read a little, what is missing) and how it went. */
+async function checkConnection(id) {
+  const report = await api.call("POST", "/connectors/" + encodeURIComponent(id) + "/check");
+  const list = document.getElementById("check-steps");
+  list.replaceChildren();
+  for (const s of report.steps) {
+    list.append(el("li", (s.ok ? "ok — " : "FAILED — ") + s.step + ": " + s.detail));
+  }
+  document.getElementById("check-title").textContent = "Connection check of " + id + ": " + (report.ok ? "ok" : "failed");
+  document.getElementById("check-box").hidden = false;
 }
 
 async function save() {

@@ -297,6 +297,51 @@ async function api(method, p, body) {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  await step("history is filtered by connector; a large run's results come 100 at a time; a connector is deleted", async () => {
+    const fs = require("fs");
+    const os = require("os");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "usersync-many-"));
+    const csv = path.join(dir, "people.csv");
+    const lines = Array.from({ length: 250 }, (_, i) => (i + 1) + ",m" + (i + 1) + ",m" + (i + 1) + "@example.com");
+    fs.writeFileSync(csv, "id,user,mail\n" + lines.join("\n") + "\n");
+    const made = await api("PUT", "/connectors/many", {
+      type: "csv", source: { path: csv, id_column: "id" },
+      mapping: [{ target: "username", source: "user" }, { target: "email", source: "mail" }],
+    });
+    assert(made.status === 201, JSON.stringify(made.body));
+    await page.click("nav button[data-view=runs]");
+    await page.click("nav button[data-view=connectors]");
+    await page.click("#connector-rows tr:has-text('many') button:has-text('Simulate')");
+    await page.waitForFunction(() => /manyfull \(simulated\)DONE/.test(document.getElementById("run-rows").textContent),
+      null, { timeout: 30000 });
+    await page.selectOption("#history-connector", "many");
+    await page.click("#history-filter button[type=submit]");
+    await page.waitForFunction(() => document.querySelectorAll("#run-rows tr").length === 1);
+    assert((await page.textContent("#run-rows")).includes("many"), await page.textContent("#run-rows"));
+    await page.fill("#search", "");
+    await page.selectOption("#outcome", "");
+    await page.click("#run-rows tr button");
+    await page.waitForFunction(() => document.getElementById("result-count").textContent === "100 of 250 user(s)");
+    await page.click("#result-more");
+    await page.waitForFunction(() => document.getElementById("result-count").textContent === "200 of 250 user(s)");
+    await page.click("#result-more");
+    await page.waitForFunction(() => document.getElementById("result-count").textContent === "250 of 250 user(s)");
+    assert(await page.isHidden("#result-more"), "nothing more to show");
+    const names = await page.$$eval("#result-rows tr td:first-child", (tds) => tds.map((t) => t.textContent));
+    assert(new Set(names).size === 250, "every user once: " + new Set(names).size);
+    await page.selectOption("#history-connector", "");
+    await page.click("#history-filter button[type=submit]");
+    await page.click("nav button[data-view=connectors]");
+    const del = "#connector-rows tr:has-text('many') button:has-text('Delete')";
+    await page.click(del);
+    assert((await page.textContent("#connector-rows")).includes("many"), "one click only asks");
+    await page.click(del);
+    await page.waitForFunction(() => !document.getElementById("connector-rows").textContent.includes("many"));
+    const left = await api("GET", "/connectors/many");
+    assert(left.status === 404, "deleted: " + left.status);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   await step("the schedules view shows the cron, and its next runs in the time zone set there", async () => {
     await page.click("nav button[data-view=schedules]");
     await page.waitForFunction(() => document.getElementById("schedule-rows").textContent.includes("0 0 2 * * ?"));

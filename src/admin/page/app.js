@@ -68,6 +68,20 @@ async function loadConnectors() {
       document.getElementById("f-id").focus();
     });
     actions.append(change, document.createTextNode(" "));
+    // Deleting asks once more on the same button: no dialog, and no deletion by one slip.
+    const remove = el("button", "Delete");
+    remove.type = "button";
+    remove.addEventListener("click", () => {
+      if (remove.dataset.armed) {
+        api.call("DELETE", "/connectors/" + encodeURIComponent(c.id))
+          .then(() => { say("deleted connector " + c.id); return loadConnectors(); })
+          .catch((e) => say(e.message, true));
+      } else {
+        remove.dataset.armed = "1";
+        remove.textContent = "Delete " + c.id + "? Click again";
+      }
+    });
+    actions.append(remove, document.createTextNode(" "));
     const check = el("button", "Check");
     check.type = "button";
     check.addEventListener("click", () => checkConnection(c.id).catch((e) => say(e.message, true)));
@@ -81,6 +95,11 @@ async function loadConnectors() {
     row.append(actions);
     body.append(row);
   }
+  const filter = document.getElementById("history-connector");
+  const chosen = filter.value;
+  filter.replaceChildren(Object.assign(el("option", "all"), { value: "" }));
+  for (const c of data.connectors) filter.append(Object.assign(el("option", c.id), { value: c.id }));
+  filter.value = chosen;
   say(data.connectors.length + " connector(s)");
 }
 
@@ -150,6 +169,11 @@ async function startRun(connector, simulate, user) {
   show("runs");
   const box = document.getElementById("progress-box");
   box.hidden = false;
+  const cancel = document.getElementById("cancel-run");
+  cancel.hidden = false;
+  cancel.onclick = () => api.call("POST", "/runs/" + started.run_id + "/cancel")
+    .then(() => say("run " + started.run_id + " is stopping after the user in progress"))
+    .catch((e) => say(e.message, true));
   for (;;) {
     const p = await api.call("GET", "/runs/" + started.run_id + "/progress");
     const pct = p.total ? Math.round((100 * p.done) / p.total) : 0;
@@ -158,6 +182,7 @@ async function startRun(connector, simulate, user) {
     if (p.phase === "finished") break;
     await new Promise((r) => setTimeout(r, 300));
   }
+  cancel.hidden = true;
   // The run's record is written as it finishes: read the history until it shows the outcome.
   for (let i = 0; i < 20; i++) {
     const runs = await loadRuns();
@@ -167,8 +192,20 @@ async function startRun(connector, simulate, user) {
   }
 }
 
+/** The history page shown: filtered by connector and status, older than `before` (none: the newest). */
+const runPages = { before: null, next: null };
+
 async function loadRuns() {
-  const data = await api.call("GET", "/runs?limit=50");
+  const params = new URLSearchParams({ limit: "50" });
+  const connector = document.getElementById("history-connector").value;
+  const status = document.getElementById("history-status").value;
+  if (connector) params.set("connector", connector);
+  if (status) params.set("status", status);
+  if (runPages.before) params.set("before", String(runPages.before));
+  const data = await api.call("GET", "/runs?" + params.toString());
+  runPages.next = data.next_before;
+  document.getElementById("history-older").hidden = !data.next_before;
+  document.getElementById("history-newest").hidden = !runPages.before;
   const body = document.getElementById("run-rows");
   body.replaceChildren();
   for (const r of data.runs) {
@@ -229,15 +266,17 @@ async function showRun(id) {
   await loadResults();
 }
 
-async function loadResults() {
+/** A page of the shown run's results; `more` adds the next page to those shown. */
+async function loadResults(more) {
   const outcome = document.getElementById("outcome").value;
   const q = document.getElementById("search").value;
-  const params = new URLSearchParams({ limit: "100" });
+  const body = document.getElementById("result-rows");
+  const offset = more ? body.children.length : 0;
+  const params = new URLSearchParams({ limit: "100", offset: String(offset) });
   if (outcome) params.set("outcome", outcome);
   if (q) params.set("q", q);
   const data = await api.call("GET", "/runs/" + shownRun + "/results?" + params.toString());
-  const body = document.getElementById("result-rows");
-  body.replaceChildren();
+  if (!more) body.replaceChildren();
   for (const u of data.results) {
     const row = el("tr");
     const changes = el("td");
@@ -248,7 +287,9 @@ async function loadResults() {
       el("td", u.held.map(describe).join("; ")), el("td", u.reason || u.error || ""));
     body.append(row);
   }
-  document.getElementById("result-count").textContent = data.results.length + " of " + data.total + " user(s)";
+  const shown = body.children.length;
+  document.getElementById("result-count").textContent = shown + " of " + data.total + " user(s)";
+  document.getElementById("result-more").hidden = shown >= data.total;
 }
 
 async function approve() {
@@ -407,6 +448,20 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   document.getElementById("discard").addEventListener("click", () => discard().catch((e) => say(e.message, true)));
   document.getElementById("download").addEventListener("click", () => download().catch((e) => say(e.message, true)));
+  document.getElementById("result-more").addEventListener("click", () => loadResults(true).catch((e) => say(e.message, true)));
+  document.getElementById("history-filter").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    runPages.before = null;
+    loadRuns().catch((e) => say(e.message, true));
+  });
+  document.getElementById("history-older").addEventListener("click", () => {
+    runPages.before = runPages.next;
+    loadRuns().catch((e) => say(e.message, true));
+  });
+  document.getElementById("history-newest").addEventListener("click", () => {
+    runPages.before = null;
+    loadRuns().catch((e) => say(e.message, true));
+  });
   document.getElementById("result-filter").addEventListener("submit", (ev) => {
     ev.preventDefault();
     loadResults().catch((e) => say(e.message, true));

@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Timelike, Utc};
 use serde::Serialize;
 
 /// What a fire time starts.
@@ -81,9 +81,40 @@ impl Cron {
     }
 
     /// The first fire time strictly after `t`, the expression read as wall-clock time in `zone`.
+    /// The expression walks the zone's wall clock, so a daylight-saving change neither skips nor
+    /// repeats a run: a time the clocks jump over (02:30 the night summer time begins) fires when
+    /// they land (03:00), and a time they pass twice (the night it ends) fires the first time only.
     pub fn after(&self, t: DateTime<Utc>, zone: chrono_tz::Tz) -> Option<DateTime<Utc>> {
-        self.0.after(&t.with_timezone(&zone)).next().map(|at| at.with_timezone(&Utc))
+        // The wall clock as a timeline of its own (written as UTC, which has no transitions).
+        let mut wall = Utc.from_utc_datetime(&t.with_timezone(&zone).naive_local());
+        // A few steps at most: only a time passed twice can map to an instant before `t`.
+        for _ in 0..1000 {
+            let next = self.0.after(&wall).next()?;
+            let at = instant(zone, next.naive_utc());
+            if at > t {
+                return Some(at);
+            }
+            wall = next;
+        }
+        None
     }
+}
+
+/// The instant a wall-clock time in `zone` names: the first of two in a fold, the end of the gap
+/// for one the clocks skip.
+fn instant(zone: chrono_tz::Tz, wall: chrono::NaiveDateTime) -> DateTime<Utc> {
+    use chrono::offset::LocalResult;
+    let mut probe = wall;
+    // Gaps are an hour in most zones and never more than a few; past that, read it as UTC.
+    for _ in 0..=(6 * 60) {
+        match zone.from_local_datetime(&probe) {
+            LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => return at.with_timezone(&Utc),
+            LocalResult::None => {
+                probe = probe.with_second(0).unwrap_or(probe) + chrono::Duration::minutes(1);
+            }
+        }
+    }
+    Utc.from_utc_datetime(&wall)
 }
 
 /// A connector's two schedules: full runs and (optionally) incremental runs.
@@ -174,9 +205,21 @@ mod tests {
         let hourly = Cron::parse("0 30 * * * ?").unwrap();
         let kolkata = chrono_tz::Asia::Kolkata; // UTC+05:30: half past there is on the hour in UTC
         assert_eq!(hourly.after(t("2026-11-23T10:10:00Z"), kolkata), Some(t("2026-11-23T11:00:00Z")));
-        // 29 March 2026 has no 02:00 in Berlin (the clocks go from 02:00 to 03:00): no run then,
-        // the next is the following night.
-        assert_eq!(daily.after(t("2026-03-28T12:00:00Z"), berlin), Some(t("2026-03-30T00:00:00Z")));
+        // 29 March 2026 has no 02:00 in Berlin (the clocks go from 02:00 to 03:00): the run is at
+        // 03:00 CEST that night, not skipped.
+        assert_eq!(daily.after(t("2026-03-28T12:00:00Z"), berlin), Some(t("2026-03-29T01:00:00Z")));
+        assert_eq!(daily.after(t("2026-03-29T01:00:00Z"), berlin), Some(t("2026-03-30T00:00:00Z")));
+        // 25 October 2026 has 02:30 twice in Berlin (00:30 and 01:30 UTC): one run, at the first.
+        let half_past_two = Cron::parse("0 30 2 * * ?").unwrap();
+        assert_eq!(half_past_two.after(t("2026-10-24T12:00:00Z"), berlin), Some(t("2026-10-25T00:30:00Z")));
+        assert_eq!(half_past_two.after(t("2026-10-25T00:30:00Z"), berlin), Some(t("2026-10-26T01:30:00Z")));
+        // Every 15 minutes across both changes: always forward, never the same instant twice.
+        let plan = Plan { full: None, incremental: Some(Cron::parse("0 0/15 * * * ?").unwrap()), zone: berlin };
+        for start in ["2026-03-28T23:00:00Z", "2026-10-24T23:00:00Z"] {
+            let times: Vec<_> = plan.upcoming(t(start), 24).into_iter().map(|(at, _)| at).collect();
+            assert_eq!(times.len(), 24);
+            assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+        }
     }
 
     #[test]

@@ -258,6 +258,12 @@ impl HostEngine {
     /// (an error names them when there are several).
     pub fn on_login(&self, connector: Option<&str>, username: &str) -> Result<String, HostError> {
         let config = self.config();
+        if connector.is_none() && config.connectors.is_empty() {
+            // The app before its first connector: every login is the application's own business.
+            let decision =
+                super::LoginDecision { allow: true, reason: "no connector is configured".into(), run_id: None };
+            return Ok(json(&decision));
+        }
         let id = super::runner::connector(&config, connector)?.id.clone();
         Ok(json(&self.engine.on_login(&config, &id, username)?))
     }

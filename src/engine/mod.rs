@@ -444,17 +444,7 @@ impl Engine {
         progress: &dyn Fn(&Progress),
     ) -> Result<RunReport, EngineError> {
         let _call = self.enter()?;
-        let run =
-            self.shared.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
-        if run.status != RunStatus::Held || run.simulate {
-            return Err(EngineError::Invalid(format!(
-                "run {run_id} is {}, not a held run; nothing to approve",
-                run.status
-            )));
-        }
-        if let Some(by) = run.approved_by {
-            return Err(EngineError::Invalid(format!("run {run_id} was already approved by run {by}")));
-        }
+        let run = self.open_held_run(run_id, "approve")?;
         let recorded;
         let config = match config {
             Some(c) => c,
@@ -487,22 +477,34 @@ impl Engine {
         Ok(report)
     }
 
+    /// A held run still waiting for approval, or why `action` cannot be taken on run `run_id`.
+    fn open_held_run(&self, run_id: i64, action: &str) -> Result<RunRecord, EngineError> {
+        let run =
+            self.shared.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
+        if run.status != RunStatus::Held || run.simulate {
+            return Err(EngineError::Invalid(format!(
+                "run {run_id} is {}, not a held run; nothing to {action}",
+                run.status
+            )));
+        }
+        match run.approved_by {
+            Some(by) => {
+                let how = match self.shared.store.run(by)? {
+                    Some(r) if r.mode == "discard" => "discarded",
+                    _ => "approved",
+                };
+                Err(EngineError::Invalid(format!("run {run_id} was already {how} by run {by}")))
+            }
+            None => Ok(run),
+        }
+    }
+
     /// Closes a held run without applying what it held back: recorded as a `discard` run that
     /// names it (`approves`), and the held run, marked with that run, no longer waits for
     /// approval. The connector's next run decides again from the source. Returns the new run's id.
     pub fn discard(&self, run_id: i64, trigger: &str) -> Result<i64, EngineError> {
         let _call = self.enter()?;
-        let held =
-            self.shared.store.run(run_id)?.ok_or_else(|| EngineError::Invalid(format!("no run with id {run_id}")))?;
-        if held.status != RunStatus::Held || held.simulate {
-            return Err(EngineError::Invalid(format!(
-                "run {run_id} is {}, not a held run; nothing to discard",
-                held.status
-            )));
-        }
-        if let Some(by) = held.approved_by {
-            return Err(EngineError::Invalid(format!("run {run_id} was already closed by run {by}")));
-        }
+        let held = self.open_held_run(run_id, "discard")?;
         let now = (self.shared.clock)();
         let mut record = held.clone();
         record.id = 0;

@@ -41,6 +41,7 @@ pub(super) fn connector<'c>(config: &'c Config, id: Option<&str>) -> Result<&'c 
             .connector(id)
             .ok_or_else(|| EngineError::Invalid(format!("no connector with id '{id}' (configured: {})", ids()))),
         None if config.connectors.len() == 1 => Ok(&config.connectors[0]),
+        None if config.connectors.is_empty() => Err(EngineError::Invalid("no connector is configured yet".into())),
         None => Err(EngineError::Invalid(format!(
             "several connectors are configured ({}); name one with --connector",
             ids()

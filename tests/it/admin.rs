@@ -256,7 +256,8 @@ fn a_held_run_is_discarded_without_applying_it_and_is_then_closed() {
     for action in ["approve", "discard"] {
         let again = c.call("POST", &format!("/runs/{held}/{action}"), None);
         assert_eq!(again.status, 404, "{action}: {}", again.body);
-        assert!(again.body["error"].as_str().unwrap().contains(&format!("run {by}")), "{}", again.body);
+        let said = again.body["error"].as_str().unwrap();
+        assert!(said.contains(&format!("already discarded by run {by}")), "{said}");
     }
     let not_held = c.call("POST", &format!("/runs/{by}/discard"), None);
     assert!(not_held.body["error"].as_str().unwrap().contains("not a held run"), "{}", not_held.body);

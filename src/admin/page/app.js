@@ -322,24 +322,23 @@ function saveFile(name, data) {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
+/** Replaces the rows of the table body `id`: a row per item, its cells' texts from `cells(item)`. */
+function fillRows(id, items, cells) {
+  const body = document.getElementById(id);
+  body.replaceChildren();
+  for (const item of items) {
+    const row = el("tr");
+    row.append(...cells(item).map((text) => el("td", text)));
+    body.append(row);
+  }
+}
+
 async function loadSchedules() {
   const data = await api.call("GET", "/schedules");
-  const rows = document.getElementById("schedule-rows");
-  rows.replaceChildren();
-  for (const s of data.schedules) {
-    const row = el("tr");
-    row.append(el("td", s.connector), el("td", s.kind), el("td", s.cron), el("td", s.time_zone));
-    rows.append(row);
-  }
+  fillRows("schedule-rows", data.schedules, (s) => [s.connector, s.kind, s.cron, s.time_zone]);
   document.getElementById("zone-name").textContent = data.time_zone;
   document.getElementById("zone").value = data.time_zone;
-  const next = document.getElementById("next-rows");
-  next.replaceChildren();
-  for (const f of data.next) {
-    const row = el("tr");
-    row.append(el("td", f.local), el("td", f.at), el("td", f.connector), el("td", f.kind));
-    next.append(row);
-  }
+  fillRows("next-rows", data.next, (f) => [f.local, f.at, f.connector, f.kind]);
 }
 
 /** Replaces the whole configuration; shows the parser's errors. Secrets it leaves out are kept. */

@@ -136,6 +136,9 @@ class JiraAppTest {
         app.onStart();
         assertNull(app.problem());
         assertTrue(scheduler.jobs().isEmpty(), scheduler.jobs().toString());
+        String login = app.beforeLogin("admin");
+        assertTrue(login != null && login.contains("\"allow\":true") && login.contains("no connector is configured"),
+                "before the first connector every login is the application's own: " + login);
         JiraApp node2 = node("node2", new FakeScheduler());
         node2.onStart();
         try {

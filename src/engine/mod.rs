@@ -198,6 +198,36 @@ pub struct MappingTest {
 /// The engine's idea of "now": grace periods and delayed deletion are measured with it.
 pub type Clock = Box<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// How a started run's beginning went (its id, or why it did not begin), handed from the run's
+/// thread to the caller of `start`. A mutex and a condition variable rather than a channel: a
+/// channel's receiver registers the waiting thread with std, which a C host's thread then keeps.
+#[derive(Default)]
+struct Begun {
+    result: Mutex<Option<Result<i64, EngineError>>>,
+    told: AtomicBool,
+    changed: Condvar,
+}
+
+impl Begun {
+    /// The first word only: what a run says after it began does not replace its beginning.
+    fn tell(&self, result: Result<i64, EngineError>) {
+        if !self.told.swap(true, Ordering::AcqRel) {
+            *lock(&self.result) = Some(result);
+            self.changed.notify_all();
+        }
+    }
+
+    fn wait(&self) -> Result<i64, EngineError> {
+        let mut result = lock(&self.result);
+        loop {
+            if let Some(r) = result.take() {
+                return r;
+            }
+            result = self.changed.wait(result).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
 pub struct Engine {
     shared: Arc<Shared>,
 }
@@ -308,15 +338,15 @@ impl Engine {
         let _call = self.enter()?;
         let control = Arc::new(RunControl::default());
         let shared = self.shared.clone();
-        let (begun, begin_result) = std::sync::mpsc::channel::<Result<i64, EngineError>>();
-        let run_control = control.clone();
+        let begun = Arc::new(Begun::default());
+        let (run_control, run_begun) = (control.clone(), begun.clone());
         // The run begins (takes the connector's lock) and ends (releases it) on its own thread: a
         // host's lock may belong to the thread that took it, as a cluster lock in Jira does. The
         // caller still learns at once whether it began, or was busy.
         let worker = std::thread::Builder::new()
             .name("usersync-run".into())
             .spawn(move || {
-                let control = run_control;
+                let (control, begun) = (run_control, run_begun);
                 // A call like any other: `close` waits for it, and knows this thread as a run's.
                 let _call = shared.calls.enter();
                 let mut run_id = None;
@@ -326,16 +356,18 @@ impl Engine {
                     let (runner, started) = match begin {
                         Ok(begun) => begun,
                         Err(e) => {
-                            let _ = begun.send(Err(e));
+                            begun.tell(Err(e));
                             return Ok(None);
                         }
                     };
                     run_id = Some(started.record.id);
                     // Known from the moment its id is returned: `progress` answers at once.
                     control.set_progress(Progress::starting(started.record.id));
-                    let _ = begun.send(Ok(started.record.id));
+                    begun.tell(Ok(started.record.id));
                     runner.finish(started, None).map(Some)
                 }));
+                // A panic before the run began still answers the caller.
+                begun.tell(Err(EngineError::Invalid("the run stopped by an internal error before it began".into())));
                 let outcome = match outcome {
                     Ok(Ok(None)) => return,
                     Ok(Ok(Some(report))) => Ok(report),
@@ -346,15 +378,11 @@ impl Engine {
                 control.done.notify_all();
             })
             .map_err(|e| EngineError::Invalid(format!("cannot start a run thread: {e}")))?;
-        let run_id = match begin_result.recv() {
-            Ok(Ok(run_id)) => run_id,
-            Ok(Err(e)) => {
+        let run_id = match begun.wait() {
+            Ok(run_id) => run_id,
+            Err(e) => {
                 let _ = worker.join();
                 return Err(e);
-            }
-            Err(_) => {
-                let _ = worker.join();
-                return Err(EngineError::Invalid("the run stopped by an internal error before it began".into()));
             }
         };
         lock(&self.shared.runs).insert(run_id, control);

@@ -2,6 +2,7 @@
 //! Parsed by a validating walker (`parse.rs`) so that every error comes with its JSON path.
 
 mod limits;
+mod login;
 mod parse;
 pub mod presets;
 mod reader;
@@ -17,6 +18,7 @@ use serde::{Serialize, Serializer};
 use crate::model::Target;
 
 pub use limits::FileLimits;
+pub use login::{LoginRoute, LoginRouting};
 pub use parse::parse_value;
 pub use secrets::{export_value, merge_secrets, Secret};
 
@@ -67,6 +69,8 @@ impl ConfigErrors {
 pub struct Config {
     pub connectors: Vec<ConnectorConfig>,
     pub operations: Operations,
+    #[serde(skip_serializing_if = "LoginRouting::is_empty")]
+    pub login: LoginRouting,
     /// Relative source paths resolve against the directory the configuration came from.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -144,6 +148,8 @@ pub struct ConnectorConfig {
     pub photos: bool,
     /// When an incremental run reads everything instead, to catch what deltas miss.
     pub full_reconcile: FullReconcile,
+    /// Higher answers first where connectors meet (a login nobody manages yet); 0 to 1000.
+    pub priority: u32,
 }
 
 impl ConnectorConfig {

@@ -14,20 +14,23 @@ pub fn parse_value(v: &Value, base_dir: PathBuf) -> Result<Config, Vec<ConfigErr
     let mut ctx = Ctx { base_dir: base_dir.clone(), ..Ctx::default() };
     let root = read_root(&mut ctx, v);
     match root {
-        Some((connectors, Some(operations))) if ctx.errors.is_empty() => {
-            Ok(Config { connectors, operations, base_dir })
+        Some((connectors, Some(operations), Some(login))) if ctx.errors.is_empty() => {
+            Ok(Config { connectors, operations, login, base_dir })
         }
         _ => Err(ctx.errors),
     }
 }
 
-fn read_root(ctx: &mut Ctx, v: &Value) -> Option<(Vec<ConnectorConfig>, Option<Operations>)> {
+type Root = (Vec<ConnectorConfig>, Option<Operations>, Option<login::LoginRouting>);
+
+fn read_root(ctx: &mut Ctx, v: &Value) -> Option<Root> {
     let mut root = Obj::new(ctx, "", v)?;
     let list = root.req(ctx, "connectors", "a list of connectors");
     let operations = match root.opt("operations") {
         Some((p, v)) => read_operations(ctx, &p, v),
         None => Some(Operations::default()),
     };
+    let login = root.opt("login");
     root.finish(ctx);
     let (path, list) = list?;
     let items = ctx.array(&path, list)?;
@@ -45,7 +48,12 @@ fn read_root(ctx: &mut Ctx, v: &Value) -> Option<(Vec<ConnectorConfig>, Option<O
         }
         out.extend(read_connector(ctx, &p, item));
     }
-    Some((out, operations))
+    let known: Vec<String> = ids.into_iter().collect();
+    let login = match login {
+        Some((p, v)) => login::read_login(ctx, &p, v, &known),
+        None => Some(login::LoginRouting::default()),
+    };
+    Some((out, operations, login))
 }
 
 fn read_operations(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Operations> {
@@ -179,6 +187,7 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         Some((p, v)) => read_full_reconcile(ctx, &p, v),
         None => Some(FullReconcile::default()),
     };
+    let priority = ctx.opt_whole(&mut o, "priority", 0, 0, 1000);
     o.finish(ctx);
     let mapping = mapping?;
     if let Some(link) = link_existing {
@@ -199,6 +208,7 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         provision_on_login: provision_on_login?,
         photos: photos?,
         full_reconcile: full_reconcile?,
+        priority: priority?,
     })
 }
 
@@ -682,7 +692,7 @@ fn read_transform(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Transform> {
 }
 
 /// The last line of the regex crate's message says what is wrong ("unclosed group").
-fn regex_message(e: &regex::Error) -> String {
+pub(super) fn regex_message(e: &regex::Error) -> String {
     let text = e.to_string();
     text.lines()
         .rev()

@@ -99,6 +99,7 @@ impl HostEngine {
         let config = Config {
             connectors: Vec::new(),
             operations: crate::config::Operations::default(),
+            login: Default::default(),
             base_dir: PathBuf::from(base_dir),
         };
         Ok(HostEngine {
@@ -257,6 +258,17 @@ impl HostEngine {
     /// `{"allow", "reason", "run_id"}`. Without a connector, the configuration's only one answers
     /// (an error names them when there are several).
     pub fn on_login(&self, connector: Option<&str>, username: &str) -> Result<String, HostError> {
+        self.on_login_with(connector, username, &Default::default())
+    }
+
+    /// `on_login` with what the host knows of the login (`header:X-Idp`, ...): without a
+    /// connector, `login.routes` and the connectors' priorities choose one.
+    pub fn on_login_with(
+        &self,
+        connector: Option<&str>,
+        username: &str,
+        attributes: &std::collections::BTreeMap<String, String>,
+    ) -> Result<String, HostError> {
         let config = self.config();
         if connector.is_none() && config.connectors.is_empty() {
             // The app before its first connector: every login is the application's own business.
@@ -264,8 +276,10 @@ impl HostEngine {
                 super::LoginDecision { allow: true, reason: "no connector is configured".into(), run_id: None };
             return Ok(json(&decision));
         }
-        let id = super::runner::connector(&config, connector)?.id.clone();
-        Ok(json(&self.engine.on_login(&config, &id, username)?))
+        Ok(json(&match connector {
+            Some(id) => self.engine.on_login(&config, id, username)?,
+            None => self.engine.on_login_routed(&config, username, attributes)?,
+        }))
     }
 
     /// Stores a configuration in the state store (secrets it leaves out are kept from the stored

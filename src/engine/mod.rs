@@ -7,6 +7,7 @@ pub mod host;
 mod lease;
 mod mapper;
 mod progress;
+pub mod routing;
 mod runner;
 mod scheduler;
 mod snapshot;

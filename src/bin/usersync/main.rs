@@ -153,6 +153,18 @@ enum ConfigCommand {
 
 #[derive(Subcommand)]
 enum MappingCommand {
+    /// Which connector answers for a login (login.routes, then who manages the user, then
+    /// priority), and why.
+    Route {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The login name (a username or an e-mail address).
+        #[arg(long)]
+        user: String,
+        /// What the host passes with the login, as NAME=VALUE (e.g. header:X-Idp=okta); repeatable.
+        #[arg(long = "attribute")]
+        attributes: Vec<String>,
+    },
     /// Show the source attributes of one user and what each rule makes of them.
     Test {
         #[arg(long)]
@@ -298,6 +310,23 @@ fn run(cli: Cli) -> Result<u8, EngineError> {
             }
             if include_secrets {
                 err!("note: this export contains the configuration's secrets in plain text (--include-secrets); keep it like a password");
+            }
+            Ok(0)
+        }
+        Command::Mapping(MappingCommand::Route { config, user, attributes }) => {
+            let engine = open_engine(&cli.data_dir)?;
+            let config = load_config(&engine, config.as_deref())?;
+            let mut given = std::collections::BTreeMap::new();
+            for a in &attributes {
+                let Some((name, value)) = a.split_once('=') else {
+                    return Err(EngineError::Invalid(format!("--attribute '{a}': write it as NAME=VALUE")));
+                };
+                given.insert(name.to_string(), value.to_string());
+            }
+            let route = engine.route_login(&config, &user, &given)?;
+            match &route.connector {
+                Some(c) => out!("{user}: connector '{c}' answers ({})", route.why),
+                None => out!("{user}: no connector answers ({})", route.why),
             }
             Ok(0)
         }

@@ -51,7 +51,7 @@ const GOOGLE: [Field; 4] = [
 const CONNECTOR: [Field; 13] = [
     ("schedule", "text", false, "cron for full runs, seconds first: 0 0 2 * * ? is 02:00 every day"),
     ("priority", "number", false, "0 to 1000; the higher answers first where connectors meet"),
-    ("link_existing", "choice:none,username,email", false, "link an existing, unanchored user instead of failing"),
+    ("link_existing", "list", false, "link an existing user by: none, username, email, or a field such as property:employee_id; several are tried in order"),
     ("provision_on_login", "bool", false, "create an unknown user at login when the source has them"),
     ("photos", "bool", false, "write profile photos as avatars"),
     ("lifecycle.missing", "choice:disable,delete,anonymise,keep", false, "users absent from a complete listing"),

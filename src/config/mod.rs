@@ -525,10 +525,47 @@ pub struct Safety {
     pub max_destructive_count: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkExisting {
-    None,
+/// How a connector links an existing directory user it has no anchor for, instead of failing on
+/// a taken username: the keys, tried in order (`"email"`, or `["email", "property:employee_id"]`).
+/// Empty: it does not link (`"none"`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkExisting(pub Vec<LinkKey>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkKey {
     Username,
     Email,
+    /// A field both sides have, such as `property:employee_id`.
+    Value(Target),
+}
+
+impl LinkKey {
+    pub fn name(&self) -> String {
+        match self {
+            LinkKey::Username => "username".into(),
+            LinkKey::Email => "email".into(),
+            LinkKey::Value(t) => t.to_string(),
+        }
+    }
+}
+
+impl LinkExisting {
+    pub fn is_none(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether linking needs every directory user's values (not just the anchored ones).
+    pub fn reads_values(&self) -> bool {
+        self.0.iter().any(|k| !matches!(k, LinkKey::Username))
+    }
+}
+
+impl Serialize for LinkExisting {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [] => s.serialize_str("none"),
+            [one] => s.serialize_str(&one.name()),
+            many => s.collect_seq(many.iter().map(LinkKey::name)),
+        }
+    }
 }

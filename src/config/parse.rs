@@ -168,12 +168,8 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         None => Some(Schedule::default()),
     };
     let link_existing = match o.opt("link_existing") {
-        Some((p, v)) => ctx.word(
-            &p,
-            v,
-            &[("none", LinkExisting::None), ("username", LinkExisting::Username), ("email", LinkExisting::Email)],
-        ),
-        None => Some(LinkExisting::None),
+        Some((p, v)) => read_link_existing(ctx, &p, v),
+        None => Some(LinkExisting::default()),
     };
     let provision_on_login = match o.opt("provision_on_login") {
         Some((p, v)) => ctx.boolean(&p, v),
@@ -190,9 +186,20 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
     let priority = ctx.opt_whole(&mut o, "priority", 0, 0, 1000);
     o.finish(ctx);
     let mapping = mapping?;
-    if let Some(link) = link_existing {
-        if link == LinkExisting::Email && !mapping.iter().any(|r| r.target == Target::Email) {
-            ctx.err(&format!("{path}.link_existing"), "linking by email needs a mapping rule for 'email'");
+    if let Some(link) = &link_existing {
+        for key in &link.0 {
+            let needs = match key {
+                LinkKey::Username => continue,
+                LinkKey::Email => Target::Email,
+                LinkKey::Value(t) => t.clone(),
+            };
+            if !mapping.iter().any(|r| r.target == needs) {
+                let name = key.name();
+                ctx.err(
+                    &format!("{path}.link_existing"),
+                    format!("linking by {name} needs a mapping rule for '{name}'"),
+                );
+            }
         }
     }
     Some(ConnectorConfig {
@@ -210,6 +217,39 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         full_reconcile: full_reconcile?,
         priority: priority?,
     })
+}
+
+/// `"none"`, one key (`"username"`, `"email"`, a field target such as `"property:employee_id"`)
+/// or a list of keys tried in order.
+fn read_link_existing(ctx: &mut Ctx, path: &str, v: &Value) -> Option<LinkExisting> {
+    let key = |ctx: &mut Ctx, p: &str, name: &str| -> Option<LinkKey> {
+        match name {
+            "username" => Some(LinkKey::Username),
+            "email" => Some(LinkKey::Email),
+            other => match Target::from_str(other) {
+                Ok(t) if !t.is_core() && t != Target::Groups => Some(LinkKey::Value(t)),
+                _ => {
+                    ctx.err(p, format!("cannot link by '{other}' (expected none, username, email or a field such as 'property:employee_id')"));
+                    None
+                }
+            },
+        }
+    };
+    match v {
+        Value::String(s) if s == "none" => Some(LinkExisting::default()),
+        Value::String(s) => key(ctx, path, s).map(|k| LinkExisting(vec![k])),
+        _ => {
+            let names = ctx.strings(path, v)?;
+            // ["none"] is "none" (the admin page's form writes a list).
+            let keys: Vec<Option<LinkKey>> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.as_str() != "none")
+                .map(|(i, n)| key(ctx, &format!("{path}[{i}]"), n))
+                .collect();
+            keys.into_iter().collect::<Option<Vec<_>>>().map(LinkExisting)
+        }
+    }
 }
 
 fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Option<SourceSettings> {

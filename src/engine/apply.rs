@@ -105,7 +105,7 @@ pub fn apply_user(
                     };
                     dir.create_user(&new).map(|k| key = Some(k))
                 }
-                Op::Link { .. } => Ok(()),
+                Op::Link { .. } | Op::Handover { .. } => Ok(()),
                 Op::Rename { to, .. } => dir.rename(&k, to),
                 Op::Set { target, .. } if target.is_core() => match &core_result {
                     Some(done) => done.clone().map_or(Ok(()), |e| Err(DirError::Failed(e))),
@@ -271,6 +271,7 @@ fn outcomes(plan: &UserPlan, results: &[OpResult], failed: bool) -> Vec<String> 
             Op::Delete { .. } => push("deleted"),
             Op::Anonymise { .. } => push("anonymised"),
             Op::RemoveGroup { strip: true, .. } => push("updated"),
+            Op::Handover { .. } => push("handed_over"),
             _ => {}
         }
     }
@@ -359,6 +360,7 @@ pub(super) fn tally(c: &mut Counts, r: &UserResult) {
             "filtered" => &mut c.filtered,
             "failed" => &mut c.failed,
             "held" => &mut c.held,
+            "handed_over" => &mut c.handed_over,
             _ => continue,
         };
         *slot += 1;

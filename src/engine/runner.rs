@@ -143,6 +143,35 @@ impl<'a> Runner<'a> {
         last.filter(|p| p.phase == Phase::Applying).map(|p| (p.done, p.total)).unwrap_or((0, None))
     }
 
+    /// The other connectors' claims on directory users, the strongest per user (see
+    /// `reconcile::Claim`). Anchors of connectors no longer configured claim nothing: switching a
+    /// connector off keeps its users as they are.
+    fn other_claims(&self) -> Result<crate::fastmap::FastMap<String, reconcile::Claim>, crate::store::StoreError> {
+        let mut claims: crate::fastmap::FastMap<String, reconcile::Claim> = Default::default();
+        let me = self.config.connectors.iter().position(|c| c.id == self.connector.id).unwrap_or(usize::MAX);
+        for (i, other) in self.config.connectors.iter().enumerate().filter(|(_, c)| c.id != self.connector.id) {
+            let outranks = (other.priority, std::cmp::Reverse(i)) > (self.connector.priority, std::cmp::Reverse(me));
+            for identity in self.engine.store.identities(&other.id)? {
+                let claim = reconcile::Claim {
+                    connector: other.id.clone(),
+                    live: identity.gone_since.is_none() && !identity.anonymised,
+                    outranks,
+                };
+                match claims.entry(identity.key) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(claim);
+                    }
+                    std::collections::hash_map::Entry::Occupied(mut o) => {
+                        if claim.beats(o.get()) {
+                            o.insert(claim);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(claims)
+    }
+
     fn engine_now(&self) -> chrono::DateTime<chrono::Utc> {
         (self.engine.clock)()
     }
@@ -395,6 +424,7 @@ impl<'a> Runner<'a> {
             .map_err(|e| format!("reading the directory: {e}"))?;
         let groups = dir.list_groups().map_err(|e| format!("listing the directory's groups: {e}"))?;
         let managed_groups = store.managed_groups(&self.connector.id).map_err(|e| e.to_string())?;
+        let others = self.other_claims().map_err(|e| format!("reading the other connectors' anchors: {e}"))?;
         self.timed(&mut clock, |t| &mut t.read_state_s);
         let cpu = thread_cpu();
         let mut plan = reconcile::reconcile(Input {
@@ -408,6 +438,7 @@ impl<'a> Runner<'a> {
             groups: &groups,
             identities: &identities,
             managed_groups: &managed_groups,
+            others: &others,
             now: record.started_at,
         });
         // Every run that can change many users is guarded; a single-user run cannot.

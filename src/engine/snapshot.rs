@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::config::{ConnectorConfig, LinkExisting};
+use crate::config::ConnectorConfig;
 use crate::directory::{DirError, Directory};
 use crate::mapping::Mapped;
 use crate::model::{DirectoryUser, Identity};
@@ -23,7 +23,7 @@ pub(super) fn read(
     removed: &[String],
     identities: &[Identity],
 ) -> Result<Vec<DirectoryUser>, DirError> {
-    if scope == Scope::Full || connector.link_existing == LinkExisting::Email {
+    if scope == Scope::Full || connector.link_existing.reads_values() {
         return dir.list_users();
     }
     let anchors: HashMap<&str, &Identity> = identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();

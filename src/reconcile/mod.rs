@@ -14,7 +14,7 @@ use crate::fastmap::{FastMap as HashMap, FastSet as HashSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::config::{ConnectorConfig, LinkExisting, Reactivate};
+use crate::config::{ConnectorConfig, LinkKey, Reactivate};
 use crate::mapping::Mapped;
 use crate::model::{DesiredUser, DirectoryUser, Identity, Target, ValueMap};
 
@@ -43,7 +43,29 @@ pub struct Input<'a> {
     pub groups: &'a BTreeSet<String>,
     pub identities: &'a [Identity],
     pub managed_groups: &'a BTreeSet<String>,
+    /// Other connectors' claims on directory users, by key (see `Claim`); empty with one
+    /// connector.
+    pub others: &'a HashMap<String, Claim>,
     pub now: DateTime<Utc>,
+}
+
+/// The strongest claim another connector has on a directory user: it anchors them, its source
+/// still has them (`live`) or not, and it outranks this connector (a higher priority, or the
+/// same and earlier in the configuration) or not. Exactly one connector owns a user: the
+/// highest-ranked of those whose source has them. Only the owner writes to the user; a
+/// connector that loses a user another still has hands them over instead of disabling them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub connector: String,
+    pub live: bool,
+    pub outranks: bool,
+}
+
+impl Claim {
+    /// Whether this claim is the stronger of the two (a live claim first, then rank).
+    pub fn beats(&self, other: &Claim) -> bool {
+        (self.live, self.outranks) > (other.live, other.outranks)
+    }
 }
 
 pub fn reconcile(input: Input) -> Plan {
@@ -167,11 +189,12 @@ type Located<'a> = (Identity, &'a DirectoryUser, Option<Op>);
 
 struct Reconciler<'a> {
     connector: &'a ConnectorConfig,
+    others: &'a HashMap<String, Claim>,
     now: DateTime<Utc>,
     users: HashMap<&'a str, &'a DirectoryUser>,
     identities: HashMap<&'a str, &'a Identity>,
     anchored_keys: HashSet<&'a str>,
-    unanchored: HashMap<String, Vec<&'a DirectoryUser>>,
+    link_index: HashMap<String, Vec<&'a DirectoryUser>>,
     /// Lower-case username → who holds it.
     taken: HashMap<Cow<'a, str>, Holder<'a>>,
     groups: groups::GroupState,
@@ -182,28 +205,66 @@ impl<'a> Reconciler<'a> {
         let users: HashMap<&str, &DirectoryUser> = input.directory.iter().map(|u| (u.key.as_str(), u)).collect();
         let identities: HashMap<&str, &Identity> = input.identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
         let anchored_keys: HashSet<&str> = input.identities.iter().map(|i| i.key.as_str()).collect();
-        // Unanchored directory users by external id ("x:"), username ("u:") and email ("e:"),
+        // Unanchored directory users by external id ("x:"), every user by each link key's value,
         // so that linking stays linear in the number of users.
-        let mut unanchored: HashMap<String, Vec<&DirectoryUser>> = HashMap::default();
-        for u in input.directory.iter().filter(|u| !anchored_keys.contains(u.key.as_str())) {
-            let mut keys = vec![format!("u:{}", u.username.to_lowercase())];
-            keys.extend(u.external_id.iter().filter(|x| !x.is_empty()).map(|x| format!("x:{x}")));
-            keys.extend(u.value(&Target::Email).map(|e| format!("e:{}", e.to_lowercase())));
+        let mut link_index: HashMap<String, Vec<&DirectoryUser>> = HashMap::default();
+        // Link keys index every directory user, anchored ones too: a key that finds only a user
+        // this connector already anchors is a duplicate to refuse, not a person to create.
+        for u in input.directory.iter() {
+            let mut keys: Vec<String> = Vec::new();
+            if !anchored_keys.contains(u.key.as_str()) {
+                keys.extend(u.external_id.iter().filter(|x| !x.is_empty()).map(|x| format!("x:{x}")));
+            }
+            for key in &input.connector.link_existing.0 {
+                let value = match key {
+                    LinkKey::Username => Some(u.username.as_str()),
+                    LinkKey::Email => u.value(&Target::Email),
+                    LinkKey::Value(t) => u.value(t),
+                };
+                keys.extend(value.filter(|v| !v.is_empty()).map(|v| index_key(key, v)));
+            }
             for k in keys {
-                unanchored.entry(k).or_default().push(u);
+                link_index.entry(k).or_default().push(u);
             }
         }
         let taken = input.directory.iter().map(|u| (fold(&u.username), Holder::Key(u.key.as_str()))).collect();
         Reconciler {
             connector: input.connector,
+            others: input.others,
             now: input.now,
             users,
             identities,
             anchored_keys,
-            unanchored,
+            link_index,
             taken,
             groups: groups::GroupState::new(&input.connector.groups, input.groups, input.managed_groups),
         }
+    }
+
+    /// Another connector whose source still has the user at `key`, if any.
+    fn live_claim(&self, key: &str) -> Option<&'a Claim> {
+        self.others.get(key).filter(|c| c.live)
+    }
+
+    /// This connector no longer has an anchored user that another connector still has: no
+    /// lifecycle action ("gone" means "no longer mine"), and when this connector owned the user,
+    /// ownership passes to the other. `None` when no other connector has the user.
+    fn let_go(&self, identity: &mut Identity, key: &str) -> Option<(Vec<Op>, String)> {
+        let other = self.live_claim(key)?;
+        let was_mine = identity.gone_since.is_none() && !other.outranks;
+        identity.gone_since.get_or_insert(self.now);
+        let ops = if was_mine {
+            vec![Op::Handover { from: self.connector.id.clone(), to: other.connector.clone() }]
+        } else {
+            Vec::new()
+        };
+        Some((
+            ops,
+            format!(
+                "no longer in this connector's source; connector '{}' still has the user: not disabled",
+                other.connector
+            ),
+        ))
     }
 
     /// The anchors' own copy of an id, when it is anchored.
@@ -303,8 +364,12 @@ impl<'a> Reconciler<'a> {
         };
         if let Some((identity, user)) = self.anchored(&idp_id) {
             let mut identity = identity.clone();
-            let (ops, note) =
-                lifecycle::retire(self.connector, Case::Filtered(reason.clone()), user, &mut identity, self.now);
+            let (ops, note) = match self.let_go(&mut identity, &user.key) {
+                Some((ops, note)) => (ops, Some(note)),
+                None => {
+                    lifecycle::retire(self.connector, Case::Filtered(reason.clone()), user, &mut identity, self.now)
+                }
+            };
             p.key = Some(user.key.clone());
             p.username = user.username.clone();
             p.ops = ops;
@@ -325,33 +390,23 @@ impl<'a> Reconciler<'a> {
             return Ok(Some((identity.clone(), user, None)));
         }
         // Every directory user is anchored already (or there are none): nothing to find or link.
-        if self.unanchored.is_empty() {
+        if self.link_index.is_empty() {
             return Ok(None);
         }
-        let (candidates, link) = match self.unanchored.get(&format!("x:{}", d.idp_id)) {
-            Some(found) => (found.clone(), None),
-            None => {
-                let (by, wanted) = match self.connector.link_existing {
-                    LinkExisting::None => return Ok(None),
-                    LinkExisting::Username => ("username", Some(d.username.clone())),
-                    LinkExisting::Email => ("email", d.values.get(&Target::Email).cloned().flatten()),
-                };
-                let Some(wanted) = wanted else { return Ok(None) };
-                let found = self.unanchored.get(&format!("{}:{}", &by[..1], wanted.to_lowercase())).cloned();
-                (found.unwrap_or_default(), Some((by, wanted)))
+        let (user, link) = match self.link_index.get(&format!("x:{}", d.idp_id)) {
+            Some(found) => {
+                let free: Vec<&'a DirectoryUser> =
+                    found.iter().copied().filter(|u| !self.anchored_keys.contains(u.key.as_str())).collect();
+                match free.as_slice() {
+                    [] => return Ok(None),
+                    [u] => (*u, None),
+                    many => return Err(format!("{} directory users carry external id '{}'", many.len(), d.idp_id)),
+                }
             }
-        };
-        let candidates: Vec<&'a DirectoryUser> =
-            candidates.into_iter().filter(|u| !self.anchored_keys.contains(u.key.as_str())).collect();
-        let user = match (candidates.as_slice(), &link) {
-            ([], _) => return Ok(None),
-            ([u], _) => *u,
-            (many, Some((by, wanted))) => {
-                return Err(format!("cannot link by {by}: {} directory users have {by} '{wanted}'", many.len()))
-            }
-            (many, None) => {
-                return Err(format!("{} directory users carry external id '{}'", many.len(), d.idp_id));
-            }
+            None => match self.link_by_keys(d)? {
+                Some(found) => found,
+                None => return Ok(None),
+            },
         };
         self.anchored_keys.insert(user.key.as_str());
         let identity = Identity {
@@ -364,8 +419,34 @@ impl<'a> Reconciler<'a> {
             photo_etag: None,
             source_version: None,
         };
-        let op = link.map(|(by, wanted)| Op::Link { by: format!("{by} '{wanted}'") });
-        Ok(Some((identity, user, op)))
+        Ok(Some((identity, user, link)))
+    }
+
+    /// The one link_index directory user the connector's link keys find, tried in order, and
+    /// the link op; an error when a key finds several, or finds only a user already linked to
+    /// another of this connector's source users (creating one would make a duplicate).
+    fn link_by_keys(&self, d: &DesiredUser) -> Result<Option<(&'a DirectoryUser, Option<Op>)>, String> {
+        for key in &self.connector.link_existing.0 {
+            let wanted = match key {
+                LinkKey::Username => Some(d.username.clone()),
+                LinkKey::Email => d.values.get(&Target::Email).cloned().flatten(),
+                LinkKey::Value(t) => d.values.get(t).cloned().flatten(),
+            };
+            let Some(wanted) = wanted.filter(|w| !w.is_empty()) else { continue };
+            let Some(found) = self.link_index.get(&index_key(key, &wanted)) else { continue };
+            let free: Vec<&'a DirectoryUser> =
+                found.iter().copied().filter(|u| !self.anchored_keys.contains(u.key.as_str())).collect();
+            let by = key.name();
+            return match free.as_slice() {
+                [u] => Ok(Some((*u, Some(Op::Link { by: format!("{by} '{wanted}'") })))),
+                [] => Err(format!(
+                    "the directory user with {by} '{wanted}' is already linked to another source user of this \
+                     connector: not created, it would be a duplicate"
+                )),
+                many => Err(format!("cannot link by {by}: {} directory users have {by} '{wanted}'", many.len())),
+            };
+        }
+        Ok(None)
     }
 
     fn desired(&mut self, mut d: DesiredUser) -> UserPlan {
@@ -390,7 +471,27 @@ impl<'a> Reconciler<'a> {
             return self.create(d, p);
         };
         p.key = Some(user.key.clone());
+        let was_live = link.is_none() && identity.gone_since.is_none();
+        if let Some(owner) = self.live_claim(&user.key).filter(|o| o.outranks) {
+            // Another connector owns the user: this one keeps its anchor, and writes nothing.
+            if d.active {
+                identity.gone_since = None;
+            } else {
+                identity.gone_since.get_or_insert(self.now);
+            }
+            if link.is_some() {
+                p.reason =
+                    Some(format!("owned by connector '{}', which outranks this one: nothing written", owner.connector));
+            }
+            p.ops.extend(link);
+            p.identity = Some(Box::new(identity));
+            return p;
+        }
         p.ops.extend(link);
+        if let (true, false, Some(owner)) = (d.active, was_live, self.live_claim(&user.key)) {
+            // This connector outranks the owner and has the user: it takes them over.
+            p.ops.push(Op::Handover { from: owner.connector.clone(), to: self.connector.id.clone() });
+        }
         let returning = d.active;
         let frozen = identity.anonymised && !d.active;
         if !frozen {
@@ -431,6 +532,10 @@ impl<'a> Reconciler<'a> {
             if identity.anonymised {
                 identity.anonymised = false;
             }
+        } else if let Some((ops, note)) = self.let_go(&mut identity, &user.key) {
+            p.ops.retain(|op| matches!(op, Op::Link { .. }));
+            p.ops.extend(ops);
+            p.reason = Some(note);
         } else {
             let (ops, note) = lifecycle::retire(self.connector, Case::Inactive, user, &mut identity, self.now);
             p.ops.extend(ops);
@@ -457,9 +562,10 @@ impl<'a> Reconciler<'a> {
             return p;
         }
         if !self.claim(&d.username, Holder::New) {
-            let why = match self.connector.link_existing {
-                LinkExisting::None => format!("username '{}' already exists in the directory and is not linked to this connector (see link_existing)", d.username),
-                _ => format!("username '{}' is taken by a directory user that could not be linked", d.username),
+            let why = if self.connector.link_existing.is_none() {
+                format!("username '{}' already exists in the directory and is not linked to this connector (see link_existing)", d.username)
+            } else {
+                format!("username '{}' is taken by a directory user that could not be linked", d.username)
             };
             return UserPlan::failed(p.idp_id, p.username, p.location, why);
         }
@@ -498,7 +604,13 @@ impl<'a> Reconciler<'a> {
                 continue;
             };
             let mut identity = identity.clone();
-            let (ops, note) = lifecycle::retire(self.connector, Case::Missing, user, &mut identity, self.now);
+            let already_let_go = identity.gone_since.is_some();
+            let (ops, note) = match self.let_go(&mut identity, &user.key) {
+                // Let go in an earlier run: nothing new to say.
+                Some(_) if already_let_go => continue,
+                Some((ops, note)) => (ops, Some(note)),
+                None => lifecycle::retire(self.connector, Case::Missing, user, &mut identity, self.now),
+            };
             plan.users.push(UserPlan {
                 idp_id: Some(identity.idp_id.clone()),
                 key: Some(user.key.clone()),
@@ -513,6 +625,11 @@ impl<'a> Reconciler<'a> {
             });
         }
     }
+}
+
+/// Where an link_index directory user is found by a link key's value (ignoring case).
+fn index_key(key: &LinkKey, value: &str) -> String {
+    format!("{}={}", key.name(), value.to_lowercase())
 }
 
 /// Field-level changes for the targets the mapping produced; absent targets are left alone.

@@ -52,6 +52,13 @@ pub enum Op {
     SetAvatar {
         etag: Option<String>,
     },
+    /// Ownership of the user passes between connectors (a connector that outranks the owner
+    /// takes it, or the owner lost the user and another connector still has them); writes
+    /// nothing to the directory.
+    Handover {
+        from: String,
+        to: String,
+    },
 }
 
 impl Op {
@@ -85,11 +92,12 @@ impl Op {
             Op::Delete { .. } => "delete",
             Op::Anonymise { .. } => "anonymise",
             Op::SetAvatar { .. } => "set_avatar",
+            Op::Handover { .. } => "handover",
         }
     }
 
     pub fn writes(&self) -> bool {
-        !matches!(self, Op::Link { .. })
+        !matches!(self, Op::Link { .. } | Op::Handover { .. })
     }
 }
 

@@ -73,6 +73,9 @@ pub struct Counts {
     pub filtered: u64,
     pub failed: u64,
     pub held: u64,
+    /// Users whose ownership passed to or from this connector (no directory write).
+    #[serde(default)]
+    pub handed_over: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -34,7 +34,7 @@ fn unknown_keys_are_errors_at_every_level() {
         "connectors": [connector(json!({ "colour": "blue", "source": { "delimeter": ";" }, "lifecycle": { "grace": 3 } }))]
     }));
     assert!(
-        errs.iter().any(|e| e.starts_with("connector: unknown key (expected one of: connectors, operations)")),
+        errs.iter().any(|e| e.starts_with("connector: unknown key (expected one of: connectors, operations, login)")),
         "{errs:?}"
     );
     assert!(errs.iter().any(|e| e.starts_with("connectors[0].colour: unknown key")), "{errs:?}");

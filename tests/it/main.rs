@@ -20,6 +20,7 @@ mod lookups;
 mod mapping;
 mod okta;
 mod operations;
+mod ownership;
 mod runs;
 mod secrets;
 mod store_contract;

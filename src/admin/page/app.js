@@ -237,6 +237,7 @@ function describe(op) {
     case "delete": return "delete (" + op.reason + ")";
     case "anonymise": return "anonymise (" + op.reason + ")";
     case "link": return "link to the existing user (by " + op.by + ")";
+    case "handover": return "handed over from connector " + op.from + " to " + op.to;
     case "add_group": return "add to " + op.group;
     case "remove_group": return (op.strip ? "strip " : "remove from ") + op.group;
     default: return op.op;

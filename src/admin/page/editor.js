@@ -62,7 +62,7 @@ const editor = {
         const state = (this.secrets.find((s) => "source." + s.name === field.path) || {}).state;
         input.placeholder = state === "set" ? "set; leave empty to keep it" : "not set";
       } else if (field.kind === "list") {
-        input.value = Array.isArray(value) ? value.join(", ") : "";
+        input.value = Array.isArray(value) ? value.join(", ") : value === undefined || value === null ? "" : String(value);
         input.placeholder = "comma-separated";
       } else {
         input.value = value === undefined || value === null ? "" : String(value);

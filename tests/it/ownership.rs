@@ -1,0 +1,178 @@
+//! Identity across connectors: one owner per directory user, priority, hand-over instead of
+//! disable, and the migration from an old source to a new one (issue 15). The old source is an
+//! Active Directory export as CSV; the new one another CSV connector with a higher priority
+//! that links by e-mail, then by employee id.
+
+use serde_json::{json, Value};
+use usersync::config::Config;
+use usersync::engine::{RunReport, RunRequest};
+use usersync::reconcile::Op;
+
+use crate::support::Harness;
+
+const HEADER: &str = "id,user,name,mail,status,groups,emp";
+
+fn row(id: &str, user: &str, mail: &str, emp: &str) -> String {
+    format!("{id},{user},{user} Person,{mail},active,Staff,{emp}")
+}
+
+fn write(h: &Harness, name: &str, rows: &[String]) {
+    let mut text = String::from(HEADER);
+    for r in rows {
+        text.push('\n');
+        text.push_str(r);
+    }
+    text.push('\n');
+    h.write(name, text);
+}
+
+fn connector(id: &str, file: &str, priority: u32, link: Value) -> Value {
+    json!({
+        "id": id, "type": "csv", "priority": priority, "link_existing": link,
+        "source": { "path": file, "id_column": "id", "active_column": "status", "groups_column": "groups" },
+        "mapping": [
+            { "target": "username", "source": "user" },
+            { "target": "display_name", "source": "name" },
+            { "target": "email", "source": "mail" },
+            { "target": "property:employee_id", "source": "emp" }
+        ],
+        // The policy that made two connectors flip a user every run: now only the owner acts.
+        "lifecycle": { "reactivate": "always" }
+    })
+}
+
+fn config(h: &Harness, connectors: Vec<Value>) -> Config {
+    let doc = json!({ "connectors": connectors });
+    Config::from_json("test", &doc.to_string(), h.path("")).expect("valid test config")
+}
+
+fn run(h: &Harness, config: &Config, connector: &str, simulate: bool) -> RunReport {
+    let mut request = RunRequest::full(Some(connector));
+    request.simulate = simulate;
+    h.engine.run(config, &request, &|_| {}).expect("the run starts")
+}
+
+/// The old source: 1,000 people u1..u1000, e-mail u<i>@corp.example, employee id E<i>.
+fn old_source(h: &Harness) {
+    let rows: Vec<String> = (1..=1000)
+        .map(|i| row(&format!("ad-{i}"), &format!("u{i}"), &format!("u{i}@corp.example"), &format!("E{i}")))
+        .collect();
+    write(h, "ad.csv", &rows);
+}
+
+/// The new source: u1..u700 with the same e-mail, u701..u900 with a new e-mail but the same
+/// employee id, 50 new people, and two records whose e-mail belongs to people already matched.
+fn new_source(h: &Harness) {
+    let mut rows = Vec::new();
+    for i in 1..=900 {
+        let mail = if i <= 700 { format!("u{i}@corp.example") } else { format!("u{i}@new.example") };
+        rows.push(row(&format!("en-{i}"), &format!("u{i}"), &mail, &format!("E{i}")));
+    }
+    for i in 901..=950 {
+        rows.push(row(&format!("en-new-{i}"), &format!("n{i}"), &format!("n{i}@new.example"), &format!("N{i}")));
+    }
+    rows.push(row("en-dup-1", "dup1", "u1@corp.example", "X1"));
+    rows.push(row("en-dup-2", "dup2", "u2@corp.example", "X2"));
+    write(h, "entra.csv", &rows);
+}
+
+fn handovers(h: &Harness, run_id: i64) -> Vec<(String, String)> {
+    let (_, results) = h.engine.run_details(run_id).unwrap();
+    results
+        .iter()
+        .flat_map(|r| r.ops.iter())
+        .filter_map(|o| match &o.op {
+            Op::Handover { from, to } => Some((from.clone(), to.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_migration_hands_users_over_without_disabling_or_duplicating_them_and_then_writes_nothing() {
+    let h = Harness::new();
+    old_source(&h);
+    new_source(&h);
+    let old_only = config(&h, vec![connector("ad", "ad.csv", 0, json!("none"))]);
+    let first = run(&h, &old_only, "ad", false);
+    assert_eq!(first.counts.created, 1000);
+    let both = config(
+        &h,
+        vec![
+            connector("ad", "ad.csv", 0, json!("none")),
+            connector("entra", "entra.csv", 10, json!(["email", "property:employee_id"])),
+        ],
+    );
+
+    // The simulation says who is handed over, who is new and who would be duplicated.
+    let sim = run(&h, &both, "entra", true);
+    assert_eq!(
+        (sim.counts.handed_over, sim.counts.created, sim.counts.failed, sim.counts.disabled),
+        (900, 50, 2, 0),
+        "{:?}",
+        sim.counts
+    );
+    let duplicates: Vec<&str> = sim.failures.iter().map(|f| f.error.as_str()).collect();
+    assert!(duplicates.iter().all(|e| e.contains("it would be a duplicate")), "{duplicates:?}");
+    assert_eq!(h.users().len(), 1000, "a simulation writes nothing");
+
+    let real = run(&h, &both, "entra", false);
+    assert_eq!((real.counts.handed_over, real.counts.created, real.counts.failed), (900, 50, 2), "{:?}", real.counts);
+    assert_eq!((real.counts.disabled, real.counts.renamed, real.counts.deleted), (0, 0, 0));
+    assert_eq!(real.counts.updated, 200, "the new e-mail of u701..u900, written by their new owner");
+    let users = h.users();
+    assert_eq!(users.len(), 1050, "no duplicate was made");
+    assert!(users.iter().all(|u| u.active), "nobody was disabled");
+    let moved = handovers(&h, real.run_id);
+    assert_eq!(moved.len(), 900);
+    assert!(moved.iter().all(|(from, to)| from == "ad" && to == "entra"), "every hand-over has its from and to");
+
+    // Both connectors on, alternating: nobody flips, nothing is written.
+    for i in 0..20 {
+        let who = if i % 2 == 0 { "ad" } else { "entra" };
+        let r = run(&h, &both, who, false);
+        assert_eq!(r.writes, 0, "run {i} of {who}: {:?}", r.counts);
+        assert_eq!((r.counts.disabled, r.counts.reactivated, r.counts.handed_over), (0, 0, 0), "{who}");
+    }
+}
+
+#[test]
+fn the_old_source_emptied_touches_nobody_the_new_connector_owns_and_switching_it_off_keeps_its_users() {
+    let h = Harness::new();
+    old_source(&h);
+    new_source(&h);
+    let both = config(
+        &h,
+        vec![
+            connector("ad", "ad.csv", 0, json!("none")),
+            connector("entra", "entra.csv", 10, json!(["email", "property:employee_id"])),
+        ],
+    );
+    run(&h, &both, "ad", false);
+    run(&h, &both, "entra", false);
+    write(&h, "ad.csv", &[]);
+    let emptied = run(&h, &both, "ad", false);
+    let (_, results) = h.engine.run_details(emptied.run_id).unwrap();
+    // Only the 100 people the old source alone had (u901..u1000) can be its to retire.
+    for r in &results {
+        let n: u32 = r.username.trim_start_matches('u').parse().unwrap_or(0);
+        let writes_or_holds = r.ops.iter().any(|o| o.op.writes()) || !r.held.is_empty();
+        assert!(!writes_or_holds || n > 900, "{} was touched by the old connector: {r:?}", r.username);
+    }
+    let entra_owned: Vec<_> = h
+        .users()
+        .into_iter()
+        .filter(|u| {
+            u.username.starts_with('n') || u.username.trim_start_matches('u').parse::<u32>().is_ok_and(|n| n <= 900)
+        })
+        .collect();
+    assert_eq!(entra_owned.len(), 950);
+    assert!(entra_owned.iter().all(|u| u.active));
+    assert_eq!(run(&h, &both, "entra", false).writes, 0, "the new owner has nothing to redo");
+
+    // The old connector switched off: the new one leaves the people it never had alone.
+    let new_only = config(&h, vec![connector("entra", "entra.csv", 10, json!(["email", "property:employee_id"]))]);
+    let after = run(&h, &new_only, "entra", false);
+    assert_eq!((after.writes, after.counts.disabled), (0, 0));
+    assert_eq!(h.users().iter().filter(|u| u.active).count(), 1050 - emptied.counts.disabled as usize);
+}

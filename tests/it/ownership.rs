@@ -176,3 +176,42 @@ fn the_old_source_emptied_touches_nobody_the_new_connector_owns_and_switching_it
     assert_eq!((after.writes, after.counts.disabled), (0, 0));
     assert_eq!(h.users().iter().filter(|u| u.active).count(), 1050 - emptied.counts.disabled as usize);
 }
+
+#[test]
+fn when_the_owner_loses_a_user_another_connector_has_ownership_passes_down_without_a_disable() {
+    let h = Harness::new();
+    old_source(&h);
+    new_source(&h);
+    let both = config(
+        &h,
+        vec![
+            connector("ad", "ad.csv", 0, json!("none")),
+            connector("entra", "entra.csv", 10, json!(["email", "property:employee_id"])),
+        ],
+    );
+    run(&h, &both, "ad", false);
+    run(&h, &both, "entra", false);
+    // The new source drops u800 (e-mail u800@new.example there; u800@corp.example in the old one).
+    let text = std::fs::read_to_string(h.path("entra.csv")).unwrap();
+    let kept: Vec<String> = text.lines().skip(1).filter(|l| !l.starts_with("en-800,")).map(str::to_string).collect();
+    write(&h, "entra.csv", &kept);
+    let lost = run(&h, &both, "entra", false);
+    assert_eq!((lost.counts.disabled, lost.counts.handed_over), (0, 1), "{:?}", lost.counts);
+    assert_eq!(handovers(&h, lost.run_id), vec![("entra".to_string(), "ad".to_string())]);
+    assert!(h.user("u800").active);
+    // The old connector owns u800 again and writes its own values.
+    let back = run(&h, &both, "ad", false);
+    assert_eq!((back.counts.updated, back.counts.disabled), (1, 0), "{:?}", back.counts);
+    assert_eq!(
+        h.user("u800").values.get(&usersync::model::Target::Email).map(String::as_str),
+        Some("u800@corp.example")
+    );
+    // And when the new source has the user again, it takes them back.
+    write(&h, "entra.csv", &[kept, vec![row("en-800", "u800", "u800@new.example", "E800")]].concat());
+    let again = run(&h, &both, "entra", false);
+    assert_eq!((again.counts.handed_over, again.counts.updated, again.counts.created), (1, 1, 0), "{:?}", again.counts);
+    assert_eq!(handovers(&h, again.run_id), vec![("ad".to_string(), "entra".to_string())]);
+    for who in ["ad", "entra", "ad"] {
+        assert_eq!(run(&h, &both, who, false).writes, 0, "{who}");
+    }
+}

@@ -223,6 +223,15 @@ pub struct DirectoryUser {
     pub values: BTreeMap<Target, String>,
     pub groups: BTreeSet<String>,
     pub external_id: Option<String>,
+    /// When the user last logged in, where the directory knows (for the idle-user cleanup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the user was created, where the directory knows (for users who never logged in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// An administrator of the application (the idle-user cleanup never touches one).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
 }
 
 impl DirectoryUser {

@@ -1,6 +1,7 @@
 //! Configuration: what each connector reads, how it maps, and how cautious it is.
 //! Parsed by a validating walker (`parse.rs`) so that every error comes with its JSON path.
 
+mod idle;
 mod limits;
 mod login;
 mod parse;
@@ -17,6 +18,7 @@ use serde::{Serialize, Serializer};
 
 use crate::model::Target;
 
+pub use idle::IdlePolicy;
 pub use limits::FileLimits;
 pub use login::{LoginRoute, LoginRouting};
 pub use parse::parse_value;
@@ -500,6 +502,9 @@ pub struct Lifecycle {
     pub delete_after_days: u32,
     pub reactivate: Reactivate,
     pub protected_groups: Vec<String>,
+    /// Users who no longer log in (`lifecycle.idle`); none: nobody is disabled for that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle: Option<IdlePolicy>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

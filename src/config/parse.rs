@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::reader::{Ctx, Obj};
 use super::*;
+use super::{idle, login};
 
 pub fn parse_value(v: &Value, base_dir: PathBuf) -> Result<Config, Vec<ConfigError>> {
     let mut ctx = Ctx { base_dir: base_dir.clone(), ..Ctx::default() };
@@ -828,6 +829,10 @@ fn read_lifecycle(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Lifecycle> {
         Some((p, v)) => ctx.strings(&p, v),
         None => Some(d.protected_groups),
     };
+    let idle = match o.opt("idle") {
+        Some((p, v)) => idle::read_idle(ctx, &p, v).map(Some),
+        None => Some(None),
+    };
     o.finish(ctx);
     Some(Lifecycle {
         missing: missing?,
@@ -838,6 +843,7 @@ fn read_lifecycle(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Lifecycle> {
         delete_after_days: delete_after_days?,
         reactivate: reactivate?,
         protected_groups: protected_groups?,
+        idle: idle?,
     })
 }
 
@@ -878,6 +884,7 @@ impl Default for Lifecycle {
             delete_after_days: 30,
             reactivate: Reactivate::IfDisabledBySync,
             protected_groups: Vec::new(),
+            idle: None,
         }
     }
 }

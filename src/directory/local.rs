@@ -17,8 +17,15 @@ pub struct LocalDirectory {
     name: String,
 }
 
-/// Bumped whenever SCHEMA changes shape.
-const SCHEMA_VERSION: i64 = 1;
+/// Bumped whenever SCHEMA changes shape, with a step in MIGRATIONS.
+const SCHEMA_VERSION: i64 = 2;
+
+/// `MIGRATIONS[i]` turns a version `i + 1` file into version `i + 2`.
+const MIGRATIONS: [&str; 1] = [
+    // 2: when each user was created and last logged in (milliseconds since 1970), for the
+    // idle-user cleanup.
+    "ALTER TABLE users ADD COLUMN created_ms INTEGER; ALTER TABLE users ADD COLUMN last_login_ms INTEGER;",
+];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -27,7 +34,9 @@ CREATE TABLE IF NOT EXISTS users (
     display_name TEXT NOT NULL,
     email TEXT,
     active INTEGER NOT NULL,
-    external_id TEXT
+    external_id TEXT,
+    created_ms INTEGER,
+    last_login_ms INTEGER
 );
 CREATE TABLE IF NOT EXISTS fields (
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -72,7 +81,7 @@ impl LocalDirectory {
     }
 
     fn init(path: Option<&Path>) -> Result<LocalDirectory, DirError> {
-        let conn = crate::sqlite_file::open(path, SCHEMA, SCHEMA_VERSION, &[])
+        let conn = crate::sqlite_file::open(path, SCHEMA, SCHEMA_VERSION, &MIGRATIONS)
             .map_err(|e| DirError::Failed(format!("local directory: {e}")))?;
         let name = path.map(|p| p.display().to_string()).unwrap_or_else(|| "(in memory)".into());
         Ok(LocalDirectory { conn: Mutex::new(conn), name })
@@ -155,8 +164,9 @@ impl Directory for LocalDirectory {
     fn create_user(&self, user: &NewUser) -> Result<String, DirError> {
         self.with(|c| {
             match c.execute(
-                "INSERT INTO users (username, display_name, email, active, external_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![user.username, user.display_name, user.email, user.active, user.external_id],
+                "INSERT INTO users (username, display_name, email, active, external_id, created_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![user.username, user.display_name, user.email, user.active, user.external_id, now_ms()],
             ) {
                 Ok(_) => Ok(c.last_insert_rowid().to_string()),
                 Err(e) if is_unique(&e) => {
@@ -188,6 +198,11 @@ impl Directory for LocalDirectory {
 
     fn rename(&self, key: &str, new_username: &str) -> Result<(), DirError> {
         self.exec_user(key, "UPDATE users SET username = ?2 WHERE id = ?1", params![Self::id(key)?, new_username])
+    }
+
+    fn record_login(&self, key: &str, at: chrono::DateTime<chrono::Utc>) -> Result<(), DirError> {
+        let at = at.timestamp_millis();
+        self.exec_user(key, "UPDATE users SET last_login_ms = ?2 WHERE id = ?1", params![Self::id(key)?, at])
     }
 
     fn set_active(&self, key: &str, active: bool) -> Result<(), DirError> {
@@ -375,7 +390,9 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
     };
     let mut users: BTreeMap<i64, DirectoryUser> = BTreeMap::new();
     let mut stmt = c
-        .prepare(&format!("SELECT id, username, display_name, email, active, external_id FROM users{user_filter}"))
+        .prepare(&format!(
+            "SELECT id, username, display_name, email, active, external_id, created_ms, last_login_ms FROM users{user_filter}"
+        ))
         .map_err(failed)?;
     let rows = stmt
         .query_map(params.as_slice(), |r| {
@@ -392,6 +409,9 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
                 values,
                 groups: BTreeSet::new(),
                 external_id: r.get(5)?,
+                created_at: r.get::<_, Option<i64>>(6)?.and_then(chrono::DateTime::from_timestamp_millis),
+                last_login: r.get::<_, Option<i64>>(7)?.and_then(chrono::DateTime::from_timestamp_millis),
+                admin: false,
             };
             Ok((id, user))
         })
@@ -420,4 +440,8 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
         }
     }
     Ok(users.into_values().collect())
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -129,6 +129,13 @@ pub trait Directory: Send + Sync {
         Ok(())
     }
 
+    /// Records a successful login (the login hook calls it), for directories that do not keep
+    /// last-login times themselves; those report them in `DirectoryUser::last_login` and ignore
+    /// this.
+    fn record_login(&self, _key: &str, _at: chrono::DateTime<chrono::Utc>) -> Result<(), DirError> {
+        Ok(())
+    }
+
     /// A cluster-wide lock; `false` when another holder has it. `ttl_seconds` is a backstop for
     /// a holder that vanished; the engine does not rely on it (run leases do that).
     fn try_lock(&self, name: &str, ttl_seconds: u64) -> Result<bool, DirError>;

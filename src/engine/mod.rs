@@ -572,7 +572,10 @@ impl Engine {
             Ok(self.shared.store.identities(&c.id)?.into_iter().find(|i| i.key == key))
         };
         let lookup = match find()? {
-            Some(u) if u.active => return Ok(decide(true, "active", None)),
+            Some(u) if u.active => {
+                self.logged_in(&u.key);
+                return Ok(decide(true, "active", None));
+            }
             Some(u) => match identity(&u.key)? {
                 Some(i)
                     if i.disabled_by_sync_at.is_some()
@@ -604,7 +607,11 @@ impl Engine {
             Err(e) => return Err(e),
         };
         let run = Some(report.run_id);
-        Ok(match find()? {
+        let found = find()?;
+        if let Some(u) = found.as_ref().filter(|u| u.active) {
+            self.logged_in(&u.key);
+        }
+        Ok(match found {
             Some(u) if u.active && report.counts.created > 0 => {
                 decide(true, "provisioned just in time from the source", run)
             }
@@ -618,6 +625,14 @@ impl Engine {
                 decide(false, &format!("not allowed: {why}"), run)
             }
         })
+    }
+
+    /// A login the hook let through, for the directory's last-login time (the idle-user
+    /// cleanup). A directory that cannot record it does not stop the login.
+    fn logged_in(&self, key: &str) {
+        if let Err(e) = self.shared.directory.record_login(key, (self.shared.clock)()) {
+            tracing::warn!("could not record the login of user key {key}: {e}");
+        }
     }
 
     /// The newest runs, without the configuration each recorded (that is in `run_details`): a

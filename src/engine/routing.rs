@@ -50,7 +50,8 @@ impl Engine {
         let decide = |allow: bool, reason: String| super::LoginDecision { allow, reason, run_id: None };
         {
             let _call = self.enter()?;
-            if self.shared.directory.find_user(username)?.is_some_and(|u| u.active) {
+            if let Some(u) = self.shared.directory.find_user(username)?.filter(|u| u.active) {
+                self.logged_in(&u.key);
                 return Ok(decide(true, "active".into()));
             }
         }

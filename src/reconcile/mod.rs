@@ -189,6 +189,7 @@ type Located<'a> = (Identity, &'a DirectoryUser, Option<Op>);
 
 struct Reconciler<'a> {
     connector: &'a ConnectorConfig,
+    scope: Scope,
     others: &'a HashMap<String, Claim>,
     now: DateTime<Utc>,
     users: HashMap<&'a str, &'a DirectoryUser>,
@@ -230,6 +231,7 @@ impl<'a> Reconciler<'a> {
         let taken = input.directory.iter().map(|u| (fold(&u.username), Holder::Key(u.key.as_str()))).collect();
         Reconciler {
             connector: input.connector,
+            scope: input.scope,
             others: input.others,
             now: input.now,
             users,
@@ -238,6 +240,33 @@ impl<'a> Reconciler<'a> {
             link_index,
             taken,
             groups: groups::GroupState::new(&input.connector.groups, input.groups, input.managed_groups),
+        }
+    }
+
+    /// Why `lifecycle.idle` disables `user` in this run, if it does: a managed user whose last
+    /// login (or creation, for one who never logged in) is older than the policy allows, and who
+    /// is no administrator, not in an exempt or protected group, and not an exempt user. Only full
+    /// runs apply it: a login's single-user run is the user coming back.
+    fn idle(&self, user: &DirectoryUser) -> Option<String> {
+        let policy = self.connector.lifecycle.idle.as_ref().filter(|_| self.scope == Scope::Full)?;
+        let member = |groups: &[String]| user.groups.iter().any(|g| groups.iter().any(|x| x.eq_ignore_ascii_case(g)));
+        if user.admin
+            || member(&policy.exempt_groups)
+            || member(&self.connector.lifecycle.protected_groups)
+            || policy.exempt_users.iter().any(|u| u.eq_ignore_ascii_case(&user.username))
+        {
+            return None;
+        }
+        let day = |t: DateTime<Utc>| t.format("%Y-%m-%d").to_string();
+        match user.last_login {
+            Some(at) => (at < self.now - chrono::Duration::days(policy.days.into()))
+                .then(|| format!("no login for over {} days (last {})", policy.days, day(at))),
+            None => {
+                let days = policy.never_logged_in_days?;
+                let created = user.created_at?;
+                (created < self.now - chrono::Duration::days(days.into()))
+                    .then(|| format!("never logged in since created on {} (over {days} days)", day(created)))
+            }
         }
     }
 
@@ -290,6 +319,7 @@ impl<'a> Reconciler<'a> {
             && user.active
             && identity.gone_since.is_none()
             && !identity.anonymised
+            && self.idle(user).is_none()
             && user.username == d.username
             && d.source_version == identity.source_version
             && d.photo.as_ref().is_none_or(|photo| *photo == identity.photo_etag)
@@ -523,11 +553,14 @@ impl<'a> Reconciler<'a> {
             if let Some(groups) = &d.groups {
                 self.groups.diff(groups, &user.groups, &mut p.ops);
             }
-            if !user.active {
-                match self.reactivation(&identity) {
+            match (user.active, self.idle(user)) {
+                // Idle: disabled until a login (the login hook) brings the user back.
+                (true, Some(why)) => p.ops.push(Op::Disable { reason: why }),
+                (false, Some(_)) | (true, None) => {}
+                (false, None) => match self.reactivation(&identity) {
                     Ok(reason) => p.ops.push(Op::Reactivate { reason }),
                     Err(why) => p.reason = Some(why),
-                }
+                },
             }
             if identity.anonymised {
                 identity.anonymised = false;

@@ -13,6 +13,7 @@ mod google;
 mod groups;
 mod guard;
 mod identity;
+mod idle;
 mod lifecycle;
 mod logging;
 mod login;

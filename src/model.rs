@@ -210,6 +210,8 @@ pub struct DesiredUser {
     /// The source version to remember once this user is applied cleanly.
     pub source_version: Option<String>,
     pub location: String,
+    /// The source's reference to the user's manager (an id, an e-mail, ...), for `manager`.
+    pub manager: Option<String>,
 }
 
 /// A user as the directory reports it. `key` is the directory's stable id (a Jira user

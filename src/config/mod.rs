@@ -4,6 +4,7 @@
 mod idle;
 mod limits;
 mod login;
+mod manager;
 mod parse;
 pub mod presets;
 mod reader;
@@ -21,6 +22,7 @@ use crate::model::Target;
 pub use idle::IdlePolicy;
 pub use limits::FileLimits;
 pub use login::{LoginRoute, LoginRouting};
+pub use manager::{ManagerField, ManagerRule};
 pub use parse::parse_value;
 pub use secrets::{export_value, merge_secrets, Secret};
 
@@ -152,6 +154,9 @@ pub struct ConnectorConfig {
     pub full_reconcile: FullReconcile,
     /// Higher answers first where connectors meet (a login nobody manages yet); 0 to 1000.
     pub priority: u32,
+    /// The manager, resolved to their directory user and written to a target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager: Option<ManagerRule>,
 }
 
 impl ConnectorConfig {

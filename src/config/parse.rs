@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::reader::{Ctx, Obj};
 use super::*;
-use super::{idle, login};
+use super::{idle, login, manager};
 
 pub fn parse_value(v: &Value, base_dir: PathBuf) -> Result<Config, Vec<ConfigError>> {
     let mut ctx = Ctx { base_dir: base_dir.clone(), ..Ctx::default() };
@@ -185,8 +185,17 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         None => Some(FullReconcile::default()),
     };
     let priority = ctx.opt_whole(&mut o, "priority", 0, 0, 1000);
+    let manager = match o.opt("manager") {
+        Some((p, v)) => manager::read_manager(ctx, &p, v).map(Some),
+        None => Some(None),
+    };
     o.finish(ctx);
-    let mapping = mapping?;
+    let mut mapping = mapping?;
+    let manager = manager?;
+    if let Some(m) = &manager {
+        // The resolved manager replaces a rule that writes the raw reference to the same target.
+        mapping.retain(|r| r.target != m.target);
+    }
     if let Some(link) = &link_existing {
         for key in &link.0 {
             let needs = match key {
@@ -217,6 +226,7 @@ fn read_connector(ctx: &mut Ctx, path: &str, v: &Value) -> Option<ConnectorConfi
         photos: photos?,
         full_reconcile: full_reconcile?,
         priority: priority?,
+        manager,
     })
 }
 

@@ -750,6 +750,12 @@ pub(super) fn capability_errors(
             message: format!("'{}' is not available in this directory", r.target),
         })
         .collect();
+    if let Some(m) = connector.manager.as_ref().filter(|m| !caps.supports(&m.target)) {
+        errors.push(crate::config::ConfigError {
+            path: format!("connectors[{index}].manager.target"),
+            message: format!("'{}' is not available in this directory", m.target),
+        });
+    }
     if connector.photos && !caps.avatars {
         errors.push(crate::config::ConfigError {
             path: format!("connectors[{index}].photos"),

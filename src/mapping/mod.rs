@@ -192,10 +192,13 @@ fn finish(
             SourceSettings::File(f) => f.groups_column.is_some() || !connector.groups.always.is_empty(),
             _ => true,
         };
-    let (id, location, photo_etag, source_groups) = match user {
-        Cow::Owned(u) => (u.id, u.location, u.photo_etag, u.groups),
-        Cow::Borrowed(u) => (u.id.clone(), u.location.clone(), u.photo_etag.clone(), u.groups.clone()),
+    let (id, location, photo_etag, source_groups, manager) = match user {
+        Cow::Owned(u) => (u.id, u.location, u.photo_etag, u.groups, u.manager),
+        Cow::Borrowed(u) => {
+            (u.id.clone(), u.location.clone(), u.photo_etag.clone(), u.groups.clone(), u.manager.clone())
+        }
     };
+    let manager = if connector.manager.is_some() { manager } else { None };
     let groups = if managed {
         let (result, group_trace) = groups::map_groups(&connector.groups, source_groups, trace.is_some());
         if let Some(t) = trace {
@@ -217,6 +220,7 @@ fn finish(
         photo: if connector.photos { photo_etag } else { None },
         source_version: None,
         location,
+        manager,
     })
 }
 

@@ -4,6 +4,7 @@
 mod groups;
 mod guard;
 mod lifecycle;
+mod managers;
 mod plan;
 
 use std::borrow::Cow;
@@ -98,6 +99,10 @@ pub fn reconcile(input: Input) -> Plan {
     if !desired.is_sorted_by(|a, b| a.idp_id <= b.idp_id) {
         desired.sort_unstable_by(|a, b| a.idp_id.cmp(&b.idp_id));
     }
+    let manager_notes = match &input.connector.manager {
+        Some(rule) => managers::resolve(rule, &mut desired, input.directory, input.identities),
+        None => HashMap::default(),
+    };
     for groups in desired.iter().filter(|d| d.active).filter_map(|d| d.groups.as_ref()) {
         r.groups.assign(groups);
     }
@@ -107,7 +112,8 @@ pub fn reconcile(input: Input) -> Plan {
     r.taken.reserve(desired.len().saturating_sub(input.identities.len()));
     for d in desired {
         // Most users of a run match the directory already: recognised without building a plan.
-        if duplicates.is_empty() && r.in_step(&d) {
+        let note = if manager_notes.is_empty() { None } else { manager_notes.get(&d.idp_id).cloned() };
+        if duplicates.is_empty() && note.is_none() && r.in_step(&d) {
             plan.unchanged += 1;
             continue;
         }
@@ -125,6 +131,13 @@ pub fn reconcile(input: Input) -> Plan {
             ),
             _ => r.desired(d),
         };
+        let mut p = p;
+        if let Some(note) = note {
+            p.reason = Some(match p.reason.take() {
+                Some(r) => format!("{r}; {note}"),
+                None => note,
+            });
+        }
         // Nothing to do and nothing to remember: counted, not carried through apply and record.
         if r.settled(&p) {
             plan.unchanged += 1;

@@ -18,6 +18,7 @@ mod lifecycle;
 mod logging;
 mod login;
 mod lookups;
+mod managers;
 mod mapping;
 mod okta;
 mod operations;

@@ -1,0 +1,81 @@
+//! Managers resolved to the manager's user and written as username, display name or e-mail:
+//! from a CSV column here (by source id or by e-mail), including managers created in the same
+//! run, a reference outside the sync and a loop of managers (issue 15).
+
+use serde_json::json;
+use usersync::model::Target;
+use usersync::store::RunStatus;
+
+use crate::support::{connector, Harness};
+
+const PEOPLE: &str = "id,user,name,mail,status,groups,boss
+1,ceo,Cleo Chief,ceo@example.com,active,Staff,
+2,vp,Val Vice,vp@example.com,active,Staff,1
+3,dev,Dee Dev,dev@example.com,active,Staff,2
+4,ops,Otto Ops,ops@example.com,active,Staff,999
+5,loop-a,Lou A,a@example.com,active,Staff,6
+6,loop-b,Lou B,b@example.com,active,Staff,5
+";
+
+fn manager_of(h: &Harness, username: &str) -> Option<String> {
+    h.user(username).values.get(&Target::Property("manager".into())).cloned()
+}
+
+#[test]
+fn managers_land_as_usernames_even_when_created_in_the_same_run_and_a_loop_is_reported() {
+    let h = Harness::new();
+    h.write("users.csv", PEOPLE);
+    let config = h.config(connector(json!({
+        "source": { "manager_column": "boss" },
+        "manager": { "target": "property:manager", "write": "username", "match": "id" }
+    })));
+    let first = h.sync(&config);
+    assert_eq!((first.status, first.counts.created), (RunStatus::Done, 6), "{:?}", first.counts);
+    assert_eq!(manager_of(&h, "vp").as_deref(), Some("ceo"), "created in this run, and resolved");
+    assert_eq!(manager_of(&h, "dev").as_deref(), Some("vp"));
+    assert_eq!(manager_of(&h, "ceo"), None, "no manager in the source");
+    assert_eq!(manager_of(&h, "ops"), None, "a manager outside the sync is not invented");
+    assert_eq!(manager_of(&h, "loop-a").as_deref(), Some("loop-b"));
+    let (_, results) = h.engine.run_details(first.run_id).unwrap();
+    let reason = |u: &str| results.iter().find(|r| r.username == u).and_then(|r| r.reason.clone()).unwrap_or_default();
+    assert!(reason("ops").contains("manager '999' is not among the synced users"), "{}", reason("ops"));
+    assert!(reason("loop-a").contains("the chain of managers loops: loop-a → loop-b → loop-a"), "{}", reason("loop-a"));
+    assert!(reason("loop-b").contains("loops"), "{}", reason("loop-b"));
+
+    assert_eq!(h.sync(&config).writes, 0, "resolved managers are in step");
+    // The manager renamed at the source: the reports follow.
+    h.write("users.csv", PEOPLE.replace("1,ceo,Cleo Chief", "1,chief,Cleo Chief"));
+    let renamed = h.sync(&config);
+    assert_eq!(renamed.counts.renamed, 1);
+    assert_eq!(manager_of(&h, "vp").as_deref(), Some("chief"));
+}
+
+#[test]
+fn a_manager_named_by_e_mail_lands_as_display_name_and_the_rule_replaces_the_raw_mapping() {
+    let h = Harness::new();
+    h.write("users.csv", PEOPLE.replace(",1\n", ",CEO@example.com\n").replace(",2\n", ",vp@example.com\n"));
+    let config = h.config(connector(json!({
+        "source": { "manager_column": "boss" },
+        "mapping": [
+            { "target": "username", "source": "user" },
+            { "target": "display_name", "source": "name" },
+            { "target": "email", "source": "mail" },
+            { "target": "property:boss", "source": "boss" }
+        ],
+        "manager": { "target": "property:boss", "write": "display_name", "match": "email" }
+    })));
+    h.sync(&config);
+    let boss = |u: &str| h.user(u).values.get(&Target::Property("boss".into())).cloned();
+    assert_eq!(boss("vp").as_deref(), Some("Cleo Chief"));
+    assert_eq!(boss("dev").as_deref(), Some("Val Vice"));
+}
+
+#[test]
+fn a_manager_rule_is_checked_when_the_configuration_is_read() {
+    let h = Harness::new();
+    let doc = json!({ "connectors": [connector(json!({ "manager": { "target": "email", "write": "key", "match": "phone" } }))] });
+    let errors = usersync::config::Config::from_json("test", &doc.to_string(), h.path("")).unwrap_err().to_string();
+    for path in ["connectors[0].manager.target", "connectors[0].manager.write", "connectors[0].manager.match"] {
+        assert!(errors.contains(path), "{path}: {errors}");
+    }
+}

@@ -272,7 +272,13 @@ fn run_rule(rule: &MappingRule, value: Option<String>, explain: bool) -> (RuleRe
 
 /// Every attribute path the mapping reads, so a connector can ask its API for exactly those.
 pub fn source_attributes(connector: &ConnectorConfig) -> std::collections::BTreeSet<String> {
-    connector.mapping.iter().flat_map(|rule| paths(&rule.source)).collect()
+    let mut read: std::collections::BTreeSet<String> =
+        connector.mapping.iter().flat_map(|rule| paths(&rule.source)).collect();
+    // The manager rule needs the source's manager reference (Entra expands `manager` for it).
+    if connector.manager.is_some() {
+        read.insert("manager".into());
+    }
+    read
 }
 
 /// The attribute paths one source reads.

@@ -79,3 +79,31 @@ fn a_manager_rule_is_checked_when_the_configuration_is_read() {
         assert!(errors.contains(path), "{path}: {errors}");
     }
 }
+
+/// The manager rule over each identity provider's emulator: Entra's `manager` (by id, as an
+/// e-mail), Okta's `managerId` (by id, as a username), Google's `relations` (by e-mail, as a
+/// display name).
+#[test]
+fn managers_land_from_entra_okta_and_google() {
+    let rule =
+        |write: &str, by: &str| json!({ "manager": { "target": "property:manager", "write": write, "match": by } });
+
+    let g = crate::support::graph::Graph::start(30, 2);
+    let h = Harness::new();
+    let config = h.config(crate::entra::connector(&g, rule("email", "id")));
+    h.sync(&config);
+    assert_eq!(manager_of(&h, "user15").as_deref(), Some("user5@contoso.example"), "Entra");
+    assert_eq!(manager_of(&h, "user5"), None);
+
+    let o = crate::support::okta::Okta::start(30, 2);
+    let h = Harness::new();
+    let config = h.config(crate::okta::connector(&o, rule("username", "id")));
+    h.sync(&config);
+    assert_eq!(manager_of(&h, "person7").as_deref(), Some("person2"), "Okta");
+
+    let gw = crate::support::google::Google::start(30, 2);
+    let h = Harness::new();
+    let config = h.config(crate::google::connector(&gw, &h, rule("display_name", "email")));
+    h.sync(&config);
+    assert_eq!(manager_of(&h, "g12").as_deref(), Some("G User2"), "Google");
+}

@@ -185,6 +185,46 @@ impl OktaConnector {
         Ok(by_user)
     }
 
+    /// The users whose group memberships changed since `from`, by the System Log's
+    /// `group.user_membership.add` and `.remove` events (developer.okta.com/docs/reference/api/
+    /// system-log/, event types catalog), and the newest event's time.
+    fn membership_events(
+        &mut self,
+        from: &chrono::DateTime<chrono::Utc>,
+    ) -> Result<(std::collections::BTreeSet<String>, Option<String>), HttpError> {
+        let filter = "eventType eq \"group.user_membership.add\" or eventType eq \"group.user_membership.remove\"";
+        let since = from.format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let url = format!(
+            "{}/api/v1/logs?since={}&filter={}&limit=1000",
+            self.settings.org_url,
+            query_value(&since.to_string()),
+            query_value(filter)
+        );
+        let mut ids = std::collections::BTreeSet::new();
+        let mut newest: Option<String> = None;
+        for event in complete(self.all(url))? {
+            let published = event.get("published").and_then(Value::as_str).map(str::to_string);
+            newest = newest.max(published);
+            let targets = event.get("target").and_then(Value::as_array).into_iter().flatten();
+            for t in targets.filter(|t| t.get("type").and_then(Value::as_str) == Some("User")) {
+                if let Some(id) = t.get("id").and_then(Value::as_str) {
+                    ids.insert(id.to_string());
+                }
+            }
+        }
+        Ok((ids, newest))
+    }
+
+    /// The names of the groups user `id` is in.
+    fn user_groups(&mut self, id: &str) -> Result<Vec<String>, HttpError> {
+        let base = self.settings.org_url.clone();
+        let groups = complete(self.all(format!("{base}/api/v1/users/{}/groups?limit={PAGE}", query_value(id))))?;
+        Ok(groups
+            .iter()
+            .filter_map(|g| g.pointer("/profile/name").and_then(Value::as_str).map(str::to_string))
+            .collect())
+    }
+
     fn source_user(&self, v: Value) -> Option<SourceUser> {
         source_user(v, &self.settings.inactive_statuses)
     }
@@ -299,11 +339,44 @@ impl Connector for OktaConnector {
         if let Some(e) = error {
             return Err(SourceError::Unreadable(e.to_string()));
         }
-        let users: Vec<SourceUser> = items.into_iter().filter_map(|v| self.source_user(v)).collect();
+        let mut users: Vec<SourceUser> = items.into_iter().filter_map(|v| self.source_user(v)).collect();
+        let mut newest_change = newest(&users);
+        let groups_read = self.settings.groups != GroupMembership::None;
+        if groups_read {
+            // A membership change does not touch the user's `lastUpdated`: the System Log says
+            // whose memberships changed, and each changed user's groups are read whole.
+            let (moved, newest_event) = match self.membership_events(&from) {
+                Ok(found) => found,
+                // An OAuth service app is granted okta.users.read and okta.groups.read, not
+                // okta.logs.read: its membership changes wait for the next full run.
+                Err(e) if e.status == Some(403) => {
+                    tracing::warn!(
+                        "okta: the System Log is not readable ({e}); membership changes are read at full runs"
+                    );
+                    Default::default()
+                }
+                Err(e) => return Err(SourceError::Unreadable(e.to_string())),
+            };
+            newest_change = newest_change.max(newest_event);
+            for id in moved {
+                if users.iter().any(|u| u.id == id) {
+                    continue;
+                }
+                match self.get(&format!("{}/api/v1/users/{}", self.settings.org_url, query_value(&id))) {
+                    Ok(resp) => users.extend(self.source_user(resp.json().map_err(SourceError::Unreadable)?)),
+                    // Deleted since: the next full run finds them gone.
+                    Err(e) if e.status == Some(404) => {}
+                    Err(e) => return Err(SourceError::Unreadable(e.to_string())),
+                }
+            }
+            for user in &mut users {
+                user.groups = self.user_groups(&user.id).map_err(|e| SourceError::Unreadable(e.to_string()))?;
+            }
+        }
         // Never move the watermark backwards when nothing changed.
-        let next_token = newest(&users).filter(|n| n.as_str() > since).unwrap_or_else(|| since.to_string());
+        let next_token = newest_change.filter(|n| n.as_str() > since).unwrap_or_else(|| since.to_string());
         let listing = Listing { users, complete: true, ..Listing::default() };
-        Ok(DeltaListing { listing, removed: Vec::new(), next_token, full: false, groups_read: false })
+        Ok(DeltaListing { listing, removed: Vec::new(), next_token, full: false, groups_read })
     }
 
     /// `GET /api/v1/users/{id}` and `/api/v1/users/{id}/groups`, for a login.
@@ -317,12 +390,7 @@ impl Connector for OktaConnector {
         };
         let Some(mut user) = self.source_user(user) else { return Ok(Some(Listing::default())) };
         if self.settings.groups != GroupMembership::None {
-            let groups = complete(self.all(format!("{base}/api/v1/users/{id}/groups?limit={PAGE}")))
-                .map_err(|e| SourceError::Unreadable(e.to_string()))?;
-            user.groups = groups
-                .iter()
-                .filter_map(|g| g.pointer("/profile/name").and_then(Value::as_str).map(str::to_string))
-                .collect();
+            user.groups = self.user_groups(&user.id.clone()).map_err(|e| SourceError::Unreadable(e.to_string()))?;
         }
         Ok(Some(Listing { users: vec![user], complete: true, ..Listing::default() }))
     }

@@ -156,6 +156,47 @@ fn incremental_runs_follow_last_updated_with_overlap() {
 }
 
 #[test]
+fn incremental_runs_follow_group_membership_changes_from_the_system_log() {
+    let o = Okta::start(60, 3);
+    let h = Harness::new();
+    let config = h.config(connector(&o, json!({})));
+    let incremental = usersync::engine::RunRequest {
+        mode: usersync::engine::Mode::Incremental,
+        ..usersync::engine::RunRequest::full(None)
+    };
+    h.engine.run(&config, &incremental, &|_| {}).unwrap();
+    let groups = |u: &str| h.user(u).groups.iter().cloned().collect::<Vec<_>>();
+    assert_eq!(groups("person7"), vec!["Okta Group 1"]);
+
+    // person7 moves from group 1 to group 2; the profile (and `lastUpdated`) stays as it was.
+    o.move_member(7, 1, 2, "2026-11-20T10:00:00.000Z");
+    o.state.lock().unwrap().requests.clear();
+    let r = h.engine.run(&config, &incremental, &|_| {}).unwrap();
+    assert_eq!((r.status, r.counts.updated, r.counts.created), (RunStatus::Done, 1, 0), "{:?}", r.counts);
+    assert_eq!(groups("person7"), vec!["Okta Group 2"], "the membership removed and the new one added");
+    assert_eq!(o.count("GET /api/v1/logs"), 1);
+    assert_eq!(o.count("GET /api/v1/users/{id}"), 1, "the moved user is read");
+    // Groups are read whole for each user of the round: the moved one, and the newest user the
+    // minute of overlap reads again.
+    assert_eq!(o.count("GET /api/v1/users/{id}/groups"), 2);
+    assert_eq!(o.count("GET /api/v1/groups/{id}/users"), 0, "no group is read whole");
+
+    // The watermark moved past the events: the next round finds nothing.
+    let none = h.engine.run(&config, &incremental, &|_| {}).unwrap();
+    assert_eq!((none.writes, none.counts.updated), (0, 0));
+
+    // Without the right to read the System Log, a round still succeeds; the move waits for the
+    // next full run.
+    o.state.lock().unwrap().deny_logs = true;
+    o.move_member(8, 2, 0, "2026-11-21T10:00:00.000Z");
+    let blind = h.engine.run(&config, &incremental, &|_| {}).unwrap();
+    assert_eq!((blind.status, blind.writes), (RunStatus::Done, 0));
+    assert_eq!(groups("person8"), vec!["Okta Group 2"]);
+    h.sync(&config);
+    assert_eq!(groups("person8"), vec!["Okta Group 0"]);
+}
+
+#[test]
 fn an_oauth_service_app_authenticates_with_private_key_jwt() {
     let o = Okta::start(30, 1);
     let h = Harness::new();

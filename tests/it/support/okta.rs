@@ -1,7 +1,8 @@
 //! A stateful subset of the Okta management API, after the documentation: SSWS tokens,
 //! `/api/v1/users` with `limit` (at most 200) and `after` cursors in `Link` headers, a plain list
 //! that leaves DEPROVISIONED users out, `filter=status eq "..."`, groups and their users, the
-//! `X-Rate-Limit-*` headers on every answer, Okta's error body, and injected faults.
+//! `X-Rate-Limit-*` headers on every answer, Okta's error body, injected faults, and the System
+//! Log (`/api/v1/logs` with `since` and an `eventType eq` filter) for membership changes.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,10 @@ pub struct State {
     pub fail_page: Option<usize>,
     /// Answer every request with an error that quotes it (Authorization: SSWS ... included).
     pub echo: bool,
+    /// System Log events, oldest first.
+    pub events: Vec<Value>,
+    /// Answer 403 to the System Log (a token without okta.logs.read).
+    pub deny_logs: bool,
 }
 
 pub struct Okta {
@@ -96,6 +101,8 @@ impl Okta {
             throttle: 0,
             fail_page: None,
             echo: false,
+            events: Vec::new(),
+            deny_logs: false,
         }));
         let s = state.clone();
         let server = Server::start(Arc::new(move |req| handle(&s, req)));
@@ -115,6 +122,34 @@ impl Okta {
         let mut s = self.state.lock().unwrap();
         s.users[i]["profile"][field] = value;
         s.users[i]["lastUpdated"] = json!("2026-11-20T10:00:00.000Z");
+    }
+
+    /// Moves user `i` from group `from` to group `to` at `at`, as an administrator would: the
+    /// user's `lastUpdated` stays (a membership is not a profile change), and the System Log gets
+    /// a `group.user_membership.remove` and a `group.user_membership.add` event, each with the
+    /// user and the group as targets (developer.okta.com/docs/reference/api/event-types/).
+    pub fn move_member(&self, i: usize, from: usize, to: usize, at: &str) {
+        let mut s = self.state.lock().unwrap();
+        let user = format!("00u{i:017}");
+        s.groups[from].2.retain(|m| *m != user);
+        s.groups[to].2.push(user.clone());
+        for (kind, g) in [("remove", from), ("add", to)] {
+            let (gid, gname) = (s.groups[g].0.clone(), s.groups[g].1.clone());
+            let n = s.events.len();
+            s.events.push(json!({
+                "uuid": format!("event-{n}"),
+                "published": at,
+                "eventType": format!("group.user_membership.{kind}"),
+                "displayMessage": format!("{} user to group membership", if kind == "add" { "Add" } else { "Remove" }),
+                "severity": "INFO",
+                "actor": { "id": "00uadmin", "type": "User", "alternateId": "admin@okta.example" },
+                "outcome": { "result": "SUCCESS" },
+                "target": [
+                    { "id": user, "type": "User", "alternateId": format!("person{i}@okta.example") },
+                    { "id": gid, "type": "UserGroup", "displayName": gname }
+                ]
+            }));
+        }
     }
 
     pub fn source(&self) -> Value {
@@ -238,6 +273,33 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
                 let extra = filter.map(|f| format!("&filter={}", super::http_server::encode(&f))).unwrap_or_default();
                 page(users, &extra)
             }
+        }
+        "GET /api/v1/logs" if s.deny_logs => {
+            okta_error(403, "E0000006", "You do not have permission to perform the requested action")
+        }
+        "GET /api/v1/logs" => {
+            // `since` is the inclusive lower bound of `published`; `filter` here is the
+            // `eventType eq "..."` terms joined by `or` (developer.okta.com/docs/reference/api/
+            // system-log/#request-parameters). Anything else in a filter is refused as Okta does.
+            let since = req.param("since").unwrap_or_default().to_string();
+            let filter = req.param("filter").unwrap_or_default().to_string();
+            let mut types = Vec::new();
+            for term in filter.split(" or ").filter(|t| !t.is_empty()) {
+                match term.strip_prefix("eventType eq \"").and_then(|t| t.strip_suffix('"')) {
+                    Some(t) => types.push(t.to_string()),
+                    None => return limits(okta_error(400, "E0000031", "Invalid search criteria."), remaining),
+                }
+            }
+            let events = s
+                .events
+                .iter()
+                .filter(|e| e["published"].as_str().unwrap_or_default() >= since.as_str())
+                .filter(|e| types.is_empty() || types.iter().any(|t| e["eventType"] == t.as_str()))
+                .cloned()
+                .collect();
+            let extra =
+                format!("&since={}&filter={}", super::http_server::encode(&since), super::http_server::encode(&filter));
+            page(events, &extra)
         }
         "GET /api/v1/groups" => {
             let groups = s

@@ -76,6 +76,28 @@ fn new_source(h: &Harness) {
     write(h, "entra.csv", &rows);
 }
 
+/// Both connectors, the old one owning first and the new one (priority 10) linked and owning.
+fn both(h: &Harness) -> Config {
+    config(
+        h,
+        vec![
+            connector("ad", "ad.csv", 0, json!("none")),
+            connector("entra", "entra.csv", 10, json!(["email", "property:employee_id"])),
+        ],
+    )
+}
+
+/// The migration done: the old connector ran, then the new one took over.
+fn migrated() -> (Harness, Config) {
+    let h = Harness::new();
+    old_source(&h);
+    new_source(&h);
+    let both = both(&h);
+    run(&h, &both, "ad", false);
+    run(&h, &both, "entra", false);
+    (h, both)
+}
+
 fn handovers(h: &Harness, run_id: i64) -> Vec<(String, String)> {
     let (_, results) = h.engine.run_details(run_id).unwrap();
     results
@@ -96,13 +118,7 @@ fn a_migration_hands_users_over_without_disabling_or_duplicating_them_and_then_w
     let old_only = config(&h, vec![connector("ad", "ad.csv", 0, json!("none"))]);
     let first = run(&h, &old_only, "ad", false);
     assert_eq!(first.counts.created, 1000);
-    let both = config(
-        &h,
-        vec![
-            connector("ad", "ad.csv", 0, json!("none")),
-            connector("entra", "entra.csv", 10, json!(["email", "property:employee_id"])),
-        ],
-    );
+    let both = both(&h);
 
     // The simulation says who is handed over, who is new and who would be duplicated.
     let sim = run(&h, &both, "entra", true);
@@ -138,18 +154,7 @@ fn a_migration_hands_users_over_without_disabling_or_duplicating_them_and_then_w
 
 #[test]
 fn the_old_source_emptied_touches_nobody_the_new_connector_owns_and_switching_it_off_keeps_its_users() {
-    let h = Harness::new();
-    old_source(&h);
-    new_source(&h);
-    let both = config(
-        &h,
-        vec![
-            connector("ad", "ad.csv", 0, json!("none")),
-            connector("entra", "entra.csv", 10, json!(["email", "property:employee_id"])),
-        ],
-    );
-    run(&h, &both, "ad", false);
-    run(&h, &both, "entra", false);
+    let (h, both) = migrated();
     write(&h, "ad.csv", &[]);
     let emptied = run(&h, &both, "ad", false);
     let (_, results) = h.engine.run_details(emptied.run_id).unwrap();
@@ -179,18 +184,7 @@ fn the_old_source_emptied_touches_nobody_the_new_connector_owns_and_switching_it
 
 #[test]
 fn when_the_owner_loses_a_user_another_connector_has_ownership_passes_down_without_a_disable() {
-    let h = Harness::new();
-    old_source(&h);
-    new_source(&h);
-    let both = config(
-        &h,
-        vec![
-            connector("ad", "ad.csv", 0, json!("none")),
-            connector("entra", "entra.csv", 10, json!(["email", "property:employee_id"])),
-        ],
-    );
-    run(&h, &both, "ad", false);
-    run(&h, &both, "entra", false);
+    let (h, both) = migrated();
     // The new source drops u800 (e-mail u800@new.example there; u800@corp.example in the old one).
     let text = std::fs::read_to_string(h.path("entra.csv")).unwrap();
     let kept: Vec<String> = text.lines().skip(1).filter(|l| !l.starts_with("en-800,")).map(str::to_string).collect();

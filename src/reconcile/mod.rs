@@ -226,7 +226,11 @@ impl<'a> Reconciler<'a> {
         // this connector already anchors is a duplicate to refuse, not a person to create.
         for u in input.directory.iter() {
             let mut keys: Vec<String> = Vec::new();
-            if !anchored_keys.contains(u.key.as_str()) {
+            // An external id is this connector's source id written at creation: a user no
+            // connector anchors but who carries one is an anchor lost in a crash. A user another
+            // connector anchors is that connector's, whatever its external id says (two sources'
+            // ids can be the same text); linking it is link_existing's business.
+            if !anchored_keys.contains(u.key.as_str()) && !input.others.contains_key(u.key.as_str()) {
                 keys.extend(u.external_id.iter().filter(|x| !x.is_empty()).map(|x| format!("x:{x}")));
             }
             for key in &input.connector.link_existing.0 {

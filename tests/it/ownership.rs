@@ -209,3 +209,18 @@ fn when_the_owner_loses_a_user_another_connector_has_ownership_passes_down_witho
         assert_eq!(run(&h, &both, who, false).writes, 0, "{who}");
     }
 }
+
+#[test]
+fn two_sources_with_the_same_ids_never_take_each_others_users() {
+    let h = Harness::new();
+    write(&h, "a.csv", &[row("1", "anna", "anna@a.example", "A1"), row("2", "bert", "bert@a.example", "A2")]);
+    write(&h, "b.csv", &[row("1", "carl", "carl@b.example", "B1"), row("2", "dina", "dina@b.example", "B2")]);
+    let two = config(&h, vec![connector("a", "a.csv", 0, json!("none")), connector("b", "b.csv", 0, json!("none"))]);
+    run(&h, &two, "a", false);
+    // Source b's ids are source a's ids as text: its users are new people, not a's to rename.
+    let b = run(&h, &two, "b", false);
+    assert_eq!((b.counts.created, b.counts.renamed, b.counts.updated), (2, 0, 0), "{:?}", b.counts);
+    let mut names: Vec<String> = h.users().into_iter().map(|u| u.username).collect();
+    names.sort();
+    assert_eq!(names, vec!["anna", "bert", "carl", "dina"]);
+}

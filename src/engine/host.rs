@@ -261,6 +261,16 @@ impl HostEngine {
         self.on_login_with(connector, username, &Default::default())
     }
 
+    /// The login attributes `login.routes` compare (`["header:X-Idp"]`): what a host passes
+    /// with `on_login_with`, and nothing more.
+    pub fn login_attributes(&self) -> String {
+        let config = self.config();
+        let mut names: Vec<&str> = config.login.routes.iter().filter_map(|r| r.attribute.as_deref()).collect();
+        names.sort_unstable();
+        names.dedup();
+        json(&names)
+    }
+
     /// `on_login` with what the host knows of the login (`header:X-Idp`, ...): without a
     /// connector, `login.routes` and the connectors' priorities choose one.
     pub fn on_login_with(

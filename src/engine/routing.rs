@@ -106,7 +106,8 @@ fn holds(
         if !value.eq_ignore_ascii_case(want) {
             return None;
         }
-        why.push(format!("{name} is {value}"));
+        // The configured value, not the request's: a header's text stays out of the answer.
+        why.push(format!("{name} is {want}"));
     }
     Some(why.join(", "))
 }

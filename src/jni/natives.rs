@@ -349,10 +349,27 @@ pub extern "system" fn Java_org_usersync_NativeEngine_onLogin<'l>(
     handle: jlong,
     connector: JString<'l>,
     username: JString<'l>,
+    attributes_json: JString<'l>,
 ) -> JString<'l> {
     answer(&mut env, handle, |env, e| {
-        Ok(e.on_login(opt_string(env, &connector)?.as_deref(), &string(env, &username, "username")?)?)
+        let attributes: std::collections::BTreeMap<String, String> = match opt_string(env, &attributes_json)? {
+            Some(text) => serde_json::from_str(&text).map_err(|err| {
+                JniError::illegal_argument(format!("attributesJson is not a JSON object of strings: {err}"))
+            })?,
+            None => Default::default(),
+        };
+        let connector = opt_string(env, &connector)?;
+        Ok(e.on_login_with(connector.as_deref(), &string(env, &username, "username")?, &attributes)?)
     })
+}
+
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_loginAttributes<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+) -> JString<'l> {
+    answer(&mut env, handle, |_, e| Ok(e.login_attributes()))
 }
 
 #[no_mangle]

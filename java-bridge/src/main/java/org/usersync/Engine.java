@@ -2,6 +2,9 @@ package org.usersync;
 
 import java.lang.ref.Cleaner;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -287,7 +290,28 @@ public final class Engine implements AutoCloseable {
      * configuration has one connector.
      */
     public String onLogin(String connector, String username) {
-        return NativeEngine.onLogin(handle.get(), connector, username);
+        return NativeEngine.onLogin(handle.get(), connector, username, null);
+    }
+
+    /**
+     * The login hook with what the host knows of the login ({@code header:X-Idp} and the like):
+     * without a connector, the configuration's {@code login.routes} choose one by them. Pass only
+     * the attributes {@link #loginAttributes()} names.
+     */
+    public String onLogin(String connector, String username, Map<String, String> attributes) {
+        String json = attributes == null || attributes.isEmpty() ? null : Json.object(attributes);
+        return NativeEngine.onLogin(handle.get(), connector, username, json);
+    }
+
+    /** The login attributes the configuration's routes compare, such as {@code header:X-Idp}. */
+    public List<String> loginAttributes() {
+        List<String> names = new ArrayList<>();
+        if (JsonReader.parse(NativeEngine.loginAttributes(handle.get())) instanceof List<?> list) {
+            for (Object o : list) {
+                names.add(String.valueOf(o));
+            }
+        }
+        return names;
     }
 
     /**

@@ -67,7 +67,9 @@ final class NativeEngine {
 
     static native String results(long handle, long runId);
 
-    static native String onLogin(long handle, String connector, String username);
+    static native String onLogin(long handle, String connector, String username, String attributesJson);
+
+    static native String loginAttributes(long handle);
 
     static native String schedules(long handle);
 

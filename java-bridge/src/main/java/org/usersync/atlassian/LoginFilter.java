@@ -40,7 +40,9 @@ public final class LoginFilter implements Filter {
                         username = LoginRequests.fromSessionBody(replayed.body());
                     }
                 }
-                app.beforeLogin(username);
+                if (username != null) {
+                    app.beforeLogin(username, app.loginAttributes(http));
+                }
             } catch (IOException | RuntimeException e) {
                 // The hook is a help, never a gate: the application's login goes on.
             }

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
+import java.util.Map;
 import java.util.Properties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -149,6 +150,24 @@ public abstract class UsersyncApp implements LifecycleAware {
         }
     }
 
+    /** The request headers the login routes compare, as {@code header:Name} → value. */
+    Map<String, String> loginAttributes(javax.servlet.http.HttpServletRequest request) {
+        Engine e = engine();
+        if (e == null) {
+            return Map.of();
+        }
+        Map<String, String> found = new java.util.HashMap<>();
+        for (String name : e.loginAttributes()) {
+            if (name.regionMatches(true, 0, "header:", 0, 7)) {
+                String value = request.getHeader(name.substring(7));
+                if (value != null) {
+                    found.put(name, value);
+                }
+            }
+        }
+        return found;
+    }
+
     /** The engine, or null with {@link #problem()} saying why. */
     public synchronized Engine engine() {
         return engine;
@@ -165,12 +184,20 @@ public abstract class UsersyncApp implements LifecycleAware {
      * decision, or null when there is none; never throws.
      */
     public String beforeLogin(String username) {
+        return beforeLogin(username, Map.of());
+    }
+
+    /**
+     * {@link #beforeLogin(String)} with what the request says that {@code login.routes} compare
+     * (the headers {@link Engine#loginAttributes()} names, as {@code header:Name}).
+     */
+    public String beforeLogin(String username, Map<String, String> attributes) {
         Engine e = engine();
         if (e == null || username == null || username.isEmpty()) {
             return null;
         }
         try {
-            String decision = e.onLogin(null, username);
+            String decision = e.onLogin(null, username, attributes);
             LOG.debug("login of {}: {}", username, decision);
             return decision;
         } catch (RuntimeException ex) {

@@ -203,6 +203,36 @@ class JiraAppTest {
     }
 
     @Test
+    void theLoginFilterPassesTheHeadersTheLoginRoutesCompare() throws Exception {
+        Path partners = tmp.resolve("partners.csv");
+        Files.writeString(partners, "id,user,mail,status\n1,paula,paula@partner.example,active\n");
+        String two = config().replace("\"schedule\":\"0 0 2 * * ?\",", "\"provision_on_login\":true,\"priority\":5,")
+                .replace("]}]}", "]},{\"id\":\"partners\",\"type\":\"csv\",\"provision_on_login\":true,"
+                        + "\"source\":{\"path\":\"" + partners + "\",\"id_column\":\"id\"},"
+                        + "\"mapping\":[{\"target\":\"username\",\"source\":\"user\"},"
+                        + "{\"target\":\"email\",\"source\":\"mail\"}]}],"
+                        + "\"login\":{\"routes\":[{\"attribute\":\"header:X-Idp\",\"equals\":\"partners\","
+                        + "\"connector\":\"partners\"}]}}");
+        new FakeHome(tmp.resolve("node1"), tmp.resolve("shared")).configure(two, "jira.acting.user=admin\n");
+        app = node("node1", new FakeScheduler());
+        app.onStart();
+        assertNull(app.problem());
+        assertEquals(java.util.List.of("header:X-Idp"), app.engine().loginAttributes());
+        LoginFilter filter = new LoginFilter(app);
+        Map<String, String> form = Map.of("Content-Type", "application/x-www-form-urlencoded");
+        // Without the header the higher-priority connector answers, and it does not have paula.
+        filter.doFilter(ServletsAccess.request("POST", "/login.jsp", form, Map.of("os_username", "paula"), new byte[0]),
+                null, ServletsAccess.chain());
+        assertNull(jira.getUserByName("paula"));
+        // With it, the partners connector answers and provisions her just in time.
+        Map<String, String> routed = Map.of("Content-Type", "application/x-www-form-urlencoded", "X-Idp", "Partners");
+        filter.doFilter(ServletsAccess.request("POST", "/login.jsp", routed, Map.of("os_username", "paula"),
+                new byte[0]), null, ServletsAccess.chain());
+        assertNotNull(jira.getUserByName("paula"));
+        assertTrue(jira.getUserByName("paula").isActive());
+    }
+
+    @Test
     void theLoginHookNeverStandsInTheWayWhenTheEngineIsNotRunning() throws Exception {
         Files.delete(tmp.resolve("shared/usersync/config.json"));
         app = node("node1", new FakeScheduler());

@@ -66,7 +66,12 @@ pub struct HostEngine {
     /// new one (the admin page), and every node must run what is stored, not what it read at its
     /// start: a change to it becomes the active configuration.
     followed: std::sync::Mutex<Option<(String, String)>>,
+    /// When the store was last asked. Logins (every Basic-auth request in the app passes the
+    /// login hook) ask at most every `LOGIN_FOLLOW_INTERVAL`; runs and the admin API always ask.
+    checked: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+const LOGIN_FOLLOW_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("engine values serialise")
@@ -106,6 +111,7 @@ impl HostEngine {
             engine: Engine::new(store, directory),
             config: RwLock::new(config),
             followed: Default::default(),
+            checked: Default::default(),
         }
         .following_store())
     }
@@ -134,6 +140,7 @@ impl HostEngine {
             engine: Engine::new(store, directory),
             config: RwLock::new(config),
             followed: Default::default(),
+            checked: Default::default(),
         }
         .following_store())
     }
@@ -157,6 +164,7 @@ impl HostEngine {
     /// Takes up a configuration another node stored since this one last looked. A store that
     /// cannot be read, or a stored text that does not parse, leaves the active one in place.
     fn follow_store(&self) {
+        *self.checked.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
         let Ok(Some(stored)) = self.engine.stored_config_text() else { return };
         let mut seen = self.followed.lock().unwrap_or_else(|p| p.into_inner());
         if seen.as_ref() == Some(&stored) {
@@ -170,6 +178,20 @@ impl HostEngine {
             Err(e) => tracing::warn!("the stored configuration changed but is not valid; the previous one stays: {e}"),
         }
         *seen = Some(stored);
+    }
+
+    /// The configuration for a login: the stored one is looked at only when it was not in the
+    /// last `LOGIN_FOLLOW_INTERVAL`, so a burst of logins costs the store nothing.
+    fn config_for_login(&self) -> Config {
+        let due = self
+            .checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none_or(|at| at.elapsed() >= LOGIN_FOLLOW_INTERVAL);
+        if due {
+            self.follow_store();
+        }
+        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The active configuration (the admin API edits it and imports the result).
@@ -264,7 +286,7 @@ impl HostEngine {
     /// The login attributes `login.routes` compare (`["header:X-Idp"]`): what a host passes
     /// with `on_login_with`, and nothing more.
     pub fn login_attributes(&self) -> String {
-        let config = self.config();
+        let config = self.config_for_login();
         let mut names: Vec<&str> = config.login.routes.iter().filter_map(|r| r.attribute.as_deref()).collect();
         names.sort_unstable();
         names.dedup();
@@ -279,7 +301,7 @@ impl HostEngine {
         username: &str,
         attributes: &std::collections::BTreeMap<String, String>,
     ) -> Result<String, HostError> {
-        let config = self.config();
+        let config = self.config_for_login();
         if connector.is_none() && config.connectors.is_empty() {
             // The app before its first connector: every login is the application's own business.
             let decision =

@@ -119,7 +119,8 @@ fn login_routes_answer_for_a_table_of_logins() {
         ("dora@contractors.example.com", none.clone(), Some("contractors"), "login.routes[0]: e-mail domain"),
         ("DORA@Contractors.Example.com", none.clone(), Some("contractors"), "login.routes[0]"),
         ("ext-pat", none.clone(), Some("partners"), "login.routes[1]: username matches ^ext-"),
-        ("paula", header("Partners"), Some("partners"), "login.routes[2]: header:X-Idp is Partners"),
+        // The answer names the configured value, not the text the request sent.
+        ("paula", header("Partners"), Some("partners"), "login.routes[2]: header:X-Idp is partners"),
         ("user1", none.clone(), Some("staff"), "it manages the user"),
         ("user1", header("partners"), Some("partners"), "login.routes[2]"),
         ("carl", none.clone(), Some("contractors"), "the highest-priority connector that provisions at login"),

@@ -193,11 +193,16 @@ impl OktaConnector {
         from: &chrono::DateTime<chrono::Utc>,
     ) -> Result<(std::collections::BTreeSet<String>, Option<String>), HttpError> {
         let filter = "eventType eq \"group.user_membership.add\" or eventType eq \"group.user_membership.remove\"";
-        let since = from.format("%Y-%m-%dT%H:%M:%S%.3fZ");
+        let since = from.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        // A bounded request (`until` given): a polling one (only `since`) always answers with a
+        // next link, so following it would never end (developer.okta.com/docs/reference/api/
+        // system-log/#request-types). What happens after `until` is the next round's.
+        let until = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
         let url = format!(
-            "{}/api/v1/logs?since={}&filter={}&limit=1000",
+            "{}/api/v1/logs?since={}&until={}&filter={}&limit=1000",
             self.settings.org_url,
-            query_value(&since.to_string()),
+            query_value(&since),
+            query_value(&until),
             query_value(filter)
         );
         let mut ids = std::collections::BTreeSet::new();

@@ -282,6 +282,7 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
             // `eventType eq "..."` terms joined by `or` (developer.okta.com/docs/reference/api/
             // system-log/#request-parameters). Anything else in a filter is refused as Okta does.
             let since = req.param("since").unwrap_or_default().to_string();
+            let until = req.param("until").map(str::to_string);
             let filter = req.param("filter").unwrap_or_default().to_string();
             let mut types = Vec::new();
             for term in filter.split(" or ").filter(|t| !t.is_empty()) {
@@ -290,16 +291,31 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
                     None => return limits(okta_error(400, "E0000031", "Invalid search criteria."), remaining),
                 }
             }
-            let events = s
+            let events: Vec<Value> = s
                 .events
                 .iter()
                 .filter(|e| e["published"].as_str().unwrap_or_default() >= since.as_str())
+                .filter(|e| until.as_deref().is_none_or(|u| e["published"].as_str().unwrap_or_default() < u))
                 .filter(|e| types.is_empty() || types.iter().any(|t| e["eventType"] == t.as_str()))
                 .cloned()
                 .collect();
-            let extra =
-                format!("&since={}&filter={}", super::http_server::encode(&since), super::http_server::encode(&filter));
-            page(events, &extra)
+            let bound =
+                until.as_deref().map(|u| format!("&until={}", super::http_server::encode(u))).unwrap_or_default();
+            let extra = format!(
+                "&since={}&filter={}{bound}",
+                super::http_server::encode(&since),
+                super::http_server::encode(&filter)
+            );
+            match until {
+                Some(_) => page(events, &extra),
+                // A polling request (no `until`) always gets a next link, even past the last
+                // event (the System Log API's request types): a client must not follow it to
+                // the end.
+                None => {
+                    let next = format!("<{base}?after={}&limit={limit}{extra}>; rel=\"next\"", after + limit);
+                    page(events, &extra).with_header("Link", &next)
+                }
+            }
         }
         "GET /api/v1/groups" => {
             let groups = s

@@ -15,7 +15,7 @@ use crate::model::Target;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ManagerRule {
     pub target: Target,
-    /// What is written: the manager's `username`, `display_name` or `email`.
+    /// What is written: the manager's `username`, `display_name`, `email` or directory `key`.
     pub write: ManagerField,
     /// How the source's reference finds the manager: by source `id`, `email` or `username`.
     #[serde(rename = "match")]
@@ -26,6 +26,7 @@ pub struct ManagerRule {
 #[serde(rename_all = "snake_case")]
 pub enum ManagerField {
     Id,
+    Key,
     Username,
     DisplayName,
     Email,
@@ -55,6 +56,7 @@ pub(super) fn read_manager(ctx: &mut Ctx, path: &str, v: &Value) -> Option<Manag
                 ("username", ManagerField::Username),
                 ("display_name", ManagerField::DisplayName),
                 ("email", ManagerField::Email),
+                ("key", ManagerField::Key),
             ],
         ),
         None => Some(ManagerField::Username),

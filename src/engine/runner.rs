@@ -455,7 +455,11 @@ impl<'a> Runner<'a> {
         drop(directory);
         drop(groups);
         self.timed(&mut clock, |t| &mut t.read_state_s);
+        let pending_keys = std::mem::take(&mut plan.manager_keys);
         let mut outcome = self.apply(record, plan, source.as_mut());
+        if !pending_keys.is_empty() {
+            self.write_manager_keys(record, &pending_keys);
+        }
         self.timed(&mut clock, |t| &mut t.apply_s);
         // A delta token moves on only when every change it covers was applied.
         if record.status == RunStatus::Done && !self.request.simulate {
@@ -464,6 +468,37 @@ impl<'a> Runner<'a> {
             }
         }
         Ok(outcome)
+    }
+
+    /// The keys of managers this run created or linked, written to their reports' target now
+    /// that they exist (reconcile could not know them). Said in the run's notes.
+    fn write_manager_keys(&self, record: &mut RunRecord, pending: &[(String, String)]) {
+        let Some(rule) = &self.connector.manager else { return };
+        if self.request.simulate {
+            let n = pending.len();
+            record.notes.push(format!("{n} user(s) get the key of a manager this run creates, once it exists"));
+            return;
+        }
+        let identities = match self.engine.store.identities(&self.connector.id) {
+            Ok(list) => list,
+            Err(e) => {
+                record.notes.push(format!("the keys of managers created in this run were not written: {e}"));
+                return;
+            }
+        };
+        let keys: HashMap<&str, &str> = identities.iter().map(|i| (i.idp_id.as_str(), i.key.as_str())).collect();
+        let mut written = 0;
+        for (report, manager) in pending {
+            let (Some(r), Some(m)) = (keys.get(report.as_str()), keys.get(manager.as_str())) else { continue };
+            match self.engine.directory.set_field(r, &rule.target, Some(m)) {
+                Ok(()) => written += 1,
+                Err(e) => record.notes.push(format!("the key of manager {manager} was not written for {report}: {e}")),
+            }
+        }
+        record.writes += written;
+        if written > 0 {
+            record.notes.push(format!("wrote the key of a manager created in this run for {written} user(s)"));
+        }
     }
 
     /// Reads the source: a full listing, or an incremental round from the stored token (falling

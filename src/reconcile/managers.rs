@@ -1,8 +1,10 @@
 //! Managers: each user's manager reference (the source's id of the manager, an e-mail, a
 //! username) resolved to the manager's user — among this run's users first, so a manager created
 //! in the same run is found, then among the directory's — and written to the rule's target as the
-//! manager's username, display name or e-mail. A reference that finds nobody leaves the target as
-//! it is and says so; a chain of managers that loops back is reported for every user on the loop.
+//! manager's username, display name, e-mail or directory key. A reference that finds nobody leaves
+//! the target as it is and says so; a chain of managers that loops back is reported for every user
+//! on the loop. The key of a manager this run creates (or links) exists only after apply: those
+//! reports are returned as pending, and the runner writes the key then.
 //! Linear in the number of users: no chain is walked twice.
 
 use crate::config::{ManagerField, ManagerRule};
@@ -21,7 +23,7 @@ fn desired_key(rule: &ManagerRule, d: &DesiredUser) -> Option<String> {
     match rule.by {
         ManagerField::Id => Some(d.idp_id.clone()),
         ManagerField::Email => d.values.get(&Target::Email).cloned().flatten().map(|e| e.to_lowercase()),
-        ManagerField::Username | ManagerField::DisplayName => Some(d.username.to_lowercase()),
+        ManagerField::Username | ManagerField::DisplayName | ManagerField::Key => Some(d.username.to_lowercase()),
     }
 }
 
@@ -29,7 +31,7 @@ fn desired_value(field: ManagerField, d: &DesiredUser) -> Option<String> {
     match field {
         ManagerField::Email => d.values.get(&Target::Email).cloned().flatten(),
         ManagerField::DisplayName => d.values.get(&Target::DisplayName).cloned().flatten().or(Some(d.username.clone())),
-        ManagerField::Username | ManagerField::Id => Some(d.username.clone()),
+        ManagerField::Username | ManagerField::Id | ManagerField::Key => Some(d.username.clone()),
     }
 }
 
@@ -37,6 +39,7 @@ fn directory_value(field: ManagerField, u: &DirectoryUser) -> Option<String> {
     match field {
         ManagerField::Email => u.value(&Target::Email).map(str::to_string),
         ManagerField::DisplayName => u.value(&Target::DisplayName).map(str::to_string),
+        ManagerField::Key => Some(u.key.clone()),
         ManagerField::Username | ManagerField::Id => Some(u.username.clone()),
     }
 }
@@ -74,14 +77,22 @@ fn on_loops(next: &[Option<usize>]) -> Vec<bool> {
     looped
 }
 
-/// Writes each user's resolved manager into their values; returns a note per user (by source
-/// id) whose manager could not be resolved or whose chain of managers loops.
+/// What `resolve` leaves to say and to do: a note per user (by source id) whose manager could
+/// not be resolved or whose chain of managers loops, and the reports whose manager's key is known
+/// only after apply.
+#[derive(Default)]
+pub(super) struct Resolved {
+    pub notes: HashMap<String, String>,
+    pub pending_keys: Vec<(String, String)>,
+}
+
+/// Writes each user's resolved manager into their values.
 pub(super) fn resolve(
     rule: &ManagerRule,
     desired: &mut [DesiredUser],
     directory: &[DirectoryUser],
     identities: &[Identity],
-) -> HashMap<String, String> {
+) -> Resolved {
     let mut in_run: HashMap<String, usize> = HashMap::default();
     for (i, d) in desired.iter().enumerate() {
         if let Some(k) = desired_key(rule, d) {
@@ -107,10 +118,22 @@ pub(super) fn resolve(
         }
     }
     let mut notes = HashMap::default();
+    let mut pending_keys = Vec::new();
     for i in 0..desired.len() {
         let value = match (&desired[i].manager, next[i]) {
             // No manager in the source: the target is cleared.
             (None, _) => Some(None),
+            // The key of a manager in this run: theirs if they are anchored already, otherwise
+            // known once apply created or linked them.
+            (Some(_), Some(j)) if rule.write == ManagerField::Key => {
+                match anchors.get(desired[j].idp_id.as_str()).filter(|key| by_key.contains_key(*key)) {
+                    Some(key) => Some(Some(key.to_string())),
+                    None => {
+                        pending_keys.push((desired[i].idp_id.clone(), desired[j].idp_id.clone()));
+                        None
+                    }
+                }
+            }
             (Some(_), Some(j)) => Some(desired_value(rule.write, &desired[j])),
             (Some(m), None) => {
                 let k = norm(rule, m);
@@ -144,5 +167,5 @@ pub(super) fn resolve(
             desired[i].values.insert(rule.target.clone(), v);
         }
     }
-    notes
+    Resolved { notes, pending_keys }
 }

@@ -99,10 +99,11 @@ pub fn reconcile(input: Input) -> Plan {
     if !desired.is_sorted_by(|a, b| a.idp_id <= b.idp_id) {
         desired.sort_unstable_by(|a, b| a.idp_id.cmp(&b.idp_id));
     }
-    let manager_notes = match &input.connector.manager {
+    let managers::Resolved { notes: manager_notes, pending_keys } = match &input.connector.manager {
         Some(rule) => managers::resolve(rule, &mut desired, input.directory, input.identities),
-        None => HashMap::default(),
+        None => Default::default(),
     };
+    plan.manager_keys = pending_keys;
     for groups in desired.iter().filter(|d| d.active).filter_map(|d| d.groups.as_ref()) {
         r.groups.assign(groups);
     }

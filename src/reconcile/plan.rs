@@ -167,4 +167,8 @@ pub struct Plan {
     pub managed_users: usize,
     /// Synced users with nothing to change or record (not in `users`).
     pub unchanged: usize,
+    /// Reports whose manager's directory key is known only once this run has created or linked
+    /// the manager: (report's source id, manager's source id), written after apply.
+    #[serde(skip)]
+    pub manager_keys: Vec<(String, String)>,
 }

@@ -73,7 +73,7 @@ fn a_manager_named_by_e_mail_lands_as_display_name_and_the_rule_replaces_the_raw
 #[test]
 fn a_manager_rule_is_checked_when_the_configuration_is_read() {
     let h = Harness::new();
-    let doc = json!({ "connectors": [connector(json!({ "manager": { "target": "email", "write": "key", "match": "phone" } }))] });
+    let doc = json!({ "connectors": [connector(json!({ "manager": { "target": "email", "write": "phone", "match": "phone" } }))] });
     let errors = usersync::config::Config::from_json("test", &doc.to_string(), h.path("")).unwrap_err().to_string();
     for path in ["connectors[0].manager.target", "connectors[0].manager.write", "connectors[0].manager.match"] {
         assert!(errors.contains(path), "{path}: {errors}");
@@ -106,4 +106,27 @@ fn managers_land_from_entra_okta_and_google() {
     let config = h.config(crate::google::connector(&gw, &h, rule("display_name", "email")));
     h.sync(&config);
     assert_eq!(manager_of(&h, "g12").as_deref(), Some("G User2"), "Google");
+}
+
+#[test]
+fn a_manager_lands_as_the_directory_key_even_when_created_in_the_same_run() {
+    let h = Harness::new();
+    h.write("users.csv", PEOPLE);
+    let config = h.config(connector(json!({
+        "source": { "manager_column": "boss" },
+        "manager": { "target": "property:manager", "write": "key", "match": "id" }
+    })));
+    let sim = h.simulate(&config);
+    assert!(sim.notes.iter().any(|n| n.contains("get the key of a manager this run creates")), "{:?}", sim.notes);
+    let first = h.sync(&config);
+    assert_eq!(first.status, RunStatus::Done);
+    assert_eq!(manager_of(&h, "vp"), Some(h.user("ceo").key), "the key of a manager created in this run");
+    assert_eq!(manager_of(&h, "dev"), Some(h.user("vp").key));
+    assert!(
+        first.notes.iter().any(|n| n.contains("wrote the key of a manager created in this run")),
+        "{:?}",
+        first.notes
+    );
+    // Known from now on: the next run finds everyone in step.
+    assert_eq!(h.sync(&config).writes, 0);
 }

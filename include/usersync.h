@@ -113,7 +113,8 @@ typedef struct UsersyncDirectory {
   UsersyncReadFn capabilities;
   /**
    * JSON array of users: {"key", "username", "active", "values": {target: text}, "groups": [..],
-   * "external_id"}.
+   * "external_id"}, and where the host knows them (for `lifecycle.idle`) "last_login" and
+   * "created_at" (RFC 3339) and "admin": true.
    */
   UsersyncReadFn list_users;
   /**
@@ -442,6 +443,33 @@ enum UsersyncStatus usersync_engine_on_login(const struct UsersyncEngine *engine
                                              const char *username,
                                              char **decision_out,
                                              char **error_out);
+
+/**
+ * The login hook with what the host knows of the login: `attributes_json` is a JSON object of
+ * strings (`{"header:X-Idp": "partners"}`) or NULL. Without a connector, `login.routes` and the
+ * connectors' priorities choose the one that answers. `*decision_out` as for
+ * `usersync_engine_on_login`.
+ *
+ * # Safety
+ * Pointers are NULL or valid for the call.
+ */
+enum UsersyncStatus usersync_engine_on_login_with(const struct UsersyncEngine *engine,
+                                                  const char *connector,
+                                                  const char *username,
+                                                  const char *attributes_json,
+                                                  char **decision_out,
+                                                  char **error_out);
+
+/**
+ * The login attributes the configured `login.routes` compare, as a JSON array of names
+ * (`["header:X-Idp"]`): what a host passes to `usersync_engine_on_login_with`, and nothing more.
+ *
+ * # Safety
+ * Pointers are NULL or valid for the call.
+ */
+enum UsersyncStatus usersync_engine_login_attributes(const struct UsersyncEngine *engine,
+                                                     char **names_out,
+                                                     char **error_out);
 
 /**
  * A connection test of one connector: `*report_out` receives {"connector", "ok", "steps":

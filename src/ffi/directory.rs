@@ -64,7 +64,8 @@ pub struct UsersyncDirectory {
     /// "jsm_organizations": bool, "avatars": bool, "create_groups": bool}.
     pub capabilities: UsersyncReadFn,
     /// JSON array of users: {"key", "username", "active", "values": {target: text}, "groups": [..],
-    /// "external_id"}.
+    /// "external_id"}, and where the host knows them (for `lifecycle.idle`) "last_login" and
+    /// "created_at" (RFC 3339) and "admin": true.
     pub list_users: UsersyncReadFn,
     /// JSON array of group names.
     pub list_groups: UsersyncReadFn,

@@ -362,6 +362,50 @@ pub unsafe extern "C" fn usersync_engine_on_login(
     })
 }
 
+/// The login hook with what the host knows of the login: `attributes_json` is a JSON object of
+/// strings (`{"header:X-Idp": "partners"}`) or NULL. Without a connector, `login.routes` and the
+/// connectors' priorities choose the one that answers. `*decision_out` as for
+/// `usersync_engine_on_login`.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_on_login_with(
+    engine: *const UsersyncEngine,
+    connector: *const c_char,
+    username: *const c_char,
+    attributes_json: *const c_char,
+    decision_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    answer(engine, decision_out, "decision_out", error_out, |host| {
+        let attributes = match opt_arg(attributes_json, "attributes_json")? {
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                FfiError::new(
+                    UsersyncStatus::InvalidRequest,
+                    format!("attributes_json is not a JSON object of strings: {e}"),
+                )
+            })?,
+            None => Default::default(),
+        };
+        Ok(host.on_login_with(opt_arg(connector, "connector")?, arg(username, "username")?, &attributes)?)
+    })
+}
+
+/// The login attributes the configured `login.routes` compare, as a JSON array of names
+/// (`["header:X-Idp"]`): what a host passes to `usersync_engine_on_login_with`, and nothing more.
+///
+/// # Safety
+/// Pointers are NULL or valid for the call.
+#[no_mangle]
+pub unsafe extern "C" fn usersync_engine_login_attributes(
+    engine: *const UsersyncEngine,
+    names_out: *mut *mut c_char,
+    error_out: *mut *mut c_char,
+) -> UsersyncStatus {
+    answer(engine, names_out, "names_out", error_out, |host| Ok(host.login_attributes()))
+}
+
 /// A connection test of one connector: `*report_out` receives {"connector", "ok", "steps":
 /// [{"step", "ok", "detail"}]}. A failed test is a successful call; read "ok".
 ///

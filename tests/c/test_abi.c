@@ -545,6 +545,62 @@ static void test_bad_input_over_c(void) {
     report("invalid UTF-8, NULs and a failing callback over C get clear errors", ok);
 }
 
+/* Login routing over C: the header a route names chooses the connector that provisions the user;
+ * without it the higher-priority connector answers (and does not know him). */
+static void test_login_routes(void) {
+    int ok = 1;
+    char *staff = path_in(work, "route-staff.csv"), *partners = path_in(work, "route-partners.csv");
+    write_people(staff, 2);
+    FILE *f = fopen(partners, "wb");
+    fputs("id,user,mail\n900,pat,pat@partner.example\n", f);
+    fclose(f);
+    const char *fmt =
+        "{\"connectors\":["
+        "{\"id\":\"staff\",\"type\":\"csv\",\"priority\":10,\"provision_on_login\":true,"
+        "\"source\":{\"path\":\"%s\",\"id_column\":\"id\"},"
+        "\"mapping\":[{\"target\":\"username\",\"source\":\"user\"},{\"target\":\"email\",\"source\":\"mail\"}]},"
+        "{\"id\":\"partners\",\"type\":\"csv\",\"priority\":1,\"provision_on_login\":true,"
+        "\"source\":{\"path\":\"%s\",\"id_column\":\"id\"},"
+        "\"mapping\":[{\"target\":\"username\",\"source\":\"user\"},{\"target\":\"email\",\"source\":\"mail\"}]}],"
+        "\"login\":{\"routes\":[{\"attribute\":\"header:X-Idp\",\"equals\":\"partners\",\"connector\":\"partners\"}]}}";
+    char *config = malloc(strlen(fmt) + strlen(staff) + strlen(partners) + 1);
+    sprintf(config, fmt, staff, partners);
+    MemDir *dir;
+    UsersyncEngine *engine = engine_for("routes.db", config, NULL, &dir);
+    CHECK(engine != NULL);
+
+    char *names = NULL, *error = NULL;
+    CHECK(usersync_engine_login_attributes(engine, &names, &error) == USERSYNC_STATUS_OK);
+    CHECK(names && strcmp(names, "[\"header:X-Idp\"]") == 0);
+    usersync_string_free(names);
+
+    char *decision = NULL;
+    CHECK(usersync_engine_on_login_with(engine, NULL, "pat", NULL, &decision, &error) == USERSYNC_STATUS_OK);
+    CHECK(memdir_find(dir, "pat") == NULL);
+    usersync_string_free(decision);
+    decision = NULL;
+
+    CHECK(usersync_engine_on_login_with(engine, NULL, "pat", "{\"header:x-idp\":\"Partners\"}", &decision, &error) ==
+          USERSYNC_STATUS_OK);
+    CHECK(has(decision, "\"allow\":true"));
+    MemUser *pat = memdir_find(dir, "pat");
+    CHECK(pat && pat->email && strcmp(pat->email, "pat@partner.example") == 0);
+    usersync_string_free(decision);
+    decision = NULL;
+
+    /* Attributes that are not an object of strings: refused by name, the out-param untouched. */
+    CHECK(usersync_engine_on_login_with(engine, NULL, "pat", "[1]", &decision, &error) ==
+          USERSYNC_STATUS_INVALID_REQUEST);
+    CHECK(decision == NULL && has(error, "attributes_json"));
+    usersync_string_free(error);
+
+    usersync_engine_free(engine);
+    free(config);
+    free(staff);
+    free(partners);
+    report("login routes over C: a route's header provisions from its connector; bad attributes are refused", ok);
+}
+
 /* Hostile files through the C host: each run ends FAILED with the limit's key, the process lives
  * on, and the next sync on the same engine works. (Peak memory is measured through the CLI and the
  * JVM; under valgrind it would measure valgrind.) */
@@ -639,6 +695,7 @@ int main(int argc, char **argv) {
     test_scheduler_and_lock();
     test_free_during_blocking_sync();
     test_bad_input_over_c();
+    test_login_routes();
     test_hostile_files();
     test_batches_and_lookups();
     test_panic();

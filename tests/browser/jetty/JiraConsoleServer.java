@@ -54,7 +54,7 @@ public final class JiraConsoleServer {
         Files.writeString(shared.resolve("usersync/app.properties"), "jira.acting.user=admin\n");
         JiraApp app = new JiraApp(new FakeHome(work.resolve("node1"), shared), new FakeActiveObjects(),
                 new FakeScheduler(), new FakeClusterLocks().node("node1"), new FakeEvents(), jira, jira, jira, jira,
-                jira, jira, jira);
+                jira, jira, jira, jira, jira.sal());
         app.onStart();
         if (app.problem() != null) {
             throw new IllegalStateException("the app did not start: " + app.problem());
@@ -70,6 +70,11 @@ public final class JiraConsoleServer {
             @Override
             public boolean isSystemAdmin(UserKey key) {
                 return jira.getGroupNamesForUser(jira.getUserByKey(key.getStringValue())).contains(FakeJira.SYSADMINS);
+            }
+
+            @Override
+            public boolean isAdmin(UserKey key) {
+                return isSystemAdmin(key);
             }
         };
         Server server = new Server(new InetSocketAddress("127.0.0.1", 0));

@@ -133,6 +133,13 @@ final class DirectoryAdapter {
     private static String user(DirectoryUser u) {
         return "{\"key\":" + Json.quote(u.key()) + ",\"username\":" + Json.quote(u.username())
                 + ",\"active\":" + u.active() + ",\"values\":" + Json.object(u.values())
-                + ",\"groups\":" + Json.array(u.groups()) + ",\"external_id\":" + Json.quote(u.externalId()) + "}";
+                + ",\"groups\":" + Json.array(u.groups()) + ",\"external_id\":" + Json.quote(u.externalId())
+                + instant("last_login", u.lastLogin()) + instant("created_at", u.createdAt())
+                + (u.admin() ? ",\"admin\":true" : "") + "}";
+    }
+
+    /** An RFC 3339 time in UTC (Instant's own form), left out when unknown. */
+    private static String instant(String name, java.time.Instant at) {
+        return at == null ? "" : ",\"" + name + "\":" + Json.quote(at.toString());
     }
 }

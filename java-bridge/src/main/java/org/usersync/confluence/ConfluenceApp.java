@@ -4,6 +4,7 @@ import com.atlassian.activeobjects.external.ActiveObjects;
 import com.atlassian.beehive.ClusterLockService;
 import com.atlassian.confluence.event.events.security.LoginEvent;
 import com.atlassian.confluence.pages.AttachmentManager;
+import com.atlassian.confluence.security.login.LoginManager;
 import com.atlassian.confluence.user.PersonalInformationManager;
 import com.atlassian.confluence.user.UserAccessor;
 import com.atlassian.confluence.user.UserDetailsManager;
@@ -27,10 +28,11 @@ public final class ConfluenceApp extends UsersyncApp {
     public ConfluenceApp(ApplicationProperties applicationProperties, ActiveObjects ao, SchedulerService scheduler,
             ClusterLockService clusterLocks, EventPublisher events, UserAccessor userAccessor,
             UserDetailsManager userDetailsManager, PersonalInformationManager personalInformationManager,
-            AttachmentManager attachmentManager) {
+            AttachmentManager attachmentManager, LoginManager loginManager,
+            com.atlassian.sal.api.user.UserManager salUsers) {
         super(applicationProperties, ao, scheduler, clusterLocks, events);
         this.confluence = new ConfluenceServices(userAccessor, userDetailsManager, personalInformationManager,
-                attachmentManager, null, null);
+                attachmentManager, null, null, loginManager, salUsers);
     }
 
     @Override

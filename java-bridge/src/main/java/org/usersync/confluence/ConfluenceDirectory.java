@@ -1,6 +1,7 @@
 package org.usersync.confluence;
 
 import com.atlassian.confluence.pages.Attachment;
+import com.atlassian.confluence.security.login.LoginInfo;
 import com.atlassian.confluence.user.ConfluenceUser;
 import com.atlassian.confluence.user.PersonalInformation;
 import com.atlassian.sal.api.user.UserKey;
@@ -9,8 +10,10 @@ import com.atlassian.user.User;
 import com.atlassian.user.impl.DefaultUser;
 import com.atlassian.user.security.password.Credential;
 import java.io.ByteArrayInputStream;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Date;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -118,7 +121,24 @@ public final class ConfluenceDirectory implements Directory {
         Set<String> groups = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
         groups.addAll(c.userAccessor().getGroupNames(u));
         return new DirectoryUser(u.getKey().getStringValue(), u.getName(), !c.userAccessor().isDeactivated(u), values,
-                groups, c.userDetailsManager().getStringProperty(u, EXTERNAL_ID));
+                groups, c.userDetailsManager().getStringProperty(u, EXTERNAL_ID), lastLogin(u), created(info),
+                c.salUsers() != null && c.salUsers().isAdmin(u.getKey()));
+    }
+
+    /** Confluence's last successful login (LoginManager), null where none is recorded. */
+    private Instant lastLogin(ConfluenceUser u) {
+        LoginInfo info = c.loginManager() == null ? null : c.loginManager().getLoginInfo(u.getName());
+        Date at = info == null ? null : info.getLastSuccessfulLoginDate();
+        return at == null ? null : at.toInstant();
+    }
+
+    /**
+     * When the user was created, as far as Confluence says: its personal information is created
+     * with the user (UserAccessor#createUser), so that content's creation date stands for it.
+     */
+    private static Instant created(PersonalInformation info) {
+        Date at = info.getCreationDate();
+        return at == null ? null : at.toInstant();
     }
 
     private static void thirdParty(Map<String, String> values, String prefix, ProfileStore store, ConfluenceUser u) {

@@ -6,6 +6,7 @@ import com.atlassian.event.api.EventListener;
 import com.atlassian.event.api.EventPublisher;
 import com.atlassian.jira.avatar.AvatarManager;
 import com.atlassian.jira.avatar.AvatarService;
+import com.atlassian.jira.bc.security.login.LoginService;
 import com.atlassian.jira.bc.user.UserService;
 import com.atlassian.jira.event.user.LoginEvent;
 import com.atlassian.jira.security.groups.GroupManager;
@@ -31,10 +32,11 @@ public final class JiraApp extends UsersyncApp {
     public JiraApp(ApplicationProperties applicationProperties, ActiveObjects ao, SchedulerService scheduler,
             ClusterLockService clusterLocks, EventPublisher events, UserManager userManager, UserService userService,
             GroupManager groupManager, UserUtil userUtil, UserPropertyManager userPropertyManager,
-            AvatarManager avatarManager, AvatarService avatarService) {
+            AvatarManager avatarManager, AvatarService avatarService, LoginService loginService,
+            com.atlassian.sal.api.user.UserManager salUsers) {
         super(applicationProperties, ao, scheduler, clusterLocks, events);
         this.jira = new JiraServices(userManager, userService, groupManager, userUtil, userPropertyManager,
-                avatarManager, avatarService);
+                avatarManager, avatarService, null, loginService, salUsers);
     }
 
     @Override
@@ -52,9 +54,7 @@ public final class JiraApp extends UsersyncApp {
             throw new IllegalStateException("jira.directory.id in app.properties is not a number: " + dir);
         }
         boolean notify = Boolean.parseBoolean(settings.getProperty("jira.notify.new.users", "false"));
-        JiraServices services = new JiraServices(jira.userManager(), jira.userService(), jira.groupManager(),
-                jira.userUtil(), jira.userPropertyManager(), jira.avatarManager(), jira.avatarService(),
-                ServiceManagement.organizations());
+        JiraServices services = jira.withOrganizations(ServiceManagement.organizations());
         return new JiraDirectory(services, new JiraSettings(directoryId, acting.trim(), notify), locks);
     }
 

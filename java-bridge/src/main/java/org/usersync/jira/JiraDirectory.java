@@ -1,14 +1,18 @@
 package org.usersync.jira;
 
 import com.atlassian.crowd.embedded.api.Group;
+import com.atlassian.crowd.model.user.TimestampedUser;
 import com.atlassian.jira.avatar.Avatar;
 import com.atlassian.jira.bc.ServiceResult;
-import com.atlassian.jira.bc.user.UserService;
+import com.atlassian.jira.bc.security.login.LoginInfo;
 import com.atlassian.jira.bc.user.UserService.CreateUserRequest;
+import com.atlassian.jira.bc.user.UserService;
 import com.atlassian.jira.user.ApplicationUser;
 import com.atlassian.jira.user.DelegatingApplicationUser;
+import com.atlassian.sal.api.user.UserKey;
 import com.opensymphony.module.propertyset.PropertySet;
 import java.io.ByteArrayInputStream;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -19,8 +23,8 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import org.usersync.Capabilities;
 import org.usersync.Directory;
-import org.usersync.DirectoryException;
 import org.usersync.DirectoryException.Kind;
+import org.usersync.DirectoryException;
 import org.usersync.DirectoryUser;
 import org.usersync.atlassian.Attempt;
 import org.usersync.atlassian.Images;
@@ -121,7 +125,29 @@ public final class JiraDirectory implements Directory {
         Set<String> groups = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
         groups.addAll(jira.groupManager().getGroupNamesForUser(u));
         String externalId = props.exists(EXTERNAL_ID) ? props.getString(EXTERNAL_ID) : null;
-        return new DirectoryUser(u.getKey(), u.getUsername(), u.isActive(), values, groups, externalId);
+        return new DirectoryUser(u.getKey(), u.getUsername(), u.isActive(), values, groups, externalId, lastLogin(u),
+                created(u), jira.salUsers() != null && jira.salUsers().isAdmin(new UserKey(u.getKey())));
+    }
+
+    /** Jira's "Last login" (LoginService), null for a user who never logged in. */
+    private Instant lastLogin(ApplicationUser u) {
+        if (jira.loginService() == null) {
+            return null;
+        }
+        LoginInfo info = jira.loginService().getLoginInfo(u.getUsername());
+        Long at = info == null ? null : info.getLastLoginTime();
+        return at == null ? null : Instant.ofEpochMilli(at);
+    }
+
+    /**
+     * When the user was created: Crowd keeps it on the users of Jira's internal directory (a
+     * {@code TimestampedUser}). Null elsewhere, and a user whose creation is unknown is never
+     * treated as "never logged in for N days".
+     */
+    private static Instant created(ApplicationUser u) {
+        return u.getDirectoryUser() instanceof TimestampedUser t && t.getCreatedDate() != null
+                ? t.getCreatedDate().toInstant()
+                : null;
     }
 
     private static void putIfSet(Map<String, String> values, String target, String value) {

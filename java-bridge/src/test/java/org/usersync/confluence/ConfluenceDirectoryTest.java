@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -19,6 +20,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.usersync.ConfigurationException;
+import org.usersync.DirectoryUser;
 import org.usersync.Engine;
 import org.usersync.atlassian.HeldLocks;
 
@@ -138,6 +140,31 @@ class ConfluenceDirectoryTest {
         }
         assertEquals("Sales", confluence.details(confluence.getUserByName("dan").getKey().getStringValue())
                 .get("department"));
+    }
+
+    /** What lifecycle.idle reads in Confluence: LoginManager's last login, the creation date, SAL's admin. */
+    @Test
+    void usersReportConfluencesLastLoginTheirCreationAndAdministrators() {
+        long day = 24L * 3600 * 1000;
+        long now = System.currentTimeMillis();
+        confluence.now = now - 50 * day;
+        String ann = confluence.addUser("ann", "Ann", "ann@example.com");
+        confluence.addUser("root", "Root", "root@example.com");
+        confluence.addMembership(confluence.createGroup(FakeConfluence.ADMINS), confluence.getUserByName("root"));
+        confluence.loggedIn("root", now - day);
+        ConfluenceDirectory dir = new ConfluenceDirectory(new ConfluenceServices(confluence, confluence, confluence,
+                confluence, null, null, confluence, confluence.sal()), new HeldLocks());
+        DirectoryUser a = dir.usersByKeys(List.of(ann)).get(0);
+        assertNull(a.lastLogin());
+        assertEquals(now - 50 * day, a.createdAt().toEpochMilli());
+        assertFalse(a.admin());
+        DirectoryUser root = dir.findUser("root");
+        assertEquals(now - day, root.lastLogin().toEpochMilli());
+        assertTrue(root.admin());
+        // Without the login components, nothing is claimed: no last login, no administrator.
+        DirectoryUser bare = directory(false).findUser("root");
+        assertNull(bare.lastLogin());
+        assertFalse(bare.admin());
     }
 
     @Test

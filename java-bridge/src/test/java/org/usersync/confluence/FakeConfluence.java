@@ -4,6 +4,8 @@ import com.atlassian.confluence.core.ContentEntityObject;
 import com.atlassian.confluence.pages.Attachment;
 import com.atlassian.confluence.pages.AttachmentManager;
 import com.atlassian.confluence.user.ConfluenceUser;
+import com.atlassian.confluence.security.login.LoginInfo;
+import com.atlassian.confluence.security.login.LoginManager;
 import com.atlassian.confluence.user.PersonalInformation;
 import com.atlassian.confluence.user.PersonalInformationManager;
 import com.atlassian.confluence.user.UserAccessor;
@@ -17,6 +19,7 @@ import com.atlassian.user.security.password.Credential;
 import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -33,7 +36,16 @@ import java.util.TreeSet;
  * Calls are counted per method.
  */
 public final class FakeConfluence implements UserAccessor, UserDetailsManager, PersonalInformationManager,
-        AttachmentManager {
+        AttachmentManager, LoginManager {
+    public static final String ADMINS = "confluence-administrators";
+    /**
+     * The groups with the Confluence Administrator or System Administrator global permission
+     * (Confluence admin guide, "Global permissions overview": confluence-administrators has both
+     * after installation).
+     */
+    public final Set<String> adminGroups = new TreeSet<>(Set.of(ADMINS));
+    /** The time users (and their personal information) are created at; tests move it. */
+    public volatile long now = System.currentTimeMillis();
     private final Map<String, Stored> byKey = new LinkedHashMap<>();
     private final Map<String, FakeGroup> groups = new TreeMap<>();
     private long nextKey = 0x8a7f808a0001L;
@@ -52,6 +64,7 @@ public final class FakeConfluence implements UserAccessor, UserDetailsManager, P
         final Map<String, String> details = new TreeMap<>();
         final PersonalInformation info = new PersonalInformation();
         final Set<String> groups = new TreeSet<>();
+        Date lastLogin;
 
         Stored(UserKey key, String name) {
             this.key = key;
@@ -122,6 +135,8 @@ public final class FakeConfluence implements UserAccessor, UserDetailsManager, P
         s.fullName = fullName;
         s.email = email;
         s.info.setId(nextContent++);
+        // UserAccessor#createUser creates the user's personal information with the user.
+        s.info.setCreationDate(new Date(now));
         byKey.put(s.key.getStringValue(), s);
         return s;
     }
@@ -312,6 +327,44 @@ public final class FakeConfluence implements UserAccessor, UserDetailsManager, P
     public synchronized void removeProperty(User user, String key) {
         count("removeProperty");
         stored(user).details.remove(key);
+    }
+
+    /** A successful login at {@code atMs}, as LoginManager#onSuccessfulLoginAttempt records it. */
+    public synchronized void loggedIn(String username, long atMs) {
+        byName(username).lastLogin = new Date(atMs);
+    }
+
+    // --- LoginManager ---
+
+    // LoginManager#getLoginInfo: the user's login history; HistoricalLoginInfo#getLastSuccessfulLoginDate
+    // is null when no login is recorded.
+    @Override
+    public synchronized LoginInfo getLoginInfo(String userName) {
+        count("getLoginInfo");
+        Stored s = byName(userName);
+        Date at = s == null ? null : s.lastLogin;
+        return () -> at;
+    }
+
+    /** SAL's user manager over this Confluence: an administrator is in one of {@link #adminGroups}. */
+    public com.atlassian.sal.api.user.UserManager sal() {
+        return new com.atlassian.sal.api.user.UserManager() {
+            public com.atlassian.sal.api.user.UserProfile getRemoteUser(javax.servlet.http.HttpServletRequest r) {
+                return null;
+            }
+
+            public boolean isSystemAdmin(UserKey key) {
+                return isAdmin(key);
+            }
+
+            public boolean isAdmin(UserKey key) {
+                synchronized (FakeConfluence.this) {
+                    count("isAdmin");
+                    Stored s = byKey.get(key.getStringValue());
+                    return s != null && s.groups.stream().anyMatch(g -> adminGroups.stream().anyMatch(g::equalsIgnoreCase));
+                }
+            }
+        };
     }
 
     // --- PersonalInformationManager ---

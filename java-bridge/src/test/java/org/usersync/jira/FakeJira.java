@@ -6,7 +6,10 @@ import com.atlassian.crowd.exception.embedded.InvalidGroupException;
 import com.atlassian.jira.avatar.Avatar;
 import com.atlassian.jira.avatar.AvatarManager;
 import com.atlassian.jira.avatar.AvatarService;
+import com.atlassian.crowd.model.user.TimestampedUser;
 import com.atlassian.jira.avatar.Selection;
+import com.atlassian.jira.bc.security.login.LoginInfo;
+import com.atlassian.jira.bc.security.login.LoginService;
 import com.atlassian.jira.bc.user.UserService;
 import com.atlassian.jira.exception.AddException;
 import com.atlassian.jira.exception.CreateException;
@@ -24,6 +27,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -39,9 +43,17 @@ import java.util.TreeSet;
  * rule's citation sits beside it. Calls are counted per method for the tests that count them.
  */
 public final class FakeJira implements UserManager, UserService, GroupManager, UserUtil, UserPropertyManager,
-        AvatarManager, AvatarService {
+        AvatarManager, AvatarService, LoginService {
     public static final long INTERNAL_DIRECTORY = 1;
     public static final String SYSADMINS = "jira-administrators";
+    /**
+     * The groups granted the Jira Administrators or System Administrators global permission
+     * (administration guide, "Managing global permissions": jira-administrators has both after
+     * installation; an administrator can grant them to any group).
+     */
+    public final Set<String> adminGroups = new TreeSet<>(Set.of(SYSADMINS));
+    /** The time users are created at (Crowd's created date); tests move it. */
+    public volatile long now = System.currentTimeMillis();
 
     private final Map<String, Stored> byKey = new LinkedHashMap<>();
     /** The users by lower-case name: Jira looks names up through an index too. */
@@ -69,6 +81,8 @@ public final class FakeJira implements UserManager, UserService, GroupManager, U
         final long directoryId;
         final Map<String, String> props = new TreeMap<>();
         final Set<String> groups = new TreeSet<>();
+        final long createdMs = now;
+        Long lastLoginMs;
 
         Stored(long id, String key, String name, long directoryId) {
             this.id = id;
@@ -78,12 +92,17 @@ public final class FakeJira implements UserManager, UserService, GroupManager, U
         }
 
         ApplicationUser view() {
-            return new DelegatingApplicationUser(id, key, new Details(name, displayName, email, active, directoryId));
+            return new DelegatingApplicationUser(id, key,
+                    new Details(name, displayName, email, active, directoryId, new Date(createdMs)));
         }
     }
 
-    private record Details(String name, String displayName, String emailAddress, boolean active, long directoryId)
-            implements User {
+    // Users of Jira's internal directory are Crowd TimestampedUsers (OfBizUser): they carry
+    // their creation date.
+    private record Details(String name, String displayName, String emailAddress, boolean active, long directoryId,
+            Date createdDate) implements TimestampedUser {
+        public Date getCreatedDate() { return createdDate; }
+
         public String getName() { return name; }
 
         public long getDirectoryId() { return directoryId; }
@@ -171,6 +190,47 @@ public final class FakeJira implements UserManager, UserService, GroupManager, U
 
     private boolean isSysadmin(Stored s) {
         return s.groups.contains(SYSADMINS);
+    }
+
+    /** A successful login at {@code atMs}, as Jira's LoginService records it. */
+    public synchronized void loggedIn(String username, long atMs) {
+        byName(username).lastLoginMs = atMs;
+    }
+
+    // --- LoginService ---
+
+    // LoginService#getLoginInfo: the login record of a user; its last login time is null for a
+    // user who never logged in.
+    @Override
+    public synchronized LoginInfo getLoginInfo(String userName) {
+        count("getLoginInfo");
+        Stored s = byName(userName);
+        Long at = s == null ? null : s.lastLoginMs;
+        return () -> at;
+    }
+
+    /**
+     * SAL's user manager over this Jira: an administrator is a member of a group with the
+     * administration global permission ({@link #adminGroups}).
+     */
+    public com.atlassian.sal.api.user.UserManager sal() {
+        return new com.atlassian.sal.api.user.UserManager() {
+            public com.atlassian.sal.api.user.UserProfile getRemoteUser(javax.servlet.http.HttpServletRequest r) {
+                return null;
+            }
+
+            public boolean isSystemAdmin(com.atlassian.sal.api.user.UserKey key) {
+                return isAdmin(key);
+            }
+
+            public boolean isAdmin(com.atlassian.sal.api.user.UserKey key) {
+                synchronized (FakeJira.this) {
+                    count("isAdmin");
+                    Stored s = byKey.get(key.getStringValue());
+                    return s != null && adminGroups.stream().anyMatch(a -> s.groups.contains(fold(a)));
+                }
+            }
+        };
     }
 
     // --- UserManager ---

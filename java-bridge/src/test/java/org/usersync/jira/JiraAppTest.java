@@ -99,7 +99,7 @@ class JiraAppTest {
     /** A Data Center node: its own local home, scheduler view and lock view; the cluster's database. */
     JiraApp node(String name, FakeScheduler scheduler, com.atlassian.activeobjects.external.ActiveObjects database) {
         return new JiraApp(new FakeHome(tmp.resolve(name), tmp.resolve("shared")), database, scheduler,
-                locks.node(name), events, jira, jira, jira, jira, jira, jira, jira);
+                locks.node(name), events, jira, jira, jira, jira, jira, jira, jira, jira, jira.sal());
     }
 
     @Test
@@ -357,6 +357,10 @@ class JiraAppTest {
 
             public boolean isSystemAdmin(UserKey key) {
                 return jira.getGroupNamesForUser(jira.getUserByKey(key.getStringValue())).contains(FakeJira.SYSADMINS);
+            }
+
+            public boolean isAdmin(UserKey key) {
+                return isSystemAdmin(key);
             }
         };
         return new AdminServlet(app, sal, ret -> URI.create("/login.jsp?os_destination=" + ret));

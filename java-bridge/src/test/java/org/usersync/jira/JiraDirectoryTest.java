@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -224,6 +225,68 @@ class JiraDirectoryTest {
         assertEquals(Set.of("admin", "fay"), listed);
         DirectoryUser fay = dir.findUser("FAY");
         assertEquals("f-1", fay.externalId());
+    }
+
+    /**
+     * lifecycle.idle in Jira: the adapter reports Jira's last login (LoginService), the creation
+     * date Crowd keeps, and SAL's "administrator" answer — so an administrator by a global
+     * permission granted to any group is never disabled, whatever exempt_groups says.
+     */
+    @Test
+    void idleUsersAreDisabledFromJirasLoginRecordsNeverAnAdministrator() throws Exception {
+        long day = 24L * 3600 * 1000;
+        long now = System.currentTimeMillis();
+        Path csv = tmp.resolve("people.csv");
+        StringBuilder rows = new StringBuilder("id,user,name,mail,status\n");
+        for (String u : List.of("ann", "bob", "carol", "dave")) {
+            rows.append(u.hashCode()).append(',').append(u).append(',').append(u).append(',').append(u)
+                    .append("@example.com,active\n");
+        }
+        Files.writeString(csv, rows.toString());
+        String config = csvConfig(csv, "", "none");
+        String idle = config.replace("\"mapping\"",
+                "\"lifecycle\":{\"idle\":{\"days\":90,\"never_logged_in_days\":30,\"exempt_groups\":[]}},\"mapping\"");
+        jira.now = now - 200 * day;
+        JiraServices services = new JiraServices(jira, jira, jira, jira, jira, jira, jira, null, jira, jira.sal());
+        JiraDirectory withLogins = new JiraDirectory(services,
+                new JiraSettings(FakeJira.INTERNAL_DIRECTORY, "admin", false), new HeldLocks());
+        try (Engine engine = new Engine(tmp.resolve("state.db"), config, null, withLogins)) {
+            assertEquals(4, number(engine.sync(), "created"));
+            jira.now = now - 10 * day;
+            Files.writeString(csv, rows.append("5,eve,eve,eve@example.com,active\n").toString());
+            assertEquals(1, number(engine.sync(), "created"));
+            jira.now = now;
+            // bob administers Jira through a group granted the permission; ann and bob have not
+            // logged in for 120 days, carol logged in 10 days ago, dave never did (created 200
+            // days ago) and eve never did either but was created 10 days ago.
+            jira.adminGroups.add("it-admins");
+            jira.addUserToGroup(jira.createGroup("it-admins"), jira.getUserByName("bob"));
+            jira.loggedIn("ann", now - 120 * day);
+            jira.loggedIn("bob", now - 120 * day);
+            jira.loggedIn("carol", now - 10 * day);
+            engine.setConfig(idle, null);
+            DirectoryUser ann = withLogins.findUser("ann");
+            assertEquals(now - 120 * day, ann.lastLogin().toEpochMilli());
+            assertEquals(now - 200 * day, ann.createdAt().toEpochMilli());
+            assertFalse(ann.admin());
+            assertTrue(withLogins.findUser("bob").admin());
+            assertNull(withLogins.findUser("dave").lastLogin());
+            assertEquals(now - 10 * day, withLogins.findUser("eve").createdAt().toEpochMilli());
+
+            String sim = engine.simulate();
+            assertEquals(2, number(sim, "disabled"), sim);
+            assertTrue(jira.getUserByName("ann").isActive(), "a simulation writes nothing");
+            String report = engine.sync();
+            assertEquals(2, number(report, "disabled"), report);
+            assertFalse(jira.getUserByName("ann").isActive());
+            assertFalse(jira.getUserByName("dave").isActive());
+            for (String kept : List.of("bob", "carol", "eve", "admin")) {
+                assertTrue(jira.getUserByName(kept).isActive(), kept);
+            }
+            String results = engine.results(number(report, "run_id"));
+            assertTrue(results.contains("no login for over 90 days"), results);
+            assertTrue(results.contains("never logged in since created on"), results);
+        }
     }
 
     static String field(String json, String name) {

@@ -73,7 +73,7 @@ class PluginReloadTest {
             Class<?> appClass = loader.loadClass("org.usersync.jira.JiraApp");
             assertNotSame(JiraApp.class, appClass, "the app must come from the plugin's own class loader");
             LifecycleAware app = (LifecycleAware) appClass.getConstructors()[0].newInstance(home, db, scheduler, locks,
-                    events, jira, jira, jira, jira, jira, jira, jira);
+                    events, jira, jira, jira, jira, jira, jira, jira, jira, jira.sal());
             app.onStart();
             JobRunnerResponse r = scheduler.fire(JobId.of("org.usersync.people.full"));
             assertNotNull(r, "cycle " + cycle + ": the job has no runner");

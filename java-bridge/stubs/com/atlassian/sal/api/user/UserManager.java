@@ -9,4 +9,7 @@ public interface UserManager {
     UserProfile getRemoteUser(HttpServletRequest request);
 
     boolean isSystemAdmin(UserKey userKey);
+
+    /** An administrator or system administrator of the application. */
+    boolean isAdmin(UserKey userKey);
 }

@@ -1,13 +1,14 @@
 //! Identity across connectors: one owner per directory user, priority, hand-over instead of
 //! disable, and the migration from an old source to a new one (issue 15). The old source is an
-//! Active Directory export as CSV; the new one another CSV connector with a higher priority
-//! that links by e-mail, then by employee id.
+//! Active Directory export as CSV; the new one Entra ID (the Graph emulator) with a higher
+//! priority, linking by e-mail, then by employee id.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use usersync::config::Config;
 use usersync::engine::{RunReport, RunRequest};
 use usersync::reconcile::Op;
 
+use crate::support::graph::{self, Graph};
 use crate::support::Harness;
 
 const HEADER: &str = "id,user,name,mail,status,groups,emp";
@@ -60,42 +61,71 @@ fn old_source(h: &Harness) {
     write(h, "ad.csv", &rows);
 }
 
-/// The new source: u1..u700 with the same e-mail, u701..u900 with a new e-mail but the same
-/// employee id, 50 new people, and two records whose e-mail belongs to people already matched.
-fn new_source(h: &Harness) {
-    let mut rows = Vec::new();
-    for i in 1..=900 {
-        let mail = if i <= 700 { format!("u{i}@corp.example") } else { format!("u{i}@new.example") };
-        rows.push(row(&format!("en-{i}"), &format!("u{i}"), &mail, &format!("E{i}")));
+/// An Entra user as Graph returns it: `employeeId` is a property of the user resource.
+fn entra_user(id: &str, user: &str, mail: &str, emp: &str) -> Map<String, Value> {
+    let v = json!({
+        "id": id, "userPrincipalName": format!("{user}@contoso.example"), "displayName": format!("{user} Person"),
+        "mail": mail, "employeeId": emp, "accountEnabled": true
+    });
+    v.as_object().unwrap().clone()
+}
+
+/// The new source, an Entra tenant: u1..u700 with the same e-mail, u701..u900 with a new e-mail
+/// but the same employee id, 50 new people, and two accounts whose e-mail belongs to people
+/// already matched. Everyone is in the group Staff, as in the old source.
+fn new_source() -> Graph {
+    let g = Graph::start(0, 0);
+    {
+        let mut s = g.state.lock().unwrap();
+        for i in 1..=900 {
+            let mail = if i <= 700 { format!("u{i}@corp.example") } else { format!("u{i}@new.example") };
+            s.users.push(entra_user(&format!("en-{i}"), &format!("u{i}"), &mail, &format!("E{i}")));
+        }
+        for i in 901..=950 {
+            s.users.push(entra_user(
+                &format!("en-new-{i}"),
+                &format!("n{i}"),
+                &format!("n{i}@new.example"),
+                &format!("N{i}"),
+            ));
+        }
+        s.users.push(entra_user("en-dup-1", "dup1", "u1@corp.example", "X1"));
+        s.users.push(entra_user("en-dup-2", "dup2", "u2@corp.example", "X2"));
+        let members = s.users.iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+        s.groups.push(graph::Group { id: "group-staff".into(), name: "Staff".into(), members, nested: vec![] });
+        s.reindex();
     }
-    for i in 901..=950 {
-        rows.push(row(&format!("en-new-{i}"), &format!("n{i}"), &format!("n{i}@new.example"), &format!("N{i}")));
-    }
-    rows.push(row("en-dup-1", "dup1", "u1@corp.example", "X1"));
-    rows.push(row("en-dup-2", "dup2", "u2@corp.example", "X2"));
-    write(h, "entra.csv", &rows);
+    g
+}
+
+fn entra(g: &Graph) -> Value {
+    json!({
+        "id": "entra", "type": "entra", "priority": 10, "link_existing": ["email", "property:employee_id"],
+        "source": g.source(),
+        "mapping": [
+            { "target": "username", "source": "userPrincipalName", "transforms": ["strip_domain", "lowercase"] },
+            { "target": "display_name", "source": "displayName" },
+            { "target": "email", "source": "mail" },
+            { "target": "property:employee_id", "source": "employeeId" }
+        ],
+        "lifecycle": { "reactivate": "always" }
+    })
 }
 
 /// Both connectors, the old one owning first and the new one (priority 10) linked and owning.
-fn both(h: &Harness) -> Config {
-    config(
-        h,
-        vec![
-            connector("ad", "ad.csv", 0, json!("none")),
-            connector("entra", "entra.csv", 10, json!(["email", "property:employee_id"])),
-        ],
-    )
+fn both(h: &Harness, g: &Graph) -> Config {
+    config(h, vec![connector("ad", "ad.csv", 0, json!("none")), entra(g)])
 }
 
 /// The migration done: the old connector ran, then the new one took over.
-fn migrated() -> (Harness, Config) {
+fn migrated() -> (Harness, Graph, Config) {
     let h = Harness::new();
     old_source(&h);
-    new_source(&h);
-    let both = both(&h);
+    let g = new_source();
+    let both = both(&h, &g);
     run(&h, &both, "ad", false);
     run(&h, &both, "entra", false);
-    (h, both)
+    (h, g, both)
 }
 
 fn handovers(h: &Harness, run_id: i64) -> Vec<(String, String)> {
@@ -114,11 +144,11 @@ fn handovers(h: &Harness, run_id: i64) -> Vec<(String, String)> {
 fn a_migration_hands_users_over_without_disabling_or_duplicating_them_and_then_writes_nothing() {
     let h = Harness::new();
     old_source(&h);
-    new_source(&h);
+    let g = new_source();
     let old_only = config(&h, vec![connector("ad", "ad.csv", 0, json!("none"))]);
     let first = run(&h, &old_only, "ad", false);
     assert_eq!(first.counts.created, 1000);
-    let both = both(&h);
+    let both = both(&h, &g);
 
     // The simulation says who is handed over, who is new and who would be duplicated.
     let sim = run(&h, &both, "entra", true);
@@ -154,7 +184,7 @@ fn a_migration_hands_users_over_without_disabling_or_duplicating_them_and_then_w
 
 #[test]
 fn the_old_source_emptied_touches_nobody_the_new_connector_owns_and_switching_it_off_keeps_its_users() {
-    let (h, both) = migrated();
+    let (h, g, both) = migrated();
     write(&h, "ad.csv", &[]);
     let emptied = run(&h, &both, "ad", false);
     let (_, results) = h.engine.run_details(emptied.run_id).unwrap();
@@ -176,7 +206,7 @@ fn the_old_source_emptied_touches_nobody_the_new_connector_owns_and_switching_it
     assert_eq!(run(&h, &both, "entra", false).writes, 0, "the new owner has nothing to redo");
 
     // The old connector switched off: the new one leaves the people it never had alone.
-    let new_only = config(&h, vec![connector("entra", "entra.csv", 10, json!(["email", "property:employee_id"]))]);
+    let new_only = config(&h, vec![entra(&g)]);
     let after = run(&h, &new_only, "entra", false);
     assert_eq!((after.writes, after.counts.disabled), (0, 0));
     assert_eq!(h.users().iter().filter(|u| u.active).count(), 1050 - emptied.counts.disabled as usize);
@@ -184,11 +214,11 @@ fn the_old_source_emptied_touches_nobody_the_new_connector_owns_and_switching_it
 
 #[test]
 fn when_the_owner_loses_a_user_another_connector_has_ownership_passes_down_without_a_disable() {
-    let (h, both) = migrated();
-    // The new source drops u800 (e-mail u800@new.example there; u800@corp.example in the old one).
-    let text = std::fs::read_to_string(h.path("entra.csv")).unwrap();
-    let kept: Vec<String> = text.lines().skip(1).filter(|l| !l.starts_with("en-800,")).map(str::to_string).collect();
-    write(&h, "entra.csv", &kept);
+    let (h, g, both) = migrated();
+    // The tenant deletes u800 (e-mail u800@new.example there; u800@corp.example in the old one).
+    let at = g.state.lock().unwrap().position("en-800").unwrap();
+    g.remove(at);
+    g.state.lock().unwrap().groups[0].members.retain(|m| m != "en-800");
     let lost = run(&h, &both, "entra", false);
     assert_eq!((lost.counts.disabled, lost.counts.handed_over), (0, 1), "{:?}", lost.counts);
     assert_eq!(handovers(&h, lost.run_id), vec![("entra".to_string(), "ad".to_string())]);
@@ -201,7 +231,12 @@ fn when_the_owner_loses_a_user_another_connector_has_ownership_passes_down_witho
         Some("u800@corp.example")
     );
     // And when the new source has the user again, it takes them back.
-    write(&h, "entra.csv", &[kept, vec![row("en-800", "u800", "u800@new.example", "E800")]].concat());
+    {
+        let mut s = g.state.lock().unwrap();
+        s.users.push(entra_user("en-800", "u800", "u800@new.example", "E800"));
+        s.groups[0].members.push("en-800".into());
+        s.reindex();
+    }
     let again = run(&h, &both, "entra", false);
     assert_eq!((again.counts.handed_over, again.counts.updated, again.counts.created), (1, 1, 0), "{:?}", again.counts);
     assert_eq!(handovers(&h, again.run_id), vec![("ad".to_string(), "entra".to_string())]);

@@ -111,6 +111,36 @@ class ConfluenceDirectoryTest {
         }
     }
 
+    /** The manager resolved to a person and written as a third-party profile field. */
+    @Test
+    void aManagerLandsAsACommunardoFieldByDisplayNameAndALinchpinFieldByUsername() throws IOException {
+        communardo = new FakeProfileApp(Set.of("team", "manager"));
+        linchpin = new FakeProfileApp(Set.of("skills", "manager"));
+        Path csv = tmp.resolve("people.csv");
+        Files.writeString(csv, "id,user,name,mail,boss\n1,cleo,Cleo Chief,cleo@example.com,\n"
+                + "2,vic,Vic Vice,vic@example.com,1\n3,dev,Dev Doer,dev@example.com,2\n");
+        String communardoConfig = csvConfig(csv, "").replace("\"id_column\":\"id\"",
+                "\"id_column\":\"id\",\"manager_column\":\"boss\"").replace("\"mapping\"",
+                "\"manager\":{\"target\":\"communardo:manager\",\"write\":\"display_name\",\"match\":\"id\"},\"mapping\"");
+        try (Engine engine = new Engine(tmp.resolve("state.db"), communardoConfig, null, directory(true))) {
+            String first = engine.sync();
+            assertEquals("DONE", status(first), first);
+            // vic and cleo are created in the same run as their reports.
+            assertEquals(Map.of("manager", "Vic Vice"), communardo.of(keyOf("dev")));
+            assertEquals(Map.of("manager", "Cleo Chief"), communardo.of(keyOf("vic")));
+            assertEquals(Map.of(), communardo.of(keyOf("cleo")));
+            assertEquals(0, number(engine.sync(), "writes"));
+            engine.setConfig(communardoConfig.replace("communardo:manager", "linchpin:manager")
+                    .replace("display_name\",\"match", "username\",\"match"), null);
+            engine.sync();
+            assertEquals(Map.of("manager", "vic"), linchpin.of(keyOf("dev")));
+        }
+    }
+
+    String keyOf(String username) {
+        return confluence.getUserByName(username).getKey().getStringValue();
+    }
+
     @Test
     void withoutTheProfileAppsTheirTargetsAreAConfigurationErrorBeforeAnyWrite() throws IOException {
         Path csv = tmp.resolve("people.csv");

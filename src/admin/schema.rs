@@ -47,6 +47,19 @@ const GOOGLE: [Field; 4] = [
     ("source.groups", "choice:direct,transitive,none", false, "direct, transitive or none"),
 ];
 
+const SCIM: [Field; 10] = [
+    ("source.base_url", "text", true, "the service's SCIM base URL, the one /Users is under"),
+    ("source.bearer_token", "secret", false, "a bearer token (or username and password, or token_url, client_id and client_secret)"),
+    ("source.username", "text", false, "HTTP Basic user, with password"),
+    ("source.password", "secret", false, "HTTP Basic password"),
+    ("source.token_url", "text", false, "OAuth client credentials: the token endpoint"),
+    ("source.client_id", "text", false, "OAuth client credentials: the client id"),
+    ("source.client_secret", "secret", false, "OAuth client credentials: the client secret"),
+    ("source.groups", "choice:direct,transitive,none", false, "direct members, nested groups flattened, or none"),
+    ("source.groups_from", "choice:groups,users", false, "the groups' members (default) or the users' groups attribute"),
+    ("source.paging", "choice:auto,index,cursor", false, "auto: cursor paging when the server announces it"),
+];
+
 /// Settings of every connector, beside its source.
 const CONNECTOR: [Field; 13] = [
     ("schedule", "text", false, "cron for full runs, seconds first: 0 0 2 * * ? is 02:00 every day"),
@@ -72,6 +85,7 @@ fn source_fields(kind: &str) -> Vec<Field> {
         "entra" => ENTRA.to_vec(),
         "okta" => OKTA.to_vec(),
         "google" => GOOGLE.to_vec(),
+        "scim" => SCIM.to_vec(),
         _ => Vec::new(),
     }
 }
@@ -86,12 +100,13 @@ fn field(f: &Field) -> Value {
     }
 }
 
-const TYPES: [(&str, &str); 5] = [
+const TYPES: [(&str, &str); 6] = [
     ("csv", "CSV file"),
     ("xlsx", "Excel workbook"),
     ("entra", "Microsoft Entra ID"),
     ("okta", "Okta"),
     ("google", "Google Workspace"),
+    ("scim", "Any SCIM 2.0 service"),
 ];
 
 /// The transforms a rule may name by themselves (the others take settings and are written as

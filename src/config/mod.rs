@@ -8,6 +8,7 @@ mod manager;
 mod parse;
 pub mod presets;
 mod reader;
+mod scim;
 pub mod secrets;
 pub mod strict_json;
 
@@ -173,15 +174,17 @@ pub enum ConnectorKind {
     Entra,
     Okta,
     Google,
+    Scim,
 }
 
 impl ConnectorKind {
-    pub const CHOICES: [(&'static str, ConnectorKind); 5] = [
+    pub const CHOICES: [(&'static str, ConnectorKind); 6] = [
         ("csv", ConnectorKind::Csv),
         ("xlsx", ConnectorKind::Xlsx),
         ("entra", ConnectorKind::Entra),
         ("okta", ConnectorKind::Okta),
         ("google", ConnectorKind::Google),
+        ("scim", ConnectorKind::Scim),
     ];
 
     pub fn name(self) -> &'static str {
@@ -196,6 +199,7 @@ pub enum SourceSettings {
     Entra(EntraSource),
     Okta(OktaSource),
     Google(GoogleSource),
+    Scim(ScimSource),
 }
 
 /// A CSV file or an Excel sheet: one row per user, header row = attribute names.
@@ -396,6 +400,60 @@ pub enum OktaAuth {
     ApiToken { api_token: Secret },
     /// An OAuth service app with `private_key_jwt` client authentication.
     PrivateKeyJwt { client_id: String, private_key_file: PathBuf },
+}
+
+/// Any SCIM 2.0 service provider (RFC 7643/7644): `/Users` and `/Groups`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScimSource {
+    /// The service's base URL, the one `/Users` is under (e.g. `https://idp.example/scim/v2`).
+    pub base_url: String,
+    #[serde(flatten)]
+    pub auth: ScimAuth,
+    pub groups: GroupMembership,
+    /// Where memberships are read: the groups' `members` or the users' `groups` attribute.
+    pub groups_from: ScimGroupsFrom,
+    pub paging: ScimPaging,
+    /// The `count` asked for per page; a server may answer fewer.
+    pub page_size: u32,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScimGroupsFrom {
+    /// `/Groups` with their `members` (users and, nested, groups).
+    Groups,
+    /// Each user's read-only `groups` attribute (direct and indirect memberships).
+    Users,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScimPaging {
+    /// Cursor paging (RFC 9865) when `ServiceProviderConfig` announces it, else index paging.
+    Auto,
+    /// `startIndex` and `count` (RFC 7644 §3.4.2.4).
+    Index,
+    /// `cursor` and `nextCursor` (RFC 9865).
+    Cursor,
+}
+
+/// How the SCIM connector authenticates (RFC 7644 §2: the service's own choice of HTTP auth).
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum ScimAuth {
+    /// A static bearer token (RFC 6750), what most SCIM services issue.
+    Bearer { bearer_token: Secret },
+    /// HTTP Basic.
+    Basic { username: String, password: Secret },
+    /// OAuth 2.0 client credentials (RFC 6749 §4.4), the client authenticating with HTTP Basic.
+    ClientCredentials {
+        token_url: String,
+        client_id: String,
+        client_secret: Secret,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
+    },
 }
 
 pub const OKTA_INACTIVE_STATUSES: [&str; 2] = ["SUSPENDED", "DEPROVISIONED"];

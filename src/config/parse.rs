@@ -367,6 +367,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
                 http: http?,
             }))
         }
+        ConnectorKind::Scim => super::scim::read_scim(ctx, &mut o).map(SourceSettings::Scim),
     };
     o.finish(ctx);
     out
@@ -374,7 +375,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
 
 /// A service URL: https, or http on loopback only. Trailing slashes are dropped. Without a
 /// default the URL is required.
-fn read_url(ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: Option<&str>) -> Option<String> {
+pub(super) fn read_url(ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: Option<&str>) -> Option<String> {
     let (p, v) = match (o.opt(key), default) {
         (Some(found), _) => found,
         (None, Some(d)) => return Some(d.to_string()),
@@ -393,17 +394,17 @@ fn read_url(ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: Option<&str>
     }
 }
 
-const MEMBERSHIP: [(&str, GroupMembership); 3] =
+pub(super) const MEMBERSHIP: [(&str, GroupMembership); 3] =
     [("direct", GroupMembership::Direct), ("transitive", GroupMembership::Transitive), ("none", GroupMembership::None)];
 
-fn read_membership(ctx: &mut Ctx, o: &mut Obj, choices: &[(&str, GroupMembership)]) -> Option<GroupMembership> {
+pub(super) fn read_membership(ctx: &mut Ctx, o: &mut Obj, choices: &[(&str, GroupMembership)]) -> Option<GroupMembership> {
     match o.opt("groups") {
         Some((p, v)) => ctx.word(&p, v, choices),
         None => Some(GroupMembership::Direct),
     }
 }
 
-fn read_http_opt(ctx: &mut Ctx, o: &mut Obj) -> Option<HttpSettings> {
+pub(super) fn read_http_opt(ctx: &mut Ctx, o: &mut Obj) -> Option<HttpSettings> {
     match o.opt("http") {
         Some((p, v)) => read_http(ctx, &p, v),
         None => Some(HttpSettings::default()),

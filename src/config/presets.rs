@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-pub const NAMES: [(&str, &str); 3] = [("entra", "entra"), ("okta", "okta"), ("google", "google")];
+pub const NAMES: [(&str, &str); 4] = [("entra", "entra"), ("okta", "okta"), ("google", "google"), ("scim", "scim")];
 
 pub fn rules(name: &str) -> Value {
     let lower = json!(["strip_domain", "lowercase"]);
@@ -29,6 +29,19 @@ pub fn rules(name: &str) -> Value {
             { "target": "property:title", "source": "profile.title", "no_match": "clear" },
             { "target": "property:phone", "source": { "first_of": ["profile.mobilePhone", "profile.primaryPhone"] }, "no_match": "clear" },
             { "target": "property:manager", "source": "profile.manager", "no_match": "clear" }
+        ]),
+        // RFC 7643's core and enterprise user; `email` and `phone` are the primary values the
+        // connector picks from `emails` and `phoneNumbers`.
+        "scim" => json!([
+            { "target": "username", "source": "userName", "transforms": ["lowercase"], "no_match": "filter" },
+            { "target": "display_name", "source": { "first_of": [
+                { "attribute": "displayName" }, { "template": "{name.givenName} {name.familyName}" }, { "attribute": "userName" }] } },
+            { "target": "email", "source": "email", "transforms": ["lowercase"], "no_match": "clear" },
+            { "target": "property:department", "source": "enterprise.department", "no_match": "clear" },
+            { "target": "property:title", "source": "title", "no_match": "clear" },
+            { "target": "property:phone", "source": "phone", "no_match": "clear" },
+            { "target": "property:employee_id", "source": "enterprise.employeeNumber", "no_match": "clear" },
+            { "target": "property:manager", "source": "enterprise.manager.displayName", "no_match": "clear" }
         ]),
         _ => json!([
             { "target": "username", "source": "primaryEmail", "transforms": lower, "no_match": "filter" },

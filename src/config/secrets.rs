@@ -122,6 +122,7 @@ pub fn secret_keys(kind: ConnectorKind) -> &'static [&'static str] {
         ConnectorKind::Csv | ConnectorKind::Xlsx | ConnectorKind::Google => &[],
         ConnectorKind::Entra => &["client_secret"],
         ConnectorKind::Okta => &["api_token"],
+        ConnectorKind::Scim => &["bearer_token", "password", "client_secret"],
     }
 }
 

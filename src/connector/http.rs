@@ -16,6 +16,7 @@ pub enum Provider {
     Entra,
     Okta,
     Google,
+    Scim,
 }
 
 impl Provider {
@@ -24,6 +25,7 @@ impl Provider {
             Provider::Entra => "entra",
             Provider::Okta => "okta",
             Provider::Google => "google",
+            Provider::Scim => "scim",
         }
     }
 }
@@ -376,6 +378,9 @@ fn error_code(provider: Provider, r: &Response) -> (Option<String>, String) {
             text(v.pointer("/error/errors/0/reason")).or_else(|| text(v.pointer("/error/status"))),
             text(v.pointer("/error/message")).unwrap_or_default(),
         ),
+        // RFC 7644 §3.12: {"schemas": [...:Error], "status": "400", "scimType": "invalidFilter",
+        // "detail": "..."}; scimType is there for 400s only.
+        Provider::Scim => (text(v.get("scimType")), text(v.get("detail")).unwrap_or_default()),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod http;
 mod jwt;
 mod okta;
 mod rows;
+mod scim;
 mod xlsx_file;
 
 use std::path::Path;
@@ -173,6 +174,11 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
             let paths = crate::mapping::source_attributes(config);
             let rules = config.groups.clone();
             Ok(Box::new(google::GoogleConnector::new(google.clone(), credentials, http, rules, &paths)))
+        }
+        (SourceSettings::Scim(scim), ConnectorKind::Scim) => {
+            let http = http::Http::new(http::Provider::Scim, &resolve(&scim.http, base_dir))
+                .map_err(|e| SourceError::Unreadable(format!("scim: {e}")))?;
+            Ok(Box::new(scim::ScimConnector::new(scim.clone(), http, config.groups.clone())))
         }
         // The parser builds the settings from the type, so this cannot happen.
         (_, kind) => Err(SourceError::Mismatch(kind.name())),

@@ -39,6 +39,10 @@ need_deb /usr/share/java/jetty9-server.jar libjetty9-java
 need_deb /usr/bin/chromium chromium
 need_deb npm npm
 
+echo "== SCIM software from PyPI (scim2-server, scim2-tester, scim2-client)"
+USERSYNC_SCIM_VENV=$(bash scripts/scim-venv.sh)
+export USERSYNC_SCIM_VENV
+
 echo "== formatting"
 cargo fmt --check
 echo "== clippy"

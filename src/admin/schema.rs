@@ -49,14 +49,24 @@ const GOOGLE: [Field; 4] = [
 
 const SCIM: [Field; 10] = [
     ("source.base_url", "text", true, "the service's SCIM base URL, the one /Users is under"),
-    ("source.bearer_token", "secret", false, "a bearer token (or username and password, or token_url, client_id and client_secret)"),
+    (
+        "source.bearer_token",
+        "secret",
+        false,
+        "a bearer token (or username and password, or token_url, client_id and client_secret)",
+    ),
     ("source.username", "text", false, "HTTP Basic user, with password"),
     ("source.password", "secret", false, "HTTP Basic password"),
     ("source.token_url", "text", false, "OAuth client credentials: the token endpoint"),
     ("source.client_id", "text", false, "OAuth client credentials: the client id"),
     ("source.client_secret", "secret", false, "OAuth client credentials: the client secret"),
     ("source.groups", "choice:direct,transitive,none", false, "direct members, nested groups flattened, or none"),
-    ("source.groups_from", "choice:groups,users", false, "the groups' members (default) or the users' groups attribute"),
+    (
+        "source.groups_from",
+        "choice:groups,users",
+        false,
+        "the groups' members (default) or the users' groups attribute",
+    ),
     ("source.paging", "choice:auto,index,cursor", false, "auto: cursor paging when the server announces it"),
 ];
 

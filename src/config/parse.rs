@@ -397,7 +397,11 @@ pub(super) fn read_url(ctx: &mut Ctx, o: &mut Obj, key: &'static str, default: O
 pub(super) const MEMBERSHIP: [(&str, GroupMembership); 3] =
     [("direct", GroupMembership::Direct), ("transitive", GroupMembership::Transitive), ("none", GroupMembership::None)];
 
-pub(super) fn read_membership(ctx: &mut Ctx, o: &mut Obj, choices: &[(&str, GroupMembership)]) -> Option<GroupMembership> {
+pub(super) fn read_membership(
+    ctx: &mut Ctx,
+    o: &mut Obj,
+    choices: &[(&str, GroupMembership)],
+) -> Option<GroupMembership> {
     match o.opt("groups") {
         Some((p, v)) => ctx.word(&p, v, choices),
         None => Some(GroupMembership::Direct),

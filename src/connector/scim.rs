@@ -41,11 +41,17 @@ struct Features {
     cursor: bool,
 }
 
+/// A group as `/Groups` lists it: id, name, and its members as (id, is a group).
+type ScimGroup = (String, String, Vec<(String, bool)>);
+
 /// A listing read to its end, or as far as it went and why it stopped.
 struct Paged {
     read: usize,
     /// `totalResults` of the last page, where the server said it.
     total: Option<usize>,
+    /// `totalResults` changed between pages: with index paging, a resource added or removed
+    /// meanwhile shifts the pages, and one may have been skipped.
+    shifted: Option<(usize, usize)>,
     error: Option<String>,
 }
 
@@ -88,9 +94,10 @@ impl ScimConnector {
             e
         })?;
         let v = resp.json().map_err(|d| self.fail("POST", &token_url, d))?;
-        let token = v.get("access_token").and_then(Value::as_str).ok_or_else(|| {
-            self.fail("POST", &token_url, "the token answer has no access_token".into())
-        })?;
+        let token = v
+            .get("access_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.fail("POST", &token_url, "the token answer has no access_token".into()))?;
         let lifetime = v.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
         self.token = Some((token.to_string(), Instant::now() + Duration::from_secs(lifetime - 60.min(lifetime / 2))));
         Ok(format!("Bearer {token}"))
@@ -150,10 +157,10 @@ impl ScimConnector {
     fn list(&mut self, resource: &str, query: &str, each: &mut dyn FnMut(Value)) -> Paged {
         let cursor = match self.by_cursor() {
             Ok(c) => c,
-            Err(e) => return Paged { read: 0, total: None, error: Some(e.to_string()) },
+            Err(e) => return Paged { read: 0, total: None, shifted: None, error: Some(e.to_string()) },
         };
         let base = format!("{}/{resource}?count={}{query}", self.settings.base_url, self.settings.page_size);
-        let mut paged = Paged { read: 0, total: None, error: None };
+        let mut paged = Paged { read: 0, total: None, shifted: None, error: None };
         // Index paging starts at 1 (RFC 7644 §3.4.2.4); cursor paging with an empty cursor.
         let mut position = if cursor { String::new() } else { "1".to_string() };
         for _ in 0..MAX_PAGES {
@@ -180,6 +187,11 @@ impl ScimConnector {
                     return paged;
                 }
             };
+            if let (Some(before), Some(now)) = (paged.total, total) {
+                if before != now && paged.shifted.is_none() {
+                    paged.shifted = Some((before, now));
+                }
+            }
             paged.total = total.or(paged.total);
             let got = items.len();
             paged.read += got;
@@ -187,7 +199,8 @@ impl ScimConnector {
             if cursor {
                 match page.get("nextCursor").and_then(Value::as_str).filter(|c| !c.is_empty()) {
                     Some(next) if next == position => {
-                        paged.error = Some(format!("scim: GET {}: the server answered the same cursor again", endpoint(&url)));
+                        paged.error =
+                            Some(format!("scim: GET {}: the server answered the same cursor again", endpoint(&url)));
                         return paged;
                     }
                     Some(next) => position = next.to_string(),
@@ -209,7 +222,7 @@ impl ScimConnector {
 
     /// Group names per user id, from `/Groups` and their members.
     fn memberships(&mut self) -> Result<HashMap<String, Vec<String>>, SourceError> {
-        let mut groups: Vec<(String, String, Vec<(String, bool)>)> = Vec::new();
+        let mut groups: Vec<ScimGroup> = Vec::new();
         let paged = self.list("Groups", "", &mut |g| {
             let id = g.get("id").and_then(Value::as_str).map(str::to_string);
             let name = g.get("displayName").and_then(Value::as_str).map(str::to_string);
@@ -218,7 +231,8 @@ impl ScimConnector {
             let members = members
                 .filter_map(|m| {
                     let value = m.get("value").and_then(Value::as_str)?.to_string();
-                    let is_group = m.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("group"));
+                    let is_group =
+                        m.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("group"));
                     Some((value, is_group))
                 })
                 .collect();
@@ -280,6 +294,18 @@ impl ScimConnector {
                     message: format!("the user listing stopped after {n} users: {e}"),
                 });
             }
+            (None, n) if paged.shifted.is_some() => {
+                let (before, now) = paged.shifted.unwrap_or_default();
+                listing.complete = false;
+                listing.row_errors.push(RowError {
+                    idp_id: None,
+                    location: "scim: /Users".into(),
+                    message: format!(
+                        "the number of users changed while paging ({before} then {now}; {n} listed): users may have \
+                         been skipped, so nobody is taken for gone in this run"
+                    ),
+                });
+            }
             (None, n) if paged.total.is_some_and(|t| n < t) => {
                 // Users added or removed while paging shift the pages; nobody is proven absent.
                 listing.complete = false;
@@ -316,9 +342,17 @@ impl ScimConnector {
 
 /// One SCIM user resource as a source record. `groups_attribute`: memberships come from the
 /// user's `groups` (indirect ones only with transitive membership).
-pub(super) fn source_user(v: Value, membership: GroupMembership, groups_attribute: bool) -> Result<SourceUser, RowError> {
+pub(super) fn source_user(
+    v: Value,
+    membership: GroupMembership,
+    groups_attribute: bool,
+) -> Result<SourceUser, RowError> {
     let Value::Object(mut obj) = v else {
-        return Err(RowError { idp_id: None, location: "scim: /Users".into(), message: "a resource that is not an object".into() });
+        return Err(RowError {
+            idp_id: None,
+            location: "scim: /Users".into(),
+            message: "a resource that is not an object".into(),
+        });
     };
     let Some(id) = obj.get("id").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string) else {
         return Err(RowError { idp_id: None, location: "scim: /Users".into(), message: "a user without an id".into() });
@@ -330,7 +364,8 @@ pub(super) fn source_user(v: Value, membership: GroupMembership, groups_attribut
         Some(Value::String(s)) => !s.eq_ignore_ascii_case("false"),
         _ => true,
     };
-    let manager = obj.get(ENTERPRISE).and_then(|e| e.pointer("/manager/value")).and_then(Value::as_str).map(str::to_string);
+    let manager =
+        obj.get(ENTERPRISE).and_then(|e| e.pointer("/manager/value")).and_then(Value::as_str).map(str::to_string);
     let groups = if groups_attribute && membership != GroupMembership::None {
         let all = obj.get("groups").and_then(Value::as_array).into_iter().flatten();
         all.filter(|g| {
@@ -347,8 +382,11 @@ pub(super) fn source_user(v: Value, membership: GroupMembership, groups_attribut
             obj.insert(name.into(), Value::String(value));
         }
     }
-    let extensions: Vec<(String, Value)> =
-        obj.iter().filter(|(k, v)| k.starts_with("urn:") && v.is_object()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let extensions: Vec<(String, Value)> = obj
+        .iter()
+        .filter(|(k, v)| k.starts_with("urn:") && v.is_object())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (urn, value) in extensions {
         flatten(&mut obj, &urn, "", &value);
         if urn == ENTERPRISE {
@@ -457,7 +495,8 @@ impl Connector for ScimConnector {
             Err(e) if e.status == Some(404) => return Ok(Some(Listing { complete: true, ..Listing::default() })),
             Err(e) => return Err(SourceError::Unreadable(e.to_string())),
         };
-        let mut user = self.user(v).map_err(|e| SourceError::Unreadable(format!("scim: GET /Users/{id}: {}", e.message)))?;
+        let mut user =
+            self.user(v).map_err(|e| SourceError::Unreadable(format!("scim: GET /Users/{id}: {}", e.message)))?;
         if self.groups_read() && self.settings.groups_from == ScimGroupsFrom::Groups {
             let features = self.features().map_err(|e| SourceError::Unreadable(e.to_string()))?;
             if !features.filter || self.settings.groups == GroupMembership::Transitive {

@@ -24,5 +24,6 @@ mod okta;
 mod operations;
 mod ownership;
 mod runs;
+mod scim;
 mod secrets;
 mod store_contract;

@@ -5,6 +5,7 @@ pub mod google;
 pub mod graph;
 pub mod http_server;
 pub mod okta;
+pub mod scim2;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

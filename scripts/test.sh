@@ -31,6 +31,16 @@ need_deb() { # command-or-file package
 need_deb gcc gcc
 need_deb valgrind valgrind
 need_deb python3 python3
+# The SCIM tests' Python packages come from PyPI into a virtual environment (scripts/scim-venv.sh).
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "== installing python3-venv (for the SCIM tests' virtual environment)"
+        apt-get install -y -qq python3-venv >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq python3-venv; } ||
+            missing "python3's venv module" "Run: apt-get install python3-venv"
+    else
+        missing "python3's venv module" "Run: sudo apt-get install python3-venv"
+    fi
+fi
 need_deb javac openjdk-17-jdk-headless
 need_deb /usr/share/java/junit-platform-console-standalone.jar junit5
 need_deb /usr/share/java/servlet-api.jar libservlet-api-java

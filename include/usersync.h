@@ -15,6 +15,16 @@
 #define USERSYNC_ABI_VERSION 2
 
 /**
+ * The largest request body read (RFC 7644 §3.12: 413 beyond what the server accepts).
+ */
+#define MAX_BODY (1024 * 1024)
+
+/**
+ * The most resources one list answer holds (`filter.maxResults`).
+ */
+#define MAX_RESULTS 200
+
+/**
  * Status codes. Append-only: a number, once published, never changes meaning.
  */
 typedef enum UsersyncStatus {
@@ -224,7 +234,7 @@ typedef struct UsersyncLogSink {
 /**
  * Every table the store writes.
  */
-#define TableStore_TABLES { RUNS, RESULTS, RUNNING, IDENTITIES, GROUPS, TOKENS, FIRES, CONFIG, }
+#define TableStore_TABLES { RUNS, RESULTS, RUNNING, IDENTITIES, GROUPS, TOKENS, FIRES, CONFIG, SCIM, }
 
 #ifdef __cplusplus
 extern "C" {

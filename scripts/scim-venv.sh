@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=${USERSYNC_SCIM_VENV:-$PWD/target/scim-venv}
-pins="scim2-server[cursor]==0.8.3 scim2-tester==0.5.2 scim2-client==0.13.2"
+pins="scim2-server[cursor]==0.8.3 scim2-tester[httpx2]==0.5.2 scim2-client[httpx2]==0.13.2"
 if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pins" ]; then
     python3 -c 'import venv, ensurepip' 2>/dev/null || {
         echo "error: python3's venv module is missing. Run: apt-get install python3-venv" >&2

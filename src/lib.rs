@@ -17,6 +17,7 @@ mod process;
 pub mod reconcile;
 pub mod redact;
 pub mod schedule;
+pub mod scim;
 pub mod store;
 
 mod fastmap;

@@ -84,7 +84,7 @@ fn query(r: &ApiRequest, name: &str) -> Option<String> {
     r.query.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| decode(v))
 }
 
-fn decode(v: &str) -> String {
+pub(crate) fn decode(v: &str) -> String {
     let b = v.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -175,16 +175,19 @@ pub enum ConnectorKind {
     Okta,
     Google,
     Scim,
+    #[serde(rename = "scim-inbound")]
+    ScimInbound,
 }
 
 impl ConnectorKind {
-    pub const CHOICES: [(&'static str, ConnectorKind); 6] = [
+    pub const CHOICES: [(&'static str, ConnectorKind); 7] = [
         ("csv", ConnectorKind::Csv),
         ("xlsx", ConnectorKind::Xlsx),
         ("entra", ConnectorKind::Entra),
         ("okta", ConnectorKind::Okta),
         ("google", ConnectorKind::Google),
         ("scim", ConnectorKind::Scim),
+        ("scim-inbound", ConnectorKind::ScimInbound),
     ];
 
     pub fn name(self) -> &'static str {
@@ -200,6 +203,7 @@ pub enum SourceSettings {
     Okta(OktaSource),
     Google(GoogleSource),
     Scim(ScimSource),
+    ScimInbound(ScimInboundSource),
 }
 
 /// A CSV file or an Excel sheet: one row per user, header row = attribute names.
@@ -416,6 +420,17 @@ pub struct ScimSource {
     /// The `count` asked for per page; a server may answer fewer.
     pub page_size: u32,
     pub http: HttpSettings,
+}
+
+/// The SCIM endpoint an IdP pushes to (`/scim/v2`): the IdP is told the URL and this token.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScimInboundSource {
+    /// The bearer token the IdP sends; it also says which connector a request is for.
+    pub bearer_token: Secret,
+    /// Deactivations and deletions wait this long and are applied together, through the guard:
+    /// a storm of them (an IdP misconfigured, a group unassigned) is held for approval.
+    pub deactivation_window_seconds: u32,
+    pub groups: GroupMembership,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -368,6 +368,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
             }))
         }
         ConnectorKind::Scim => super::scim::read_scim(ctx, &mut o).map(SourceSettings::Scim),
+        ConnectorKind::ScimInbound => super::scim::read_scim_inbound(ctx, &mut o).map(SourceSettings::ScimInbound),
     };
     o.finish(ctx);
     out

@@ -3,7 +3,7 @@
 
 use super::parse::{read_http_opt, read_membership, read_url, MEMBERSHIP};
 use super::reader::{Ctx, Obj};
-use super::{ScimAuth, ScimGroupsFrom, ScimPaging, ScimSource};
+use super::{ScimAuth, ScimGroupsFrom, ScimInboundSource, ScimPaging, ScimSource};
 
 pub(super) fn read_scim(ctx: &mut Ctx, o: &mut Obj) -> Option<ScimSource> {
     let base_url = read_url(ctx, o, "base_url", None);
@@ -53,4 +53,20 @@ pub(super) fn read_scim(ctx: &mut Ctx, o: &mut Obj) -> Option<ScimSource> {
         page_size: page_size?,
         http: http?,
     })
+}
+
+pub(super) fn read_scim_inbound(ctx: &mut Ctx, o: &mut Obj) -> Option<ScimInboundSource> {
+    let token = o.req(ctx, "bearer_token", "the token the IdP sends").and_then(|(p, v)| ctx.secret(&p, v));
+    let token = token.and_then(|t| {
+        // A guessable token would open the directory to anyone who can reach the endpoint.
+        if t.expose().chars().count() < 20 {
+            ctx.err(&o.at("bearer_token"), "too short; use at least 20 random characters (e.g. openssl rand -hex 24)");
+            None
+        } else {
+            Some(t)
+        }
+    });
+    let window = ctx.opt_whole(o, "deactivation_window_seconds", 60, 0, 3600);
+    let groups = read_membership(ctx, o, &MEMBERSHIP);
+    Some(ScimInboundSource { bearer_token: token?, deactivation_window_seconds: window?, groups: groups? })
 }

@@ -123,6 +123,7 @@ pub fn secret_keys(kind: ConnectorKind) -> &'static [&'static str] {
         ConnectorKind::Entra => &["client_secret"],
         ConnectorKind::Okta => &["api_token"],
         ConnectorKind::Scim => &["bearer_token", "password", "client_secret"],
+        ConnectorKind::ScimInbound => &["bearer_token"],
     }
 }
 

@@ -12,6 +12,7 @@ mod jwt;
 mod okta;
 mod rows;
 mod scim;
+pub mod scim_inbound;
 mod xlsx_file;
 
 use std::path::Path;

@@ -42,7 +42,7 @@ struct Features {
 }
 
 /// A group as `/Groups` lists it: id, name, and its members as (id, is a group).
-type ScimGroup = (String, String, Vec<(String, bool)>);
+pub(super) type ScimGroup = (String, String, Vec<(String, bool)>);
 
 /// A listing read to its end, or as far as it went and why it stopped.
 struct Paged {
@@ -223,52 +223,11 @@ impl ScimConnector {
     /// Group names per user id, from `/Groups` and their members.
     fn memberships(&mut self) -> Result<HashMap<String, Vec<String>>, SourceError> {
         let mut groups: Vec<ScimGroup> = Vec::new();
-        let paged = self.list("Groups", "", &mut |g| {
-            let id = g.get("id").and_then(Value::as_str).map(str::to_string);
-            let name = g.get("displayName").and_then(Value::as_str).map(str::to_string);
-            let (Some(id), Some(name)) = (id, name) else { return };
-            let members = g.get("members").and_then(Value::as_array).into_iter().flatten();
-            let members = members
-                .filter_map(|m| {
-                    let value = m.get("value").and_then(Value::as_str)?.to_string();
-                    let is_group =
-                        m.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("group"));
-                    Some((value, is_group))
-                })
-                .collect();
-            groups.push((id, name, members));
-        });
+        let paged = self.list("Groups", "", &mut |g| groups.extend(parse_group(&g)));
         if let Some(e) = paged.error {
             return Err(SourceError::Unreadable(format!("the groups could not all be read: {e}")));
         }
-        let ids: HashSet<&str> = groups.iter().map(|(id, _, _)| id.as_str()).collect();
-        let index: HashMap<&str, usize> = groups.iter().enumerate().map(|(i, (id, _, _))| (id.as_str(), i)).collect();
-        let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
-        for (id, name, _) in &groups {
-            if !group_matters(&self.group_rules, name) {
-                continue;
-            }
-            // Users of this group, and with `transitive` those of the groups nested in it
-            // (a cycle of groups ends where it started).
-            let mut seen: HashSet<&str> = HashSet::from([id.as_str()]);
-            let mut todo = vec![index[id.as_str()]];
-            let mut users: HashSet<&str> = HashSet::new();
-            while let Some(i) = todo.pop() {
-                for (value, is_group) in &groups[i].2 {
-                    if *is_group || ids.contains(value.as_str()) {
-                        if self.settings.groups == GroupMembership::Transitive && seen.insert(value) {
-                            todo.extend(index.get(value.as_str()));
-                        }
-                    } else {
-                        users.insert(value);
-                    }
-                }
-            }
-            for u in users {
-                by_user.entry(u.to_string()).or_default().push(name.clone());
-            }
-        }
-        Ok(by_user)
+        Ok(members_by_user(&groups, self.settings.groups, &self.group_rules))
     }
 
     fn user(&self, v: Value) -> Result<SourceUser, RowError> {
@@ -338,6 +297,59 @@ impl ScimConnector {
         }
         Ok(listing)
     }
+}
+
+/// A group resource's id, name and members, or `None` without an id or a name.
+pub(super) fn parse_group(g: &Value) -> Option<ScimGroup> {
+    let id = g.get("id").and_then(Value::as_str)?.to_string();
+    let name = g.get("displayName").and_then(Value::as_str)?.to_string();
+    let members = g.get("members").and_then(Value::as_array).into_iter().flatten();
+    let members = members
+        .filter_map(|m| {
+            let value = m.get("value").and_then(Value::as_str)?.to_string();
+            let is_group = m.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("group"));
+            Some((value, is_group))
+        })
+        .collect();
+    Some((id, name, members))
+}
+
+/// Group names per user id: each group's user members, and with `Transitive` those of the groups
+/// nested in it (a cycle of groups ends where it started).
+pub(super) fn members_by_user(
+    groups: &[ScimGroup],
+    membership: GroupMembership,
+    rules: &GroupRules,
+) -> HashMap<String, Vec<String>> {
+    let ids: HashSet<&str> = groups.iter().map(|(id, _, _)| id.as_str()).collect();
+    let index: HashMap<&str, usize> = groups.iter().enumerate().map(|(i, (id, _, _))| (id.as_str(), i)).collect();
+    let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+    if membership == GroupMembership::None {
+        return by_user;
+    }
+    for (id, name, _) in groups {
+        if !group_matters(rules, name) {
+            continue;
+        }
+        let mut seen: HashSet<&str> = HashSet::from([id.as_str()]);
+        let mut todo = vec![index[id.as_str()]];
+        let mut users: HashSet<&str> = HashSet::new();
+        while let Some(i) = todo.pop() {
+            for (value, is_group) in &groups[i].2 {
+                if *is_group || ids.contains(value.as_str()) {
+                    if membership == GroupMembership::Transitive && seen.insert(value) {
+                        todo.extend(index.get(value.as_str()));
+                    }
+                } else {
+                    users.insert(value);
+                }
+            }
+        }
+        for u in users {
+            by_user.entry(u.to_string()).or_default().push(name.clone());
+        }
+    }
+    by_user
 }
 
 /// One SCIM user resource as a source record. `groups_attribute`: memberships come from the

@@ -156,6 +156,23 @@ impl HostEngine {
         &self.engine
     }
 
+    /// Answers a request to the SCIM endpoint (`path` after `/scim/v2`, `query` raw, `base` the
+    /// endpoint's URL as the client sees it). See `Engine::scim`.
+    pub fn scim(
+        &self,
+        base: &str,
+        authorization: Option<&str>,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: &[u8],
+    ) -> Result<super::ScimAnswer, HostError> {
+        let config = self.config();
+        let query = crate::scim::query_pairs(query);
+        let request = crate::scim::Request { method, path, query: &query, body };
+        Ok(self.engine.scim(&config, base, authorization, &request)?)
+    }
+
     fn config(&self) -> Config {
         self.follow_store();
         self.config.read().unwrap_or_else(|p| p.into_inner()).clone()

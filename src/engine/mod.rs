@@ -4,6 +4,7 @@
 mod apply;
 mod calls;
 pub mod host;
+mod inbound;
 mod lease;
 mod mapper;
 mod progress;
@@ -29,6 +30,7 @@ use crate::reconcile::Approval;
 use crate::store::{Counts, RunRecord, RunStatus, StateStore, StoreError, UserResult};
 
 pub use calls::Call;
+pub use inbound::ScimAnswer;
 pub use progress::{Phase, Progress};
 
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +245,10 @@ pub(crate) struct Shared {
     closed: AtomicBool,
     scheduler: Mutex<Option<scheduler::Scheduler>>,
     calls: calls::Calls,
+    /// SCIM writes, one at a time (inbound.rs).
+    scim_writes: Mutex<()>,
+    /// `scim-inbound` connectors with a window's run waiting.
+    scim_flushes: Mutex<std::collections::HashSet<String>>,
 }
 
 /// Progress, cancellation and outcome of one run, readable from other threads.
@@ -305,6 +311,8 @@ impl Engine {
                 closed: AtomicBool::new(false),
                 scheduler: Mutex::new(None),
                 calls: calls::Calls::default(),
+                scim_writes: Mutex::new(()),
+                scim_flushes: Mutex::new(Default::default()),
             }),
         }
     }
@@ -655,7 +663,7 @@ impl Engine {
     pub fn test_mapping(&self, config: &Config, connector: &str, user: &str) -> Result<MappingTest, EngineError> {
         let _call = self.enter()?;
         let c = runner::connector(config, Some(connector))?;
-        let listing = crate::connector::open(c, &config.base_dir)
+        let listing = inbound::open_source(&self.shared, c, &config.base_dir)
             .and_then(|mut src| src.fetch())
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
         let source = listing.users.into_iter().find(|u| u.id == user).ok_or_else(|| {
@@ -675,7 +683,7 @@ impl Engine {
     pub fn check(&self, config: &Config, connector: &str) -> Result<CheckReport, EngineError> {
         let _call = self.enter()?;
         let c = runner::connector(config, Some(connector))?;
-        let steps = match crate::connector::open(c, &config.base_dir) {
+        let steps = match inbound::open_source(&self.shared, c, &config.base_dir) {
             Ok(mut source) => source.check(),
             Err(e) => vec![crate::connector::CheckStep::new("open the connector", Err(e.to_string()))],
         };

@@ -505,16 +505,20 @@ impl<'a> Runner<'a> {
     /// back to a full round when the token expired or the source has no incremental reads).
     /// A full listing is mapped as it is read (`mapper`); other reads return their users.
     fn fetch(&self, record: &mut RunRecord, mapper: &mut Mapper, identities: &[Identity]) -> Result<Fetched, String> {
-        let mut source = connector::open(self.connector, &self.config.base_dir).map_err(|e| format!("source: {e}"))?;
+        let mut source = super::inbound::open_source(self.engine, self.connector, &self.config.base_dir)
+            .map_err(|e| format!("source: {e}"))?;
         let full = |listing| (listing, Vec::new(), Scope::Full, true, None);
         let (listing, removed, scope, groups_read, next_token) = match &self.request.mode {
             Mode::Full => source.fetch_each(&mut |u| mapper.push(u, true)).map(full),
             Mode::SingleUser(wanted) => {
                 // A known user is read alone where the source can; otherwise everything is read.
+                // A SCIM push names the user by its id, known or new.
+                let pushed = self.connector.kind == crate::config::ConnectorKind::ScimInbound;
                 let id = identities
                     .iter()
                     .find(|i| i.idp_id == *wanted || i.username.eq_ignore_ascii_case(wanted))
-                    .map(|i| i.idp_id.clone());
+                    .map(|i| i.idp_id.clone())
+                    .or_else(|| pushed.then(|| wanted.clone()));
                 let one = match id {
                     Some(id) => source.fetch_one(&id),
                     None => Ok(None),

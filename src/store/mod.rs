@@ -189,6 +189,12 @@ pub trait StateStore: Send + Sync {
     /// The imported configuration: its JSON text and the directory relative paths resolve against.
     fn config(&self) -> Result<Option<(String, String)>, StoreError>;
     fn put_config(&self, json: &str, base_dir: &str) -> Result<(), StoreError>;
+    /// The SCIM resources an IdP pushed to a `scim-inbound` connector (`kind` is `User` or
+    /// `Group`), as JSON, in id order.
+    fn scim_resources(&self, connector: &str, kind: &str) -> Result<Vec<String>, StoreError>;
+    fn scim_resource(&self, connector: &str, kind: &str, id: &str) -> Result<Option<String>, StoreError>;
+    /// Stores a resource (`None` deletes it).
+    fn put_scim_resource(&self, connector: &str, kind: &str, id: &str, json: Option<&str>) -> Result<(), StoreError>;
 }
 
 /// Fire times as keys: one fixed format, so that two engines claiming the same instant collide

@@ -91,6 +91,13 @@ CREATE TABLE IF NOT EXISTS config (
     base_dir TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS scim_resources (
+    connector TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (connector, kind, id)
+);
 ";
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -424,6 +431,46 @@ impl StateStore for SqliteStore {
                  ON CONFLICT (id) DO UPDATE SET json = excluded.json, base_dir = excluded.base_dir, updated_at = excluded.updated_at",
                 params![json, base_dir, Utc::now().to_rfc3339()],
             )
+            .map(|_| ())
+            .map_err(err)
+        })
+    }
+
+    fn scim_resources(&self, connector: &str, kind: &str) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c
+                .prepare("SELECT json FROM scim_resources WHERE connector = ?1 AND kind = ?2 ORDER BY id")
+                .map_err(err)?;
+            let rows = stmt.query_map(params![connector, kind], |r| r.get(0)).map_err(err)?;
+            rows.collect::<Result<Vec<String>, _>>().map_err(err)
+        })
+    }
+
+    fn scim_resource(&self, connector: &str, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT json FROM scim_resources WHERE connector = ?1 AND kind = ?2 AND id = ?3",
+                params![connector, kind, id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)
+        })
+    }
+
+    fn put_scim_resource(&self, connector: &str, kind: &str, id: &str, json: Option<&str>) -> Result<(), StoreError> {
+        self.with(|c| {
+            match json {
+                Some(j) => c.execute(
+                    "INSERT INTO scim_resources (connector, kind, id, json) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (connector, kind, id) DO UPDATE SET json = excluded.json",
+                    params![connector, kind, id, j],
+                ),
+                None => c.execute(
+                    "DELETE FROM scim_resources WHERE connector = ?1 AND kind = ?2 AND id = ?3",
+                    params![connector, kind, id],
+                ),
+            }
             .map(|_| ())
             .map_err(err)
         })

@@ -25,6 +25,7 @@ const GROUPS: &str = "groups";
 const TOKENS: &str = "tokens";
 const FIRES: &str = "fires";
 const CONFIG: &str = "config";
+const SCIM: &str = "scim";
 const PAGE: usize = 1000;
 /// Writes of one run document that lose to a concurrent one are retried this often.
 const RETRIES: usize = 1000;
@@ -80,7 +81,7 @@ pub struct TableStore {
 
 impl TableStore {
     /// Every table the store writes.
-    pub const TABLES: [&'static str; 8] = [RUNS, RESULTS, RUNNING, IDENTITIES, GROUPS, TOKENS, FIRES, CONFIG];
+    pub const TABLES: [&'static str; 9] = [RUNS, RESULTS, RUNNING, IDENTITIES, GROUPS, TOKENS, FIRES, CONFIG, SCIM];
 
     pub fn new(tables: Arc<dyn Tables>) -> TableStore {
         TableStore { tables }
@@ -409,5 +410,22 @@ impl StateStore for TableStore {
     fn put_config(&self, json: &str, base_dir: &str) -> Result<(), StoreError> {
         let doc = ConfigDoc { json: json.into(), base_dir: base_dir.into() };
         self.tables.write(&[Write::put(CONFIG, "current", to_json(&doc)?)]).map(|_| ())
+    }
+
+    fn scim_resources(&self, connector: &str, kind: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self.scan_all(SCIM, &format!("{connector}/{kind}/"))?.into_iter().map(|(_, v)| v).collect())
+    }
+
+    fn scim_resource(&self, connector: &str, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.tables.get(SCIM, &format!("{connector}/{kind}/{id}"))?.map(|d| d.value))
+    }
+
+    fn put_scim_resource(&self, connector: &str, kind: &str, id: &str, json: Option<&str>) -> Result<(), StoreError> {
+        let key = format!("{connector}/{kind}/{id}");
+        let write = match json {
+            Some(j) => Write::put(SCIM, key, j),
+            None => Write::delete(SCIM, key),
+        };
+        self.tables.write(&[write]).map(|_| ())
     }
 }

@@ -166,6 +166,9 @@ fn handle(mut request: Request, api: &AdminApi, tokens: &Tokens, sessions: &Sess
         let answer = login(&mut request, sessions, listen);
         return reply(request, &answer, &[]);
     }
+    if let Some(scim_path) = path.strip_prefix("/scim/v2") {
+        return scim(request, api, scim_path, query, listen);
+    }
     if let Some(api_path) = path.strip_prefix("/api/1") {
         if let Err(refused) = admitted(&request, tokens, sessions, listen) {
             return reply(request, &refused, &[]);
@@ -189,6 +192,39 @@ fn handle(mut request: Request, api: &AdminApi, tokens: &Tokens, sessions: &Sess
         }
         _ => reply(request, &ApiResponse::error(404, format!("nothing at {path}")), &[]),
     }
+}
+
+/// The SCIM endpoint IdPs push to (`scim-inbound` connectors): their bearer token, not the
+/// console's, admits them.
+fn scim(mut request: Request, api: &AdminApi, path: &str, query: &str, listen: &str) {
+    let answer = match read_body(&mut request) {
+        Ok(body) => {
+            let host = header(&request, "Host").unwrap_or(listen).to_string();
+            let base = format!("http://{host}/scim/v2");
+            let auth = header(&request, "Authorization").map(str::to_string);
+            let method = request.method().as_str().to_string();
+            api.host().scim(&base, auth.as_deref(), &method, path, query, &body).map_err(|e| e.message)
+        }
+        Err(_) => Err(format!("the request body is larger than {} bytes", usersync::scim::MAX_BODY)),
+    };
+    let (response, challenge) = match answer {
+        Ok(a) => (a.response, a.www_authenticate),
+        Err(message) => {
+            let e = usersync::scim::ScimError::new(if message.contains("larger") { 413 } else { 500 }, None, message);
+            (usersync::scim::Response { status: e.status, body: Some(e.body()), location: None }, false)
+        }
+    };
+    let bytes = response.body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+    let answer =
+        ApiResponse { status: response.status, content_type: "application/scim+json", body: bytes, filename: None };
+    let mut extra: Vec<(&str, &str)> = Vec::new();
+    if let Some(location) = &response.location {
+        extra.push(("Location", location));
+    }
+    if challenge {
+        extra.push(("WWW-Authenticate", "Bearer realm=\"usersync SCIM\""));
+    }
+    reply(request, &answer, &extra);
 }
 
 /// Serves until the process is stopped. `listen` is `host:port` (port 0: any free one).

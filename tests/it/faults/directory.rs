@@ -211,6 +211,15 @@ impl StateStore for FullDisk {
     fn put_config(&self, json: &str, base: &str) -> Result<(), StoreError> {
         self.inner.put_config(json, base)
     }
+    fn scim_resources(&self, c: &str, kind: &str) -> Result<Vec<String>, StoreError> {
+        self.inner.scim_resources(c, kind)
+    }
+    fn scim_resource(&self, c: &str, kind: &str, id: &str) -> Result<Option<String>, StoreError> {
+        self.inner.scim_resource(c, kind, id)
+    }
+    fn put_scim_resource(&self, c: &str, kind: &str, id: &str, json: Option<&str>) -> Result<(), StoreError> {
+        self.inner.put_scim_resource(c, kind, id, json)
+    }
 }
 
 pub(crate) fn faulty_engine(h: &Harness, faults: Faults) -> (Engine, Arc<Faults>) {
@@ -333,6 +342,9 @@ forward_store! {
     prune(keep: usize, older: DateTime<Utc>) -> Result<usize, StoreError>;
     config() -> Result<Option<(String, String)>, StoreError>;
     put_config(json: &str, base: &str) -> Result<(), StoreError>;
+    scim_resources(c: &str, kind: &str) -> Result<Vec<String>, StoreError>;
+    scim_resource(c: &str, kind: &str, id: &str) -> Result<Option<String>, StoreError>;
+    put_scim_resource(c: &str, kind: &str, id: &str, json: Option<&str>) -> Result<(), StoreError>;
 }
 
 fn close_during_blocking_sync() {

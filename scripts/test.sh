@@ -59,6 +59,8 @@ echo "== clippy"
 cargo clippy --locked --all-targets -- -D warnings
 echo "== tests"
 cargo test --locked
+echo "== SCIM endpoint compliance: scim2-tester against usersync serve (run by the tests above)"
+grep "scim2-tester summary" target/scim2-tester.txt || { echo "error: the scim2-tester run left no summary" >&2; exit 1; }
 cargo build --locked
 echo "== C header"
 if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --exit-code -- include/usersync.h; then

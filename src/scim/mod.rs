@@ -99,7 +99,7 @@ pub enum Change {
     UserDeleted {
         id: String,
     },
-    /// A group created, changed or deleted: its members before and after.
+    /// A group created, changed or deleted: the members whose groups this changes.
     Group {
         members: Vec<String>,
     },
@@ -410,7 +410,17 @@ fn store(
             Change::User { id: id.to_string(), deactivated: was_active && resource["active"] == false }
         }
         ResourceKind::Group => {
-            Change::Group { members: members(before).into_iter().chain(members(Some(&resource))).collect() }
+            // The users whose groups change: all members when the name changed, else those who
+            // joined or left.
+            let (was, now) = (members(before), members(Some(&resource)));
+            let renamed = before.is_some_and(|p| p["displayName"] != resource["displayName"]);
+            let changed = if renamed {
+                was.into_iter().chain(now).collect()
+            } else {
+                let joined = now.iter().filter(|m| !was.contains(m)).cloned().collect::<Vec<_>>();
+                was.iter().filter(|m| !now.contains(m)).cloned().chain(joined).collect()
+            };
+            Change::Group { members: changed }
         }
     };
     b.changed(change).map_err(server_error)?;

@@ -25,5 +25,6 @@ mod operations;
 mod ownership;
 mod runs;
 mod scim;
+mod scim_endpoint;
 mod secrets;
 mod store_contract;

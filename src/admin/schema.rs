@@ -70,6 +70,12 @@ const SCIM: [Field; 10] = [
     ("source.paging", "choice:auto,index,cursor", false, "auto: cursor paging when the server announces it"),
 ];
 
+const SCIM_INBOUND: [Field; 3] = [
+    ("source.bearer_token", "secret", true, "the token the IdP sends (at least 20 random characters); the IdP pushes to <server>/scim/v2"),
+    ("source.deactivation_window_seconds", "number", false, "deactivations wait this long and are applied together through the guard (default 60)"),
+    ("source.groups", "choice:direct,transitive,none", false, "direct members, nested groups flattened, or none"),
+];
+
 /// Settings of every connector, beside its source.
 const CONNECTOR: [Field; 13] = [
     ("schedule", "text", false, "cron for full runs, seconds first: 0 0 2 * * ? is 02:00 every day"),
@@ -96,6 +102,7 @@ fn source_fields(kind: &str) -> Vec<Field> {
         "okta" => OKTA.to_vec(),
         "google" => GOOGLE.to_vec(),
         "scim" => SCIM.to_vec(),
+        "scim-inbound" => SCIM_INBOUND.to_vec(),
         _ => Vec::new(),
     }
 }
@@ -110,13 +117,14 @@ fn field(f: &Field) -> Value {
     }
 }
 
-const TYPES: [(&str, &str); 6] = [
+const TYPES: [(&str, &str); 7] = [
     ("csv", "CSV file"),
     ("xlsx", "Excel workbook"),
     ("entra", "Microsoft Entra ID"),
     ("okta", "Okta"),
     ("google", "Google Workspace"),
     ("scim", "Any SCIM 2.0 service"),
+    ("scim-inbound", "SCIM pushed by an IdP"),
 ];
 
 /// The transforms a rule may name by themselves (the others take settings and are written as

@@ -49,6 +49,19 @@ fn read_root(ctx: &mut Ctx, v: &Value) -> Option<Root> {
         }
         out.extend(read_connector(ctx, &p, item));
     }
+    // The token says which connector a SCIM push is for: two connectors cannot share one.
+    let mut tokens: Vec<(&str, usize)> = Vec::new();
+    for (i, c) in out.iter().enumerate() {
+        if let SourceSettings::ScimInbound(s) = &c.source {
+            match tokens.iter().find(|(t, _)| *t == s.bearer_token.expose()) {
+                Some((_, first)) => ctx.err(
+                    &format!("{path}[{i}].source.bearer_token"),
+                    format!("the same token as {path}[{first}]; each scim-inbound connector needs its own"),
+                ),
+                None => tokens.push((s.bearer_token.expose(), i)),
+            }
+        }
+    }
     let known: Vec<String> = ids.into_iter().collect();
     let login = match login {
         Some((p, v)) => login::read_login(ctx, &p, v, &known),

@@ -318,3 +318,18 @@ fn scim2_tester_passes_every_check_against_usersync_serve() {
     assert!(results.len() > 100, "scim2-tester ran {} checks:\n{printed}", results.len());
     assert!(failed.is_empty(), "checks not passed: {failed:#?}");
 }
+
+#[test]
+fn inbound_tokens_are_long_and_each_connector_has_its_own() {
+    let h = Harness::new();
+    let mut second = inbound(1, json!({}));
+    second["id"] = json!("entra-push");
+    let mut short = inbound(1, json!({}));
+    short["id"] = json!("short");
+    short["source"]["bearer_token"] = json!("abc");
+    let doc = json!({ "connectors": [inbound(1, json!({})), second, short] });
+    let errors = Config::from_json("test", &doc.to_string(), h.path("")).unwrap_err().to_string();
+    assert!(errors.contains("connectors[1].source.bearer_token: the same token as connectors[0]"), "{errors}");
+    assert!(errors.contains("connectors[2].source.bearer_token: too short"), "{errors}");
+    assert!(!errors.contains(TOKEN), "the token is never quoted: {errors}");
+}

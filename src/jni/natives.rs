@@ -250,6 +250,41 @@ pub extern "system" fn Java_org_usersync_NativeEngine_adminCall<'l>(
     .resolve::<Throw>()
 }
 
+/// One request to the SCIM endpoint (src/scim): the plugin's servlet forwards what an IdP sent.
+/// The bearer token in `authorization` picks the `scim-inbound` connector; `base` is the
+/// endpoint's URL as the IdP reaches it. The answer is an envelope: `{"status", "location",
+/// "www_authenticate", "body"}` (`body` the JSON text, or null for 204).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_org_usersync_NativeEngine_scimCall<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    handle: jlong,
+    base: JString<'l>,
+    authorization: JString<'l>,
+    method: JString<'l>,
+    path: JString<'l>,
+    query: JString<'l>,
+    body: JString<'l>,
+) -> JString<'l> {
+    answer(&mut env, handle, |env, e| {
+        let base = string(env, &base, "base")?;
+        let authorization = opt_string(env, &authorization)?;
+        let method = string(env, &method, "method")?;
+        let path = string(env, &path, "path")?;
+        let query = opt_string(env, &query)?.unwrap_or_default();
+        let body = opt_string(env, &body)?.unwrap_or_default();
+        let a = e.scim(&base, authorization.as_deref(), &method, &path, &query, body.as_bytes())?;
+        Ok(serde_json::json!({
+            "status": a.response.status,
+            "location": a.response.location,
+            "www_authenticate": a.www_authenticate,
+            "body": a.response.body.map(|b| b.to_string()),
+        })
+        .to_string())
+    })
+}
+
 #[no_mangle]
 pub extern "system" fn Java_org_usersync_NativeEngine_progress<'l>(
     mut env: EnvUnowned<'l>,

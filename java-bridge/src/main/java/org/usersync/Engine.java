@@ -275,6 +275,27 @@ public final class Engine implements AutoCloseable {
                 (String) a.get("filename"), (String) a.get("body"));
     }
 
+    /**
+     * An answer of the SCIM endpoint: the status, the {@code Location} of a created resource, whether
+     * to send {@code WWW-Authenticate: Bearer} (a 401), and the JSON body (null for 204).
+     */
+    public record ScimAnswer(int status, String location, boolean challenge, String body) {}
+
+    /**
+     * One request to the SCIM endpoint IdPs push to ({@code scim-inbound} connectors), as the
+     * servlet received it: {@code base} is the endpoint's URL as the IdP reaches it,
+     * {@code authorization} the request's header (its bearer token picks the connector), {@code path}
+     * the part after {@code /scim/v2}, {@code query} the raw query string or null.
+     */
+    public ScimAnswer scimCall(String base, String authorization, String method, String path, String query,
+            String body) {
+        java.util.Map<String, Object> a = JsonReader.object(NativeEngine.scimCall(handle.get(),
+                Objects.requireNonNull(base, "base"), authorization, Objects.requireNonNull(method, "method"),
+                Objects.requireNonNull(path, "path"), query, body));
+        return new ScimAnswer(((Number) a.get("status")).intValue(), (String) a.get("location"),
+                Boolean.TRUE.equals(a.get("www_authenticate")), (String) a.get("body"));
+    }
+
     /** The next fire times, soonest first: [{"connector", "kind", "at"}]. */
     public String nextFireTimes(int count) {
         return NativeEngine.nextFireTimes(handle.get(), count);

@@ -75,6 +75,9 @@ final class NativeEngine {
 
     static native String adminCall(long handle, String method, String path, String query, String body);
 
+    static native String scimCall(long handle, String base, String authorization, String method, String path,
+            String query, String body);
+
     static native String check(long handle, String connector);
 
     static native void close(long handle);

@@ -45,6 +45,7 @@ final class Servlets {
                 new Class<?>[] {HttpServletRequest.class}, (proxy, m, args) -> switch (m.getName()) {
                     case "getMethod" -> method;
                     case "getRequestURI" -> uri;
+                    case "getRequestURL" -> new StringBuffer("http://jira.example.com:8080" + uri);
                     case "getPathInfo" -> pathInfo;
                     case "getQueryString" -> queryString;
                     case "getScheme" -> "http";

@@ -60,4 +60,25 @@ public final class ServletsAccess {
         servlet.service(req, res.proxy);
         return new Result(res.status, res.redirect, res.text(), res.headers);
     }
+
+    /** A call of the SCIM servlet at {@code pathInfo} (after /plugins/servlet/usersync/scim/v2). */
+    public static Result scim(HttpServlet servlet, String token, String method, String pathInfo, String body)
+            throws Exception {
+        Map<String, String> headers = new java.util.TreeMap<>();
+        if (token != null) {
+            headers.put("Authorization", "Bearer " + token);
+        }
+        headers.put("Content-Type", "application/scim+json");
+        String path = pathInfo;
+        String query = null;
+        if (pathInfo.contains("?")) {
+            path = pathInfo.substring(0, pathInfo.indexOf('?'));
+            query = pathInfo.substring(pathInfo.indexOf('?') + 1);
+        }
+        HttpServletRequest req = Servlets.request(method, "/plugins/servlet/usersync/scim/v2" + path, path, query,
+                headers, Map.of(), body.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Servlets.Response res = new Servlets.Response();
+        servlet.service(req, res.proxy);
+        return new Result(res.status, res.redirect, res.text(), res.headers);
+    }
 }

@@ -71,8 +71,13 @@ const SCIM: [Field; 10] = [
 ];
 
 const SCIM_INBOUND: [Field; 3] = [
-    ("source.bearer_token", "secret", true, "the token the IdP sends (at least 20 random characters); the IdP pushes to <server>/scim/v2"),
-    ("source.deactivation_window_seconds", "number", false, "deactivations wait this long and are applied together through the guard (default 60)"),
+    ("source.bearer_token", "secret", true, "the IdP's token (20+ random characters); it pushes to /scim/v2"),
+    (
+        "source.deactivation_window_seconds",
+        "number",
+        false,
+        "deactivations wait this long, then pass the guard together",
+    ),
     ("source.groups", "choice:direct,transitive,none", false, "direct members, nested groups flattened, or none"),
 ];
 

@@ -271,12 +271,21 @@ fn bad_requests_get_the_right_scim_error_and_change_nothing() {
     assert_eq!(h.engine.history(100).unwrap().len(), runs);
 }
 
-/// scim2-tester (PyPI), the SCIM RFC compliance checker, against `usersync serve`: every check
-/// passes. Its summary is kept in target/scim2-tester.txt (the test command prints it).
-#[test]
-fn scim2_tester_passes_every_check_against_usersync_serve() {
-    let venv = crate::support::scim2::venv();
-    let h = Harness::new();
+/// `usersync serve` over a data directory holding the inbound connector; killed on drop.
+struct Served {
+    child: std::process::Child,
+    data: std::path::PathBuf,
+    base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(h: &Harness) -> Served {
     let data = h.path("serve");
     std::fs::create_dir_all(&data).unwrap();
     let file = h.write(
@@ -297,17 +306,32 @@ fn scim2_tester_passes_every_check_against_usersync_serve() {
         .unwrap();
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let origin = first.split("http://").nth(1).and_then(|r| r.split('/').next()).expect("the link names the address");
-    let out = h.path("tester.json");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scim/check_endpoint.py");
-    let run = Command::new(venv.join("bin/python"))
-        .args([script.to_str().unwrap(), &format!("http://{origin}/scim/v2"), TOKEN, out.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    let origin = first
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .expect("the link names the address")
+        .to_string();
+    Served { child, data, base: format!("http://{origin}/scim/v2") }
+}
+
+fn python(script: &str, args: &[&str]) -> String {
+    let venv = crate::support::scim2::venv();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scim").join(script);
+    let run = Command::new(venv.join("bin/python")).arg(script).args(args).output().unwrap();
     let printed = String::from_utf8_lossy(&run.stdout).to_string();
     assert!(run.status.success(), "{printed}{}", String::from_utf8_lossy(&run.stderr));
+    printed
+}
+
+/// scim2-tester (PyPI), the SCIM RFC compliance checker, against `usersync serve`: every check
+/// passes. Its summary is kept in target/scim2-tester.txt (the test command prints it).
+#[test]
+fn scim2_tester_passes_every_check_against_usersync_serve() {
+    let h = Harness::new();
+    let served = serve(&h);
+    let out = h.path("tester.json");
+    let printed = python("check_endpoint.py", &[&served.base, TOKEN, out.to_str().unwrap()]);
     let summary = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scim2-tester.txt");
     let _ = std::fs::write(summary, &printed);
     let results: Vec<Value> = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
@@ -317,6 +341,37 @@ fn scim2_tester_passes_every_check_against_usersync_serve() {
         .collect();
     assert!(results.len() > 100, "scim2-tester ran {} checks:\n{printed}", results.len());
     assert!(failed.is_empty(), "checks not passed: {failed:#?}");
+}
+
+/// scim2-client (PyPI) drives the endpoint as an IdP: create, patch, deactivate, delete — users
+/// and a group — and the directory says so after each step.
+#[test]
+fn scim2_client_creates_patches_deactivates_and_deletes_and_the_directory_follows() {
+    let h = Harness::new();
+    let served = serve(&h);
+    let state = h.path("client-state.json");
+    let users = || -> Vec<Value> {
+        let bin = env!("CARGO_BIN_EXE_usersync");
+        let out =
+            Command::new(bin).args(["--data-dir", served.data.to_str().unwrap(), "users", "--json"]).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_default()
+    };
+    let find = |name: &str| users().into_iter().find(|u| u["username"] == name);
+    let in_group = |u: &Value| u["groups"].as_array().is_some_and(|g| g.iter().any(|x| x == "scim-team"));
+    let step = |name: &str| python("client_steps.py", &[&served.base, TOKEN, name, state.to_str().unwrap()]);
+
+    step("create");
+    let carol = find("carol").expect("carol created");
+    assert!(carol["active"] == true && in_group(&carol), "{carol}");
+    assert!(find("dave").is_some_and(|d| !in_group(&d)));
+    step("patch");
+    assert_eq!(find("carol").unwrap()["values"]["display_name"], json!("Carol Changed"));
+    assert!(in_group(&find("dave").unwrap()), "dave joined by PATCH");
+    step("deactivate");
+    wait_for("carol's deactivation", || find("carol").is_some_and(|c| c["active"] == false));
+    step("delete");
+    wait_for("dave's deletion", || find("dave").is_some_and(|d| d["active"] == false));
+    assert!(!in_group(&find("dave").unwrap()), "the deleted group left dave first");
 }
 
 #[test]

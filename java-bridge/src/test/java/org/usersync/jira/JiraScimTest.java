@@ -58,6 +58,11 @@ class JiraScimTest {
         return m.group(1);
     }
 
+    static List<String> inactive(FakeJira jira) {
+        return jira.getAllApplicationUsers().stream().filter(u -> !u.isActive()).map(ApplicationUser::getUsername)
+                .sorted().toList();
+    }
+
     @Test
     void anIdpsPushesLandInJiraThroughTheServlet() throws Exception {
         FakeJira jira = new FakeJira();
@@ -79,7 +84,7 @@ class JiraScimTest {
         assertNull(jira.getUserByName("eve"));
 
         List<String> ids = new ArrayList<>();
-        for (int i = 1; i <= 10; i++) {
+        for (int i = 1; i <= 100; i++) {
             ServletsAccess.Result r = ServletsAccess.scim(scim, TOKEN, "POST", "/Users", user("u" + i));
             assertEquals(201, r.status(), r.body());
             assertTrue(r.headers().get("Location").startsWith("http://jira.example.com:8080/plugins/servlet/usersync/scim/v2/Users/"));
@@ -97,20 +102,22 @@ class JiraScimTest {
                 patch("[{\"op\":\"Replace\",\"path\":\"userName\",\"value\":\"u3-new\"}]"));
         assertEquals(200, renamed.status(), renamed.body());
         assertEquals(key3, jira.getUserByName("u3-new").getKey(), "renamed, the key kept");
-        assertEquals(200, ServletsAccess.scim(scim, TOKEN, "PATCH", "/Users/" + ids.get(5),
-                patch("[{\"op\":\"replace\",\"value\":{\"active\":false}}]")).status());
-        assertEquals(204, ServletsAccess.scim(scim, TOKEN, "DELETE", "/Users/" + ids.get(7), "").status());
-        assertTrue(jira.getUserByName("u6").isActive(), "deactivations wait for the window");
+        // Five deactivations (u41..u45) and two deletions (u51, u52).
+        for (int i = 40; i < 45; i++) {
+            assertEquals(200, ServletsAccess.scim(scim, TOKEN, "PATCH", "/Users/" + ids.get(i),
+                    patch("[{\"op\":\"replace\",\"value\":{\"active\":false}}]")).status());
+        }
+        for (int i = 50; i < 52; i++) {
+            assertEquals(204, ServletsAccess.scim(scim, TOKEN, "DELETE", "/Users/" + ids.get(i), "").status());
+        }
+        assertTrue(jira.getUserByName("u41").isActive(), "deactivations wait for the window");
         long deadline = System.currentTimeMillis() + 30_000;
-        while ((jira.getUserByName("u6").isActive() || jira.getUserByName("u8").isActive())
-                && System.currentTimeMillis() < deadline) {
+        while (inactive(jira).size() < 7 && System.currentTimeMillis() < deadline) {
             Thread.sleep(50);
         }
-        assertFalse(jira.getUserByName("u6").isActive());
-        assertFalse(jira.getUserByName("u8").isActive());
-        for (String still : List.of("u1", "u2", "u3-new", "u4", "u5", "u7", "u9", "u10", "admin")) {
-            assertTrue(jira.getUserByName(still).isActive(), still);
-        }
+        assertEquals(List.of("u41", "u42", "u43", "u44", "u45", "u51", "u52"), inactive(jira));
+        assertEquals(101, jira.getAllApplicationUsers().size(), "the 100 pushed and the administrator");
+        assertNull(jira.getUserByName("u3"));
         ServletsAccess.Result bad = ServletsAccess.scim(scim, TOKEN, "POST", "/Users", "{\"userName\":");
         assertEquals(400, bad.status());
         assertTrue(bad.body().contains("\"scimType\":\"invalidSyntax\""), bad.body());

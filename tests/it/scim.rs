@@ -368,3 +368,62 @@ fn a_listing_cut_short_or_shifted_proves_nobody_absent_and_scim_errors_are_named
     assert!(!steps[0].ok && steps[0].detail.contains("GET /ServiceProviderConfig: 401"), "{steps:?}");
     assert!(!steps[0].detail.contains("wrong"), "the token never shows: {steps:?}");
 }
+
+/// Basic and OAuth client-credentials authentication. Modelled rules: HTTP Basic (RFC 7617)
+/// carries `user:password` in base64; a client-credentials token request (RFC 6749 §4.4.2) is a
+/// form POST with `grant_type=client_credentials`, the client authenticated by HTTP Basic with
+/// its id and secret form-urlencoded first (§2.3.1: `%` becomes `%25`), answered with `access_token` and `expires_in` (§5.1).
+#[test]
+fn basic_and_oauth_client_credentials_authenticate() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let tokens = Arc::new(Mutex::new(0usize));
+    let issued = tokens.clone();
+    let (basic, client) = (format!("Basic {}", b64("svc:pa ss")), format!("Basic {}", b64("app-1:s3cr%25t")));
+    let server = Server::start(Arc::new(move |req| {
+        if req.path == "/oauth/token" {
+            let form = req.form();
+            let grant = form.iter().any(|(k, v)| k == "grant_type" && v == "client_credentials");
+            if req.method != "POST" || !grant || req.header("Authorization") != Some(client.as_str()) {
+                return HttpResponse::json(401, &json!({ "error": "invalid_client" }));
+            }
+            *issued.lock().unwrap() += 1;
+            return HttpResponse::json(
+                200,
+                &json!({ "access_token": "tok-1", "token_type": "Bearer", "expires_in": 3600 }),
+            );
+        }
+        let auth = req.header("Authorization").unwrap_or("");
+        if auth != basic && auth != "Bearer tok-1" {
+            return scim_error(401, None, "no");
+        }
+        match req.path.as_str() {
+            "/ServiceProviderConfig" => HttpResponse::json(200, &json!({ "filter": { "supported": false } })),
+            "/Users" => page(1, None, &["pat"]),
+            _ => scim_error(404, None, "not here"),
+        }
+    }));
+    let h = Harness::new();
+    let with = |source: Value| {
+        h.config(json!({ "id": "scim", "type": "scim", "preset": "scim", "source": source,
+            "safety": { "max_destructive_percent": 100 } }))
+    };
+    let url = server.url();
+    let basic_config = with(json!({ "base_url": url, "username": "svc", "password": "pa ss", "groups": "none" }));
+    assert_eq!(h.sync(&basic_config).counts.created, 1);
+    let oauth = with(json!({ "base_url": url, "token_url": format!("{url}/oauth/token"), "client_id": "app-1",
+        "client_secret": "s3cr%t", "groups": "none" }));
+    let r = h.sync(&oauth);
+    assert_eq!((r.status, r.counts.unchanged), (RunStatus::Done, 1), "{:?}", r.failures);
+    assert_eq!(*tokens.lock().unwrap(), 1, "one token for the whole run");
+    let wrong = with(json!({ "base_url": url, "token_url": format!("{url}/oauth/token"), "client_id": "app-1",
+        "client_secret": "nope", "groups": "none", "http": { "max_attempts": 1 } }));
+    let steps = h.engine.check(&wrong, "scim").unwrap().steps;
+    assert!(!steps[0].ok && steps[0].detail.contains("401 invalid_client"), "{steps:?}");
+    assert!(!format!("{steps:?}").contains("nope"), "the secret never shows");
+    // Mixed or missing credentials are a configuration error.
+    let doc = json!({ "connectors": [{ "id": "scim", "type": "scim", "preset": "scim",
+        "source": { "base_url": url, "bearer_token": "t", "username": "svc", "password": "p" } }] });
+    let errors = usersync::config::Config::from_json("test", &doc.to_string(), h.path("")).unwrap_err().to_string();
+    assert!(errors.contains("connectors[0].source.bearer_token: missing or mixed"), "{errors}");
+}

@@ -3,7 +3,6 @@
 //! their JSON paths, runs with progress, history and paged results, downloads — and no answer of
 //! the whole flow ever carries a configured secret.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -34,22 +33,9 @@ struct Answer {
     disposition: Option<String>,
 }
 
-/// `usersync serve` on any free loopback port, and the first line it printed.
-fn spawn_serve(data_dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_usersync"))
-        .args(["--data-dir", data_dir.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    (child, first)
-}
-
 impl Console {
     fn start(data_dir: &std::path::Path) -> Console {
-        let (child, first) = spawn_serve(data_dir);
+        let (child, first) = crate::support::spawn_serve(data_dir);
         let url = first.trim().rsplit(' ').next().unwrap().to_string();
         let (base, token) = url.split_once("/#token=").expect("the first start prints the link with its token");
         let mut c = Console {
@@ -131,7 +117,7 @@ fn the_api_needs_the_token_and_changes_need_the_csrf_token_and_our_origin() {
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777, 0o600);
     drop(c);
-    let (mut again, line) = spawn_serve(dir.path());
+    let (mut again, line) = crate::support::spawn_serve(dir.path());
     let _ = again.kill();
     let _ = again.wait();
     assert!(!line.contains("token="), "{line}");

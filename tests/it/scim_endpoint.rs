@@ -3,8 +3,7 @@
 //! history, a deactivation storm held by the guard, and bad requests answered with the right
 //! SCIM error and no change.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -298,14 +297,7 @@ fn serve(h: &Harness) -> Served {
         .output()
         .unwrap();
     assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
-    let mut child = Command::new(bin)
-        .args(["--data-dir", data.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    let (child, first) = crate::support::spawn_serve(&data);
     let origin = first
         .split("http://")
         .nth(1)

@@ -31,10 +31,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Equal in time independent of where they differ: a token is not guessed a byte at a time.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
+use usersync::redact::same_secret as same;
 
 impl Tokens {
     /// The token in `<data dir>/admin-token`, made (0600) when missing; true when just made.

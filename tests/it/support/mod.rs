@@ -180,6 +180,20 @@ pub fn cli(data_dir: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `usersync serve` on any free loopback port, and the first line it printed.
+pub fn spawn_serve(data_dir: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_usersync"))
+        .args(["--data-dir", data_dir.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    (child, first)
+}
+
 pub fn quickstart_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/quickstart")
 }

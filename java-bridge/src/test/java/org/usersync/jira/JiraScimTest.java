@@ -58,6 +58,14 @@ class JiraScimTest {
         return m.group(1);
     }
 
+    static int count(String text, String needle) {
+        int n = 0;
+        for (int at = text.indexOf(needle); at >= 0; at = text.indexOf(needle, at + 1)) {
+            n++;
+        }
+        return n;
+    }
+
     static List<String> inactive(FakeJira jira) {
         return jira.getAllApplicationUsers().stream().filter(u -> !u.isActive()).map(ApplicationUser::getUsername)
                 .sorted().toList();
@@ -118,6 +126,11 @@ class JiraScimTest {
         assertEquals(List.of("u41", "u42", "u43", "u44", "u45", "u51", "u52"), inactive(jira));
         assertEquals(101, jira.getAllApplicationUsers().size(), "the 100 pushed and the administrator");
         assertNull(jira.getUserByName("u3"));
+        // Every step is in the history: a run per created user, group member and rename, and the
+        // window's run for the deactivations and deletions.
+        String history = app.engine().history(500);
+        assertEquals(100 + 2 + 1, count(history, "\"trigger\":\"scim\""), history);
+        assertEquals(1, count(history, "\"trigger\":\"scim: deactivations\""), history);
         ServletsAccess.Result bad = ServletsAccess.scim(scim, TOKEN, "POST", "/Users", "{\"userName\":");
         assertEquals(400, bad.status());
         assertTrue(bad.body().contains("\"scimType\":\"invalidSyntax\""), bad.body());

@@ -81,6 +81,17 @@ const SCIM_INBOUND: [Field; 3] = [
     ("source.groups", "choice:direct,transitive,none", false, "direct members, nested groups flattened, or none"),
 ];
 
+const KEYCLOAK: [Field; 8] = [
+    ("source.base_url", "text", true, "e.g. https://sso.example.com (with /auth before Keycloak 17)"),
+    ("source.realm", "text", true, "the realm whose users are read"),
+    ("source.client_id", "text", true, "a confidential client with service accounts enabled"),
+    ("source.client_secret", "secret", true, "its service account needs view-users and query-groups"),
+    ("source.groups", "choice:direct,transitive,none", false, "transitive: sub-group members are in the parents too"),
+    ("source.group_names", "choice:name,path", false, "a group's name, or its path such as /engineering/platform"),
+    ("source.roles", "bool", false, "realm roles as groups too"),
+    ("source.manager_attribute", "text", false, "the user attribute holding the manager's id"),
+];
+
 /// Settings of every connector, beside its source.
 const CONNECTOR: [Field; 13] = [
     ("schedule", "text", false, "cron for full runs, seconds first: 0 0 2 * * ? is 02:00 every day"),
@@ -108,6 +119,7 @@ fn source_fields(kind: &str) -> Vec<Field> {
         "google" => GOOGLE.to_vec(),
         "scim" => SCIM.to_vec(),
         "scim-inbound" => SCIM_INBOUND.to_vec(),
+        "keycloak" => KEYCLOAK.to_vec(),
         _ => Vec::new(),
     }
 }
@@ -122,7 +134,7 @@ fn field(f: &Field) -> Value {
     }
 }
 
-const TYPES: [(&str, &str); 7] = [
+const TYPES: [(&str, &str); 8] = [
     ("csv", "CSV file"),
     ("xlsx", "Excel workbook"),
     ("entra", "Microsoft Entra ID"),
@@ -130,6 +142,7 @@ const TYPES: [(&str, &str); 7] = [
     ("google", "Google Workspace"),
     ("scim", "Any SCIM 2.0 service"),
     ("scim-inbound", "SCIM pushed by an IdP"),
+    ("keycloak", "Keycloak"),
 ];
 
 /// The transforms a rule may name by themselves (the others take settings and are written as

@@ -2,6 +2,7 @@
 //! Parsed by a validating walker (`parse.rs`) so that every error comes with its JSON path.
 
 mod idle;
+mod keycloak;
 mod limits;
 mod login;
 mod manager;
@@ -177,10 +178,11 @@ pub enum ConnectorKind {
     Scim,
     #[serde(rename = "scim-inbound")]
     ScimInbound,
+    Keycloak,
 }
 
 impl ConnectorKind {
-    pub const CHOICES: [(&'static str, ConnectorKind); 7] = [
+    pub const CHOICES: [(&'static str, ConnectorKind); 8] = [
         ("csv", ConnectorKind::Csv),
         ("xlsx", ConnectorKind::Xlsx),
         ("entra", ConnectorKind::Entra),
@@ -188,6 +190,7 @@ impl ConnectorKind {
         ("google", ConnectorKind::Google),
         ("scim", ConnectorKind::Scim),
         ("scim-inbound", ConnectorKind::ScimInbound),
+        ("keycloak", ConnectorKind::Keycloak),
     ];
 
     pub fn name(self) -> &'static str {
@@ -204,6 +207,7 @@ pub enum SourceSettings {
     Google(GoogleSource),
     Scim(ScimSource),
     ScimInbound(ScimInboundSource),
+    Keycloak(KeycloakSource),
 }
 
 /// A CSV file or an Excel sheet: one row per user, header row = attribute names.
@@ -420,6 +424,37 @@ pub struct ScimSource {
     /// The `count` asked for per page; a server may answer fewer.
     pub page_size: u32,
     pub http: HttpSettings,
+}
+
+/// Keycloak's Admin REST API, as a confidential client's service account.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeycloakSource {
+    /// The server's URL (`https://sso.example.com`; with `/auth` for servers before Keycloak 17).
+    pub base_url: String,
+    pub realm: String,
+    /// The realm the client lives in, when not `realm` (a client in `master`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_realm: Option<String>,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub groups: GroupMembership,
+    pub group_names: KeycloakGroupNames,
+    /// Realm roles as groups too.
+    pub roles: bool,
+    /// The user attribute holding the manager's id or username.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manager_attribute: Option<String>,
+    pub page_size: u32,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeycloakGroupNames {
+    /// The group's own name (`platform`).
+    Name,
+    /// Its path in the tree (`/engineering/platform`): names unique across the realm.
+    Path,
 }
 
 /// The SCIM endpoint an IdP pushes to (`/scim/v2`): the IdP is told the URL and this token.

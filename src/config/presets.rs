@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 
-pub const NAMES: [(&str, &str); 4] = [("entra", "entra"), ("okta", "okta"), ("google", "google"), ("scim", "scim")];
+pub const NAMES: [(&str, &str); 5] =
+    [("entra", "entra"), ("okta", "okta"), ("google", "google"), ("scim", "scim"), ("keycloak", "keycloak")];
 
 pub fn rules(name: &str) -> Value {
     let lower = json!(["strip_domain", "lowercase"]);
@@ -42,6 +43,16 @@ pub fn rules(name: &str) -> Value {
             { "target": "property:phone", "source": "phone", "no_match": "clear" },
             { "target": "property:employee_id", "source": "enterprise.employeeNumber", "no_match": "clear" },
             { "target": "property:manager", "source": "enterprise.manager.displayName", "no_match": "clear" }
+        ]),
+        // A UserRepresentation; custom attributes are lists (`attributes.department.0`).
+        "keycloak" => json!([
+            { "target": "username", "source": "username", "transforms": ["lowercase"], "no_match": "filter" },
+            { "target": "display_name", "source": { "first_of": [
+                { "template": "{firstName} {lastName}" }, { "attribute": "username" }] } },
+            { "target": "email", "source": "email", "transforms": ["lowercase"], "no_match": "clear" },
+            { "target": "property:department", "source": "attributes.department.0", "no_match": "clear" },
+            { "target": "property:title", "source": "attributes.title.0", "no_match": "clear" },
+            { "target": "property:phone", "source": "attributes.phoneNumber.0", "no_match": "clear" }
         ]),
         _ => json!([
             { "target": "username", "source": "primaryEmail", "transforms": lower, "no_match": "filter" },

@@ -17,6 +17,7 @@ pub enum Provider {
     Okta,
     Google,
     Scim,
+    Keycloak,
 }
 
 impl Provider {
@@ -26,6 +27,7 @@ impl Provider {
             Provider::Okta => "okta",
             Provider::Google => "google",
             Provider::Scim => "scim",
+            Provider::Keycloak => "keycloak",
         }
     }
 }
@@ -381,6 +383,8 @@ fn error_code(provider: Provider, r: &Response) -> (Option<String>, String) {
         // RFC 7644 §3.12: {"schemas": [...:Error], "status": "400", "scimType": "invalidFilter",
         // "detail": "..."}; scimType is there for 400s only.
         Provider::Scim => (text(v.get("scimType")), text(v.get("detail")).unwrap_or_default()),
+        // Keycloak's admin errors: {"errorMessage": "..."} (and {"error": ...} as above).
+        Provider::Keycloak => (None, text(v.get("errorMessage")).unwrap_or_default()),
     }
 }
 

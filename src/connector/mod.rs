@@ -9,6 +9,7 @@ pub mod fuzzing;
 mod google;
 pub mod http;
 mod jwt;
+mod keycloak;
 mod okta;
 mod rows;
 mod scim;
@@ -180,6 +181,11 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
             let http = http::Http::new(http::Provider::Scim, &resolve(&scim.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("scim: {e}")))?;
             Ok(Box::new(scim::ScimConnector::new(scim.clone(), http, config.groups.clone())))
+        }
+        (SourceSettings::Keycloak(kc), ConnectorKind::Keycloak) => {
+            let http = http::Http::new(http::Provider::Keycloak, &resolve(&kc.http, base_dir))
+                .map_err(|e| SourceError::Unreadable(format!("keycloak: {e}")))?;
+            Ok(Box::new(keycloak::KeycloakConnector::new(kc.clone(), http, config.groups.clone())))
         }
         // The parser builds the settings from the type, so this cannot happen.
         (_, kind) => Err(SourceError::Mismatch(kind.name())),

@@ -14,6 +14,7 @@ mod groups;
 mod guard;
 mod identity;
 mod idle;
+mod keycloak;
 mod lifecycle;
 mod logging;
 mod login;

@@ -4,6 +4,7 @@
 pub mod google;
 pub mod graph;
 pub mod http_server;
+pub mod keycloak;
 pub mod okta;
 pub mod scim2;
 

@@ -92,6 +92,14 @@ const KEYCLOAK: [Field; 8] = [
     ("source.manager_attribute", "text", false, "the user attribute holding the manager's id"),
 ];
 
+const ONELOGIN: [Field; 5] = [
+    ("source.base_url", "text", true, "https://<subdomain>.onelogin.com"),
+    ("source.client_id", "text", true, "an API credential with the Read users scope"),
+    ("source.client_secret", "secret", true, "the API credential's secret"),
+    ("source.groups_from", "choice:roles,group,both,none", false, "roles (default), the user's group, both, or none"),
+    ("source.api_budget_percent", "number", false, "the share of the hourly API budget a sync may take (default 50)"),
+];
+
 /// Settings of every connector, beside its source.
 const CONNECTOR: [Field; 13] = [
     ("schedule", "text", false, "cron for full runs, seconds first: 0 0 2 * * ? is 02:00 every day"),
@@ -120,6 +128,7 @@ fn source_fields(kind: &str) -> Vec<Field> {
         "scim" => SCIM.to_vec(),
         "scim-inbound" => SCIM_INBOUND.to_vec(),
         "keycloak" => KEYCLOAK.to_vec(),
+        "onelogin" => ONELOGIN.to_vec(),
         _ => Vec::new(),
     }
 }
@@ -134,7 +143,7 @@ fn field(f: &Field) -> Value {
     }
 }
 
-const TYPES: [(&str, &str); 8] = [
+const TYPES: [(&str, &str); 9] = [
     ("csv", "CSV file"),
     ("xlsx", "Excel workbook"),
     ("entra", "Microsoft Entra ID"),
@@ -143,6 +152,7 @@ const TYPES: [(&str, &str); 8] = [
     ("scim", "Any SCIM 2.0 service"),
     ("scim-inbound", "SCIM pushed by an IdP"),
     ("keycloak", "Keycloak"),
+    ("onelogin", "OneLogin"),
 ];
 
 /// The transforms a rule may name by themselves (the others take settings and are written as

@@ -179,10 +179,12 @@ pub enum ConnectorKind {
     #[serde(rename = "scim-inbound")]
     ScimInbound,
     Keycloak,
+    #[serde(rename = "onelogin")]
+    OneLogin,
 }
 
 impl ConnectorKind {
-    pub const CHOICES: [(&'static str, ConnectorKind); 8] = [
+    pub const CHOICES: [(&'static str, ConnectorKind); 9] = [
         ("csv", ConnectorKind::Csv),
         ("xlsx", ConnectorKind::Xlsx),
         ("entra", ConnectorKind::Entra),
@@ -191,6 +193,7 @@ impl ConnectorKind {
         ("scim", ConnectorKind::Scim),
         ("scim-inbound", ConnectorKind::ScimInbound),
         ("keycloak", ConnectorKind::Keycloak),
+        ("onelogin", ConnectorKind::OneLogin),
     ];
 
     pub fn name(self) -> &'static str {
@@ -208,6 +211,7 @@ pub enum SourceSettings {
     Scim(ScimSource),
     ScimInbound(ScimInboundSource),
     Keycloak(KeycloakSource),
+    OneLogin(OneLoginSource),
 }
 
 /// A CSV file or an Excel sheet: one row per user, header row = attribute names.
@@ -424,6 +428,30 @@ pub struct ScimSource {
     /// The `count` asked for per page; a server may answer fewer.
     pub page_size: u32,
     pub http: HttpSettings,
+}
+
+/// OneLogin's API v2 with an API credential (client id and secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct OneLoginSource {
+    /// `https://<subdomain>.onelogin.com` (or the regional `https://api.us.onelogin.com`).
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub groups_from: OneLoginGroups,
+    /// The share of the account's hourly API budget a sync may take, 1 to 100.
+    pub api_budget_percent: u32,
+    pub http: HttpSettings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OneLoginGroups {
+    /// The user's roles.
+    Roles,
+    /// The user's group (a OneLogin user is in at most one).
+    Group,
+    Both,
+    None,
 }
 
 /// Keycloak's Admin REST API, as a confidential client's service account.

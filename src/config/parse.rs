@@ -383,6 +383,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
         ConnectorKind::Scim => super::scim::read_scim(ctx, &mut o).map(SourceSettings::Scim),
         ConnectorKind::ScimInbound => super::scim::read_scim_inbound(ctx, &mut o).map(SourceSettings::ScimInbound),
         ConnectorKind::Keycloak => super::keycloak::read_keycloak(ctx, &mut o).map(SourceSettings::Keycloak),
+        ConnectorKind::OneLogin => super::keycloak::read_onelogin(ctx, &mut o).map(SourceSettings::OneLogin),
     };
     o.finish(ctx);
     out

@@ -4,8 +4,14 @@
 
 use serde_json::{json, Value};
 
-pub const NAMES: [(&str, &str); 5] =
-    [("entra", "entra"), ("okta", "okta"), ("google", "google"), ("scim", "scim"), ("keycloak", "keycloak")];
+pub const NAMES: [(&str, &str); 6] = [
+    ("entra", "entra"),
+    ("okta", "okta"),
+    ("google", "google"),
+    ("scim", "scim"),
+    ("keycloak", "keycloak"),
+    ("onelogin", "onelogin"),
+];
 
 pub fn rules(name: &str) -> Value {
     let lower = json!(["strip_domain", "lowercase"]);
@@ -43,6 +49,17 @@ pub fn rules(name: &str) -> Value {
             { "target": "property:phone", "source": "phone", "no_match": "clear" },
             { "target": "property:employee_id", "source": "enterprise.employeeNumber", "no_match": "clear" },
             { "target": "property:manager", "source": "enterprise.manager.displayName", "no_match": "clear" }
+        ]),
+        // API v2's user; custom attributes under `custom_attributes`.
+        "onelogin" => json!([
+            { "target": "username", "source": { "first_of": ["username", "email"] }, "transforms": ["lowercase"], "no_match": "filter" },
+            { "target": "display_name", "source": { "first_of": [
+                { "template": "{firstname} {lastname}" }, { "attribute": "username" }] } },
+            { "target": "email", "source": "email", "transforms": ["lowercase"], "no_match": "clear" },
+            { "target": "property:department", "source": "department", "no_match": "clear" },
+            { "target": "property:title", "source": "title", "no_match": "clear" },
+            { "target": "property:phone", "source": "phone", "no_match": "clear" },
+            { "target": "property:employee_no", "source": "custom_attributes.employee_no", "no_match": "clear" }
         ]),
         // A UserRepresentation; custom attributes are lists (`attributes.department.0`).
         "keycloak" => json!([

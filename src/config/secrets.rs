@@ -124,7 +124,7 @@ pub fn secret_keys(kind: ConnectorKind) -> &'static [&'static str] {
         ConnectorKind::Okta => &["api_token"],
         ConnectorKind::Scim => &["bearer_token", "password", "client_secret"],
         ConnectorKind::ScimInbound => &["bearer_token"],
-        ConnectorKind::Keycloak => &["client_secret"],
+        ConnectorKind::Keycloak | ConnectorKind::OneLogin => &["client_secret"],
     }
 }
 

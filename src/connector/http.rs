@@ -18,6 +18,7 @@ pub enum Provider {
     Google,
     Scim,
     Keycloak,
+    OneLogin,
 }
 
 impl Provider {
@@ -28,6 +29,7 @@ impl Provider {
             Provider::Google => "google",
             Provider::Scim => "scim",
             Provider::Keycloak => "keycloak",
+            Provider::OneLogin => "onelogin",
         }
     }
 }
@@ -385,6 +387,12 @@ fn error_code(provider: Provider, r: &Response) -> (Option<String>, String) {
         Provider::Scim => (text(v.get("scimType")), text(v.get("detail")).unwrap_or_default()),
         // Keycloak's admin errors: {"errorMessage": "..."} (and {"error": ...} as above).
         Provider::Keycloak => (None, text(v.get("errorMessage")).unwrap_or_default()),
+        // OneLogin v2: {"statusCode", "name", "message"}; its token endpoint: {"status": {"type",
+        // "message"}}.
+        Provider::OneLogin => (
+            text(v.get("name")).or_else(|| text(v.pointer("/status/type"))),
+            text(v.get("message")).or_else(|| text(v.pointer("/status/message"))).unwrap_or_default(),
+        ),
     }
 }
 

@@ -11,6 +11,7 @@ pub mod http;
 mod jwt;
 mod keycloak;
 mod okta;
+mod onelogin;
 mod rows;
 mod scim;
 pub mod scim_inbound;
@@ -29,6 +30,8 @@ pub struct Listing {
     pub groups: Vec<SourceGroup>,
     pub complete: bool,
     pub row_errors: Vec<RowError>,
+    /// What the run's record should say about the read (an API budget used, ...).
+    pub notes: Vec<String>,
 }
 
 /// One round of an incremental read.
@@ -186,6 +189,11 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
             let http = http::Http::new(http::Provider::Keycloak, &resolve(&kc.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("keycloak: {e}")))?;
             Ok(Box::new(keycloak::KeycloakConnector::new(kc.clone(), http, config.groups.clone())))
+        }
+        (SourceSettings::OneLogin(ol), ConnectorKind::OneLogin) => {
+            let http = http::Http::new(http::Provider::OneLogin, &resolve(&ol.http, base_dir))
+                .map_err(|e| SourceError::Unreadable(format!("onelogin: {e}")))?;
+            Ok(Box::new(onelogin::OneLoginConnector::new(ol.clone(), http, config.groups.clone())))
         }
         // The parser builds the settings from the type, so this cannot happen.
         (_, kind) => Err(SourceError::Mismatch(kind.name())),

@@ -391,7 +391,8 @@ impl<'a> Runner<'a> {
             return Ok(Outcome::default());
         }
         let Fetched { mut source, listing, removed, scope, groups_read, next_token } = fetched;
-        let Listing { users, row_errors, complete, .. } = listing;
+        let Listing { users, row_errors, complete, notes, .. } = listing;
+        record.notes.extend(notes);
         // An incremental round that found nothing has nothing to reconcile: the directory is not
         // listed (at 100,000 users that listing was most of such a run's time and memory).
         let quiet = scope == Scope::Partial && users.is_empty() && removed.is_empty() && row_errors.is_empty();

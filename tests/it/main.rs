@@ -22,6 +22,7 @@ mod lookups;
 mod managers;
 mod mapping;
 mod okta;
+mod onelogin;
 mod operations;
 mod ownership;
 mod runs;

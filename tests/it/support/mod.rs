@@ -6,6 +6,7 @@ pub mod graph;
 pub mod http_server;
 pub mod keycloak;
 pub mod okta;
+pub mod onelogin;
 pub mod scim2;
 
 use std::path::{Path, PathBuf};

@@ -24,7 +24,8 @@ fn view(config: &Config, id: &str) -> Option<Value> {
     // redaction layer takes for a credential, even when the value only says "set".
     let mut secrets = Vec::new();
     for key in secret_keys(config.connectors[index].kind) {
-        let state = match &with["source"][*key] {
+        let value = key.split('.').fold(&with["source"], |v, part| &v[part]);
+        let state = match value {
             Value::String(s) if !s.is_empty() => "set",
             Value::Object(_) => "reference",
             _ => "not set",

@@ -100,6 +100,11 @@ const ONELOGIN: [Field; 5] = [
     ("source.api_budget_percent", "number", false, "the share of the hourly API budget a sync may take (default 50)"),
 ];
 
+/// The declarative connector's `auth`, `users` and `paging` are objects: they are edited in the
+/// configuration's JSON (docs/CONFIG.md); the form holds the address.
+const REST: [Field; 1] =
+    [("source.base_url", "text", true, "the API's address; auth, users and paging: see CONFIG.md")];
+
 /// Settings of every connector, beside its source.
 const CONNECTOR: [Field; 13] = [
     ("schedule", "text", false, "cron for full runs, seconds first: 0 0 2 * * ? is 02:00 every day"),
@@ -129,6 +134,7 @@ fn source_fields(kind: &str) -> Vec<Field> {
         "scim-inbound" => SCIM_INBOUND.to_vec(),
         "keycloak" => KEYCLOAK.to_vec(),
         "onelogin" => ONELOGIN.to_vec(),
+        "rest" => REST.to_vec(),
         _ => Vec::new(),
     }
 }
@@ -143,7 +149,7 @@ fn field(f: &Field) -> Value {
     }
 }
 
-const TYPES: [(&str, &str); 9] = [
+const TYPES: [(&str, &str); 10] = [
     ("csv", "CSV file"),
     ("xlsx", "Excel workbook"),
     ("entra", "Microsoft Entra ID"),
@@ -153,6 +159,7 @@ const TYPES: [(&str, &str); 9] = [
     ("scim-inbound", "SCIM pushed by an IdP"),
     ("keycloak", "Keycloak"),
     ("onelogin", "OneLogin"),
+    ("rest", "Any REST API (declarative)"),
 ];
 
 /// The transforms a rule may name by themselves (the others take settings and are written as

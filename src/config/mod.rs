@@ -8,7 +8,9 @@ mod login;
 mod manager;
 mod parse;
 pub mod presets;
+pub use rest::{OauthClientAuth, RestAuth, RestList, RestPaging, RestRateLimit, RestSource};
 mod reader;
+mod rest;
 mod scim;
 pub mod secrets;
 pub mod strict_json;
@@ -181,10 +183,11 @@ pub enum ConnectorKind {
     Keycloak,
     #[serde(rename = "onelogin")]
     OneLogin,
+    Rest,
 }
 
 impl ConnectorKind {
-    pub const CHOICES: [(&'static str, ConnectorKind); 9] = [
+    pub const CHOICES: [(&'static str, ConnectorKind); 10] = [
         ("csv", ConnectorKind::Csv),
         ("xlsx", ConnectorKind::Xlsx),
         ("entra", ConnectorKind::Entra),
@@ -194,6 +197,7 @@ impl ConnectorKind {
         ("scim-inbound", ConnectorKind::ScimInbound),
         ("keycloak", ConnectorKind::Keycloak),
         ("onelogin", ConnectorKind::OneLogin),
+        ("rest", ConnectorKind::Rest),
     ];
 
     pub fn name(self) -> &'static str {
@@ -212,6 +216,8 @@ pub enum SourceSettings {
     ScimInbound(ScimInboundSource),
     Keycloak(KeycloakSource),
     OneLogin(OneLoginSource),
+    // Boxed: the declarative source is several times the size of the others.
+    Rest(Box<RestSource>),
 }
 
 /// A CSV file or an Excel sheet: one row per user, header row = attribute names.

@@ -384,6 +384,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
         ConnectorKind::ScimInbound => super::scim::read_scim_inbound(ctx, &mut o).map(SourceSettings::ScimInbound),
         ConnectorKind::Keycloak => super::keycloak::read_keycloak(ctx, &mut o).map(SourceSettings::Keycloak),
         ConnectorKind::OneLogin => super::keycloak::read_onelogin(ctx, &mut o).map(SourceSettings::OneLogin),
+        ConnectorKind::Rest => super::rest::read_rest(ctx, &mut o).map(|r| SourceSettings::Rest(Box::new(r))),
     };
     o.finish(ctx);
     out

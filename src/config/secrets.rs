@@ -115,7 +115,21 @@ pub fn resolve(reference: &Value, base_dir: &std::path::Path) -> Result<Secret, 
     }
 }
 
-/// The source keys that hold secrets, per connector type.
+/// `auth.token` → (`auth`, `token`); `api_token` → (``, `api_token`).
+fn split(key: &str) -> (&str, &str) {
+    key.rsplit_once('.').unwrap_or(("", key))
+}
+
+/// The object at a dotted path inside a source (the source itself for ``).
+fn at<'v>(source: &'v mut Value, path: &str) -> Option<&'v mut serde_json::Map<String, Value>> {
+    let mut v = source;
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        v = v.get_mut(part)?;
+    }
+    v.as_object_mut()
+}
+
+/// The source keys that hold secrets, per connector type (a dot reaches into an object).
 pub fn secret_keys(kind: ConnectorKind) -> &'static [&'static str] {
     match kind {
         // Google's private key lives in the credentials file, never in the configuration.
@@ -125,6 +139,8 @@ pub fn secret_keys(kind: ConnectorKind) -> &'static [&'static str] {
         ConnectorKind::Scim => &["bearer_token", "password", "client_secret"],
         ConnectorKind::ScimInbound => &["bearer_token"],
         ConnectorKind::Keycloak | ConnectorKind::OneLogin => &["client_secret"],
+        // The `rest` connector's secrets sit in its `auth` object.
+        ConnectorKind::Rest => &["auth.token", "auth.password", "auth.value", "auth.client_secret"],
     }
 }
 
@@ -135,11 +151,14 @@ pub fn export_value(config: &Config, include_secrets: bool) -> Value {
     if !include_secrets {
         if let Some(list) = value.get_mut("connectors").and_then(Value::as_array_mut) {
             for (c, json) in config.connectors.iter().zip(list.iter_mut()) {
-                if let Some(source) = json.get_mut("source").and_then(Value::as_object_mut) {
+                if let Some(source) = json.get_mut("source") {
                     // Inline secrets go; a reference (`{"env": ...}`) is no secret and stays.
                     for key in secret_keys(c.kind) {
-                        if source.get(*key).is_some_and(Value::is_string) {
-                            source.remove(*key);
+                        let (parent, name) = split(key);
+                        if let Some(obj) = at(source, parent) {
+                            if obj.get(name).is_some_and(Value::is_string) {
+                                obj.remove(name);
+                            }
                         }
                     }
                 }
@@ -161,13 +180,13 @@ pub fn merge_secrets(imported: &mut Value, previous: Option<&Config>) {
         if Some(old.kind.name()) != kind.as_deref() {
             continue;
         }
-        let old_source = serde_json::to_value(&old.source).expect("source serialises");
-        let Some(source) = json.get_mut("source").and_then(Value::as_object_mut) else { continue };
+        let mut old_source = serde_json::to_value(&old.source).expect("source serialises");
+        let Some(source) = json.get_mut("source") else { continue };
         for key in secret_keys(old.kind) {
-            if !source.contains_key(*key) {
-                if let Some(v) = old_source.get(*key) {
-                    source.insert(key.to_string(), v.clone());
-                }
+            let (parent, name) = split(key);
+            let kept = at(&mut old_source, parent).and_then(|o| o.get(name).cloned());
+            if let (Some(obj), Some(v)) = (at(source, parent), kept) {
+                obj.entry(name.to_string()).or_insert(v);
             }
         }
     }

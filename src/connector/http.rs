@@ -19,6 +19,7 @@ pub enum Provider {
     Scim,
     Keycloak,
     OneLogin,
+    Rest,
 }
 
 impl Provider {
@@ -30,6 +31,7 @@ impl Provider {
             Provider::Scim => "scim",
             Provider::Keycloak => "keycloak",
             Provider::OneLogin => "onelogin",
+            Provider::Rest => "rest",
         }
     }
 }
@@ -38,7 +40,8 @@ impl Provider {
 pub struct Request {
     pub method: &'static str,
     pub url: String,
-    pub headers: Vec<(&'static str, String)>,
+    /// Names are mostly fixed; a configured one (the `rest` connector's API-key header) is owned.
+    pub headers: Vec<(std::borrow::Cow<'static, str>, String)>,
     /// Form fields for `application/x-www-form-urlencoded` (token requests).
     pub form: Option<Vec<(&'static str, String)>>,
     /// A JSON body (Graph `$batch`).
@@ -58,8 +61,8 @@ impl Request {
         Request { method: "POST", url, headers: Vec::new(), form: None, json: Some(body) }
     }
 
-    pub fn header(mut self, name: &'static str, value: String) -> Self {
-        self.headers.push((name, value));
+    pub fn header(mut self, name: impl Into<std::borrow::Cow<'static, str>>, value: String) -> Self {
+        self.headers.push((name.into(), value));
         self
     }
 }
@@ -256,21 +259,21 @@ impl Http {
             ("POST", Some(form), _) => {
                 let mut b = self.agent.post(&req.url);
                 for (k, v) in &req.headers {
-                    b = b.header(*k, v);
+                    b = b.header(k.as_ref(), v);
                 }
                 b.send_form(form.iter().map(|(k, v)| (*k, v.as_str())))
             }
             ("POST", None, Some(json)) => {
                 let mut b = self.agent.post(&req.url).header("Content-Type", "application/json");
                 for (k, v) in &req.headers {
-                    b = b.header(*k, v);
+                    b = b.header(k.as_ref(), v);
                 }
                 b.send(json.to_string().as_bytes())
             }
             _ => {
                 let mut b = self.agent.get(&req.url);
                 for (k, v) in &req.headers {
-                    b = b.header(*k, v);
+                    b = b.header(k.as_ref(), v);
                 }
                 b.call()
             }
@@ -389,6 +392,8 @@ fn error_code(provider: Provider, r: &Response) -> (Option<String>, String) {
         Provider::Keycloak => (None, text(v.get("errorMessage")).unwrap_or_default()),
         // OneLogin v2: {"statusCode", "name", "message"}; its token endpoint: {"status": {"type",
         // "message"}}.
+        // Any API: a `message` or `error`/`detail` text, where there is one.
+        Provider::Rest => (None, text(v.get("message")).or_else(|| text(v.get("detail"))).unwrap_or_default()),
         Provider::OneLogin => (
             text(v.get("name")).or_else(|| text(v.pointer("/status/type"))),
             text(v.get("message")).or_else(|| text(v.pointer("/status/message"))).unwrap_or_default(),

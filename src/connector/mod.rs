@@ -12,6 +12,7 @@ mod jwt;
 mod keycloak;
 mod okta;
 mod onelogin;
+pub mod rest;
 mod rows;
 mod scim;
 pub mod scim_inbound;
@@ -194,6 +195,11 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
             let http = http::Http::new(http::Provider::OneLogin, &resolve(&ol.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("onelogin: {e}")))?;
             Ok(Box::new(onelogin::OneLoginConnector::new(ol.clone(), http, config.groups.clone())))
+        }
+        (SourceSettings::Rest(rest), ConnectorKind::Rest) => {
+            let http = http::Http::new(http::Provider::Rest, &resolve(&rest.http, base_dir))
+                .map_err(|e| SourceError::Unreadable(format!("rest: {e}")))?;
+            Ok(Box::new(rest::RestConnector::new((**rest).clone(), http, config.groups.clone())))
         }
         // The parser builds the settings from the type, so this cannot happen.
         (_, kind) => Err(SourceError::Mismatch(kind.name())),

@@ -63,7 +63,7 @@ fn every_error_is_reported_not_just_the_first() {
         "schedule": "every day at noon"
     }));
     let expect = [
-        "connectors[0].type: unknown value 'ldif' (expected one of: csv, xlsx, entra, okta, google, scim, scim-inbound, keycloak, onelogin)",
+        "connectors[0].type: unknown value 'ldif' (expected one of: csv, xlsx, entra, okta, google, scim, scim-inbound, keycloak, onelogin, rest)",
         "connectors[0].mapping[0].no_match: unknown value 'sometimes' (expected one of: keep, ignore, clear, filter)",
         "connectors[0].mapping[1].target: unknown profile field 'shoe_size'",
         "connectors[0].mapping[2].source.template: unclosed '{' at character 1",

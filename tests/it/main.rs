@@ -25,6 +25,7 @@ mod okta;
 mod onelogin;
 mod operations;
 mod ownership;
+mod rest;
 mod runs;
 mod scim;
 mod scim_endpoint;

@@ -75,3 +75,35 @@ fn a_failed_second_page_never_disables_anyone_and_a_wrong_secret_is_never_shown(
     assert!(!check.ok && detail.contains("POST /auth/oauth2/v2/token: 401 Unauthorized"), "{detail}");
     assert!(!detail.contains("not-the-secret"));
 }
+
+#[test]
+fn an_incremental_run_reads_only_users_updated_since_the_last_round() {
+    let ol = OneLogin::start(200, 5000, Duration::from_secs(3600));
+    let h = Harness::new();
+    let config = h.config(connector(&ol, json!({ "groups_from": "roles" })));
+    let incremental = || usersync::engine::RunRequest {
+        mode: usersync::engine::Mode::Incremental,
+        ..usersync::engine::RunRequest::full(Some("onelogin"))
+    };
+    let first = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!(first.counts.created, 192);
+    {
+        let mut s = ol.state.lock().unwrap();
+        s.users[7]["title"] = json!("Architect");
+        s.users[7]["updated_at"] = json!("2026-11-20T10:00:00.000Z");
+    }
+    let pages_before = ol.count("GET /api/2/users");
+    let second = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!(
+        (second.status, second.counts.updated, second.mode.as_str()),
+        (RunStatus::Done, 1, "incremental"),
+        "{:?}",
+        second.counts
+    );
+    assert_eq!(
+        ol.count("GET /api/2/users") - pages_before,
+        1,
+        "one page: the users updated since (and a minute before)"
+    );
+    assert_eq!(h.user("user7").values.get(&"property:title".parse().unwrap()).map(String::as_str), Some("Architect"));
+}

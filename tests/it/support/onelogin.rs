@@ -65,7 +65,8 @@ impl OneLogin {
                     "role_ids": roles, "group_id": if i < 10 { json!(77) } else { Value::Null },
                     "manager_user_id": if i > 0 { json!(1000) } else { Value::Null },
                     "custom_attributes": { "employee_no": format!("E{i}") },
-                    "updated_at": "2026-11-01T10:00:00.000Z", "created_at": "2026-01-01T10:00:00.000Z"
+                    "updated_at": format!("2026-11-01T{:02}:{:02}:00.000Z", i / 60 % 24, i % 60),
+                    "created_at": "2026-01-01T10:00:00.000Z"
                 })
             })
             .collect();
@@ -187,7 +188,22 @@ fn handle(state: &Arc<Mutex<State>>, req: &HttpRequest) -> HttpResponse {
                     &json!({ "statusCode": 500, "name": "InternalServerError", "message": "Internal Server Error" }),
                 )
             } else {
-                v2_page(req, &s.users, 50)
+                // List Users' `updated_since`: users updated after the given time.
+                let since = req.param("updated_since").and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                let users: Vec<Value> = s
+                    .users
+                    .iter()
+                    .filter(|u| {
+                        since.is_none_or(|t| {
+                            u["updated_at"]
+                                .as_str()
+                                .and_then(|x| chrono::DateTime::parse_from_rfc3339(x).ok())
+                                .is_some_and(|x| x > t)
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                v2_page(req, &users, 50)
             }
         }
         "GET /api/2/roles" => {

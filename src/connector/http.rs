@@ -333,6 +333,11 @@ impl Http {
                 let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
                 Some(Duration::from_secs(reset.saturating_sub(now).clamp(1, 600)))
             }
+            // OneLogin states the seconds until its hourly budget renews.
+            Provider::OneLogin if r.status == 429 => {
+                let reset = r.header("X-RateLimit-Reset").and_then(|v| v.trim().parse::<u64>().ok())?;
+                Some(Duration::from_secs(reset.clamp(1, 600)))
+            }
             Provider::Google
                 if r.status == 403 && matches!(code, Some("userRateLimitExceeded" | "rateLimitExceeded")) =>
             {

@@ -107,3 +107,14 @@ fn an_incremental_run_reads_only_users_updated_since_the_last_round() {
     );
     assert_eq!(h.user("user7").values.get(&"property:title".parse().unwrap()).map(String::as_str), Some("Architect"));
 }
+
+#[test]
+fn a_budget_another_integration_used_up_is_waited_out() {
+    let ol = OneLogin::start(60, 100, Duration::from_secs(2));
+    let h = Harness::new();
+    let config = h.config(connector(&ol, json!({ "groups_from": "none" })));
+    ol.state.lock().unwrap().exhaust();
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.created), (RunStatus::Done, 58), "{:?}", r.failures);
+    assert!(ol.count("POST /auth/oauth2/v2/token") >= 2, "the first answer was 429 and was waited out");
+}

@@ -40,6 +40,14 @@ pub struct State {
     pub fail_page: Option<usize>,
 }
 
+impl State {
+    /// Another integration used up this window's budget.
+    pub fn exhaust(&mut self) {
+        self.window_start = Instant::now();
+        self.used_in_window = self.limit;
+    }
+}
+
 pub struct OneLogin {
     pub state: Arc<Mutex<State>>,
     pub server: Server,

@@ -3,7 +3,7 @@
 # the Rust tests, the checked-in C header, the C ABI tests under valgrind, and the Java shim's
 # JUnit 5 tests under -Xcheck:jni.
 # Needs the Rust toolchain (with rustfmt and clippy), gcc, valgrind, python3, a JDK (17+),
-# Debian's junit5, libservlet-api-java, libslf4j-java, chromium and npm (playwright-core comes
+# Debian's slapd and openssl (the LDAP tests), junit5, libservlet-api-java, libslf4j-java, chromium and npm (playwright-core comes
 # from the npm registry); a missing Debian package is installed when running as root, otherwise
 # the script says exactly what to install.
 set -euo pipefail
@@ -22,7 +22,8 @@ need_deb() { # command-or-file package
     { command -v "$1" >/dev/null || [ -f "$1" ]; } && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "== installing $2 (for $1)"
-        (apt-get install -y -qq "$2" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2"; }) ||
+        (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null 2>&1 ||
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2"; }) ||
             missing "$1" "Run: apt-get install $2"
     else
         missing "$1" "Run: sudo apt-get install $2"
@@ -48,6 +49,9 @@ need_deb /usr/share/java/slf4j-api.jar libslf4j-java
 need_deb /usr/share/java/jetty9-server.jar libjetty9-java
 need_deb /usr/bin/chromium chromium
 need_deb npm npm
+# The LDAP tests run a real OpenLDAP server with TLS certificates made by openssl.
+need_deb /usr/sbin/slapd slapd
+need_deb openssl openssl
 
 echo "== SCIM software from PyPI (scim2-server, scim2-tester, scim2-client)"
 USERSYNC_SCIM_VENV=$(bash scripts/scim-venv.sh)

@@ -100,6 +100,18 @@ const ONELOGIN: [Field; 5] = [
     ("source.api_budget_percent", "number", false, "the share of the hourly API budget a sync may take (default 50)"),
 ];
 
+const LDAP: [Field; 9] = [
+    ("source.url", "text", true, "ldaps://host:636, or ldap://host:389 with starttls"),
+    ("source.starttls", "bool", false, "upgrade an ldap:// connection with StartTLS"),
+    ("source.bind_dn", "text", true, "the account usersync reads as"),
+    ("source.bind_password", "secret", true, "its password"),
+    ("source.base_dn", "text", true, "where users are searched"),
+    ("source.flavor", "choice:openldap,active_directory", false, "entryUUID or objectGUID as the id"),
+    ("source.user_filter", "text", false, "default: inetOrgPerson, or AD's person users"),
+    ("source.groups", "choice:direct,transitive,none", false, "direct, nested groups flattened, or none"),
+    ("source.ca_file", "text", false, "PEM CA certificates of the directory's TLS certificate"),
+];
+
 /// The declarative connector's `auth`, `users` and `paging` are objects: they are edited in the
 /// configuration's JSON (docs/CONFIG.md); the form holds the address.
 const REST: [Field; 1] =
@@ -135,6 +147,7 @@ fn source_fields(kind: &str) -> Vec<Field> {
         "keycloak" => KEYCLOAK.to_vec(),
         "onelogin" => ONELOGIN.to_vec(),
         "rest" => REST.to_vec(),
+        "ldap" => LDAP.to_vec(),
         _ => Vec::new(),
     }
 }
@@ -149,7 +162,7 @@ fn field(f: &Field) -> Value {
     }
 }
 
-const TYPES: [(&str, &str); 10] = [
+const TYPES: [(&str, &str); 11] = [
     ("csv", "CSV file"),
     ("xlsx", "Excel workbook"),
     ("entra", "Microsoft Entra ID"),
@@ -160,6 +173,7 @@ const TYPES: [(&str, &str); 10] = [
     ("keycloak", "Keycloak"),
     ("onelogin", "OneLogin"),
     ("rest", "Any REST API (declarative)"),
+    ("ldap", "LDAP or Active Directory"),
 ];
 
 /// The transforms a rule may name by themselves (the others take settings and are written as

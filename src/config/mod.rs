@@ -3,6 +3,7 @@
 
 mod idle;
 mod keycloak;
+mod ldap;
 mod limits;
 mod login;
 mod manager;
@@ -184,10 +185,11 @@ pub enum ConnectorKind {
     #[serde(rename = "onelogin")]
     OneLogin,
     Rest,
+    Ldap,
 }
 
 impl ConnectorKind {
-    pub const CHOICES: [(&'static str, ConnectorKind); 10] = [
+    pub const CHOICES: [(&'static str, ConnectorKind); 11] = [
         ("csv", ConnectorKind::Csv),
         ("xlsx", ConnectorKind::Xlsx),
         ("entra", ConnectorKind::Entra),
@@ -198,6 +200,7 @@ impl ConnectorKind {
         ("keycloak", ConnectorKind::Keycloak),
         ("onelogin", ConnectorKind::OneLogin),
         ("rest", ConnectorKind::Rest),
+        ("ldap", ConnectorKind::Ldap),
     ];
 
     pub fn name(self) -> &'static str {
@@ -218,6 +221,7 @@ pub enum SourceSettings {
     OneLogin(OneLoginSource),
     // Boxed: the declarative source is several times the size of the others.
     Rest(Box<RestSource>),
+    Ldap(Box<LdapSource>),
 }
 
 /// A CSV file or an Excel sheet: one row per user, header row = attribute names.
@@ -434,6 +438,37 @@ pub struct ScimSource {
     /// The `count` asked for per page; a server may answer fewer.
     pub page_size: u32,
     pub http: HttpSettings,
+}
+
+/// An LDAP directory: OpenLDAP or Active Directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct LdapSource {
+    /// `ldaps://host:636` or `ldap://host:389` (then `starttls`, unless on loopback).
+    pub url: String,
+    pub starttls: bool,
+    /// PEM CA certificates to trust besides the public roots (a company CA). Relative to the
+    /// configuration file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    pub bind_dn: String,
+    pub bind_password: Secret,
+    pub base_dn: String,
+    pub user_filter: String,
+    pub flavor: LdapFlavor,
+    pub groups: GroupMembership,
+    pub group_base_dn: String,
+    pub group_filter: String,
+    pub page_size: u32,
+    pub timeout_seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LdapFlavor {
+    /// `entryUUID` ids, `groupOfNames`/`posixGroup` groups, `modifyTimestamp`.
+    Openldap,
+    /// `objectGUID` ids, `userAccountControl`, `member` with range retrieval, `uSNChanged`.
+    ActiveDirectory,
 }
 
 /// OneLogin's API v2 with an API credential (client id and secret).

@@ -385,6 +385,7 @@ fn read_source(ctx: &mut Ctx, path: &str, v: &Value, kind: ConnectorKind) -> Opt
         ConnectorKind::Keycloak => super::keycloak::read_keycloak(ctx, &mut o).map(SourceSettings::Keycloak),
         ConnectorKind::OneLogin => super::keycloak::read_onelogin(ctx, &mut o).map(SourceSettings::OneLogin),
         ConnectorKind::Rest => super::rest::read_rest(ctx, &mut o).map(|r| SourceSettings::Rest(Box::new(r))),
+        ConnectorKind::Ldap => super::ldap::read_ldap(ctx, &mut o).map(|l| SourceSettings::Ldap(Box::new(l))),
     };
     o.finish(ctx);
     out

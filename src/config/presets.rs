@@ -4,13 +4,15 @@
 
 use serde_json::{json, Value};
 
-pub const NAMES: [(&str, &str); 6] = [
+pub const NAMES: [(&str, &str); 8] = [
     ("entra", "entra"),
     ("okta", "okta"),
     ("google", "google"),
     ("scim", "scim"),
     ("keycloak", "keycloak"),
     ("onelogin", "onelogin"),
+    ("ldap", "ldap"),
+    ("active_directory", "ldap"),
 ];
 
 pub fn rules(name: &str) -> Value {
@@ -49,6 +51,26 @@ pub fn rules(name: &str) -> Value {
             { "target": "property:phone", "source": "phone", "no_match": "clear" },
             { "target": "property:employee_id", "source": "enterprise.employeeNumber", "no_match": "clear" },
             { "target": "property:manager", "source": "enterprise.manager.displayName", "no_match": "clear" }
+        ]),
+        // inetOrgPerson (RFC 2798).
+        "ldap" => json!([
+            { "target": "username", "source": "uid", "transforms": ["lowercase"], "no_match": "filter" },
+            { "target": "display_name", "source": { "first_of": ["displayName", "cn"] } },
+            { "target": "email", "source": "mail", "transforms": ["lowercase"], "no_match": "clear" },
+            { "target": "property:department", "source": { "first_of": ["departmentNumber", "ou"] }, "no_match": "clear" },
+            { "target": "property:title", "source": "title", "no_match": "clear" },
+            { "target": "property:phone", "source": { "first_of": ["mobile", "telephoneNumber"] }, "no_match": "clear" },
+            { "target": "property:employee_id", "source": "employeeNumber", "no_match": "clear" }
+        ]),
+        // An Active Directory user.
+        "active_directory" => json!([
+            { "target": "username", "source": "sAMAccountName", "transforms": ["lowercase"], "no_match": "filter" },
+            { "target": "display_name", "source": { "first_of": ["displayName", "cn"] } },
+            { "target": "email", "source": { "first_of": ["mail", "userPrincipalName"] }, "transforms": ["lowercase"], "no_match": "clear" },
+            { "target": "property:department", "source": "department", "no_match": "clear" },
+            { "target": "property:title", "source": "title", "no_match": "clear" },
+            { "target": "property:phone", "source": { "first_of": ["mobile", "telephoneNumber"] }, "no_match": "clear" },
+            { "target": "property:employee_id", "source": "employeeID", "no_match": "clear" }
         ]),
         // API v2's user; custom attributes under `custom_attributes`.
         "onelogin" => json!([

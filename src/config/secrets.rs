@@ -141,6 +141,7 @@ pub fn secret_keys(kind: ConnectorKind) -> &'static [&'static str] {
         ConnectorKind::Keycloak | ConnectorKind::OneLogin => &["client_secret"],
         // The `rest` connector's secrets sit in its `auth` object.
         ConnectorKind::Rest => &["auth.token", "auth.password", "auth.value", "auth.client_secret"],
+        ConnectorKind::Ldap => &["bind_password"],
     }
 }
 

@@ -10,6 +10,7 @@ mod google;
 pub mod http;
 mod jwt;
 mod keycloak;
+pub mod ldap;
 mod okta;
 mod onelogin;
 pub mod rest;
@@ -200,6 +201,10 @@ pub fn open(config: &ConnectorConfig, base_dir: &Path) -> Result<Box<dyn Connect
             let http = http::Http::new(http::Provider::Rest, &resolve(&rest.http, base_dir))
                 .map_err(|e| SourceError::Unreadable(format!("rest: {e}")))?;
             Ok(Box::new(rest::RestConnector::new((**rest).clone(), http, config.groups.clone())))
+        }
+        (SourceSettings::Ldap(l), ConnectorKind::Ldap) => {
+            let ca = l.ca_file.as_ref().map(|f| base_dir.join(f));
+            Ok(Box::new(ldap::LdapConnector::new((**l).clone(), ca, config.groups.clone())))
         }
         // The parser builds the settings from the type, so this cannot happen.
         (_, kind) => Err(SourceError::Mismatch(kind.name())),

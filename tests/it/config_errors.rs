@@ -63,7 +63,7 @@ fn every_error_is_reported_not_just_the_first() {
         "schedule": "every day at noon"
     }));
     let expect = [
-        "connectors[0].type: unknown value 'ldif' (expected one of: csv, xlsx, entra, okta, google, scim, scim-inbound, keycloak, onelogin, rest)",
+        "connectors[0].type: unknown value 'ldif' (expected one of: csv, xlsx, entra, okta, google, scim, scim-inbound, keycloak, onelogin, rest, ldap)",
         "connectors[0].mapping[0].no_match: unknown value 'sometimes' (expected one of: keep, ignore, clear, filter)",
         "connectors[0].mapping[1].target: unknown profile field 'shoe_size'",
         "connectors[0].mapping[2].source.template: unclosed '{' at character 1",
@@ -153,10 +153,10 @@ fn cli_validate_prints_every_error_and_exits_2() {
 
 #[test]
 fn presets_are_named_and_a_mapping_or_preset_is_required() {
-    let errs = one_connector_errors(json!({ "preset": "ldap" }));
+    let errs = one_connector_errors(json!({ "preset": "novell" }));
     assert!(
         errs[0].starts_with(
-            "connectors[0].preset: unknown value 'ldap' (expected one of: entra, okta, google, scim, keycloak, onelogin)"
+            "connectors[0].preset: unknown value 'novell' (expected one of: entra, okta, google, scim, keycloak, onelogin, ldap, active_directory)"
         ),
         "{errs:?}"
     );

@@ -15,6 +15,7 @@ mod guard;
 mod identity;
 mod idle;
 mod keycloak;
+mod ldap;
 mod lifecycle;
 mod logging;
 mod login;

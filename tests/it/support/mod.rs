@@ -8,6 +8,7 @@ pub mod keycloak;
 pub mod okta;
 pub mod onelogin;
 pub mod scim2;
+pub mod slapd;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

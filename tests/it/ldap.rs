@@ -1,0 +1,87 @@
+//! The LDAP connector against a real slapd on 127.0.0.1 (support/slapd.rs): 10,000 users read
+//! over LDAPS through a 500-entry size limit (paged results), groups with nesting and
+//! posixGroup, StartTLS, Active Directory's objectGUID and disabled bit.
+
+use serde_json::{json, Value};
+use usersync::store::RunStatus;
+
+use crate::support::slapd::{guid, Slapd, READER, READER_PASSWORD, SUFFIX};
+use crate::support::Harness;
+
+fn connector(s: &Slapd, patch: Value) -> Value {
+    let mut c = json!({
+        "id": "ldap", "type": "ldap", "preset": "ldap",
+        "source": { "url": s.ldaps, "ca_file": s.ca().display().to_string(), "bind_dn": READER,
+            "bind_password": READER_PASSWORD, "base_dn": format!("ou=people,{SUFFIX}"),
+            "group_base_dn": format!("ou=groups,{SUFFIX}"), "groups": "transitive" },
+        "groups": { "create_missing": true },
+        "safety": { "max_destructive_percent": 100 }
+    });
+    crate::support::merge(&mut c, patch);
+    c
+}
+
+fn groups(h: &Harness, user: &str) -> Vec<String> {
+    h.user(user).groups.into_iter().collect()
+}
+
+#[test]
+fn ten_thousand_users_come_over_ldaps_in_pages_with_nested_and_posix_groups() {
+    let s = Slapd::start(10_000);
+    let h = Harness::new();
+    let config = h.config(connector(&s, json!({})));
+    let check = h.engine.check(&config, "ldap").unwrap();
+    assert!(check.ok, "{check:?}");
+    let r = h.sync(&config);
+    // Every 50th account is disabled (userAccountControl 514): not created.
+    assert_eq!((r.status, r.counts.created, r.counts.failed), (RunStatus::Done, 9_800, 0), "{:?}", r.failures);
+    assert_eq!(groups(&h, "user00105"), vec!["engineering", "platform", "staff"], "platform is nested in engineering");
+    assert_eq!(groups(&h, "user00005"), vec!["devs", "engineering", "staff"], "devs is a posixGroup (memberUid)");
+    let u = h.user("user00012");
+    assert_eq!(u.values.get(&usersync::model::Target::Email).map(String::as_str), Some("user12@example.test"));
+    assert_eq!(u.values.get(&"property:employee_id".parse().unwrap()).map(String::as_str), Some("E12"));
+    assert!(h.find("user00049").is_none(), "disabled in the directory");
+    assert_eq!(h.sync(&config).writes, 0, "a second run writes nothing");
+}
+
+#[test]
+fn starttls_and_active_directorys_object_guid() {
+    let s = Slapd::start(60);
+    let h = Harness::new();
+    let patch = json!({ "preset": "active_directory",
+        "source": { "url": s.ldap, "starttls": true, "flavor": "active_directory",
+            "user_filter": "(objectClass=adUser)", "group_filter": "(objectClass=groupOfNames)", "groups": "direct" } });
+    let config = h.config(connector(&s, patch));
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.created), (RunStatus::Done, 59), "{:?}", r.failures);
+    // The immutable id is objectGUID, as AD tools print it.
+    let id = usersync::connector::ldap::guid_text(&guid(7)).unwrap();
+    let anchored = h.engine.store().identities("ldap").unwrap().into_iter().find(|i| i.idp_id == id);
+    assert_eq!(anchored.map(|i| i.username).as_deref(), Some("user00007"));
+    assert_eq!(groups(&h, "user00010"), vec!["engineering", "staff"], "direct membership only");
+    assert_eq!(groups(&h, "user00000"), vec!["engineering", "platform", "staff"]);
+}
+
+#[test]
+fn a_wrong_password_and_an_untrusted_certificate_are_named() {
+    let s = Slapd::start(3);
+    let h = Harness::new();
+    let wrong = h.config(connector(&s, json!({ "source": { "bind_password": "not-the-password" } })));
+    let steps = h.engine.check(&wrong, "ldap").unwrap().steps;
+    assert!(!steps[0].ok && steps[0].detail.contains(&format!("bind as {READER}")), "{steps:?}");
+    assert!(!format!("{steps:?}").contains("not-the-password"));
+    let untrusted = h.config(connector(&s, json!({ "source": { "ca_file": null } })));
+    let steps = h.engine.check(&untrusted, "ldap").unwrap().steps;
+    assert!(!steps[0].ok && steps[0].detail.contains("connect"), "{steps:?}");
+    assert!(h.sync(&untrusted).status == RunStatus::Failed);
+    assert!(h.users().is_empty());
+}
+
+#[test]
+fn a_clear_text_bind_to_another_host_is_refused() {
+    let h = Harness::new();
+    let doc = json!({ "connectors": [{ "id": "ldap", "type": "ldap", "preset": "ldap",
+        "source": { "url": "ldap://dc1.corp.example", "bind_dn": "cn=x", "bind_password": "p", "base_dn": "dc=corp" } }] });
+    let errors = usersync::config::Config::from_json("test", &doc.to_string(), h.path("")).unwrap_err().to_string();
+    assert!(errors.contains("connectors[0].source.url: ldap:// sends the bind password in the clear"), "{errors}");
+}

@@ -16,7 +16,8 @@ use base64::Engine as _;
 pub const SUFFIX: &str = "dc=example,dc=test";
 pub const READER: &str = "cn=reader,dc=example,dc=test";
 pub const READER_PASSWORD: &str = "reader-bind-pw-31";
-const ROOT_PASSWORD: &str = "root-pw-never-used";
+pub const ROOT: &str = "cn=admin,dc=example,dc=test";
+pub const ROOT_PASSWORD: &str = "root-pw-of-the-test";
 
 const AD_SCHEMA: &str = "
 attributetype ( 1.3.6.1.4.1.32473.1.1.1 NAME 'objectGUID' EQUALITY octetStringMatch
@@ -25,12 +26,16 @@ attributetype ( 1.3.6.1.4.1.32473.1.1.2 NAME 'userAccountControl' EQUALITY integ
   SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 attributetype ( 1.3.6.1.4.1.32473.1.1.3 NAME 'sAMAccountName' EQUALITY caseIgnoreMatch
   SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.32473.1.1.4 NAME 'uSNChanged' EQUALITY integerMatch
+  ORDERING integerOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
 objectclass ( 1.3.6.1.4.1.32473.1.2.1 NAME 'adUser' AUXILIARY
-  MAY ( objectGUID $ userAccountControl $ sAMAccountName ) )
+  MAY ( objectGUID $ userAccountControl $ sAMAccountName $ uSNChanged ) )
 ";
 
 pub struct Slapd {
     child: Child,
+    tls_port: u16,
+    plain_port: u16,
     pub dir: tempfile::TempDir,
     /// `ldaps://127.0.0.1:<port>`
     pub ldaps: String,
@@ -83,11 +88,12 @@ fn ldif(users: usize) -> String {
     for i in 0..users {
         writeln!(
             s,
-            "dn: {}\nobjectClass: inetOrgPerson\nobjectClass: adUser\nuid: user{i:05}\ncn: User {i}\nsn: Number{i}\ngivenName: User\nmail: user{i}@example.test\ntitle: {}\ndepartmentNumber: D{}\nemployeeNumber: E{i}\nsAMAccountName: user{i:05}\nuserAccountControl: {}\nobjectGUID:: {}",
+            "dn: {}\nobjectClass: inetOrgPerson\nobjectClass: adUser\nuid: user{i:05}\ncn: User {i}\nsn: Number{i}\ngivenName: User\nmail: user{i}@example.test\ntitle: {}\ndepartmentNumber: D{}\nemployeeNumber: E{i}\nsAMAccountName: user{i:05}\nuserAccountControl: {}\nuSNChanged: {}\nobjectGUID:: {}",
             dn(i),
             if i < 100 { "Lead" } else { "Engineer" },
             i % 9,
             if i % 50 == 49 { 514 } else { 512 },
+            1000 + i,
             b64(&guid(i))
         )
         .unwrap();
@@ -116,6 +122,29 @@ fn ldif(users: usize) -> String {
     }
     s.push('\n');
     s
+}
+
+/// slapd in the foreground on both ports, once it listens.
+fn spawn(d: &Path, tls: u16, plain: u16) -> Child {
+    let conf = d.join("slapd.conf").display().to_string();
+    let log = std::fs::File::create(d.join("slapd.log")).unwrap();
+    let urls = format!("ldaps://127.0.0.1:{tls}/ ldap://127.0.0.1:{plain}/");
+    let child = Command::new("/usr/sbin/slapd")
+        .args(["-f", &conf, "-h", &urls, "-d", "0"])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("slapd starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", tls)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "slapd did not listen: {}",
+            std::fs::read_to_string(d.join("slapd.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 impl Slapd {
@@ -188,23 +217,20 @@ impl Slapd {
         run(Command::new("/usr/sbin/slapadd").args(["-q", "-f", &p("slapd.conf"), "-l", &p("data.ldif")]));
         let (tls, plain) = (port(), port());
         let (ldaps, ldap) = (format!("ldaps://127.0.0.1:{tls}"), format!("ldap://127.0.0.1:{plain}"));
-        let log = std::fs::File::create(d.join("slapd.log")).unwrap();
-        let child = Command::new("/usr/sbin/slapd")
-            .args(["-f", &p("slapd.conf"), "-h", &format!("{ldaps}/ {ldap}/"), "-d", "0"])
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("slapd starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", tls)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "slapd did not listen: {}",
-                std::fs::read_to_string(d.join("slapd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Slapd { child, dir, ldaps, ldap }
+        let child = spawn(d, tls, plain);
+        Slapd { child, tls_port: tls, plain_port: plain, dir, ldaps, ldap }
+    }
+
+    /// Restarts the server with a total of at most `total` entries per paged search, as a
+    /// server's administrative limit would (`size.prtotal`): a listing that stops part way.
+    pub fn restart_with_paged_total(&mut self, total: u32) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let d = self.dir.path();
+        let conf = std::fs::read_to_string(d.join("slapd.conf")).unwrap();
+        let conf = conf.replace("size.prtotal=unlimited", &format!("size.prtotal={total}"));
+        std::fs::write(d.join("slapd.conf"), conf).unwrap();
+        self.child = spawn(d, self.tls_port, self.plain_port);
     }
 
     pub fn ca(&self) -> PathBuf {

@@ -56,6 +56,30 @@ pub fn next_range(attr: &str) -> Option<Option<usize>> {
     Some(if end == "*" { None } else { end.parse::<usize>().ok().map(|e| e + 1) })
 }
 
+/// One answer of a ranged read: the attribute's name with its range, and the values.
+type RangedValues = (String, Vec<String>);
+
+/// AD's range retrieval: asks `read` for the values from `start` on, as long as each answer's
+/// range (`member;range=1500-2999`) says more follow, until one ends in `*`.
+fn ranged_members(
+    mut start: usize,
+    out: &mut Vec<String>,
+    read: &mut dyn FnMut(usize) -> Result<Option<RangedValues>, SourceError>,
+) -> Result<(), SourceError> {
+    for _ in 0..100_000 {
+        let Some((name, values)) = read(start)? else { return Ok(()) };
+        let got = values.len();
+        out.extend(values);
+        match next_range(&name) {
+            // A range that gives nothing and says more follow would never end.
+            Some(Some(next)) if next > start && got > 0 => start = next,
+            Some(Some(_)) => return Err(SourceError::Unreadable(format!("ldap: the range {name} does not advance"))),
+            _ => return Ok(()),
+        }
+    }
+    Ok(())
+}
+
 impl LdapConnector {
     pub fn new(settings: LdapSource, ca_file: Option<PathBuf>, rules: GroupRules) -> Self {
         LdapConnector { settings, ca_file, rules }
@@ -115,14 +139,17 @@ impl LdapConnector {
         let mut read = 0;
         loop {
             match stream.next() {
-                Ok(Some(entry)) => {
-                    // ldap3 panics on an entry it cannot parse: that entry is skipped, the
-                    // listing marked incomplete by the caller through the count.
-                    if let Ok(e) = std::panic::catch_unwind(|| SearchEntry::construct(entry)) {
+                Ok(Some(entry)) => match std::panic::catch_unwind(|| SearchEntry::construct(entry)) {
+                    Ok(e) => {
                         read += 1;
                         each(e);
                     }
-                }
+                    // ldap3 panics on an entry it cannot parse: the search cannot say who that
+                    // was, so it stops, incomplete.
+                    Err(_) => {
+                        return Err((read, err(&format!("search {base}"), "an entry the client cannot parse")));
+                    }
+                },
                 Ok(None) => break,
                 Err(e) => return Err((read, err(&format!("search {base}"), e))),
             }
@@ -185,29 +212,20 @@ impl LdapConnector {
         &self,
         conn: &mut LdapConn,
         dn: &str,
-        mut start: usize,
+        start: usize,
         out: &mut Vec<String>,
     ) -> Result<(), SourceError> {
-        for _ in 0..100_000 {
-            let attr = format!("member;range={start}-*");
+        ranged_members(start, out, &mut |from| {
+            let attr = format!("member;range={from}-*");
             let (entries, _) = conn
                 .search(dn, Scope::Base, "(objectClass=*)", vec![attr.as_str()])
                 .and_then(|r| r.success())
                 .map_err(|e| err(&format!("members of {dn}"), e))?;
-            let Some(entry) = entries.into_iter().next() else { return Ok(()) };
-            let entry = SearchEntry::construct(entry);
-            let Some((name, values)) =
-                entry.attrs.into_iter().find(|(k, _)| k.to_ascii_lowercase().starts_with("member;range="))
-            else {
-                return Ok(());
-            };
-            out.extend(values);
-            match next_range(&name) {
-                Some(Some(next)) => start = next,
-                _ => return Ok(()),
-            }
-        }
-        Ok(())
+            let Some(entry) = entries.into_iter().next() else { return Ok(None) };
+            let entry = std::panic::catch_unwind(|| SearchEntry::construct(entry))
+                .map_err(|_| err(&format!("members of {dn}"), "an entry the client cannot parse"))?;
+            Ok(entry.attrs.into_iter().find(|(k, _)| k.to_ascii_lowercase().starts_with("member;range=")))
+        })
     }
 
     /// Group names per user DN (and per `uid`, for posixGroup's `memberUid`).
@@ -433,6 +451,27 @@ impl Connector for LdapConnector {
 #[cfg(test)]
 mod tests {
     use super::{guid_text, next_range};
+
+    #[test]
+    fn a_large_groups_members_are_read_range_by_range() {
+        // As AD answers a group of 7 with MaxValRange 3: 0-2, 3-5, then 6-*.
+        let ranges = [("member;range=3-5", 3), ("member;range=6-*", 6)];
+        let mut asked = Vec::new();
+        let mut out = vec!["m0".to_string(), "m1".into(), "m2".into()];
+        let result = super::ranged_members(3, &mut out, &mut |from| {
+            asked.push(from);
+            let (name, first) = ranges.iter().find(|(_, f)| *f == from).copied().unwrap();
+            let values = (first..(first + 3).min(7)).map(|i| format!("m{i}")).collect();
+            Ok(Some((name.to_string(), values)))
+        });
+        assert!(result.is_ok());
+        assert_eq!(asked, vec![3, 6]);
+        assert_eq!(out, (0..7).map(|i| format!("m{i}")).collect::<Vec<_>>());
+        // A server whose range never advances is an error, not an endless loop.
+        let mut none = Vec::new();
+        let stuck = super::ranged_members(0, &mut none, &mut |_| Ok(Some(("member;range=0-0".into(), Vec::new()))));
+        assert!(stuck.is_err());
+    }
 
     #[test]
     fn object_guid_and_range_names() {

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-pub const NAMES: [(&str, &str); 8] = [
+pub const NAMES: [(&str, &str); 9] = [
     ("entra", "entra"),
     ("okta", "okta"),
     ("google", "google"),
@@ -13,6 +13,7 @@ pub const NAMES: [(&str, &str); 8] = [
     ("onelogin", "onelogin"),
     ("ldap", "ldap"),
     ("active_directory", "ldap"),
+    ("rest", "rest"),
 ];
 
 pub fn rules(name: &str) -> Value {
@@ -51,6 +52,17 @@ pub fn rules(name: &str) -> Value {
             { "target": "property:phone", "source": "phone", "no_match": "clear" },
             { "target": "property:employee_id", "source": "enterprise.employeeNumber", "no_match": "clear" },
             { "target": "property:manager", "source": "enterprise.manager.displayName", "no_match": "clear" }
+        ]),
+        // The declarative connector's `users.fields` named as this preset expects them.
+        "rest" => json!([
+            { "target": "username", "source": { "first_of": ["username", "email"] }, "transforms": ["lowercase"], "no_match": "filter" },
+            { "target": "display_name", "source": { "first_of": [
+                { "attribute": "display_name" }, { "template": "{first_name} {last_name}" }, { "attribute": "username" }] } },
+            { "target": "email", "source": "email", "transforms": ["lowercase"], "no_match": "clear" },
+            { "target": "property:department", "source": "department", "no_match": "clear" },
+            { "target": "property:title", "source": "title", "no_match": "clear" },
+            { "target": "property:phone", "source": "phone", "no_match": "clear" },
+            { "target": "property:employee_id", "source": "employee_id", "no_match": "clear" }
         ]),
         // inetOrgPerson (RFC 2798).
         "ldap" => json!([

@@ -156,7 +156,7 @@ fn presets_are_named_and_a_mapping_or_preset_is_required() {
     let errs = one_connector_errors(json!({ "preset": "novell" }));
     assert!(
         errs[0].starts_with(
-            "connectors[0].preset: unknown value 'novell' (expected one of: entra, okta, google, scim, keycloak, onelogin, ldap, active_directory)"
+            "connectors[0].preset: unknown value 'novell' (expected one of: entra, okta, google, scim, keycloak, onelogin, ldap, active_directory, rest)"
         ),
         "{errs:?}"
     );

@@ -133,3 +133,27 @@ fn the_auth_secret_is_left_out_of_an_export_and_kept_on_import() {
     usersync::config::merge_secrets(&mut back, Some(&config));
     assert_eq!(back["connectors"][0]["source"]["auth"]["value"], json!("ssws-secret-token-42"));
 }
+
+/// The `rest` preset maps `users.fields` by the names it expects.
+#[test]
+fn the_rest_preset_maps_fields_named_as_it_expects() {
+    let o = Okta::start(40, 0);
+    let h = Harness::new();
+    let config = h.config(json!({ "id": "hr", "type": "rest", "preset": "rest",
+        "source": { "base_url": o.url(), "auth": { "type": "header", "name": "Authorization", "prefix": "SSWS ", "value": okta::TOKEN },
+            "users": { "path": "/api/v1/users?limit=200", "id": "/id", "active": "/status", "inactive_values": ["SUSPENDED"],
+                "fields": { "username": "/profile/login", "first_name": "/profile/firstName", "last_name": "/profile/lastName",
+                    "email": "/profile/email", "department": "/profile/department" } },
+            "paging": { "style": "link_header" } } }));
+    let r = h.sync(&config);
+    assert_eq!((r.status, r.counts.failed), (RunStatus::Done, 0), "{:?}", r.failures);
+    assert!(r.counts.created > 30, "{:?}", r.counts);
+    let u = h.users().into_iter().next().unwrap();
+    assert!(u.username.contains('@'), "the login as username: {}", u.username);
+    assert!(
+        u.values.get(&usersync::model::Target::DisplayName).is_some_and(|d| d.starts_with("Person ")),
+        "{:?}",
+        u.values
+    );
+    assert!(u.values.get(&"property:department".parse().unwrap()).is_some());
+}

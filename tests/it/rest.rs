@@ -155,5 +155,5 @@ fn the_rest_preset_maps_fields_named_as_it_expects() {
         "{:?}",
         u.values
     );
-    assert!(u.values.get(&"property:department".parse().unwrap()).is_some());
+    assert!(u.values.contains_key(&"property:department".parse().unwrap()));
 }

@@ -33,9 +33,12 @@ pub struct PhaseResult {
 }
 
 const TOKEN: &str = "POST /contoso-tenant/oauth2/v2.0/token";
-/// Graph's largest page, and its largest `$batch`.
+/// Graph's largest page (groups, and `/users/delta` without `$expand`), and its largest `$batch`.
 const PAGE: usize = 999;
 const BATCH: usize = 20;
+/// Users a `/users` page holds when the query expands the manager, as the `entra` preset's
+/// does: Graph serves `$expand` at most 100 objects a page (its known issue 13635).
+const EXPAND_PAGE: usize = 100;
 
 /// Runs every phase on a fresh tenant and directory; prints each row as it completes.
 pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
@@ -57,7 +60,7 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
             options.concurrency.map(|c| c.to_string()).unwrap_or_else(|| "default (4)".into())
         );
         println!(
-            "{:<12} {:>7} {:>8} {:>7} {:>8} {:>8} {:>6} {:>7} {:>7} {:>8} {:>7} {:>7} {:>6} {:>6}",
+            "{:<12} {:>7} {:>8} {:>7} {:>8} {:>8} {:>6} {:>8} {:>7} {:>8} {:>7} {:>7} {:>6} {:>6}",
             "phase",
             "users",
             "requests",
@@ -65,8 +68,8 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
             "wall_s",
             "floor_s",
             "w/f",
+            "proc_cpu",
             "eng_cpu",
-            "cpu_s",
             "users/s",
             "rss_mb",
             "writes",
@@ -74,7 +77,12 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
             "failed"
         );
     }
-    let listing = shape.users.div_ceil(PAGE) + shape.groups.div_ceil(PAGE) + shape.users.div_ceil(BATCH);
+    // A full listing: 100-user pages (the manager is expanded), the groups delta with every
+    // membership, and the photo metadata 20 users to a $batch.
+    let listing = shape.users.div_ceil(EXPAND_PAGE) + shape.groups.div_ceil(PAGE) + shape.users.div_ceil(BATCH);
+    // The first delta round reads `/users/delta`, which does not expand: 999-user pages, and
+    // every manager is in the listing itself.
+    let delta_listing = shape.users.div_ceil(PAGE) + shape.groups.div_ceil(PAGE) + shape.users.div_ceil(BATCH);
     let mut results = Vec::new();
     let phase = |name: &'static str, users: usize, floor: usize, incremental: bool, extra: Value| {
         graph.reset_counts();
@@ -90,7 +98,7 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
         return finish(shape, options, results);
     }
     // The first incremental round lists everything once to open the deltas.
-    results.push(phase("delta-first", shape.users, listing, true, json!({})));
+    results.push(phase("delta-first", shape.users, delta_listing, true, json!({})));
     if stops(options, "delta-first") {
         return finish(shape, options, results);
     }
@@ -117,21 +125,26 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
         s.throttle_seconds = options.retry_after_s;
         s.throttled = 0;
         s.retry_after_total = 0;
+        s.inner_received = 0;
+        s.inner_throttled = 0;
+        s.unanswered.clear();
     }
     // A full sync again: the photos the deltas cannot see are downloaded here.
-    let listing_now = users.div_ceil(PAGE) + shape.groups.div_ceil(PAGE) + users.div_ceil(BATCH);
+    let listing_now = users.div_ceil(EXPAND_PAGE) + shape.groups.div_ceil(PAGE) + users.div_ceil(BATCH);
     let noop_wall = results.get(1).map(|r| r.wall_s).unwrap_or(0.0);
     results.push(phase("throttled", users, listing_now + churn.photos, false, json!({ "baseline_wall_s": noop_wall })));
     if stops(options, "throttled") {
         return finish(shape, options, results);
     }
-    let (throttled, demanded) = {
+    let (throttled, inner, dropped, demanded) = {
         let s = graph.state.lock().unwrap();
-        (s.throttled, s.retry_after_total)
+        (s.throttled, s.inner_throttled, s.unanswered.len(), s.retry_after_total)
     };
     if let Some(last) = results.last_mut() {
         let extra = last.wall_s - noop_wall;
         last.json["throttled_requests"] = json!(throttled);
+        last.json["throttled_batch_subrequests"] = json!(inner);
+        last.json["dropped_lookups"] = json!(dropped);
         last.json["retry_after_total_s"] = json!(demanded);
         last.json["extra_wall_s"] = json!(round(extra));
         last.json["extra_over_retry_after"] = json!(if demanded > 0 { round(extra / demanded as f64) } else { 0.0 });
@@ -236,7 +249,7 @@ fn result(
     }
     if !options.json {
         println!(
-            "{:<12} {:>7} {:>8} {:>7} {:>8.2} {:>8.2} {:>6.2} {:>7.3} {:>7.2} {:>8.0} {:>7.1} {:>7} {:>6} {:>6}",
+            "{:<12} {:>7} {:>8} {:>7} {:>8.2} {:>8.2} {:>6.2} {:>8.2} {:>7.3} {:>8.0} {:>7.1} {:>7} {:>6} {:>6}",
             phase,
             users,
             requests_total,
@@ -244,8 +257,8 @@ fn result(
             m.wall_s,
             floor_s,
             wall_over_floor,
-            engine_cpu_s,
             m.cpu_s,
+            engine_cpu_s,
             users as f64 / m.wall_s,
             m.peak_rss_mb,
             writes,
@@ -275,21 +288,33 @@ fn print_targets(shape: &Shape, results: &[PhaseResult]) {
     let get = |name: &str| results.iter().find(|r| r.phase == name);
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
     println!("targets (set for 100,000 users at 20 ms latency; elsewhere for orientation only):");
+    // Process CPU budgets scale with the tenant: 6 s (full) and 2 s (noop) per 100k users.
+    let per_100k = shape.users as f64 / 100_000.0;
     if let Some(r) = get("full") {
-        let cpu_budget = shape.users as f64 / 100_000.0;
         let wof = r.json["wall_over_floor"].as_f64().unwrap_or(f64::MAX);
         println!("  full        wall_over_floor {wof:.2} <= 1.2: {}", mark(wof <= 1.2));
+        let budget = 6.0 * per_100k;
         println!(
-            "  full        engine CPU {:.3} s <= {cpu_budget:.2} s (1 s per 100k users): {}",
+            "  full        process CPU {:.2} s <= {budget:.2} s (engine's own share {:.3} s): {}",
+            r.process_cpu_s,
             r.engine_cpu_s,
-            mark(r.engine_cpu_s <= cpu_budget)
+            mark(r.process_cpu_s <= budget)
         );
-        println!("  full        peak RSS {:.0} MB <= 300 MB: {}", r.peak_rss_mb, mark(r.peak_rss_mb <= 300.0));
     }
     if let Some(r) = get("noop") {
         let (w, p) = (r.json["writes"].as_u64().unwrap_or(1), r.json["photo_downloads"].as_u64().unwrap_or(1));
         println!("  noop        {w} writes, {p} photo downloads (0 and 0): {}", mark(w == 0 && p == 0));
+        let budget = 2.0 * per_100k;
+        println!(
+            "  noop        process CPU {:.2} s <= {budget:.2} s (engine's own share {:.3} s): {}",
+            r.process_cpu_s,
+            r.engine_cpu_s,
+            mark(r.process_cpu_s <= budget)
+        );
     }
+    let peak = results.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max);
+    let worst = results.iter().find(|r| r.peak_rss_mb == peak).map(|r| r.phase).unwrap_or("-");
+    println!("  every phase peak RSS {peak:.0} MB ({worst}) <= 150 MB: {}", mark(peak <= 150.0));
     if let Some(r) = get("delta-none") {
         let w = r.json["writes"].as_u64().unwrap_or(1);
         println!(
@@ -315,11 +340,13 @@ fn print_targets(shape: &Shape, results: &[PhaseResult]) {
         let failed = r.json["failed"].as_u64().unwrap_or(1);
         let extra = r.json["extra_wall_s"].as_f64().unwrap_or(0.0);
         let demanded = r.json["retry_after_total_s"].as_f64().unwrap_or(0.0);
+        let dropped = r.json["dropped_lookups"].as_u64().unwrap_or(1);
         println!(
-            "  throttled   {failed} failed; {extra:.1} s extra wall for {demanded:.0} s of Retry-After asked \
-             ({} throttled requests; extra <= 1.1 x asked): {}",
+            "  throttled   {failed} failed, {dropped} dropped look-ups; {extra:.1} s extra wall for {demanded:.0} s \
+             of Retry-After asked ({} throttled requests, {} throttled $batch sub-requests; extra <= 1.1 x asked): {}",
             r.json["throttled_requests"],
-            mark(failed == 0 && extra <= demanded * 1.1)
+            r.json["throttled_batch_subrequests"],
+            mark(failed == 0 && dropped == 0 && extra <= demanded * 1.1)
         );
     }
 }

@@ -2,7 +2,7 @@
 //! exactly what the mapping reads, `$top=999` pages followed through `@odata.nextLink`, the
 //! manager by `$expand`, groups and their (direct or transitive) members.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -37,6 +37,15 @@ pub(super) type Answers = HashMap<String, (u16, Value)>;
 /// Group display names by user id.
 type GroupsByUser = HashMap<String, Vec<String>>;
 
+/// Group display names by group id, as a groups delta round last saw them.
+pub(super) type GroupNames = BTreeMap<String, String>;
+
+/// Where a `/groups/delta` chain ended: its delta link and the names it saw.
+pub(super) struct GroupsDelta {
+    pub link: String,
+    pub names: GroupNames,
+}
+
 /// Graph's largest page for users and groups.
 const PAGE: u32 = 999;
 
@@ -48,7 +57,7 @@ pub(super) struct EntraConnector {
     /// Fields of `manager.*` the mapping reads, for `$expand=manager($select=...)`.
     pub(super) manager_fields: BTreeSet<String>,
     pub(super) photos: bool,
-    group_rules: GroupRules,
+    pub(super) group_rules: GroupRules,
 }
 
 /// Tokens by (authority, tenant, client, secret hash, scope): reused across runs until shortly
@@ -222,9 +231,73 @@ impl EntraConnector {
         Ok(self.batches(vec![requests])?.pop().unwrap_or_default())
     }
 
-    /// Several `$batch` requests, `http.concurrency` at a time; answers in order. A token that
-    /// expired meanwhile is replaced once for the batches it failed.
+    /// Several `$batch` requests, `http.concurrency` at a time; answers in order. Graph judges
+    /// each sub-request against its throttling limits on its own: a batch answers 200 while some
+    /// of its sub-requests answer 429 (or 503) with their own `Retry-After`
+    /// (learn.microsoft.com/graph/throttling, "Throttling and batching"). Those are sent again,
+    /// together, after the longest wait they asked for, up to `http.max_attempts` in all; one
+    /// still throttled then fails the read rather than being taken as an answer.
     pub(super) fn batches(&mut self, all: Vec<Vec<Value>>) -> Result<Vec<Answers>, HttpError> {
+        let mut answers = self.batches_once(&all)?;
+        let mut attempt = 1;
+        loop {
+            // (batch, sub-request) of every throttled answer, and the longest wait asked.
+            let mut again: Vec<(usize, &Value)> = Vec::new();
+            let mut asked: Option<Duration> = None;
+            for (b, requests) in all.iter().enumerate() {
+                for r in requests {
+                    let Some(id) = r.get("id").and_then(Value::as_str) else { continue };
+                    if let Some((status @ (429 | 503 | 504), body)) = answers[b].get(id) {
+                        let wait = body.get(RETRY_AFTER).and_then(Value::as_f64).map(Duration::from_secs_f64);
+                        asked = asked.max(wait);
+                        if attempt >= self.http.max_attempts() {
+                            return Err(HttpError {
+                                provider: "entra",
+                                method: "GET",
+                                endpoint: super::http::endpoint(r.get("url").and_then(Value::as_str).unwrap_or("")),
+                                status: Some(*status),
+                                code: None,
+                                detail: format!("a $batch sub-request was still throttled after {attempt} attempts"),
+                            });
+                        }
+                        again.push((b, r));
+                    }
+                }
+            }
+            if again.is_empty() {
+                return Ok(answers);
+            }
+            std::thread::sleep(self.http.retry_wait(asked, attempt));
+            attempt += 1;
+            // Sub-request ids are unique within a batch only: a resent one gets its position.
+            let resend: Vec<Vec<Value>> = again
+                .chunks(BATCH)
+                .map(|c| {
+                    let renumbered = c.iter().enumerate().map(|(i, (_, r))| {
+                        let mut r = (*r).clone();
+                        r["id"] = json!(i.to_string());
+                        r
+                    });
+                    renumbered.collect()
+                })
+                .collect();
+            let mut retried = self.batches_once(&resend)?.into_iter();
+            for chunk in again.chunks(BATCH) {
+                let mut got = retried.next().unwrap_or_default();
+                for (i, (b, r)) in chunk.iter().enumerate() {
+                    let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
+                    match got.remove(&i.to_string()) {
+                        Some(answer) => answers[*b].insert(id.to_string(), answer),
+                        None => answers[*b].remove(id),
+                    };
+                }
+            }
+        }
+    }
+
+    /// `batches` without the sub-request retries. A token that expired meanwhile is replaced
+    /// once for the batches it failed.
+    fn batches_once(&mut self, all: &[Vec<Value>]) -> Result<Vec<Answers>, HttpError> {
         let url = format!("{}/v1.0/$batch", self.settings.graph_url);
         let mut token = self.token()?;
         let build = |token: &str, requests: &Vec<Value>| {
@@ -258,7 +331,17 @@ impl EntraConnector {
                     .filter_map(|r| {
                         let id = r.get("id").and_then(Value::as_str)?.to_string();
                         let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
-                        Some((id, (status, r.get("body").cloned().unwrap_or(Value::Null))))
+                        let mut body = r.get("body").cloned().unwrap_or(Value::Null);
+                        if matches!(status, 429 | 503 | 504) {
+                            // The sub-request's own Retry-After, kept with its answer for `batches`.
+                            if let Some(after) = header(r, "Retry-After").and_then(|v| v.trim().parse::<f64>().ok()) {
+                                if !body.is_object() {
+                                    body = json!({});
+                                }
+                                body[RETRY_AFTER] = json!(after);
+                            }
+                        }
+                        Some((id, (status, body)))
                     })
                     .collect())
             })
@@ -299,9 +382,9 @@ impl EntraConnector {
         Ok(())
     }
 
-    /// Group display names per user id and, when they were read from `/groups/delta`, the delta
-    /// link that continues from them.
-    pub(super) fn memberships(&mut self) -> Result<(GroupsByUser, Option<String>), HttpError> {
+    /// Group display names per user id and, when they were read from `/groups/delta`, where
+    /// that chain ended.
+    pub(super) fn memberships(&mut self) -> Result<(GroupsByUser, Option<GroupsDelta>), HttpError> {
         if self.settings.groups == GroupMembership::None {
             return Ok((HashMap::new(), None));
         }
@@ -311,7 +394,7 @@ impl EntraConnector {
         if self.group_rules.include.is_empty() && !self.group_rules.required.is_empty() {
             return self.members_group_by_group().map(|m| (m, None));
         }
-        self.memberships_from_delta().map(|(m, link)| (m, Some(link)))
+        self.memberships_from_delta().map(|(m, chain)| (m, Some(chain)))
     }
 
     fn members_group_by_group(&mut self) -> Result<GroupsByUser, HttpError> {
@@ -343,9 +426,9 @@ impl EntraConnector {
 
     /// Every group with its direct members from a first `/groups/delta` round; nested groups are
     /// flattened here when membership is transitive.
-    fn memberships_from_delta(&mut self) -> Result<(GroupsByUser, String), HttpError> {
+    fn memberships_from_delta(&mut self) -> Result<(GroupsByUser, GroupsDelta), HttpError> {
         let mut url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
-        let mut names: HashMap<String, String> = HashMap::new();
+        let mut names = GroupNames::new();
         let mut users_of: HashMap<String, Vec<String>> = HashMap::new();
         let mut parents: HashMap<String, Vec<String>> = HashMap::new();
         let link = loop {
@@ -408,7 +491,7 @@ impl EntraConnector {
                 }
             }
         }
-        Ok((by_user, link))
+        Ok((by_user, GroupsDelta { link, names }))
     }
 
     /// Completes users with their photo metadata and groups, and hands them over.
@@ -442,6 +525,15 @@ fn permission_hint(endpoint: &str) -> &'static str {
 
 /// Graph's limit of requests per `$batch`.
 pub(super) const BATCH: usize = 20;
+
+/// Where a throttled sub-request's `Retry-After` is kept in its answer's body.
+const RETRY_AFTER: &str = "@usersync.retryAfter";
+
+/// A header of a `$batch` sub-response; Graph's header names there vary in case.
+fn header<'a>(response: &'a Value, name: &str) -> Option<&'a str> {
+    let headers = response.get("headers")?.as_object()?;
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str())
+}
 
 pub(super) fn source_user(v: Value) -> Option<SourceUser> {
     let Value::Object(obj) = v else { return None };
@@ -486,6 +578,12 @@ impl Connector for EntraConnector {
     /// `GET /users/{id}` and its groups in one `$batch`.
     fn fetch_one(&mut self, id: &str) -> Result<Option<Listing>, SourceError> {
         let users = self.one_user(id)?;
+        Ok(Some(Listing { users, complete: true, ..Listing::default() }))
+    }
+
+    /// The users by id, with groups, ten to a `$batch`.
+    fn fetch_ids(&mut self, ids: &[String]) -> Result<Option<Listing>, SourceError> {
+        let users = self.some_users(ids)?;
         Ok(Some(Listing { users, complete: true, ..Listing::default() }))
     }
 

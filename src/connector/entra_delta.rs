@@ -10,10 +10,11 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::entra::{expired, source_user, EntraConnector, BATCH};
+use super::entra::{expired, source_user, EntraConnector, GroupNames, GroupsDelta, BATCH};
 use super::http::HttpError;
 use super::{DeltaListing, Listing, SourceError};
 use crate::config::GroupMembership;
+use crate::mapping::group_matters;
 use crate::model::SourceUser;
 
 #[derive(Serialize, Deserialize)]
@@ -21,6 +22,21 @@ struct Token {
     users: String,
     #[serde(default)]
     groups: Option<String>,
+    /// The groups' names when the groups delta was last read, so that a changed group entry
+    /// that repeats its unchanged `displayName` is not taken for a rename. Graph documents that
+    /// an updated instance carries "at least the properties that have been updated, but
+    /// additional properties may be included" (learn.microsoft.com/graph/delta-query-overview).
+    /// Missing in tokens stored before it existed: then any name counts as a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    names: Option<GroupNames>,
+}
+
+/// What a groups delta round says about memberships.
+enum GroupChanges {
+    /// Users whose memberships changed.
+    Members(BTreeSet<String>),
+    /// A change that needs every membership read again, and why.
+    Everything(String),
 }
 
 fn unreadable(e: HttpError) -> SourceError {
@@ -157,20 +173,22 @@ impl EntraConnector {
         let items = self.resolve_managers(items)?;
         let mut users: Vec<SourceUser> =
             items.into_iter().filter(|v| v.get("@removed").is_none()).filter_map(source_user).collect();
-        let groups_link = if self.groups_enabled() {
-            let (mut memberships, link) = self.memberships().map_err(unreadable)?;
+        let chain = if self.groups_enabled() {
+            let (mut memberships, chain) = self.memberships().map_err(unreadable)?;
             for user in &mut users {
                 if let Some(g) = memberships.remove(&user.id) {
                     user.groups = g;
                 }
             }
-            match link {
-                Some(link) => Some(link),
+            match chain {
+                Some(chain) => Some(chain),
                 None => {
-                    // Read group by group: open the groups delta only for its link.
+                    // Read group by group: open the groups delta only for its link and names.
                     let url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
                     let page = self.get(&url).map_err(unreadable)?;
-                    Some(self.drain(page, &url)?.1)
+                    let (groups, link) = self.drain(page, &url)?;
+                    let names = groups.iter().filter_map(|g| Some((text(g, "id")?, text(g, "displayName")?))).collect();
+                    Some(GroupsDelta { link, names })
                 }
             }
         } else {
@@ -179,7 +197,11 @@ impl EntraConnector {
         if self.photos {
             self.photo_etags(&mut users).map_err(unreadable)?;
         }
-        let token = serde_json::to_string(&Token { users: users_link, groups: groups_link }).expect("serialises");
+        let (groups, names) = match chain {
+            Some(c) => (Some(c.link), Some(c.names)),
+            None => (None, None),
+        };
+        let token = serde_json::to_string(&Token { users: users_link, groups, names }).expect("serialises");
         let listing = Listing { users, complete: true, ..Listing::default() };
         Ok(DeltaListing { listing, removed: Vec::new(), next_token: token, full: true, groups_read: true })
     }
@@ -228,20 +250,14 @@ impl EntraConnector {
             }
         }
         let mut groups_link = None;
+        let mut names = token.names;
         let mut membership_changed = BTreeSet::new();
         if let (Some(page), Some(link)) = (groups_page, &token.groups) {
             let (groups, next) = self.drain(page, link)?;
-            for g in groups {
-                if g.get("@removed").is_some() || g.get("displayName").is_some() {
-                    return Err(SourceError::DeltaExpired(
-                        "a group was added, renamed or deleted, which needs every membership".into(),
-                    ));
-                }
-                for m in g.get("members@delta").and_then(Value::as_array).into_iter().flatten() {
-                    let is_user = m.get("@odata.type").and_then(Value::as_str).is_none_or(|t| t.ends_with(".user"));
-                    if let (true, Some(id)) = (is_user, m.get("id").and_then(Value::as_str)) {
-                        membership_changed.insert(id.to_string());
-                    }
+            match self.group_changes(&groups, &mut names) {
+                GroupChanges::Members(users) => membership_changed = users,
+                GroupChanges::Everything(why) => {
+                    return Err(SourceError::DeltaExpired(format!("{why}, which needs every membership")))
                 }
             }
             groups_link = Some(next);
@@ -253,14 +269,62 @@ impl EntraConnector {
         if self.photos {
             self.photo_etags(&mut users).map_err(unreadable)?;
         }
-        let token = serde_json::to_string(&Token { users: users_link, groups: groups_link }).expect("serialises");
+        let token = Token { users: users_link, groups: groups_link, names };
+        let token = serde_json::to_string(&token).expect("serialises");
         let listing = Listing { users, complete: true, ..Listing::default() };
         Ok(DeltaListing { listing, removed, next_token: token, full: false, groups_read: self.groups_enabled() })
     }
 
+    /// The users whose memberships a groups delta round changed, keeping `names` up to date.
+    /// A group entry is a membership change unless it was deleted, renamed (its `displayName`
+    /// differs from the one last seen, and either name is one the rules read), or it changed
+    /// which groups nest in which while membership is transitive: those need every membership.
+    /// A new group needs nothing more: its first entry lists all its members.
+    fn group_changes(&self, groups: &[Value], names: &mut Option<GroupNames>) -> GroupChanges {
+        let transitive = self.settings.groups == GroupMembership::Transitive;
+        let mut users = BTreeSet::new();
+        for g in groups {
+            let Some(id) = text(g, "id") else { continue };
+            if g.get("@removed").is_some() {
+                return GroupChanges::Everything(format!("group {id} was deleted"));
+            }
+            if let Some(name) = text(g, "displayName") {
+                let Some(known) = names.as_mut() else {
+                    return GroupChanges::Everything("a group was added or renamed".into());
+                };
+                match known.insert(id.clone(), name.clone()) {
+                    Some(old) if old != name && self.name_matters(&old, &name) => {
+                        return GroupChanges::Everything(format!("group '{old}' was renamed '{name}'"));
+                    }
+                    _ => {}
+                }
+            }
+            for m in g.get("members@delta").and_then(Value::as_array).into_iter().flatten() {
+                let kind = m.get("@odata.type").and_then(Value::as_str);
+                if kind.is_some_and(|t| t.ends_with(".group")) && transitive {
+                    return GroupChanges::Everything(format!("a group nested in group {id} changed"));
+                }
+                if kind.is_none_or(|t| t.ends_with(".user")) {
+                    users.extend(text(m, "id"));
+                }
+            }
+        }
+        GroupChanges::Members(users)
+    }
+
+    /// Whether a rename from `old` to `new` can change what is synced.
+    fn name_matters(&self, old: &str, new: &str) -> bool {
+        group_matters(&self.group_rules, old) || group_matters(&self.group_rules, new)
+    }
+
     /// One user, complete with groups (and photo etag); empty when the id is unknown.
     pub(super) fn one_user(&mut self, id: &str) -> Result<Vec<SourceUser>, SourceError> {
-        let ids = BTreeSet::from([id.to_string()]);
+        self.some_users(&[id.to_string()])
+    }
+
+    /// Users by id, complete with groups (and photo etags); ids Graph no longer knows are left out.
+    pub(super) fn some_users(&mut self, ids: &[String]) -> Result<Vec<SourceUser>, SourceError> {
+        let ids: BTreeSet<String> = ids.iter().cloned().collect();
         let mut users = self.complete_users(Vec::new(), &ids, &[])?;
         if self.photos {
             self.photo_etags(&mut users).map_err(unreadable)?;
@@ -344,6 +408,10 @@ impl EntraConnector {
         }
         Ok(users)
     }
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
 fn group_names(page: &Value) -> Vec<String> {

@@ -247,6 +247,17 @@ impl Http {
             .collect()
     }
 
+    /// Attempts a request gets in all (`http.max_attempts`), for callers that retry parts of an
+    /// answer themselves (a `$batch` whose sub-requests were throttled).
+    pub fn max_attempts(&self) -> u32 {
+        self.settings.max_attempts
+    }
+
+    /// How long to wait before attempt `attempt + 1`: what the server asked, else the backoff.
+    pub fn retry_wait(&self, asked: Option<Duration>, attempt: u32) -> Duration {
+        asked.map(|d| d.min(Duration::from_secs(600))).unwrap_or_else(|| self.backoff(attempt))
+    }
+
     /// Exponential backoff with full jitter, capped at 30 s.
     fn backoff(&self, attempt: u32) -> Duration {
         let base = self.settings.retry_base_ms.max(1) as u64;

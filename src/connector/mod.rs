@@ -118,6 +118,25 @@ pub trait Connector: Send {
         Ok(None)
     }
 
+    /// Several users by source id, with groups: the users an earlier incremental round could
+    /// not apply, read again in the next one. `Ok(None)` when the source cannot read users by
+    /// id; ids the source no longer knows are simply absent. The default asks `fetch_one` for
+    /// each.
+    fn fetch_ids(&mut self, ids: &[String]) -> Result<Option<Listing>, SourceError> {
+        let mut all = Listing { complete: true, ..Listing::default() };
+        for id in ids {
+            match self.fetch_one(id)? {
+                Some(one) => {
+                    all.users.extend(one.users);
+                    all.row_errors.extend(one.row_errors);
+                    all.notes.extend(one.notes);
+                }
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(all))
+    }
+
     /// The photo of a user, by source id; `None` when there is none. Called only for users whose
     /// photo etag changed.
     fn photo(&mut self, _id: &str) -> Result<Option<Vec<u8>>, SourceError> {

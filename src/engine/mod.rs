@@ -3,6 +3,7 @@
 
 mod apply;
 mod calls;
+mod delta_state;
 pub mod host;
 mod inbound;
 mod lease;

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::delta_state::DeltaState;
 use super::apply::{apply_guarded, prefetch_photos, tally, wants_photo, worth_keeping, Batch};
 use super::lease::{self, Keeper};
 use super::mapper::Mapper;
@@ -64,10 +65,46 @@ pub(super) fn recorded_config(run: &RunRecord) -> Result<Config, EngineError> {
 }
 
 /// The parts of an incremental round a run uses.
-fn round(d: connector::DeltaListing) -> (Listing, Vec<String>, Scope, bool, Option<String>) {
+fn round(d: connector::DeltaListing) -> Round {
     let scope = if d.full { Scope::Full } else { Scope::Partial };
     (d.listing, d.removed, scope, d.groups_read, Some(d.next_token).filter(|t| !t.is_empty()))
 }
+
+/// Reads again, by id, the users the last round could not apply and adds them to this round's
+/// listing (those it read anyway, or that the source removed, are not read twice). A source that
+/// cannot read users by id leaves them to the next full run, and the run says so.
+fn retry_failed(
+    source: &mut dyn connector::Connector,
+    round: &mut Round,
+    retry: Vec<String>,
+    record: &mut RunRecord,
+) -> Result<(), SourceError> {
+    let (listing, removed) = (&mut round.0, &round.1);
+    let seen: HashSet<&str> =
+        listing.users.iter().map(|u| u.id.as_str()).chain(removed.iter().map(String::as_str)).collect();
+    let wanted: Vec<String> = retry.into_iter().filter(|id| !seen.contains(id.as_str())).collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    match source.fetch_ids(&wanted)? {
+        Some(again) => {
+            record.notes.push(format!("read again {} user(s) that failed in the last round", wanted.len()));
+            listing.users.extend(again.users);
+            listing.row_errors.extend(again.row_errors);
+            listing.notes.extend(again.notes);
+        }
+        None => record.notes.push(format!(
+            "{} user(s) that failed in the last round are read again by the next full run: this source \
+             cannot read a user by id",
+            wanted.len()
+        )),
+    }
+    Ok(())
+}
+
+/// An incremental round as the run uses it: listing, removed ids, scope, whether groups were
+/// read, and the token to store.
+type Round = (Listing, Vec<String>, Scope, bool, Option<String>);
 
 /// What a run read from its source.
 struct Fetched {
@@ -329,7 +366,7 @@ impl<'a> Runner<'a> {
     }
 
     fn conclude(&self, mut record: RunRecord, outcome: Result<Outcome, String>) -> Result<RunReport, EngineError> {
-        let Outcome { mut results, mut shown, changes } = match outcome {
+        let Outcome { mut results, mut shown, changes, .. } = match outcome {
             Ok(done) => done,
             Err(message) => {
                 record.status = RunStatus::Failed;
@@ -462,10 +499,11 @@ impl<'a> Runner<'a> {
             self.write_manager_keys(record, &pending_keys);
         }
         self.timed(&mut clock, |t| &mut t.apply_s);
-        // A delta token moves on only when every change it covers was applied.
-        if record.status == RunStatus::Done && !self.request.simulate {
-            if let Some(token) = next_token {
-                outcome.changes.delta_token = Some(Some(token));
+        // A delta token moves on when every change it covers was applied, or failed for a user
+        // the next round can read again by id.
+        if !self.request.simulate {
+            if let (Some(token), Some(retry)) = (next_token, outcome.retry.take()) {
+                outcome.changes.delta_token = Some(Some(DeltaState { token, retry }.encode()));
             }
         }
         Ok(outcome)
@@ -532,13 +570,18 @@ impl<'a> Runner<'a> {
                 .map(|l| (l, Vec::new(), Scope::Partial, true, None))
             }
             Mode::Incremental => {
-                let mut token = self.engine.store.delta_token(&self.connector.id).map_err(|e| e.to_string())?;
-                if token.is_some() {
+                let stored = self.engine.store.delta_token(&self.connector.id).map_err(|e| e.to_string())?;
+                let mut state = stored.map(DeltaState::decode);
+                if state.is_some() {
                     if let Some(why) = self.full_reconcile_due(record).map_err(|e| e.to_string())? {
                         record.notes.push(format!("a periodic full reconcile: {why}"));
-                        token = None;
+                        state = None;
                     }
                 }
+                let (token, retry) = match state {
+                    Some(s) => (Some(s.token), s.retry),
+                    None => (None, Vec::new()),
+                };
                 match source.delta(token.as_deref()) {
                     Err(SourceError::DeltaExpired(why)) => {
                         record.notes.push(format!("{why}; ran a full round instead"));
@@ -550,6 +593,12 @@ impl<'a> Runner<'a> {
                     }
                     other => other.map(round),
                 }
+                .and_then(|mut r| {
+                    if r.2 == Scope::Partial && !retry.is_empty() {
+                        retry_failed(source.as_mut(), &mut r, retry, record)?;
+                    }
+                    Ok(r)
+                })
             }
         }
         .map_err(|e| format!("source: {e}"))?;
@@ -747,7 +796,8 @@ impl<'a> Runner<'a> {
         } else {
             changes.managed_groups = Some(plan.managed_groups);
         }
-        Outcome { results, shown, changes }
+        let retry = retry_list(record.status, &shown, group_errors.is_empty());
+        Outcome { results, shown, changes, retry }
     }
 }
 
@@ -758,6 +808,23 @@ pub(super) struct Outcome {
     results: Vec<UserResult>,
     shown: Vec<UserResult>,
     changes: StateChanges,
+    /// When the run's delta token may move on: the source ids to read again next round.
+    retry: Option<Vec<String>>,
+}
+
+/// Whether a finished apply lets the delta token move on, and which users the next round reads
+/// again: all applied (none), or only users failed that are known by source id. Anything else
+/// (a hold, a cancel, a failed group, a failure without an id) keeps the old token.
+fn retry_list(status: RunStatus, shown: &[UserResult], groups_ok: bool) -> Option<Vec<String>> {
+    match status {
+        RunStatus::Done => Some(Vec::new()),
+        RunStatus::PartiallyFailed if groups_ok => {
+            let failed: Vec<&UserResult> = shown.iter().filter(|r| r.error.is_some()).collect();
+            let ids: Vec<String> = failed.iter().filter_map(|r| r.idp_id.clone()).collect();
+            (!failed.is_empty() && ids.len() == failed.len()).then_some(ids)
+        }
+        _ => None,
+    }
 }
 
 fn check_capabilities(engine: &Shared, config: &Config, connector: &ConnectorConfig) -> Result<(), EngineError> {

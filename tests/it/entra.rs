@@ -44,21 +44,22 @@ fn a_tenant_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() 
     assert_eq!(u15.groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 15"]);
     assert_eq!(h.user("user5").value(&"property:manager".parse().unwrap()), None);
 
-    // The request floor: ⌈2000/999⌉ user pages, one groups-delta page with every membership, one
-    // token, ⌈2000/20⌉ photo-metadata batches and the 100 photos.
-    assert_eq!(g.count(USERS), 3);
+    // The request floor: ⌈2000/100⌉ user pages (the mapping reads the manager, and Graph serves
+    // `$expand` 100 users a page), one groups-delta page with every membership, one token,
+    // ⌈2000/20⌉ photo-metadata batches and the 100 photos.
+    assert_eq!(g.count(USERS), 20);
     assert_eq!(g.count("GET /v1.0/groups/delta"), 1);
     assert_eq!(g.count("GET /v1.0/groups/{id}/members"), 0, "no request per group");
     assert_eq!(g.count(TOKEN), 1, "one token for the whole run");
     assert_eq!(g.count("POST /v1.0/$batch"), 100);
-    assert_eq!(g.total_requests(), 205, "no per-user request but the photos themselves");
+    assert_eq!(g.total_requests(), 222, "no per-user request but the photos themselves");
     let select = g.state.lock().unwrap().last_user_select.clone().unwrap();
     assert_eq!(select, "accountEnabled,department,displayName,id,jobTitle,mail,userPrincipalName");
 
     g.reset_counts();
     let again = h.sync(&config);
     assert_eq!((again.writes, again.counts.unchanged, again.photo_downloads), (0, 2000, 0));
-    assert_eq!(g.count(USERS), 3);
+    assert_eq!(g.count(USERS), 20);
     assert_eq!(g.count("GET /v1.0/users/{id}/photo/$value"), 0);
 }
 
@@ -109,7 +110,7 @@ fn throttling_and_server_errors_are_waited_out_as_the_server_asks() {
     let r = h.sync(&h.config(connector(&g, json!({}))));
     assert_eq!((r.status, r.counts.created, r.counts.failed), (RunStatus::Done, 120, 0));
     assert!(started.elapsed() >= Duration::from_secs(2), "Retry-After: 1 was asked twice");
-    assert_eq!(g.count(USERS), 3, "two throttled answers, then the page");
+    assert_eq!(g.count(USERS), 4, "two throttled answers, then the two pages of 100 and 20 users");
 }
 
 #[test]
@@ -125,17 +126,18 @@ fn a_request_that_times_out_is_retried() {
 
 #[test]
 fn a_listing_that_fails_on_page_3_of_5_disables_nobody() {
-    let g = Graph::start(4100, 0);
+    // The mapping reads the manager: `$expand=manager` pages hold 100 users.
+    let g = Graph::start(500, 0);
     let h = Harness::new();
     let config = h.config(connector(&g, json!({ "source": { "groups": "none", "http": { "max_attempts": 2 } } })));
-    assert_eq!(h.sync(&config).counts.created, 4100);
+    assert_eq!(h.sync(&config).counts.created, 500);
     g.fault("/v1.0/users", Some(3), usize::MAX, graph::unavailable());
     let r = h.sync(&config);
     assert_eq!(r.status, RunStatus::PartiallyFailed);
     assert_eq!(r.counts.disabled, 0);
-    assert_eq!(h.active_usernames().len(), 4100);
+    assert_eq!(h.active_usernames().len(), 500);
     let failure = &r.failures[0];
-    assert!(failure.error.contains("the user listing stopped after 1998 users"), "{}", failure.error);
+    assert!(failure.error.contains("the user listing stopped after 200 users"), "{}", failure.error);
     assert!(failure.error.contains("entra: GET /v1.0/users: 503 ServiceUnavailable"), "{}", failure.error);
     assert!(r.notes.iter().any(|n| n.contains("incomplete")), "{:?}", r.notes);
 }
@@ -283,7 +285,11 @@ fn incremental_runs_read_only_what_changed() {
     g.rename_group(1, "Team One");
     let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
     assert_eq!(r.mode, "full");
-    assert!(r.notes.iter().any(|n| n.contains("a group was added, renamed or deleted")), "{:?}", r.notes);
+    assert!(
+        r.notes.iter().any(|n| n.contains("group 'Team 1' was renamed 'Team One', which needs every membership")),
+        "{:?}",
+        r.notes
+    );
     assert_eq!(r.status, RunStatus::Held);
     assert!(r.hold_reason.as_deref().unwrap().contains("lose group memberships"), "{:?}", r.hold_reason);
     assert_eq!(h.user("user4").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 0", "Team 1", "Team One"]);

@@ -7,6 +7,7 @@ mod cli;
 mod config_errors;
 mod daemon;
 mod entra;
+mod entra_delta;
 mod faults;
 mod file_sources;
 mod google;

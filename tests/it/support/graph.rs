@@ -75,6 +75,12 @@ pub struct State {
     pub retry_after_total: u64,
     /// Bytes of each photo (`/photo/$value`); 0 answers a short text.
     pub photo_bytes: usize,
+    /// `$batch` sub-requests received while throttling, and those answered 429.
+    pub inner_received: usize,
+    pub inner_throttled: usize,
+    /// Sub-request URLs answered 429 and not asked again with success since: look-ups a client
+    /// dropped.
+    pub unanswered: std::collections::BTreeSet<String>,
 }
 
 impl State {
@@ -337,10 +343,14 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
     if req.proxied {
         s.proxied += 1;
     }
-    let top: usize = req.param("$top").and_then(|t| t.parse().ok()).unwrap_or(100);
+    let path = key.split_once(' ').map(|(_, p)| p.to_string()).unwrap_or_default();
+    let asked: usize = req.param("$top").and_then(|t| t.parse().ok()).unwrap_or(100);
+    // With `$expand` Graph serves at most 100 users a page whatever `$top` asks: Graph's known
+    // issue 13635 ("$expand on directory objects: returns a maximum of 100 objects"), seen as
+    // `$top=999&$expand=manager` answering 100-user pages.
+    let top = if path == "/v1.0/users" && req.param("$expand").is_some() { asked.min(100) } else { asked };
     let skip: usize = req.param("$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0);
     let page = skip / top.max(1) + 1;
-    let path = key.split_once(' ').map(|(_, p)| p.to_string()).unwrap_or_default();
     if s.echo.as_ref().is_some_and(|prefix| req.path.starts_with(prefix.as_str())) {
         // Graph's error body (learn.microsoft.com/graph/errors), the message quoting the request.
         return super::http_server::echo(req, 400, |q| json!({ "error": { "code": "BadRequest", "message": q } }));
@@ -386,7 +396,7 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
             return throttled(s.throttle_seconds);
         }
     }
-    if top > 999 {
+    if asked > 999 {
         return graph_error(
             400,
             "Request_BadRequest",
@@ -514,7 +524,25 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
                     body: Vec::new(),
                     proxied: false,
                 };
+                // Graph evaluates each sub-request against its throttling limits on its own: the
+                // batch answers 200 and a throttled sub-request answers 429 with its own
+                // Retry-After (learn.microsoft.com/graph/throttling, "Throttling and batching").
+                if s.throttle_every > 0 {
+                    s.inner_received += 1;
+                    if s.inner_received % s.throttle_every == 0 {
+                        s.inner_throttled += 1;
+                        s.retry_after_total += s.throttle_seconds;
+                        s.unanswered.insert(url.to_string());
+                        let body: Value = serde_json::from_slice(&throttled(s.throttle_seconds).body).unwrap();
+                        let headers = json!({ "Retry-After": s.throttle_seconds.to_string() });
+                        responses.push(json!({ "id": r["id"], "status": 429, "headers": headers, "body": body }));
+                        continue;
+                    }
+                }
                 let answer = handle_in(s, &sub, false);
+                if answer.status != 429 {
+                    s.unanswered.remove(url);
+                }
                 let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
                 responses.push(json!({ "id": r["id"], "status": answer.status, "headers": {}, "body": body }));
             }
@@ -591,13 +619,16 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
                 Some(v) => {
                     let mut by_group: BTreeMap<String, Value> = BTreeMap::new();
                     for (_, gid, uid, added) in s.member_log.iter().filter(|(version, ..)| *version > v) {
-                        let entry =
-                            by_group.entry(gid.clone()).or_insert_with(|| json!({ "id": gid, "members@delta": [] }));
+                        // "Updated instances are represented by their id with at least the
+                        // properties that have been updated, but additional properties may be
+                        // included" (learn.microsoft.com/graph/delta-query-overview): this
+                        // emulator includes the unchanged displayName with every changed group,
+                        // the case a client must not take for a rename. A rename changes it.
+                        let name = s.groups.iter().find(|g| g.id == *gid).map(|g| g.name.clone()).unwrap_or_default();
+                        let entry = by_group
+                            .entry(gid.clone())
+                            .or_insert_with(|| json!({ "id": gid, "displayName": name, "members@delta": [] }));
                         if uid.is_empty() {
-                            // A renamed group: Graph reports its new displayName.
-                            let name =
-                                s.groups.iter().find(|g| g.id == *gid).map(|g| g.name.clone()).unwrap_or_default();
-                            entry["displayName"] = json!(name);
                             continue;
                         }
                         let mut m = user(uid);

@@ -133,9 +133,7 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
     let listing_now = users.div_ceil(EXPAND_PAGE) + shape.groups.div_ceil(PAGE) + users.div_ceil(BATCH);
     let noop_wall = results.get(1).map(|r| r.wall_s).unwrap_or(0.0);
     results.push(phase("throttled", users, listing_now + churn.photos, false, json!({ "baseline_wall_s": noop_wall })));
-    if stops(options, "throttled") {
-        return finish(shape, options, results);
-    }
+    // The last phase: its figures are added whether or not `--stop-after throttled` was given.
     let (throttled, inner, dropped, demanded) = {
         let s = graph.state.lock().unwrap();
         (s.throttled, s.inner_throttled, s.unanswered.len(), s.retry_after_total)

@@ -109,7 +109,7 @@ impl EntraConnector {
     }
 
     /// A bearer token, fetched again shortly before it expires.
-    pub(super) fn token(&mut self) -> Result<String, HttpError> {
+    pub(super) fn token(&self) -> Result<String, HttpError> {
         let key = self.token_key();
         if let Some((token, until)) =
             TOKENS.lock().unwrap_or_else(|p| p.into_inner()).as_ref().and_then(|m| m.get(&key))
@@ -160,12 +160,12 @@ impl EntraConnector {
     }
 
     /// GET with the bearer token; a 401 (token revoked or expired early) is retried once with a new one.
-    pub(super) fn get(&mut self, url: &str) -> Result<Value, HttpError> {
+    pub(super) fn get(&self, url: &str) -> Result<Value, HttpError> {
         self.get_as(url)
     }
 
     /// `get`, parsed straight into `T`.
-    pub(super) fn get_as<T: serde::de::DeserializeOwned>(&mut self, url: &str) -> Result<T, HttpError> {
+    pub(super) fn get_as<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, HttpError> {
         for attempt in 0..2 {
             let token = self.token()?;
             let req = Request::get(url.to_string())
@@ -189,7 +189,7 @@ impl EntraConnector {
     }
 
     /// Every item of a paged collection, and the error that stopped it early, if one did.
-    fn all(&mut self, first: String) -> Paged {
+    fn all(&self, first: String) -> Paged {
         let mut items = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
@@ -227,7 +227,7 @@ impl EntraConnector {
 
     /// One `$batch` request (at most 20 sub-requests, URLs relative to `/v1.0`): each answer as
     /// (status, body) by sub-request id.
-    pub(super) fn batch(&mut self, requests: Vec<Value>) -> Result<Answers, HttpError> {
+    pub(super) fn batch(&self, requests: Vec<Value>) -> Result<Answers, HttpError> {
         Ok(self.batches(vec![requests])?.pop().unwrap_or_default())
     }
 
@@ -237,7 +237,7 @@ impl EntraConnector {
     /// (learn.microsoft.com/graph/throttling, "Throttling and batching"). Those are sent again,
     /// together, after the longest wait they asked for, up to `http.max_attempts` in all; one
     /// still throttled then fails the read rather than being taken as an answer.
-    pub(super) fn batches(&mut self, all: Vec<Vec<Value>>) -> Result<Vec<Answers>, HttpError> {
+    pub(super) fn batches(&self, all: Vec<Vec<Value>>) -> Result<Vec<Answers>, HttpError> {
         let mut answers = self.batches_once(&all)?;
         let mut attempt = 1;
         loop {
@@ -297,7 +297,7 @@ impl EntraConnector {
 
     /// `batches` without the sub-request retries. A token that expired meanwhile is replaced
     /// once for the batches it failed.
-    fn batches_once(&mut self, all: &[Vec<Value>]) -> Result<Vec<Answers>, HttpError> {
+    fn batches_once(&self, all: &[Vec<Value>]) -> Result<Vec<Answers>, HttpError> {
         let url = format!("{}/v1.0/$batch", self.settings.graph_url);
         let mut token = self.token()?;
         let build = |token: &str, requests: &Vec<Value>| {
@@ -351,7 +351,7 @@ impl EntraConnector {
     /// Photo etags (`@odata.mediaEtag`) for the users, 20 per `$batch` request. A user whose
     /// photo metadata could not be read keeps `photo_etag: None` (unknown), so their avatar is
     /// left alone rather than cleared.
-    pub(super) fn photo_etags(&mut self, users: &mut [SourceUser]) -> Result<(), HttpError> {
+    pub(super) fn photo_etags(&self, users: &mut [SourceUser]) -> Result<(), HttpError> {
         // A bounded number of batches in flight and in memory at once.
         for group in users.chunks_mut(BATCH * 200) {
             let requests: Vec<Vec<Value>> = group
@@ -494,9 +494,64 @@ impl EntraConnector {
         Ok((by_user, GroupsDelta { link, names }))
     }
 
+    /// The pages of `/users` from `first` on, parsed into records, following `@odata.nextLink`;
+    /// an error ends them.
+    fn pages(&self, first: String) -> impl Iterator<Item = Result<Vec<Attributes>, HttpError>> + '_ {
+        let mut next = Some(first);
+        std::iter::from_fn(move || {
+            let url = next.take()?;
+            Some(self.get_as::<UsersPage>(&url).and_then(|page| {
+                next = page.next_link;
+                page.value.ok_or_else(|| self.bad_response(&Request::get(url), "the page has no 'value' list".into()))
+            }))
+        })
+    }
+
+    /// Hands over the users of `pages`, each with groups and (in whole batches of at least
+    /// `group` users, until the last) photo metadata. A listing that stops after some pages is
+    /// incomplete but still hands over what it read; one that stops before any fails.
+    fn take_pages(
+        &self,
+        pages: impl Iterator<Item = Result<Vec<Attributes>, HttpError>>,
+        group: usize,
+        groups: &mut GroupsByUser,
+        each: &mut dyn FnMut(SourceUser),
+    ) -> Result<Listing, SourceError> {
+        let mut listing = Listing { complete: true, ..Listing::default() };
+        let (mut read, mut handed) = (0usize, 0usize);
+        let mut pending: Vec<SourceUser> = Vec::new();
+        for page in pages {
+            let values = match page {
+                Ok(values) => values,
+                // Nothing read at all: the run fails before any write.
+                Err(e) if read == 0 => return Err(unreadable(e)),
+                Err(e) => {
+                    listing.complete = false;
+                    listing.row_errors.push(RowError {
+                        idp_id: None,
+                        location: format!("entra: GET {}", e.endpoint),
+                        message: format!("the user listing stopped after {read} users: {e}"),
+                    });
+                    break;
+                }
+            };
+            pending.extend(values.into_iter().filter_map(source_record));
+            read = pending.len() + handed;
+            if pending.len() >= group.max(1) {
+                // Whole photo batches only, until the last page: ⌈users/20⌉ batches in all.
+                let ready = pending.len() - pending.len() % BATCH;
+                let users: Vec<SourceUser> = pending.drain(..ready).collect();
+                handed += self.hand_over(users, groups, each).map_err(unreadable)?;
+            }
+        }
+        handed += self.hand_over(pending, groups, each).map_err(unreadable)?;
+        debug_assert_eq!(handed, read);
+        Ok(listing)
+    }
+
     /// Completes users with their photo metadata and groups, and hands them over.
     fn hand_over(
-        &mut self,
+        &self,
         mut users: Vec<SourceUser>,
         groups: &mut GroupsByUser,
         each: &mut dyn FnMut(SourceUser),
@@ -525,6 +580,17 @@ fn permission_hint(endpoint: &str) -> &'static str {
 
 /// Graph's limit of requests per `$batch`.
 pub(super) const BATCH: usize = 20;
+
+/// Pages the listing thread may read ahead of the photo look-ups (each at most 999 records).
+const PAGES_AHEAD: usize = 4;
+
+/// Users whose photo metadata is looked up together: 100 batches, so that sub-requests
+/// throttled anywhere among them wait out one `Retry-After` together.
+const PHOTO_GROUP: usize = 100 * BATCH;
+
+pub(super) fn unreadable(e: HttpError) -> SourceError {
+    SourceError::Unreadable(e.to_string())
+}
 
 /// Where a throttled sub-request's `Retry-After` is kept in its answer's body.
 const RETRY_AFTER: &str = "@usersync.retryAfter";
@@ -624,45 +690,28 @@ impl Connector for EntraConnector {
     }
 
     /// Memberships first (they must be complete or not used: a missing page would strip real
-    /// memberships), then the users a page at a time, each page's photo metadata with it.
+    /// memberships), then the users a page at a time. With photos, pages are read on a thread
+    /// of their own, a few pages ahead, while the photo metadata of those read already is looked
+    /// up here: the listing does not wait for photo batches, nor they for it.
     fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
-        let unreadable = |e: HttpError| SourceError::Unreadable(e.to_string());
         let (mut groups, _) = self.memberships().map_err(unreadable)?;
-        let mut listing = Listing { complete: true, ..Listing::default() };
-        let (mut read, mut handed) = (0usize, 0usize);
-        let mut pending: Vec<SourceUser> = Vec::new();
-        let mut next = Some(self.users_url());
-        while let Some(url) = next.take() {
-            let page = self.get_as::<UsersPage>(&url).and_then(|page| {
-                next = page.next_link;
-                page.value
-                    .ok_or_else(|| self.bad_response(&Request::get(url.clone()), "the page has no 'value' list".into()))
-            });
-            let values = match page {
-                Ok(values) => values,
-                // Nothing read at all: the run fails before any write.
-                Err(e) if read == 0 => return Err(unreadable(e)),
-                Err(e) => {
-                    listing.complete = false;
-                    listing.row_errors.push(RowError {
-                        idp_id: None,
-                        location: format!("entra: GET {}", e.endpoint),
-                        message: format!("the user listing stopped after {read} users: {e}"),
-                    });
-                    break;
-                }
-            };
-            pending.extend(values.into_iter().filter_map(source_record));
-            read = pending.len() + handed;
-            // Whole photo batches only, until the last page: ⌈users/20⌉ batches in all.
-            let ready = if next.is_some() { pending.len() - pending.len() % BATCH } else { pending.len() };
-            let users: Vec<SourceUser> = pending.drain(..ready).collect();
-            handed += self.hand_over(users, &mut groups, each).map_err(unreadable)?;
+        let this = &*self;
+        let first = this.users_url();
+        if !this.photos {
+            return this.take_pages(this.pages(first), 0, &mut groups, each);
         }
-        // A listing that stopped early still hands over what it read.
-        handed += self.hand_over(std::mem::take(&mut pending), &mut groups, each).map_err(unreadable)?;
-        debug_assert_eq!(handed, read);
-        Ok(listing)
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(PAGES_AHEAD);
+            scope.spawn(move || {
+                for page in this.pages(first) {
+                    // The consumer stopped (it failed): so does the listing.
+                    if tx.send(page).is_err() {
+                        break;
+                    }
+                }
+            });
+            this.take_pages(rx.into_iter(), PHOTO_GROUP, &mut groups, each)
+        })
     }
 
     /// `/users/{id}/photo/$value`; 404 means no photo.

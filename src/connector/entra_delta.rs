@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::entra::{expired, source_user, EntraConnector, GroupNames, GroupsDelta, BATCH};
+use super::entra::{expired, source_user, unreadable, EntraConnector, GroupNames, GroupsDelta, BATCH};
 use super::http::HttpError;
 use super::{DeltaListing, Listing, SourceError};
 use crate::config::GroupMembership;
@@ -37,10 +37,6 @@ enum GroupChanges {
     Members(BTreeSet<String>),
     /// A change that needs every membership read again, and why.
     Everything(String),
-}
-
-fn unreadable(e: HttpError) -> SourceError {
-    SourceError::Unreadable(e.to_string())
 }
 
 impl EntraConnector {

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::delta_state::DeltaState;
 use super::apply::{apply_guarded, prefetch_photos, tally, wants_photo, worth_keeping, Batch};
+use super::delta_state::DeltaState;
 use super::lease::{self, Keeper};
 use super::mapper::Mapper;
 use super::{

@@ -5,12 +5,12 @@
 //! groups (`memberOf`), 10 users per `$batch`. A group that was added, renamed or deleted makes
 //! the round a full one: its members' group lists cannot be known from the delta alone.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::entra::{expired, source_user, unreadable, EntraConnector, GroupNames, GroupsDelta, BATCH};
+use super::entra::{expired, source_user, unreadable, Answers, EntraConnector, GroupNames, GroupsDelta, BATCH};
 use super::http::HttpError;
 use super::{DeltaListing, Listing, SourceError};
 use crate::config::GroupMembership;
@@ -337,8 +337,12 @@ impl EntraConnector {
         removed: &[String],
     ) -> Result<Vec<SourceUser>, SourceError> {
         let known: BTreeSet<String> = users.iter().map(|u| u.id.clone()).collect();
-        let records: Vec<String> =
-            membership_changed.iter().filter(|id| !known.contains(*id) && !removed.contains(id)).cloned().collect();
+        let removed: HashSet<&str> = removed.iter().map(String::as_str).collect();
+        let records: BTreeSet<String> = membership_changed
+            .iter()
+            .filter(|id| !known.contains(*id) && !removed.contains(id.as_str()))
+            .cloned()
+            .collect();
         let groups_enabled = self.groups_enabled();
         if !groups_enabled && records.is_empty() {
             return Ok(users);
@@ -352,21 +356,28 @@ impl EntraConnector {
         let mut groups: HashMap<String, Vec<String>> = HashMap::new();
         let mut fetched: Vec<SourceUser> = Vec::new();
         let everyone: Vec<String> = known.iter().cloned().chain(records.iter().cloned()).collect();
-        // Two sub-requests for a user whose record is needed, one otherwise: 10 users a batch.
-        for chunk in everyone.chunks(BATCH / 2) {
-            let mut requests = Vec::new();
-            for id in chunk {
-                let url = format!("/users/{id}/{member_of}?$select=id,displayName");
-                if groups_enabled {
-                    requests.push(json!({ "id": format!("g{id}"), "method": "GET", "url": url }));
-                }
-                if records.contains(id) {
-                    let url = select.replacen("{id}", id, 1);
-                    requests.push(json!({ "id": format!("u{id}"), "method": "GET", "url": url }));
-                }
-            }
-            let answers = self.batch(requests).map_err(unreadable)?;
-            for id in chunk {
+        // Two sub-requests for a user whose record is needed, one otherwise: 10 users a batch,
+        // `http.concurrency` batches in flight, a bounded number of them in memory at once.
+        for group in everyone.chunks(BATCH / 2 * 200) {
+            let requests: Vec<Vec<Value>> = group
+                .chunks(BATCH / 2)
+                .map(|chunk| {
+                    let mut requests = Vec::new();
+                    for id in chunk {
+                        let url = format!("/users/{id}/{member_of}?$select=id,displayName");
+                        if groups_enabled {
+                            requests.push(json!({ "id": format!("g{id}"), "method": "GET", "url": url }));
+                        }
+                        if records.contains(id) {
+                            let url = select.replacen("{id}", id, 1);
+                            requests.push(json!({ "id": format!("u{id}"), "method": "GET", "url": url }));
+                        }
+                    }
+                    requests
+                })
+                .collect();
+            let answers: Answers = self.batches(requests).map_err(unreadable)?.into_iter().flatten().collect();
+            for id in group {
                 if !groups_enabled {
                     groups.insert(id.clone(), Vec::new());
                 } else {

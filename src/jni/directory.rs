@@ -13,26 +13,26 @@ use crate::directory::{Capabilities, DirError, Directory, NewUser};
 use crate::model::{DirectoryUser, Target};
 
 pub(crate) struct JavaDirectory {
-    adapter: Global<JObject<'static>>,
+    adapter: super::upcall::Adapter,
     serial: Mutex<()>,
 }
 
 impl JavaDirectory {
     pub fn new(adapter: Global<JObject<'static>>) -> Self {
-        JavaDirectory { adapter, serial: Mutex::new(()) }
+        JavaDirectory { adapter: super::upcall::Adapter::new(adapter, "the Java directory"), serial: Mutex::new(()) }
     }
 
     /// One upcall. `Ok(text)` for status 0; the other statuses and any exception are errors.
-    fn invoke(&self, op: &str, args: [Option<&str>; 5]) -> Result<String, DirError> {
+    fn invoke(&self, op: &'static str, args: [Option<&str>; 5]) -> Result<String, DirError> {
         let _serial = self.serial.lock().unwrap_or_else(|p| p.into_inner());
-        decode(&super::upcall::invoke(&self.adapter, "the Java directory", op, args).map_err(DirError::Failed)?)
+        decode(&self.adapter.invoke(op, args).map_err(DirError::Failed)?)
     }
 
-    fn unit(&self, op: &str, args: [Option<&str>; 5]) -> Result<(), DirError> {
+    fn unit(&self, op: &'static str, args: [Option<&str>; 5]) -> Result<(), DirError> {
         self.invoke(op, args).map(|_| ())
     }
 
-    fn json<T: serde::de::DeserializeOwned>(&self, op: &str) -> Result<T, DirError> {
+    fn json<T: serde::de::DeserializeOwned>(&self, op: &'static str) -> Result<T, DirError> {
         let text = self.invoke(op, [None; 5])?;
         serde_json::from_str(&text)
             .map_err(|e| DirError::Failed(format!("{op}: the Java directory's JSON is invalid: {e}")))

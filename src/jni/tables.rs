@@ -11,16 +11,16 @@ use crate::store::tables::{Doc, Scan, Tables, Write};
 use crate::store::StoreError;
 
 pub(crate) struct JavaTables {
-    adapter: Global<JObject<'static>>,
+    adapter: super::upcall::Adapter,
 }
 
 impl JavaTables {
     pub fn new(adapter: Global<JObject<'static>>) -> Self {
-        JavaTables { adapter }
+        JavaTables { adapter: super::upcall::Adapter::new(adapter, "the Java state tables") }
     }
 
-    fn invoke(&self, op: &str, args: [Option<&str>; 5]) -> Result<String, StoreError> {
-        let answer = super::upcall::invoke(&self.adapter, "the Java state tables", op, args).map_err(StoreError)?;
+    fn invoke(&self, op: &'static str, args: [Option<&str>; 5]) -> Result<String, StoreError> {
+        let answer = self.adapter.invoke(op, args).map_err(StoreError)?;
         match answer.split_at_checked(1) {
             Some(("0", rest)) => Ok(rest.to_string()),
             Some((_, rest)) => Err(StoreError(rest.to_string())),

@@ -27,6 +27,8 @@ class InMemoryDirectory implements Directory {
     }
 
     private final Map<String, User> users = new TreeMap<>();
+    /** Users by username, case-insensitive: creations check names in a tenant of 100,000. */
+    private final Map<String, User> byName = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
     private final Set<String> groups = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
     private int nextKey;
     private String lock;
@@ -38,7 +40,13 @@ class InMemoryDirectory implements Directory {
     final Map<String, byte[]> avatars = new TreeMap<>();
 
     synchronized User find(String username) {
-        return users.values().stream().filter(u -> u.username.equalsIgnoreCase(username)).findFirst().orElse(null);
+        return byName.get(username);
+    }
+
+    @Override
+    public synchronized DirectoryUser findUser(String username) {
+        User u = find(username);
+        return u == null ? null : snapshot(List.of(u)).get(0);
     }
 
     synchronized int count(boolean activeOnly) {
@@ -132,6 +140,7 @@ class InMemoryDirectory implements Directory {
                 u.values.put("email", email);
             }
             users.put(key, u);
+            byName.put(username, u);
             return key;
         }
     }
@@ -148,7 +157,10 @@ class InMemoryDirectory implements Directory {
 
     @Override
     public synchronized void rename(String key, String newUsername) {
-        byKey(key).username = newUsername;
+        User u = byKey(key);
+        byName.remove(u.username);
+        u.username = newUsername;
+        byName.put(newUsername, u);
     }
 
     @Override
@@ -158,14 +170,16 @@ class InMemoryDirectory implements Directory {
 
     @Override
     public synchronized void deleteUser(String key) {
-        byKey(key);
+        byName.remove(byKey(key).username);
         users.remove(key);
     }
 
     @Override
     public synchronized String anonymise(String key) {
         User u = byKey(key);
+        byName.remove(u.username);
         u.username = "anonymised-" + key;
+        byName.put(u.username, u);
         u.values.clear();
         u.values.put("display_name", "Anonymised user");
         u.active = false;

@@ -74,6 +74,14 @@ pub struct NewUser {
     pub external_id: String,
 }
 
+/// One write of `Directory::write_fields`: `set_field`, `add_membership` or `remove_membership`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldWrite<'a> {
+    Set(&'a Target, Option<&'a str>),
+    AddGroup(&'a str),
+    RemoveGroup(&'a str),
+}
+
 pub trait Directory: Send + Sync {
     /// What this directory can hold. A host that cannot say (an exception, a null) fails the
     /// run with its reason, rather than being taken for a directory that holds nothing.
@@ -117,6 +125,19 @@ pub trait Directory: Send + Sync {
     fn remove_membership(&self, key: &str, group: &str) -> Result<(), DirError>;
     fn create_group(&self, name: &str) -> Result<(), DirError>;
     fn set_avatar(&self, key: &str, image: &[u8]) -> Result<(), DirError>;
+    /// Several field and membership writes to one user, in order, with one result each, as if
+    /// each were its own call. A directory behind a costly crossing (the Java shim) answers
+    /// them in one; the default makes one call each.
+    fn write_fields(&self, key: &str, writes: &[FieldWrite<'_>]) -> Vec<Result<(), DirError>> {
+        writes
+            .iter()
+            .map(|w| match w {
+                FieldWrite::Set(target, value) => self.set_field(key, target, *value),
+                FieldWrite::AddGroup(group) => self.add_membership(key, group),
+                FieldWrite::RemoveGroup(group) => self.remove_membership(key, group),
+            })
+            .collect()
+    }
     /// The writes until `end_batch` may be committed together (a database transaction). A
     /// directory that writes each change at once keeps these defaults. A batch holds at most a few
     /// hundred users' writes; one that is never ended (a crash) loses only those, which the next

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::connector;
-use crate::directory::{DirError, Directory, NewUser};
+use crate::directory::{DirError, Directory, FieldWrite, NewUser};
 use crate::model::{Identity, Target};
 use crate::reconcile::{Disposition, Op, UserPlan};
 use crate::store::{Counts, OpResult, UserResult};
@@ -59,6 +59,16 @@ pub type PhotoSource<'a> = dyn FnMut(&str) -> Result<Option<Vec<u8>>, String> + 
 
 /// Runs one user's operations. With `simulate`, every operation counts as done and nothing is
 /// written; the result is what the real run would report.
+/// The op as a `write_fields` write, if it is one (core fields go through `update_core`).
+fn field_write(op: &Op) -> Option<FieldWrite<'_>> {
+    match op {
+        Op::Set { target, after, .. } if !target.is_core() => Some(FieldWrite::Set(target, after.as_deref())),
+        Op::AddGroup { group } => Some(FieldWrite::AddGroup(group)),
+        Op::RemoveGroup { group, .. } => Some(FieldWrite::RemoveGroup(group)),
+        _ => None,
+    }
+}
+
 pub fn apply_user(
     dir: &dyn Directory,
     plan: UserPlan,
@@ -84,8 +94,11 @@ pub fn apply_user(
         })
         .collect();
     let mut core_result: Option<Option<String>> = None;
+    // Results of field and membership writes sent ahead together (`Directory::write_fields`),
+    // taken in order by the ops they belong to.
+    let mut written: std::collections::VecDeque<Result<(), DirError>> = Default::default();
 
-    for op in &plan.ops {
+    for (i, op) in plan.ops.iter().enumerate() {
         if let Some(why) = &blocked {
             results.push(OpResult { op: op.clone(), error: Some(format!("not attempted: {why}")) });
             continue;
@@ -118,11 +131,20 @@ pub fn apply_user(
                         r.map_err(|e| DirError::Failed(e.to_string()))
                     }
                 },
-                Op::Set { target, after, .. } => dir.set_field(&k, target, after.as_deref()),
+                Op::Set { .. } | Op::AddGroup { .. } | Op::RemoveGroup { .. } => {
+                    if written.is_empty() {
+                        // This op and the field writes right after it, in one call: they need
+                        // nothing from each other, and a failure of one stops none of the others.
+                        let run: Vec<FieldWrite> = plan.ops[i..].iter().map_while(field_write).collect();
+                        let mut results = dir.write_fields(&k, &run);
+                        // Exactly one result per write, whatever the directory answered.
+                        results.resize_with(run.len(), || Err(DirError::Failed("the directory gave no result".into())));
+                        written.extend(results);
+                    }
+                    written.pop_front().unwrap_or_else(|| Err(DirError::Failed("the directory gave no result".into())))
+                }
                 Op::Reactivate { .. } => dir.set_active(&k, true),
                 Op::Disable { .. } => dir.set_active(&k, false),
-                Op::AddGroup { group } => dir.add_membership(&k, group),
-                Op::RemoveGroup { group, .. } => dir.remove_membership(&k, group),
                 Op::Delete { .. } => dir.delete_user(&k),
                 Op::Anonymise { .. } => dir.anonymise(&k).map(|placeholder| username = placeholder),
                 Op::SetAvatar { etag: None } => dir.set_avatar(&k, &[]),

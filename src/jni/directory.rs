@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use jni::objects::JObject;
 use jni::refs::Global;
 
-use crate::directory::{Capabilities, DirError, Directory, NewUser};
+use crate::directory::{Capabilities, DirError, Directory, FieldWrite, NewUser};
 use crate::model::{DirectoryUser, Target};
 
 pub(crate) struct JavaDirectory {
@@ -151,6 +151,41 @@ impl Directory for JavaDirectory {
         self.unit("remove_membership", [Some(key), Some(group), None, None, None])
     }
 
+    /// One upcall for all the writes: a line each, `S`et (or `C`lear) a target, `A`dd or
+    /// `R`emove a group, fields escaped; the adapter answers a line each, `0` or the status digit
+    /// and message of that write's failure (`DirectoryAdapter.writeFields`).
+    fn write_fields(&self, key: &str, writes: &[FieldWrite<'_>]) -> Vec<Result<(), DirError>> {
+        let mut lines = String::new();
+        for w in writes {
+            let (kind, name, value) = match w {
+                FieldWrite::Set(target, Some(v)) => ('S', target.to_string(), Some(*v)),
+                FieldWrite::Set(target, None) => ('C', target.to_string(), None),
+                FieldWrite::AddGroup(g) => ('A', g.to_string(), None),
+                FieldWrite::RemoveGroup(g) => ('R', g.to_string(), None),
+            };
+            lines.push(kind);
+            lines.push('\t');
+            escape_into(&mut lines, &name);
+            if let Some(v) = value {
+                lines.push('\t');
+                escape_into(&mut lines, v);
+            }
+            lines.push('\n');
+        }
+        match self.invoke("write_fields", [Some(key), Some(&lines), None, None, None]) {
+            Ok(answer) => {
+                let mut results: Vec<Result<(), DirError>> =
+                    answer.lines().take(writes.len()).map(|line| decode(&unescape(line)).map(|_| ())).collect();
+                results.resize_with(writes.len(), || {
+                    Err(DirError::Failed("write_fields: the Java directory answered fewer results than writes".into()))
+                });
+                results
+            }
+            // The call as a whole failed: so did every write in it.
+            Err(e) => writes.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+
     fn create_group(&self, name: &str) -> Result<(), DirError> {
         self.unit("create_group", [Some(name), None, None, None, None])
     }
@@ -169,5 +204,54 @@ impl Directory for JavaDirectory {
 
     fn unlock(&self, name: &str) -> Result<(), DirError> {
         self.unit("unlock", [Some(name), None, None, None, None])
+    }
+}
+
+/// Writes `s` with backslash, tab, newline and carriage return escaped, so that fields and
+/// lines of `write_fields` stay apart whatever a value holds.
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// The reverse of `escape_into`.
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_fields_come_back_as_they_were() {
+        for s in ["plain", "tab\there", "two\nlines\r\n", "back\\slash\\t", "", "\\"] {
+            let mut e = String::new();
+            escape_into(&mut e, s);
+            assert!(!e.contains('\t') && !e.contains('\n') && !e.contains('\r'), "{e:?}");
+            assert_eq!(unescape(&e), s);
+        }
     }
 }

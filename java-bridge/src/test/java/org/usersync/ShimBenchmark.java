@@ -79,7 +79,7 @@ public final class ShimBenchmark {
         long fromRust = Long.MAX_VALUE;
         long fromJava = Long.MAX_VALUE;
         int sink = 0;
-        for (int round = 0; round < 3; round++) {
+        for (int round = 0; round < 5; round++) {
             fromRust = Math.min(fromRust, NativeEngine.timeDirectoryCalls(adapter, "find_user", "nobody", calls));
             long t = System.nanoTime();
             for (int i = 0; i < calls; i++) {
@@ -90,7 +90,7 @@ public final class ShimBenchmark {
         double crossingUs = (fromRust - fromJava) / 1e3 / calls;
         System.out.printf("crossing: %d find_user calls: from Rust %.3f us/call, from Java %.3f us/call, "
                 + "crossing %.3f us/call (answer bytes %d)%n", calls, fromRust / 1e3 / calls, fromJava / 1e3 / calls,
-                crossingUs, sink / (3 * calls));
+                crossingUs, sink / (5 * calls));
 
         Path tmp = Files.createTempDirectory("usersync-shim-bench");
         try {
@@ -105,18 +105,20 @@ public final class ShimBenchmark {
                 for (String phase : new String[] {"full", "noop"}) {
                     dirCalls.set(0);
                     dirNanos.set(0);
+                    DirectoryAdapter.CROSSINGS.reset();
                     double cpu = processCpuSeconds();
                     long t = System.nanoTime();
                     String report = engine.sync();
                     double wall = (System.nanoTime() - t) / 1e9;
                     cpu = processCpuSeconds() - cpu;
                     long n = dirCalls.get();
+                    long crossings = DirectoryAdapter.CROSSINGS.sum();
                     double inside = dirNanos.get() / 1e9;
-                    double crossing = n * crossingUs / 1e6;
-                    System.out.printf("sync %s: %d users, wall %.2f s, process CPU %.2f s, %d directory calls, "
-                            + "%.2f s inside the Java directory, crossing about %.2f s (%.1f%% of wall), status %s%n",
-                            phase, users, wall, cpu, n, inside, crossing, wall > 0 ? 100 * crossing / wall : 0,
-                            status(report));
+                    double crossing = crossings * crossingUs / 1e6;
+                    System.out.printf("sync %s: %d users, wall %.2f s, process CPU %.2f s, %d directory operations "
+                            + "in %d crossings, %.2f s inside the Java directory, crossing about %.2f s (%.1f%% of "
+                            + "wall), status %s%n", phase, users, wall, cpu, n, crossings, inside, crossing,
+                            wall > 0 ? 100 * crossing / wall : 0, status(report));
                 }
             }
         } finally {

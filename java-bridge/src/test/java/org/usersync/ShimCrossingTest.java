@@ -4,8 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The timed crossing the shim's benchmark measures: real upcalls, their answers, their faults. */
 class ShimCrossingTest {
@@ -49,5 +52,40 @@ class ShimCrossingTest {
         IllegalArgumentException writes = assertThrows(IllegalArgumentException.class,
                 () -> NativeEngine.timeDirectoryCalls(new DirectoryAdapter(dir), "create_user", "x", 1));
         assertTrue(writes.getMessage().contains("not a read-only operation"), writes.getMessage());
+    }
+
+    @TempDir
+    Path tmp;
+
+    /** Refuses one value, as a host refuses a field it cannot store. */
+    static final class RefusesMilan extends InMemoryDirectory {
+        final AtomicInteger fieldWrites = new AtomicInteger();
+
+        @Override
+        public synchronized void setField(String key, String target, String value) {
+            fieldWrites.incrementAndGet();
+            if ("Milan".equals(value)) {
+                throw new DirectoryException(DirectoryException.Kind.UNSUPPORTED, "no office\tin\nMilan");
+            }
+            super.setField(key, target, value);
+        }
+    }
+
+    @Test
+    void aUsersFieldWritesCrossTogetherAndEachKeepsItsOwnResult() throws IOException {
+        RefusesMilan dir = new RefusesMilan();
+        try (Engine engine = new Engine(tmp.resolve("state.db"),
+                EngineTest.read(EngineTest.QUICKSTART.resolve("config.json")), EngineTest.QUICKSTART, dir)) {
+            String report = engine.sync();
+            // Bruno's office is refused, with its message (tab and line break intact in the
+            // result), and only that write: his other fields and groups are in.
+            assertTrue(report.contains("no office\\tin\\nMilan"), report);
+            InMemoryDirectory.User bruno = dir.find("bruno.bianchi");
+            assertEquals("Engineering", bruno.values.get("profile:department"));
+            assertEquals("Staff Engineer", bruno.values.get("profile:position"));
+            assertTrue(bruno.groups.contains("staff-engineering"), bruno.groups.toString());
+            assertEquals(null, bruno.values.get("profile:location"));
+            assertTrue(dir.fieldWrites.get() > 10, "every field went through setField: " + dir.fieldWrites.get());
+        }
     }
 }

@@ -43,6 +43,10 @@ impl Attributes {
         Attributes::default()
     }
 
+    pub fn with_capacity(n: usize) -> Self {
+        Attributes(Vec::with_capacity(n))
+    }
+
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0.iter().find(|(k, _)| k.len() == name.len() && **k == *name).map(|(_, v)| v)
     }

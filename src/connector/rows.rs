@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Listing, RowError, SourceError};
 use crate::config::FileSource;
-use crate::model::SourceUser;
+use crate::model::{Attributes, SourceUser};
 
 /// Column positions resolved once from the header.
 pub(super) struct Columns {
@@ -154,10 +154,11 @@ impl<'a> RowSink<'a> {
             self.fail(Some(id), location, format!("has {} fields, the header has {}", cells.len(), cols.names.len()));
             return;
         }
-        let mut attributes = Map::new();
+        // Straight into the record's attribute vector: no map per row to build and convert.
+        let mut attributes = Attributes::with_capacity(cells.len());
         let mut cell_error = None;
         for (i, cell) in cells.into_iter().enumerate() {
-            let name = cols.name(i).to_string();
+            let name = cols.name(i);
             match cell {
                 Ok(text) => {
                     let value = if cols.lists[i] {
@@ -172,7 +173,7 @@ impl<'a> RowSink<'a> {
                     }
                 }
                 Err(why) => {
-                    cell_error.get_or_insert((name, why));
+                    cell_error.get_or_insert((name.to_string(), why));
                 }
             }
         }
@@ -201,7 +202,7 @@ impl<'a> RowSink<'a> {
         self.first_seen.insert(id.clone(), location.clone());
         self.listing.users.push(SourceUser {
             id,
-            attributes: attributes.into(),
+            attributes,
             active,
             groups,
             manager,
@@ -220,7 +221,7 @@ impl<'a> RowSink<'a> {
     }
 }
 
-fn cell_text(attributes: &Map<String, Value>, name: &str) -> String {
+fn cell_text(attributes: &Attributes, name: &str) -> String {
     attributes.get(name).and_then(Value::as_str).unwrap_or_default().trim().to_string()
 }
 

@@ -1,7 +1,7 @@
 //! The embedded local directory: a SQLite file that stands in for the application when no
 //! Atlassian host is present (the CLI, tests, and the quick start).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -46,13 +46,13 @@ CREATE TABLE IF NOT EXISTS fields (
     target TEXT NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (user_id, target)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS memberships (
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     group_name TEXT NOT NULL REFERENCES groups(name) ON DELETE CASCADE,
     PRIMARY KEY (user_id, group_name)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS avatars (
     user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
     image BLOB NOT NULL
@@ -416,10 +416,13 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
         Which::Username(v) | Which::ExternalId(v) => vec![v],
         Which::Ids(ids) => vec![ids],
     };
-    let mut users: BTreeMap<i64, DirectoryUser> = BTreeMap::new();
+    // Users in id order, found again by binary search: no map of 100,000 entries to build, and
+    // no copy of every user out of one at the end.
+    let mut ids: Vec<i64> = Vec::new();
+    let mut users: Vec<DirectoryUser> = Vec::new();
     let mut stmt = c
         .prepare(&format!(
-            "SELECT id, username, display_name, email, active, external_id, created_ms, last_login_ms FROM users{user_filter}"
+            "SELECT id, username, display_name, email, active, external_id, created_ms, last_login_ms FROM users{user_filter} ORDER BY id"
         ))
         .map_err(failed)?;
     let rows = stmt
@@ -446,28 +449,37 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
         .map_err(failed)?;
     for row in rows {
         let (id, user) = row.map_err(failed)?;
-        users.insert(id, user);
+        ids.push(id);
+        users.push(user);
     }
+    let position = |id: i64| ids.binary_search(&id).ok();
+    // A directory holds a handful of distinct targets: each is parsed once, not once per value.
+    let mut targets: HashMap<String, Option<Target>> = HashMap::new();
     let mut stmt = c.prepare(&format!("SELECT user_id, target, value FROM fields{id_filter}")).map_err(failed)?;
-    let rows = stmt
-        .query_map(params.as_slice(), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
-        .map_err(failed)?;
-    for row in rows {
-        let (id, target, value) = row.map_err(failed)?;
-        if let (Some(u), Ok(t)) = (users.get_mut(&id), target.parse::<Target>()) {
-            u.values.insert(t, value);
+    let mut rows = stmt.query(params.as_slice()).map_err(failed)?;
+    while let Some(r) = rows.next().map_err(failed)? {
+        let Some(i) = position(r.get(0).map_err(failed)?) else { continue };
+        let name = r.get_ref(1).and_then(|v| v.as_str().map_err(Into::into)).map_err(failed)?;
+        let target = match targets.get(name) {
+            Some(t) => t.clone(),
+            None => {
+                let t = name.parse::<Target>().ok();
+                targets.insert(name.to_string(), t.clone());
+                t
+            }
+        };
+        if let Some(t) = target {
+            users[i].values.insert(t, r.get(2).map_err(failed)?);
         }
     }
     let mut stmt = c.prepare(&format!("SELECT user_id, group_name FROM memberships{id_filter}")).map_err(failed)?;
-    let rows =
-        stmt.query_map(params.as_slice(), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).map_err(failed)?;
-    for row in rows {
-        let (id, group) = row.map_err(failed)?;
-        if let Some(u) = users.get_mut(&id) {
-            u.groups.insert(group);
+    let mut rows = stmt.query(params.as_slice()).map_err(failed)?;
+    while let Some(r) = rows.next().map_err(failed)? {
+        if let Some(i) = position(r.get(0).map_err(failed)?) {
+            users[i].groups.insert(r.get(1).map_err(failed)?);
         }
     }
-    Ok(users.into_values().collect())
+    Ok(users)
 }
 
 fn now_ms() -> i64 {

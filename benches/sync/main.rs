@@ -20,7 +20,7 @@ use tenant::Shape;
 
 const USAGE: &str = "usage: cargo bench --bench sync -- [--users N] [--groups N] [--memberships N] [--latency-ms N]
                      [--concurrency N] [--retry-after-s N] [--json] [--stop-after PHASE] [--sweep]
-  --users         source users, 1000 to 200000 (default 10000)
+  --users         source users, 1000 to 1000000 (default 10000)
   --groups        groups (default users/100)
   --memberships   group memberships (default 2 x users)
   --latency-ms    the emulator's answer latency (default 20)
@@ -68,8 +68,8 @@ fn main() {
             other => fail(&format!("unknown argument '{other}'")),
         }
     }
-    if !(1_000..=200_000).contains(&users) {
-        fail("--users must be between 1000 and 200000");
+    if !(1_000..=1_000_000).contains(&users) {
+        fail("--users must be between 1000 and 1000000");
     }
     if let Some(c) = options.concurrency {
         if !(1..=16).contains(&c) {

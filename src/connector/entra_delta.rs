@@ -10,12 +10,14 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::entra::{expired, source_user, unreadable, Answers, EntraConnector, GroupNames, GroupsDelta, BATCH};
+use super::entra::{
+    expired, source_record, source_user, unreadable, Answers, EntraConnector, GroupNames, GroupsDelta, BATCH,
+};
 use super::http::HttpError;
 use super::{DeltaListing, Listing, SourceError};
 use crate::config::GroupMembership;
 use crate::mapping::group_matters;
-use crate::model::SourceUser;
+use crate::model::{Attributes, SourceUser};
 
 #[derive(Serialize, Deserialize)]
 struct Token {
@@ -94,46 +96,51 @@ impl EntraConnector {
         format!("{}/v1.0/users/delta?$select={}", self.settings.graph_url, select.join(","))
     }
 
-    /// Replaces each `manager@delta` reference by the manager's fields: from the listing when
-    /// the manager is in it, otherwise read, 20 per `$batch`.
-    fn resolve_managers(&mut self, mut items: Vec<Value>) -> Result<Vec<Value>, SourceError> {
-        if self.manager_fields.is_empty() {
-            return Ok(items);
-        }
-        let reference = |v: &Value| -> Option<String> {
-            let refs = v.get("manager@delta")?.as_array()?;
-            let current = refs.iter().find(|m| m.get("@removed").is_none())?;
-            current.get("id")?.as_str().map(str::to_string)
-        };
-        let wanted: Vec<(usize, String)> =
-            items.iter().enumerate().filter_map(|(i, v)| reference(v).map(|m| (i, m))).collect();
-        let position: HashMap<String, usize> = items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.get("id").and_then(Value::as_str).map(|id| (id.to_string(), i)))
-            .collect();
+    /// Every user of a first `/users/delta` chain, as records page by page (a page of JSON
+    /// values is never held for the whole tenant), and the chain's delta link. Each
+    /// `manager@delta` reference is resolved after the last page: from the listing's own
+    /// users (only the manager fields of each are kept meanwhile), else read, 20 per `$batch`.
+    fn first_users(&mut self) -> Result<(Vec<SourceUser>, String), SourceError> {
+        let first = self.delta_users_url();
+        let mut url = first.clone();
+        let mut users: Vec<SourceUser> = Vec::new();
+        // (position in `users`, manager id) and the manager fields of every listed user.
+        let mut wanted: Vec<(usize, String)> = Vec::new();
+        let mut fields_of: HashMap<String, Value> = HashMap::new();
         let fields: Vec<String> = self.manager_fields.iter().cloned().chain(["id".to_string()]).collect();
-        let project = |v: &Value| -> Value {
-            let mut m = serde_json::Map::new();
-            for field in &fields {
-                if let Some(x) = v.get(field) {
-                    m.insert(field.to_string(), x.clone());
+        let link = loop {
+            let page: DeltaPage = self.get_as(&url).map_err(unreadable)?;
+            for mut record in page.value.unwrap_or_default() {
+                if record.get("@removed").is_some() {
+                    continue;
+                }
+                let reference = record.get("manager@delta").and_then(current_manager);
+                record.retain(|k, _| k != "manager@delta");
+                if !self.manager_fields.is_empty() {
+                    if let Some(id) = record.get("id").and_then(Value::as_str) {
+                        fields_of.insert(id.to_string(), project(&record, &fields));
+                    }
+                }
+                if let Some(user) = source_record(record) {
+                    if let Some(m) = reference.filter(|_| !self.manager_fields.is_empty()) {
+                        wanted.push((users.len(), m));
+                    }
+                    users.push(user);
                 }
             }
-            Value::Object(m)
+            match (page.next_link, page.delta_link) {
+                (Some(next), _) => url = next,
+                (None, Some(link)) => break link,
+                (None, None) => {
+                    return Err(SourceError::Unreadable(format!(
+                        "entra: GET {}: a delta page ends with neither nextLink nor deltaLink",
+                        super::http::endpoint(&first)
+                    )))
+                }
+            }
         };
-        let mut managers: HashMap<String, Value> = HashMap::new();
-        let mut outside = BTreeSet::new();
-        for (_, m) in &wanted {
-            match position.get(m) {
-                Some(&j) => {
-                    managers.insert(m.clone(), project(&items[j]));
-                }
-                None => {
-                    outside.insert(m.clone());
-                }
-            }
-        }
+        let outside: BTreeSet<String> =
+            wanted.iter().filter(|(_, m)| !fields_of.contains_key(m)).map(|(_, m)| m.clone()).collect();
         let outside: Vec<String> = outside.into_iter().collect();
         let batches: Vec<Vec<Value>> = outside
             .chunks(BATCH)
@@ -145,30 +152,22 @@ impl EntraConnector {
         for answers in self.batches(batches).map_err(unreadable)? {
             for (id, (status, body)) in answers {
                 if status == 200 {
-                    managers.insert(id, project(&body));
+                    let record = Attributes::from(body.as_object().cloned().unwrap_or_default());
+                    fields_of.insert(id, project(&record, &fields));
                 }
             }
         }
         for (i, m) in wanted {
-            if let (Some(manager), Value::Object(obj)) = (managers.get(&m), &mut items[i]) {
-                obj.insert("manager".into(), manager.clone());
+            if let Some(manager) = fields_of.get(&m) {
+                users[i].manager = Some(m.clone());
+                users[i].attributes.insert("manager", manager.clone());
             }
         }
-        for item in &mut items {
-            if let Value::Object(obj) = item {
-                obj.remove("manager@delta");
-            }
-        }
-        Ok(items)
+        Ok((users, link))
     }
 
     fn first_round(&mut self) -> Result<DeltaListing, SourceError> {
-        let url = self.delta_users_url();
-        let page = self.get(&url).map_err(unreadable)?;
-        let (items, users_link) = self.drain(page, &url)?;
-        let items = self.resolve_managers(items)?;
-        let mut users: Vec<SourceUser> =
-            items.into_iter().filter(|v| v.get("@removed").is_none()).filter_map(source_user).collect();
+        let (mut users, users_link) = self.first_users()?;
         let chain = if self.groups_enabled() {
             let (mut memberships, chain) = self.memberships().map_err(unreadable)?;
             for user in &mut users {
@@ -415,6 +414,33 @@ impl EntraConnector {
         }
         Ok(users)
     }
+}
+
+/// A page of `/users/delta`, parsed straight into records.
+#[derive(Deserialize)]
+struct DeltaPage {
+    value: Option<Vec<Attributes>>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink")]
+    delta_link: Option<String>,
+}
+
+/// The id of the current manager in a `manager@delta` list (a removed reference is skipped).
+fn current_manager(refs: &Value) -> Option<String> {
+    let current = refs.as_array()?.iter().find(|m| m.get("@removed").is_none())?;
+    current.get("id")?.as_str().map(str::to_string)
+}
+
+/// The `fields` of a record, as the object an expanded `manager` would be.
+fn project(record: &Attributes, fields: &[String]) -> Value {
+    let mut m = serde_json::Map::new();
+    for field in fields {
+        if let Some(x) = record.get(field) {
+            m.insert(field.clone(), x.clone());
+        }
+    }
+    Value::Object(m)
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {

@@ -186,7 +186,10 @@ impl StateStore for SqliteStore {
                     })
                 })
                 .map_err(err)?;
-            rows.collect::<Result<_, _>>().map_err(err)
+            // Held for a whole run: without the slack the vector grew with.
+            let mut all: Vec<Identity> = rows.collect::<Result<_, _>>().map_err(err)?;
+            all.shrink_to_fit();
+            Ok(all)
         })
     }
 

@@ -288,27 +288,25 @@ fn print_targets(shape: &Shape, results: &[PhaseResult]) {
     println!("targets (set for 100,000 users at 20 ms latency; elsewhere for orientation only):");
     // Process CPU budgets scale with the tenant: 6 s (full) and 2 s (noop) per 100k users.
     let per_100k = shape.users as f64 / 100_000.0;
-    if let Some(r) = get("full") {
-        let wof = r.json["wall_over_floor"].as_f64().unwrap_or(f64::MAX);
-        println!("  full        wall_over_floor {wof:.2} <= 1.2: {}", mark(wof <= 1.2));
-        let budget = 6.0 * per_100k;
+    let cpu = |r: &PhaseResult, budget_per_100k: f64| {
+        let budget = budget_per_100k * per_100k;
         println!(
-            "  full        process CPU {:.2} s <= {budget:.2} s (engine's own share {:.3} s): {}",
+            "  {:<11} process CPU {:.2} s <= {budget:.2} s (engine's own share {:.3} s): {}",
+            r.phase,
             r.process_cpu_s,
             r.engine_cpu_s,
             mark(r.process_cpu_s <= budget)
         );
+    };
+    if let Some(r) = get("full") {
+        let wof = r.json["wall_over_floor"].as_f64().unwrap_or(f64::MAX);
+        println!("  full        wall_over_floor {wof:.2} <= 1.2: {}", mark(wof <= 1.2));
+        cpu(r, 6.0);
     }
     if let Some(r) = get("noop") {
         let (w, p) = (r.json["writes"].as_u64().unwrap_or(1), r.json["photo_downloads"].as_u64().unwrap_or(1));
         println!("  noop        {w} writes, {p} photo downloads (0 and 0): {}", mark(w == 0 && p == 0));
-        let budget = 2.0 * per_100k;
-        println!(
-            "  noop        process CPU {:.2} s <= {budget:.2} s (engine's own share {:.3} s): {}",
-            r.process_cpu_s,
-            r.engine_cpu_s,
-            mark(r.process_cpu_s <= budget)
-        );
+        cpu(r, 2.0);
     }
     let peak = results.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max);
     let worst = results.iter().find(|r| r.peak_rss_mb == peak).map(|r| r.phase).unwrap_or("-");

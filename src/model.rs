@@ -195,6 +195,215 @@ impl Serialize for ValueMap {
     }
 }
 
+/// A directory user's current values by target, in target order: a sorted vector, like
+/// `ValueMap`. A run holds one per directory user, and a B-tree node (room for eleven entries)
+/// per user was the largest single part of a 100,000-user snapshot. Written as a JSON object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextMap(Vec<(Target, String)>);
+
+impl TextMap {
+    pub fn new() -> Self {
+        TextMap(Vec::new())
+    }
+
+    pub fn get(&self, target: &Target) -> Option<&String> {
+        self.0.binary_search_by(|(t, _)| t.cmp(target)).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn contains_key(&self, target: &Target) -> bool {
+        self.get(target).is_some()
+    }
+
+    /// Sets a target's value (the last one set wins, as in a map).
+    pub fn insert(&mut self, target: Target, value: String) {
+        match self.0.binary_search_by(|(t, _)| t.cmp(&target)) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (target, value)),
+        }
+    }
+
+    pub fn remove(&mut self, target: &Target) -> Option<String> {
+        let i = self.0.binary_search_by(|(t, _)| t.cmp(target)).ok()?;
+        Some(self.0.remove(i).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Target, &String)> {
+        self.0.iter().map(|(t, v)| (t, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Gives back the room the vector grew into: a snapshot keeps its users for a whole run.
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+}
+
+impl FromIterator<(Target, String)> for TextMap {
+    fn from_iter<I: IntoIterator<Item = (Target, String)>>(iter: I) -> Self {
+        let mut m = TextMap::new();
+        for (t, v) in iter {
+            m.insert(t, v);
+        }
+        m
+    }
+}
+
+impl<const N: usize> From<[(Target, String); N]> for TextMap {
+    fn from(pairs: [(Target, String); N]) -> Self {
+        pairs.into_iter().collect()
+    }
+}
+
+impl Serialize for TextMap {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for TextMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // A B-tree hands its entries over in order: the vector is sorted as built.
+        let map = BTreeMap::<Target, String>::deserialize(d)?;
+        Ok(TextMap(map.into_iter().collect()))
+    }
+}
+
+/// A user's group names, in order and without repeats: a sorted vector. A run holds one per
+/// directory user and one per source user; a B-tree node per user (room for eleven names) was
+/// most of what both cost at 100,000 users. Written as a JSON array.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct NameSet(Vec<String>);
+
+impl NameSet {
+    pub fn new() -> Self {
+        NameSet(Vec::new())
+    }
+
+    /// Adds a name; `false` when it was there already.
+    pub fn insert(&mut self, name: String) -> bool {
+        match self.0.binary_search(&name) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, name);
+                true
+            }
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+    }
+
+    /// Removes a name; `false` when it was not there.
+    pub fn remove(&mut self, name: &str) -> bool {
+        match self.0.binary_search_by(|n| n.as_str().cmp(name)) {
+            Ok(i) => {
+                self.0.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn first(&self) -> Option<&String> {
+        self.0.first()
+    }
+
+    pub fn retain(&mut self, keep: impl FnMut(&String) -> bool) {
+        self.0.retain(keep);
+    }
+
+    /// Gives back the room the vector grew into: a snapshot keeps its users for a whole run.
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+}
+
+impl FromIterator<String> for NameSet {
+    fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
+        let mut names: Vec<String> = iter.into_iter().collect();
+        names.sort_unstable();
+        names.dedup();
+        NameSet(names)
+    }
+}
+
+impl<'a> FromIterator<&'a str> for NameSet {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
+        iter.into_iter().map(str::to_string).collect()
+    }
+}
+
+impl Extend<String> for NameSet {
+    fn extend<I: IntoIterator<Item = String>>(&mut self, iter: I) {
+        for name in iter {
+            self.insert(name);
+        }
+    }
+}
+
+impl<const N: usize> From<[String; N]> for NameSet {
+    fn from(names: [String; N]) -> Self {
+        names.into_iter().collect()
+    }
+}
+
+impl From<BTreeSet<String>> for NameSet {
+    fn from(names: BTreeSet<String>) -> Self {
+        // A B-tree hands its names over in order and without repeats.
+        NameSet(names.into_iter().collect())
+    }
+}
+
+impl IntoIterator for NameSet {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a NameSet {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl Serialize for NameSet {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for NameSet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Vec::<String>::deserialize(d)?.into_iter().collect())
+    }
+}
+
 /// What the directory should hold for one source user. A target absent from `values`
 /// is left alone; `Some(None)` clears it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,7 +413,7 @@ pub struct DesiredUser {
     pub active: bool,
     pub values: ValueMap,
     /// `None` when groups are not managed for this connector.
-    pub groups: Option<BTreeSet<String>>,
+    pub groups: Option<NameSet>,
     /// `Some` when photos are synced: the source's photo etag (`Some(None)`: no photo).
     pub photo: Option<Option<String>>,
     /// The source version to remember once this user is applied cleanly.
@@ -222,8 +431,8 @@ pub struct DirectoryUser {
     pub username: String,
     pub active: bool,
     /// Current non-empty values of core and field targets (`display_name`, `email`, `property:*`, ...).
-    pub values: BTreeMap<Target, String>,
-    pub groups: BTreeSet<String>,
+    pub values: TextMap,
+    pub groups: NameSet,
     pub external_id: Option<String>,
     /// When the user last logged in, where the directory knows (for the idle-user cleanup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -259,4 +468,41 @@ pub struct Identity {
     pub photo_etag: Option<String>,
     /// The source version (and mapping) of the record last applied cleanly.
     pub source_version: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The compact sets and maps read and write the JSON the hosts exchange: an object of
+    /// values and an array of group names, whatever order a host sends.
+    #[test]
+    fn directory_users_read_and_write_the_hosts_json() {
+        let json = r#"{"key":"k1","username":"ann","active":true,
+            "values":{"property:team":"blue","email":"ann@example.com","display_name":"Ann"},
+            "groups":["staff","Admins","staff","dev"],"external_id":null}"#;
+        let u: DirectoryUser = serde_json::from_str(json).unwrap();
+        assert_eq!(u.value(&Target::Email), Some("ann@example.com"));
+        assert_eq!(u.value(&Target::Property("team".into())), Some("blue"));
+        assert_eq!(u.groups.iter().map(String::as_str).collect::<Vec<_>>(), ["Admins", "dev", "staff"]);
+        assert!(u.groups.contains("dev") && !u.groups.contains("Dev"));
+        let back = serde_json::to_value(&u).unwrap();
+        assert_eq!(back["values"]["display_name"], "Ann");
+        assert_eq!(back["groups"], serde_json::json!(["Admins", "dev", "staff"]));
+    }
+
+    #[test]
+    fn a_name_set_keeps_its_names_sorted_and_once() {
+        let mut s = NameSet::new();
+        assert!(s.insert("b".into()) && s.insert("a".into()) && !s.insert("b".into()));
+        assert_eq!(s.iter().cloned().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(s.remove("a") && !s.remove("a"));
+        assert_eq!(s, NameSet::from(["b".to_string()]));
+        let mut m = TextMap::new();
+        m.insert(Target::Email, "x".into());
+        m.insert(Target::DisplayName, "y".into());
+        m.insert(Target::Email, "z".into());
+        assert_eq!((m.len(), m.get(&Target::Email).map(String::as_str)), (2, Some("z")));
+        assert_eq!(m.remove(&Target::DisplayName).as_deref(), Some("y"));
+    }
 }

@@ -1,7 +1,7 @@
 //! The embedded local directory: a SQLite file that stands in for the application when no
 //! Atlassian host is present (the CLI, tests, and the quick start).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Capabilities, DirError, Directory, NewUser};
-use crate::model::{DirectoryUser, Target, PROFILE_FIELDS};
+use crate::model::{DirectoryUser, NameSet, Target, TextMap, PROFILE_FIELDS};
 
 pub struct LocalDirectory {
     conn: Mutex<Connection>,
@@ -428,7 +428,7 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
     let rows = stmt
         .query_map(params.as_slice(), |r| {
             let id: i64 = r.get(0)?;
-            let mut values = BTreeMap::new();
+            let mut values = TextMap::new();
             values.insert(Target::DisplayName, r.get::<_, String>(2)?);
             if let Some(email) = r.get::<_, Option<String>>(3)? {
                 values.insert(Target::Email, email);
@@ -438,7 +438,7 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
                 username: r.get(1)?,
                 active: r.get(4)?,
                 values,
-                groups: BTreeSet::new(),
+                groups: NameSet::new(),
                 external_id: r.get(5)?,
                 created_at: r.get::<_, Option<i64>>(6)?.and_then(chrono::DateTime::from_timestamp_millis),
                 last_login: r.get::<_, Option<i64>>(7)?.and_then(chrono::DateTime::from_timestamp_millis),
@@ -479,6 +479,11 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
             users[i].groups.insert(r.get(1).map_err(failed)?);
         }
     }
+    for u in &mut users {
+        u.values.shrink_to_fit();
+        u.groups.shrink_to_fit();
+    }
+    users.shrink_to_fit();
     Ok(users)
 }
 

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::config::{ConnectorConfig, MappingRule, NoMatch, SourceSettings, ValueSource};
-use crate::model::{DesiredUser, SourceUser, Target, ValueMap};
+use crate::model::{DesiredUser, NameSet, SourceUser, Target, ValueMap};
 
 pub use groups::{group_matters, GroupTrace};
 
@@ -216,7 +216,7 @@ fn finish(
         username,
         active,
         values,
-        groups,
+        groups: groups.map(NameSet::from),
         photo: if connector.photos { photo_etag } else { None },
         source_version: None,
         location,

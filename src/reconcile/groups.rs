@@ -6,6 +6,7 @@ use crate::fastmap::{FastMap as HashMap, FastSet as HashSet};
 
 use super::plan::Op;
 use crate::config::GroupRules;
+use crate::model::NameSet;
 
 /// Group bookkeeping for one plan. Names compare case-insensitively, as in Atlassian products.
 pub(super) struct GroupState {
@@ -39,7 +40,7 @@ impl GroupState {
 
     /// Every group assigned in this run becomes managed before any diff, so removals do not
     /// depend on the order users are processed in.
-    pub fn assign(&mut self, groups: &BTreeSet<String>) {
+    pub fn assign(&mut self, groups: &NameSet) {
         for g in groups {
             if !self.assigned.contains(g) {
                 self.managed.insert(g.to_lowercase());
@@ -51,7 +52,7 @@ impl GroupState {
     /// Adds for desired groups the user lacks; removals for managed, non-local groups the
     /// source no longer lists. A group that does not exist is created first, or skipped.
     /// The operations go straight into the user's `ops`.
-    pub fn diff(&mut self, desired: &BTreeSet<String>, current: &BTreeSet<String>, ops: &mut Vec<Op>) {
+    pub fn diff(&mut self, desired: &NameSet, current: &NameSet, ops: &mut Vec<Op>) {
         // The usual case: the user is in exactly the groups they should be.
         if desired == current {
             return;
@@ -79,7 +80,7 @@ impl GroupState {
 
     /// `diff` for a user who is in no group yet (one this plan creates): the names move into
     /// the operations when the directory spells them the same way.
-    pub fn add_all(&mut self, desired: BTreeSet<String>, ops: &mut Vec<Op>) {
+    pub fn add_all(&mut self, desired: NameSet, ops: &mut Vec<Op>) {
         for g in desired {
             match self.resolve(&g) {
                 Some(spelling) if *spelling == g => ops.push(Op::AddGroup { group: g }),

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use super::rows::{Cell, Columns, RowSink};
 use super::{Connector, Listing, SourceError};
 use crate::config::FileSource;
+use crate::model::SourceUser;
 
 pub(super) struct CsvConnector {
     settings: FileSource,
@@ -56,6 +57,11 @@ impl<R: Read> Read for BoundedRows<R> {
 
 impl Connector for CsvConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
+        super::rows::collected(|each| self.fetch_each(each))
+    }
+
+    /// Each row's user is handed on as it is read: the file is never held as users.
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
         let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let limits = &self.settings.limits;
         let unreadable =
@@ -110,7 +116,7 @@ impl Connector for CsvConnector {
         }
         let columns = Columns::new(&name, header, &self.settings)?;
         let width = columns.len();
-        let mut sink = RowSink::new(&self.settings, columns);
+        let mut sink = RowSink::new(&self.settings, columns, each);
         let mut record = csv::ByteRecord::new();
         loop {
             let line = reader.position().line();

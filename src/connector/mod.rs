@@ -34,6 +34,10 @@ pub struct Listing {
     pub row_errors: Vec<RowError>,
     /// What the run's record should say about the read (an API budget used, ...).
     pub notes: Vec<String>,
+    /// Ids of users handed over while streaming (`fetch_each`) that a later record showed cannot
+    /// be trusted (a second row with the same id): whatever was made of them is dropped, and
+    /// `row_errors` says why.
+    pub retracted: Vec<String>,
 }
 
 /// One round of an incremental read.

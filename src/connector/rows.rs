@@ -90,24 +90,43 @@ fn header_for_message(names: &[String]) -> String {
     }
 }
 
-/// Builds users row by row; owns the bookkeeping for duplicates and completeness.
-pub(super) struct RowSink<'a> {
+/// Builds users row by row and hands each on as soon as it is read; owns the bookkeeping for
+/// duplicates and completeness.
+pub(super) struct RowSink<'a, 'e> {
     settings: &'a FileSource,
     columns: Columns,
     listing: Listing,
-    first_seen: HashMap<String, String>,
+    each: &'e mut dyn FnMut(SourceUser),
+    /// Id → where it was first read, and whether a later row has retracted that first user.
+    first_seen: HashMap<String, (String, bool)>,
     rows: u32,
+}
+
+/// `fetch` for a connector that streams its users (`fetch_each`): every user, less the ones a
+/// later row retracted.
+pub(super) fn collected(
+    read: impl FnOnce(&mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError>,
+) -> Result<Listing, SourceError> {
+    let mut users = Vec::new();
+    let mut listing = read(&mut |u| users.push(u))?;
+    if !listing.retracted.is_empty() {
+        let gone: std::collections::HashSet<String> = std::mem::take(&mut listing.retracted).into_iter().collect();
+        users.retain(|u| !gone.contains(&u.id));
+    }
+    listing.users = users;
+    Ok(listing)
 }
 
 /// One cell as read: text, or why it could not be read.
 pub(super) type Cell = Result<String, String>;
 
-impl<'a> RowSink<'a> {
-    pub fn new(settings: &'a FileSource, columns: Columns) -> Self {
+impl<'a, 'e> RowSink<'a, 'e> {
+    pub fn new(settings: &'a FileSource, columns: Columns, each: &'e mut dyn FnMut(SourceUser)) -> Self {
         RowSink {
             settings,
             columns,
             listing: Listing { complete: true, ..Listing::default() },
+            each,
             first_seen: HashMap::new(),
             rows: 0,
         }
@@ -181,12 +200,14 @@ impl<'a> RowSink<'a> {
             self.fail(Some(id), format!("{location}, column {col}"), why);
             return;
         }
-        if let Some(first) = self.first_seen.get(&id).cloned() {
+        if let Some((first, retracted)) = self.first_seen.get_mut(&id) {
+            let (first, first_handed_on) = (first.clone(), !std::mem::replace(retracted, true));
             self.fail(Some(id.clone()), location, format!("duplicate id '{id}' (also at {first})"));
-            // Neither row can be trusted to be the real one.
-            if let Some(pos) = self.listing.users.iter().position(|u| u.id == id) {
-                let u = self.listing.users.remove(pos);
-                self.fail(Some(id), u.location, "duplicate id; see the other row".into());
+            // Neither row can be trusted to be the real one: the first, handed on already, is
+            // taken back.
+            if first_handed_on {
+                self.fail(Some(id.clone()), first, "duplicate id; see the other row".into());
+                self.listing.retracted.push(id);
             }
             return;
         }
@@ -199,17 +220,8 @@ impl<'a> RowSink<'a> {
             _ => Vec::new(),
         };
         let manager = cols.manager.map(|i| cell_text(&attributes, cols.name(i))).filter(|s| !s.is_empty());
-        self.first_seen.insert(id.clone(), location.clone());
-        self.listing.users.push(SourceUser {
-            id,
-            attributes,
-            active,
-            groups,
-            manager,
-            photo_etag: None,
-            version: None,
-            location,
-        });
+        self.first_seen.insert(id.clone(), (location.clone(), false));
+        (self.each)(SourceUser { id, attributes, active, groups, manager, photo_etag: None, version: None, location });
     }
 
     fn fail(&mut self, idp_id: Option<String>, location: String, message: String) {

@@ -15,6 +15,7 @@ use calamine::{open_workbook, DataRef, Reader, Xlsx};
 use super::rows::{Cell, Columns, RowSink};
 use super::{Connector, Listing, SourceError};
 use crate::config::{FileLimits, FileSource};
+use crate::model::SourceUser;
 
 pub(super) struct XlsxConnector {
     settings: FileSource,
@@ -94,6 +95,11 @@ fn declared_count(head: &[u8]) -> u64 {
 
 impl Connector for XlsxConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
+        super::rows::collected(|each| self.fetch_each(each))
+    }
+
+    /// Each row's user is handed on as it is read: the sheet is never held as users.
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
         let name = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let limits = self.settings.limits.clone();
         check_parts(&self.path, &name, &limits)?;
@@ -117,8 +123,13 @@ impl Connector for XlsxConnector {
             |e: &dyn std::fmt::Display| SourceError::Unreadable(format!("{name}: cannot read sheet '{sheet}': {e}"));
         let mut cells = book.worksheet_cells_reader(&sheet).map_err(|e| unreadable(&e))?;
         let max_columns = limits.max_columns;
-        let mut rows =
-            Gather { file: format!("{name} sheet '{sheet}'"), settings: &self.settings, sink: None, width: 0 };
+        let mut rows = Gather {
+            file: format!("{name} sheet '{sheet}'"),
+            settings: &self.settings,
+            each: Some(each),
+            sink: None,
+            width: 0,
+        };
         // Rows arrive in order; a row's cells are gathered, then handed on.
         let mut current: Option<(u32, Vec<Cell>)> = None;
         loop {
@@ -156,21 +167,24 @@ impl Connector for XlsxConnector {
 }
 
 /// Turns gathered rows into users: the first row names the columns.
-struct Gather<'s> {
+struct Gather<'s, 'e> {
     file: String,
     settings: &'s FileSource,
-    sink: Option<RowSink<'s>>,
+    /// Where users go, until the header row makes the sink that takes it over.
+    each: Option<&'e mut dyn FnMut(SourceUser)>,
+    sink: Option<RowSink<'s, 'e>>,
     width: usize,
 }
 
-impl Gather<'_> {
+impl Gather<'_, '_> {
     fn row(&mut self, row: u32, mut values: Vec<Cell>) -> Result<(), SourceError> {
         match &mut self.sink {
             None => {
                 let names: Vec<String> = values.into_iter().map(|c| c.unwrap_or_default()).collect();
                 self.width = names.len();
                 let columns = Columns::new(&self.file, names, self.settings)?;
-                self.sink = Some(RowSink::new(self.settings, columns));
+                let Some(each) = self.each.take() else { return Ok(()) };
+                self.sink = Some(RowSink::new(self.settings, columns, each));
             }
             Some(sink) => {
                 if values.len() < self.width {

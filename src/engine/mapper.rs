@@ -11,6 +11,7 @@ use super::thread_cpu;
 use crate::config::ConnectorConfig;
 use crate::mapping::{map_unchanged, map_user_owned, Mapped, Takes};
 use crate::model::{Identity, SourceUser};
+use crate::reconcile::Planner;
 
 /// Users mapped per batch.
 const BATCH: usize = 256;
@@ -25,6 +26,8 @@ pub(super) struct Mapper<'a> {
     known: HashMap<&'a str, &'a Identity>,
     takes: Takes,
     pub mapped: Vec<Mapped>,
+    /// A full run's plan in the making: users it finds in step are not kept in `mapped`.
+    pub planner: Option<Planner<'a>>,
     /// Users waiting to be mapped: mapped in small batches, so timing them costs little.
     waiting: Vec<(SourceUser, bool)>,
     /// Time spent mapping (not reading), and the CPU time of it.
@@ -44,6 +47,7 @@ impl<'a> Mapper<'a> {
             known: identities.iter().map(|i| (i.idp_id.as_str(), i)).collect(),
             takes: Takes::new(connector),
             mapped: Vec::new(),
+            planner: None,
             waiting: Vec::with_capacity(BATCH),
             elapsed: Duration::ZERO,
             cpu: Duration::ZERO,
@@ -68,11 +72,27 @@ impl<'a> Mapper<'a> {
         self.mapped.reserve(waiting.len());
         for (user, groups_read) in waiting.drain(..) {
             let m = self.map_one(user, groups_read);
+            if self.planner.as_mut().is_some_and(|p| p.offer(&m)) {
+                continue;
+            }
             self.mapped.push(m);
         }
         self.waiting = waiting;
         self.elapsed += started.elapsed();
         self.cpu += thread_cpu().saturating_sub(cpu);
+    }
+
+    /// Drops what was made of users the source took back after handing them over (a duplicate
+    /// id further down a file); the source's row errors say why.
+    pub fn retract(&mut self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let gone: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        self.mapped.retain(|m| !gone.contains(m.idp_id()));
+        if let Some(planner) = &mut self.planner {
+            ids.iter().for_each(|id| planner.retract(id));
+        }
     }
 
     /// Maps and consumes one record.

@@ -9,6 +9,7 @@ use super::apply::{apply_guarded, prefetch_photos, tally, wants_photo, worth_kee
 use super::delta_state::DeltaState;
 use super::lease::{self, Keeper};
 use super::mapper::Mapper;
+use super::snapshot::DirState;
 use super::{
     thread_cpu, EngineError, Failure, HeldUser, Mode, Phase, Progress, RunControl, RunReport, RunRequest, Shared,
     Timings,
@@ -17,7 +18,7 @@ use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorCo
 use crate::connector::{self, Listing, SourceError};
 use crate::mapping::Mapped;
 use crate::model::Identity;
-use crate::reconcile::{self, guard, Approval, Input, Plan, Scope, UserPlan};
+use crate::reconcile::{guard, Approval, Plan, Planner, Scope, UserPlan};
 use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
 
 /// Users applied per chunk: their photos download in parallel (at most this many images held in
@@ -178,35 +179,6 @@ impl<'a> Runner<'a> {
     fn applied_so_far(&self) -> (u64, Option<u64>) {
         let last = *super::lock(&self.control.progress);
         last.filter(|p| p.phase == Phase::Applying).map(|p| (p.done, p.total)).unwrap_or((0, None))
-    }
-
-    /// The other connectors' claims on directory users, the strongest per user (see
-    /// `reconcile::Claim`). Anchors of connectors no longer configured claim nothing: switching a
-    /// connector off keeps its users as they are.
-    fn other_claims(&self) -> Result<crate::fastmap::FastMap<String, reconcile::Claim>, crate::store::StoreError> {
-        let mut claims: crate::fastmap::FastMap<String, reconcile::Claim> = Default::default();
-        let me = self.config.connectors.iter().position(|c| c.id == self.connector.id).unwrap_or(usize::MAX);
-        for (i, other) in self.config.connectors.iter().enumerate().filter(|(_, c)| c.id != self.connector.id) {
-            let outranks = (other.priority, std::cmp::Reverse(i)) > (self.connector.priority, std::cmp::Reverse(me));
-            for identity in self.engine.store.identities(&other.id)? {
-                let claim = reconcile::Claim {
-                    connector: other.id.clone(),
-                    live: identity.gone_since.is_none() && !identity.anonymised,
-                    outranks,
-                };
-                match claims.entry(identity.key) {
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(claim);
-                    }
-                    std::collections::hash_map::Entry::Occupied(mut o) => {
-                        if claim.beats(o.get()) {
-                            o.insert(claim);
-                        }
-                    }
-                }
-            }
-        }
-        Ok(claims)
     }
 
     fn engine_now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -411,13 +383,21 @@ impl<'a> Runner<'a> {
     /// read, the directory could not be listed): nothing was written.
     fn execute(&self, record: &mut RunRecord, approved: Option<&Approval>) -> Result<Outcome, String> {
         let run_id = record.id;
-        let dir = self.engine.directory.as_ref();
         let store = self.engine.store.as_ref();
         self.report(run_id, Phase::Fetching, 0, None);
         let mut clock = Instant::now();
         let identities = store.identities(&self.connector.id).map_err(|e| e.to_string())?;
+        // A full run reads the directory first and plans while the source is read: users in step
+        // are let go as they are mapped (reconcile::Planner), not held next to the directory.
+        let early = match self.request.mode {
+            Mode::Full => Some(self.read_state(Scope::Full, &[], &[], &identities)?),
+            _ => None,
+        };
         self.timed(&mut clock, |t| &mut t.read_state_s);
         let mut mapper = Mapper::new(self.connector, &identities, self.engine_now());
+        if let Some(state) = &early {
+            mapper.planner = Some(Planner::new(state.context(self.connector, Scope::Full, &identities, record)));
+        }
         let fetched = self.fetch(record, &mut mapper, &identities)?;
         // Mapping done while reading counts as mapping, not reading.
         let mut t = self.timings.get();
@@ -428,7 +408,7 @@ impl<'a> Runner<'a> {
             return Ok(Outcome::default());
         }
         let Fetched { mut source, listing, removed, scope, groups_read, next_token } = fetched;
-        let Listing { users, row_errors, complete, notes, .. } = listing;
+        let Listing { users, row_errors, complete, notes, retracted, .. } = listing;
         record.notes.extend(notes);
         // An incremental round that found nothing has nothing to reconcile: the directory is not
         // listed (at 100,000 users that listing was most of such a run's time and memory).
@@ -447,8 +427,12 @@ impl<'a> Runner<'a> {
             mapper.push(user, groups_read);
         }
         mapper.flush();
-        let listing_empty = scope == Scope::Full && mapper.mapped.is_empty() && row_errors.is_empty();
-        self.report(run_id, Phase::Mapping, mapper.mapped.len() as u64, Some(mapper.mapped.len() as u64));
+        mapper.retract(&retracted);
+        let planner = mapper.planner.take();
+        let in_step = planner.as_ref().map_or(0, Planner::unchanged);
+        let listing_empty = scope == Scope::Full && mapper.mapped.is_empty() && in_step == 0 && row_errors.is_empty();
+        let listed = (mapper.mapped.len() + in_step) as u64;
+        self.report(run_id, Phase::Mapping, listed, Some(listed));
         let (mut mapped, unidentified) =
             self.finish_mapping(std::mem::take(&mut mapper.mapped), row_errors, &identities)?;
         // The mapped users are held through reconcile, next to the directory: without the slack
@@ -461,27 +445,17 @@ impl<'a> Runner<'a> {
         clock = Instant::now();
 
         self.report(run_id, Phase::Planning, 0, None);
-        let directory = super::snapshot::read(dir, self.connector, scope, &mapped, &removed, &identities)
-            .map_err(|e| format!("reading the directory: {e}"))?;
-        let groups = dir.list_groups().map_err(|e| format!("listing the directory's groups: {e}"))?;
-        let managed_groups = store.managed_groups(&self.connector.id).map_err(|e| e.to_string())?;
-        let others = self.other_claims().map_err(|e| format!("reading the other connectors' anchors: {e}"))?;
+        let mut late = None;
+        let planner = match planner {
+            Some(planner) => planner,
+            None => {
+                let state = late.insert(self.read_state(scope, &mapped, &removed, &identities)?);
+                Planner::new(state.context(self.connector, scope, &identities, record))
+            }
+        };
         self.timed(&mut clock, |t| &mut t.read_state_s);
         let cpu = thread_cpu();
-        let mut plan = reconcile::reconcile(Input {
-            connector: self.connector,
-            mapped,
-            unidentified,
-            removed,
-            complete,
-            scope,
-            directory: &directory,
-            groups: &groups,
-            identities: &identities,
-            managed_groups: &managed_groups,
-            others: &others,
-            now: record.started_at,
-        });
+        let mut plan = planner.plan(mapped, unidentified, removed, complete);
         // Every run that can change many users is guarded; a single-user run cannot.
         if !matches!(self.request.mode, Mode::SingleUser(_)) {
             guard(&mut plan, &self.connector.safety, listing_empty, approved);
@@ -493,8 +467,8 @@ impl<'a> Runner<'a> {
         self.timings.set(t);
         self.timed(&mut clock, |t| &mut t.reconcile_s);
         // Releasing the directory snapshot is the other half of reading it.
-        drop(directory);
-        drop(groups);
+        drop(early);
+        drop(late);
         self.timed(&mut clock, |t| &mut t.read_state_s);
         let pending_keys = std::mem::take(&mut plan.manager_keys);
         let mut outcome = self.apply(record, plan, source.as_mut());
@@ -510,6 +484,17 @@ impl<'a> Runner<'a> {
             }
         }
         Ok(outcome)
+    }
+
+    /// The directory users, groups and claims a plan is made against.
+    fn read_state(
+        &self,
+        scope: Scope,
+        mapped: &[Mapped],
+        removed: &[String],
+        identities: &[Identity],
+    ) -> Result<DirState, String> {
+        DirState::read(self.engine, self.config, self.connector, scope, mapped, removed, identities)
     }
 
     /// The keys of managers this run created or linked, written to their reports' target now

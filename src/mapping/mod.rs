@@ -27,6 +27,16 @@ pub enum Mapped {
     },
 }
 
+impl Mapped {
+    /// The source id of the user, whatever became of it.
+    pub fn idp_id(&self) -> &str {
+        match self {
+            Mapped::User(d) => &d.idp_id,
+            Mapped::Filtered { idp_id, .. } | Mapped::Invalid { idp_id, .. } => idp_id,
+        }
+    }
+}
+
 /// Why each rule produced what it did, for `usersync mapping test`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MappingTrace {

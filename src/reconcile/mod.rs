@@ -6,6 +6,7 @@ mod guard;
 mod lifecycle;
 mod managers;
 mod plan;
+mod planner;
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
@@ -22,6 +23,7 @@ use crate::model::{DesiredUser, DirectoryUser, Identity, Target, ValueMap};
 pub use guard::{guard, Approval};
 pub use lifecycle::Case;
 pub use plan::{Disposition, Op, Plan, UserPlan};
+pub use planner::Planner;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -31,14 +33,11 @@ pub enum Scope {
     Partial,
 }
 
-pub struct Input<'a> {
+/// What a plan is made against: the connector, the directory (all of it for a full run, only
+/// the users a partial run touches) and the engine's state. Borrowed for the whole planning.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
     pub connector: &'a ConnectorConfig,
-    pub mapped: Vec<Mapped>,
-    /// Records the connector could not tie to an id (they already made the listing incomplete).
-    pub unidentified: Vec<(String, String)>,
-    /// Ids the source explicitly reported as removed (an incremental round).
-    pub removed: Vec<String>,
-    pub complete: bool,
     pub scope: Scope,
     pub directory: &'a [DirectoryUser],
     pub groups: &'a BTreeSet<String>,
@@ -48,6 +47,17 @@ pub struct Input<'a> {
     /// connector.
     pub others: &'a HashMap<String, Claim>,
     pub now: DateTime<Utc>,
+}
+
+/// The source's side of a plan, once read and mapped.
+pub struct Input<'a> {
+    pub context: Context<'a>,
+    pub mapped: Vec<Mapped>,
+    /// Records the connector could not tie to an id (they already made the listing incomplete).
+    pub unidentified: Vec<(String, String)>,
+    /// Ids the source explicitly reported as removed (an incremental round).
+    pub removed: Vec<String>,
+    pub complete: bool,
 }
 
 /// The strongest claim another connector has on a directory user: it anchors them, its source
@@ -69,108 +79,9 @@ impl Claim {
     }
 }
 
+/// The plan for a whole run at once (see `Planner` for one made while the source is read).
 pub fn reconcile(input: Input) -> Plan {
-    let mut r = Reconciler::new(&input);
-    let mut plan = Plan::default();
-    // Anchored ids the source listed (borrowed from the anchors: only they can go missing).
-    let mut seen: HashSet<&str> = HashSet::with_capacity_and_hasher(input.identities.len(), Default::default());
-    let mut desired = Vec::with_capacity(input.mapped.len());
-    for m in input.mapped {
-        let id = match &m {
-            Mapped::User(d) => &d.idp_id,
-            Mapped::Filtered { idp_id, .. } | Mapped::Invalid { idp_id, .. } => idp_id,
-        };
-        seen.extend(r.anchor_id(id));
-        match m {
-            Mapped::User(d) => desired.push(d),
-            Mapped::Filtered { idp_id, reason } => {
-                plan.users.push(r.filtered(idp_id, reason));
-            }
-            Mapped::Invalid { idp_id, location, message } => {
-                let username = r.identity(&idp_id).map(|i| i.username.clone()).unwrap_or_default();
-                plan.users.push(UserPlan::failed(Some(idp_id), username, Some(location), message));
-            }
-        }
-    }
-    for (location, message) in input.unidentified {
-        plan.users.push(UserPlan::failed(None, String::new(), Some(location), message));
-    }
-    // Plans come in id order, whatever order the source lists in (ids are unique: unstable is exact).
-    if !desired.is_sorted_by(|a, b| a.idp_id <= b.idp_id) {
-        desired.sort_unstable_by(|a, b| a.idp_id.cmp(&b.idp_id));
-    }
-    let managers::Resolved { notes: manager_notes, pending_keys } = match &input.connector.manager {
-        Some(rule) => managers::resolve(rule, &mut desired, input.directory, input.identities),
-        None => Default::default(),
-    };
-    plan.manager_keys = pending_keys;
-    for groups in desired.iter().filter(|d| d.active).filter_map(|d| d.groups.as_ref()) {
-        r.groups.assign(groups);
-    }
-    let duplicates = r.duplicate_usernames(&desired);
-    plan.users.reserve(desired.len());
-    // Users without an anchor will mostly be created, each claiming a username.
-    r.taken.reserve(desired.len().saturating_sub(input.identities.len()));
-    for d in desired {
-        // Most users of a run match the directory already: recognised without building a plan.
-        let note = if manager_notes.is_empty() { None } else { manager_notes.get(&d.idp_id).cloned() };
-        if duplicates.is_empty() && note.is_none() && r.in_step(&d) {
-            plan.unchanged += 1;
-            continue;
-        }
-        let others = if duplicates.is_empty() { None } else { duplicates.get(fold(&d.username).as_ref()) };
-        let p = match others {
-            Some(others) if !r.owns_username(&d) => UserPlan::failed(
-                Some(d.idp_id.clone()),
-                d.username.clone(),
-                Some(d.location.clone()),
-                format!(
-                    "duplicate username '{}': also produced by source id(s) {}",
-                    d.username,
-                    others.iter().filter(|o| **o != d.idp_id).cloned().collect::<Vec<_>>().join(", ")
-                ),
-            ),
-            _ => r.desired(d),
-        };
-        let mut p = p;
-        if let Some(note) = note {
-            p.reason = Some(match p.reason.take() {
-                Some(r) => format!("{r}; {note}"),
-                None => note,
-            });
-        }
-        // Nothing to do and nothing to remember: counted, not carried through apply and record.
-        if r.settled(&p) {
-            plan.unchanged += 1;
-            continue;
-        }
-        plan.users.push(p);
-    }
-    // A partial run sees only the directory users it touches (engine/snapshot.rs): the guard's
-    // denominator is then every anchor, not the anchors found in that small snapshot.
-    plan.managed_users = match input.scope {
-        Scope::Full => r.managed_count(),
-        Scope::Partial => input.identities.len(),
-    };
-    let removed: HashSet<&str> =
-        input.removed.iter().filter_map(|id| r.anchor_id(id)).filter(|id| !seen.contains(id)).collect();
-    if !removed.is_empty() {
-        r.missing(&|id| removed.contains(id), &mut plan);
-        seen.extend(removed);
-    }
-    if input.scope == Scope::Full {
-        if input.complete {
-            r.missing(&|id| !seen.contains(id), &mut plan);
-        } else {
-            plan.notes.push(
-                "the listing was incomplete (a record without a readable id, or a row whose fields do not match the header); no absence-based cleanup in this run"
-                    .into(),
-            );
-        }
-    }
-    plan.create_groups = r.groups.to_create.into_iter().collect();
-    plan.managed_groups = r.groups.managed;
-    plan
+    Planner::new(input.context).plan(input.mapped, input.unidentified, input.removed, input.complete)
 }
 
 /// A username as compared: lower case, borrowed when it already is (most are).
@@ -206,6 +117,8 @@ struct Reconciler<'a> {
     scope: Scope,
     others: &'a HashMap<String, Claim>,
     now: DateTime<Utc>,
+    directory: &'a [DirectoryUser],
+    identity_list: &'a [Identity],
     users: HashMap<&'a str, &'a DirectoryUser>,
     identities: HashMap<&'a str, &'a Identity>,
     anchored_keys: HashSet<&'a str>,
@@ -216,7 +129,7 @@ struct Reconciler<'a> {
 }
 
 impl<'a> Reconciler<'a> {
-    fn new(input: &Input<'a>) -> Self {
+    fn new(input: &Context<'a>) -> Self {
         let users: HashMap<&str, &DirectoryUser> = input.directory.iter().map(|u| (u.key.as_str(), u)).collect();
         let identities: HashMap<&str, &Identity> = input.identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
         let anchored_keys: HashSet<&str> = input.identities.iter().map(|i| i.key.as_str()).collect();
@@ -252,6 +165,8 @@ impl<'a> Reconciler<'a> {
             scope: input.scope,
             others: input.others,
             now: input.now,
+            directory: input.directory,
+            identity_list: input.identities,
             users,
             identities,
             anchored_keys,

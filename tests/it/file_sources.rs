@@ -110,6 +110,33 @@ fn duplicate_ids_fail_both_rows() {
     );
 }
 
+/// Rows are handed on as they are read, and a full run lets a user in step go at once: a
+/// duplicate further down takes back a user already counted unchanged, and nobody is disabled.
+#[test]
+fn a_duplicate_id_after_a_user_in_step_fails_both_rows_and_disables_nobody() {
+    let h = Harness::new();
+    let mut rows = people(4);
+    h.write_users(&rows);
+    let config = h.config(connector(json!({})));
+    assert_eq!(h.sync(&config).counts.created, 4);
+    rows.push("102,imposter,Imp,imp@example.com,active,Staff".into());
+    rows.push("102,third,Third,third@example.com,active,Staff".into());
+    h.write_users(&rows);
+    let r = h.sync(&config);
+    assert_eq!(
+        (r.counts.unchanged, r.counts.failed, r.counts.disabled, r.counts.created),
+        (3, 3, 0, 0),
+        "{:?}",
+        r.failures
+    );
+    let errors: Vec<(&str, &str)> =
+        r.failures.iter().map(|f| (f.location.as_deref().unwrap_or(""), f.error.as_str())).collect();
+    assert!(errors.contains(&("users.csv line 3", "duplicate id; see the other row")), "{errors:?}");
+    assert!(errors.contains(&("users.csv line 6", "duplicate id '102' (also at users.csv line 3)")), "{errors:?}");
+    assert!(errors.contains(&("users.csv line 7", "duplicate id '102' (also at users.csv line 3)")), "{errors:?}");
+    assert!(h.user("user2").active && h.find("imposter").is_none() && h.find("third").is_none());
+}
+
 #[test]
 fn an_unreadable_file_fails_the_run_before_anything_is_written() {
     let h = Harness::new();

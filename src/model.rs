@@ -195,63 +195,139 @@ impl Serialize for ValueMap {
     }
 }
 
-/// A directory user's current values by target, in target order: a sorted vector, like
-/// `ValueMap`. A run holds one per directory user, and a B-tree node (room for eleven entries)
-/// per user was the largest single part of a 100,000-user snapshot. Written as a JSON object.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TextMap(Vec<(Target, String)>);
+/// A directory user's current values by target, in target order, packed: the targets are one
+/// list shared by every user with the same targets (most users of a directory), and the values
+/// one allocation of text behind their end offsets. A run holds one per directory user; a
+/// vector of (target, string) pairs cost a string and a target per value, some 600 bytes a user
+/// of which half was the allocator's. Written as a JSON object.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TextMap {
+    keys: Arc<[Target]>,
+    /// The end of each value in the text, four bytes each (little-endian), then the text.
+    data: Box<[u8]>,
+}
+
+impl Default for TextMap {
+    fn default() -> Self {
+        TextMap { keys: shared_keys(&[]), data: Box::default() }
+    }
+}
+
+/// Every list of targets in use, shared: a directory's users carry a handful of distinct ones.
+/// Bounded, so that a host listing users with ever new properties cannot grow it without end
+/// (lists beyond the bound are simply not shared).
+fn shared_keys(keys: &[Target]) -> Arc<[Target]> {
+    const MAX_LISTS: usize = 4096;
+    static LISTS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<Arc<[Target]>>>> =
+        std::sync::OnceLock::new();
+    let lists = LISTS.get_or_init(Default::default);
+    let mut lists = lists.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(shared) = lists.get(keys) {
+        return shared.clone();
+    }
+    let list: Arc<[Target]> = Arc::from(keys);
+    if lists.len() < MAX_LISTS {
+        lists.insert(list.clone());
+    }
+    list
+}
 
 impl TextMap {
     pub fn new() -> Self {
-        TextMap(Vec::new())
+        TextMap::default()
     }
 
-    pub fn get(&self, target: &Target) -> Option<&String> {
-        self.0.binary_search_by(|(t, _)| t.cmp(target)).ok().map(|i| &self.0[i].1)
+    /// Packs pairs given in target order without repeats.
+    fn packed(pairs: &[(&Target, &str)]) -> Self {
+        let keys: Vec<Target> = pairs.iter().map(|(t, _)| (*t).clone()).collect();
+        let text: usize = pairs.iter().map(|(_, v)| v.len()).sum();
+        let mut data = Vec::with_capacity(4 * pairs.len() + text);
+        let mut end = 0usize;
+        for (_, v) in pairs {
+            end += v.len();
+            // A user's values are far below 4 GiB (each is capped where it is read).
+            data.extend_from_slice(&(end.min(u32::MAX as usize) as u32).to_le_bytes());
+        }
+        for (_, v) in pairs {
+            data.extend_from_slice(v.as_bytes());
+        }
+        TextMap { keys: shared_keys(&keys), data: data.into_boxed_slice() }
+    }
+
+    /// A map of the pairs given, in any order (the last value given for a target wins).
+    pub fn from_pairs<'t, 'v>(pairs: impl IntoIterator<Item = (&'t Target, &'v str)>) -> Self {
+        let mut sorted: Vec<(&Target, &str)> = Vec::new();
+        for (t, v) in pairs {
+            match sorted.binary_search_by(|(k, _)| (*k).cmp(t)) {
+                Ok(i) => sorted[i].1 = v,
+                Err(i) => sorted.insert(i, (t, v)),
+            }
+        }
+        TextMap::packed(&sorted)
+    }
+
+    fn end(&self, i: usize) -> usize {
+        let at = 4 * i;
+        self.data.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+
+    fn value_at(&self, i: usize) -> &str {
+        let base = 4 * self.keys.len();
+        let start = if i == 0 { 0 } else { self.end(i - 1) };
+        // Packed from `&str`s, so always UTF-8; checked rather than trusted all the same.
+        self.data.get(base + start..base + self.end(i)).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+    }
+
+    pub fn get(&self, target: &Target) -> Option<&str> {
+        self.keys.binary_search(target).ok().map(|i| self.value_at(i))
     }
 
     pub fn contains_key(&self, target: &Target) -> bool {
-        self.get(target).is_some()
+        self.keys.binary_search(target).is_ok()
     }
 
-    /// Sets a target's value (the last one set wins, as in a map).
+    /// Sets a target's value (the last one set wins, as in a map). Packs the map again: meant
+    /// for building and editing one user, not for a snapshot's hot path.
     pub fn insert(&mut self, target: Target, value: String) {
-        match self.0.binary_search_by(|(t, _)| t.cmp(&target)) {
-            Ok(i) => self.0[i].1 = value,
-            Err(i) => self.0.insert(i, (target, value)),
-        }
+        self.extend([(target, value)]);
+    }
+
+    /// Sets several targets' values at once, packing once.
+    pub fn extend(&mut self, more: impl IntoIterator<Item = (Target, String)>) {
+        let more: Vec<(Target, String)> = more.into_iter().collect();
+        let merged = TextMap::from_pairs(self.iter().chain(more.iter().map(|(t, v)| (t, v.as_str()))));
+        *self = merged;
     }
 
     pub fn remove(&mut self, target: &Target) -> Option<String> {
-        let i = self.0.binary_search_by(|(t, _)| t.cmp(target)).ok()?;
-        Some(self.0.remove(i).1)
+        let old = self.get(target)?.to_string();
+        *self = TextMap::from_pairs(self.iter().filter(|(t, _)| *t != target));
+        Some(old)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&Target, &String)> {
-        self.0.iter().map(|(t, v)| (t, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&Target, &str)> {
+        self.keys.iter().enumerate().map(|(i, t)| (t, self.value_at(i)))
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.keys.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.keys.is_empty()
     }
+}
 
-    /// Gives back the room the vector grew into: a snapshot keeps its users for a whole run.
-    pub fn shrink_to_fit(&mut self) {
-        self.0.shrink_to_fit();
+impl fmt::Debug for TextMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl FromIterator<(Target, String)> for TextMap {
     fn from_iter<I: IntoIterator<Item = (Target, String)>>(iter: I) -> Self {
-        let mut m = TextMap::new();
-        for (t, v) in iter {
-            m.insert(t, v);
-        }
-        m
+        let pairs: Vec<(Target, String)> = iter.into_iter().collect();
+        TextMap::from_pairs(pairs.iter().map(|(t, v)| (t, v.as_str())))
     }
 }
 
@@ -269,9 +345,8 @@ impl Serialize for TextMap {
 
 impl<'de> Deserialize<'de> for TextMap {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // A B-tree hands its entries over in order: the vector is sorted as built.
         let map = BTreeMap::<Target, String>::deserialize(d)?;
-        Ok(TextMap(map.into_iter().collect()))
+        Ok(TextMap::from_pairs(map.iter().map(|(t, v)| (t, v.as_str()))))
     }
 }
 
@@ -447,7 +522,7 @@ pub struct DirectoryUser {
 
 impl DirectoryUser {
     pub fn value(&self, target: &Target) -> Option<&str> {
-        self.values.get(target).map(String::as_str)
+        self.values.get(target)
     }
 }
 
@@ -502,7 +577,24 @@ mod tests {
         m.insert(Target::Email, "x".into());
         m.insert(Target::DisplayName, "y".into());
         m.insert(Target::Email, "z".into());
-        assert_eq!((m.len(), m.get(&Target::Email).map(String::as_str)), (2, Some("z")));
+        assert_eq!((m.len(), m.get(&Target::Email)), (2, Some("z")));
         assert_eq!(m.remove(&Target::DisplayName).as_deref(), Some("y"));
+    }
+
+    #[test]
+    fn a_text_map_packs_values_and_shares_its_targets() {
+        let dept = Target::Profile("department".into());
+        let a: TextMap = [(dept.clone(), "Forschung & Entwicklung".to_string()), (Target::Email, String::new())].into();
+        let b: TextMap = [(Target::Email, "b@example.com".to_string()), (dept.clone(), "Vertrieb".into())].into();
+        assert!(Arc::ptr_eq(&a.keys, &b.keys), "the same targets are one shared list");
+        assert_eq!(a.iter().collect::<Vec<_>>(), [(&Target::Email, ""), (&dept, "Forschung & Entwicklung")]);
+        assert_eq!((b.get(&dept), b.get(&Target::DisplayName)), (Some("Vertrieb"), None));
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, r#"{"email":"","profile:department":"Forschung & Entwicklung"}"#);
+        assert_eq!(serde_json::from_str::<TextMap>(&json).unwrap(), a);
+        let mut c = b.clone();
+        c.extend([(Target::DisplayName, "Bé".to_string()), (dept.clone(), "Einkauf".to_string())]);
+        assert_eq!(c.iter().map(|(_, v)| v).collect::<Vec<_>>(), ["Bé", "b@example.com", "Einkauf"]);
+        assert_eq!(format!("{:?}", TextMap::new()), "{}");
     }
 }

@@ -455,10 +455,30 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
     let position = |id: i64| ids.binary_search(&id).ok();
     // A directory holds a handful of distinct targets: each is parsed once, not once per value.
     let mut targets: HashMap<String, Option<Target>> = HashMap::new();
-    let mut stmt = c.prepare(&format!("SELECT user_id, target, value FROM fields{id_filter}")).map_err(failed)?;
+    // Each user's fields come together (in key order) and are packed once, beside the core
+    // values already read; the texts of one user are gathered in one reused buffer.
+    let mut stmt =
+        c.prepare(&format!("SELECT user_id, target, value FROM fields{id_filter} ORDER BY user_id")).map_err(failed)?;
     let mut rows = stmt.query(params.as_slice()).map_err(failed)?;
+    let mut current: Option<usize> = None;
+    let mut text = String::new();
+    let mut fields: Vec<(Target, std::ops::Range<usize>)> = Vec::new();
+    let mut pack = |i: usize, text: &mut String, fields: &mut Vec<(Target, std::ops::Range<usize>)>| {
+        let user: &mut DirectoryUser = &mut users[i];
+        let core = std::mem::take(&mut user.values);
+        let more = fields.iter().map(|(t, r)| (t, &text[r.clone()]));
+        user.values = TextMap::from_pairs(core.iter().chain(more));
+        text.clear();
+        fields.clear();
+    };
     while let Some(r) = rows.next().map_err(failed)? {
         let Some(i) = position(r.get(0).map_err(failed)?) else { continue };
+        if current.is_some_and(|c| c != i) {
+            if let Some(c) = current {
+                pack(c, &mut text, &mut fields);
+            }
+        }
+        current = Some(i);
         let name = r.get_ref(1).and_then(|v| v.as_str().map_err(Into::into)).map_err(failed)?;
         let target = match targets.get(name) {
             Some(t) => t.clone(),
@@ -469,9 +489,16 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
             }
         };
         if let Some(t) = target {
-            users[i].values.insert(t, r.get(2).map_err(failed)?);
+            let value = r.get_ref(2).and_then(|v| v.as_str().map_err(Into::into)).map_err(failed)?;
+            let start = text.len();
+            text.push_str(value);
+            fields.push((t, start..text.len()));
         }
     }
+    if let Some(c) = current {
+        pack(c, &mut text, &mut fields);
+    }
+    drop(rows);
     let mut stmt = c.prepare(&format!("SELECT user_id, group_name FROM memberships{id_filter}")).map_err(failed)?;
     let mut rows = stmt.query(params.as_slice()).map_err(failed)?;
     while let Some(r) = rows.next().map_err(failed)? {
@@ -480,7 +507,6 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
         }
     }
     for u in &mut users {
-        u.values.shrink_to_fit();
         u.groups.shrink_to_fit();
     }
     users.shrink_to_fit();

@@ -20,7 +20,7 @@ fn connector(kc: &Keycloak, source: Value, patch: Value) -> Value {
 }
 
 fn value(h: &Harness, user: &str, target: &str) -> Option<String> {
-    h.user(user).values.get(&target.parse::<Target>().unwrap()).cloned()
+    h.user(user).values.get(&target.parse::<Target>().unwrap()).map(str::to_string)
 }
 
 #[test]

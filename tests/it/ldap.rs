@@ -39,10 +39,10 @@ fn ten_thousand_users_come_over_ldaps_in_pages_with_nested_and_posix_groups() {
     assert_eq!(groups(&h, "user00105"), vec!["engineering", "platform", "staff"], "platform is nested in engineering");
     assert_eq!(groups(&h, "user00005"), vec!["devs", "engineering", "staff"], "devs is a posixGroup (memberUid)");
     let u = h.user("user00012");
-    assert_eq!(u.values.get(&usersync::model::Target::Email).map(String::as_str), Some("user12@example.test"));
-    assert_eq!(u.values.get(&"property:employee_id".parse().unwrap()).map(String::as_str), Some("E12"));
+    assert_eq!(u.values.get(&usersync::model::Target::Email), Some("user12@example.test"));
+    assert_eq!(u.values.get(&"property:employee_id".parse().unwrap()), Some("E12"));
     assert!(h.find("user00049").is_none(), "disabled in the directory");
-    let manager = u.values.get(&"property:manager".parse().unwrap()).cloned();
+    let manager = u.values.get(&"property:manager".parse().unwrap()).map(str::to_string);
     assert_eq!(manager.as_deref(), Some("user00000"), "the manager's DN resolved to the manager");
     assert_eq!(h.sync(&config).writes, 0, "a second run writes nothing");
 }

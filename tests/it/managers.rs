@@ -18,7 +18,7 @@ const PEOPLE: &str = "id,user,name,mail,status,groups,boss
 ";
 
 fn manager_of(h: &Harness, username: &str) -> Option<String> {
-    h.user(username).values.get(&Target::Property("manager".into())).cloned()
+    h.user(username).values.get(&Target::Property("manager".into())).map(str::to_string)
 }
 
 #[test]
@@ -65,7 +65,7 @@ fn a_manager_named_by_e_mail_lands_as_display_name_and_the_rule_replaces_the_raw
         "manager": { "target": "property:boss", "write": "display_name", "match": "email" }
     })));
     h.sync(&config);
-    let boss = |u: &str| h.user(u).values.get(&Target::Property("boss".into())).cloned();
+    let boss = |u: &str| h.user(u).values.get(&Target::Property("boss".into())).map(str::to_string);
     assert_eq!(boss("vp").as_deref(), Some("Cleo Chief"));
     assert_eq!(boss("dev").as_deref(), Some("Val Vice"));
 }

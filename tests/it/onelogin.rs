@@ -29,9 +29,9 @@ fn an_account_of_300_users_syncs_with_roles_and_the_group_and_a_second_run_write
     assert_eq!((r.status, r.counts.created, r.counts.failed), (RunStatus::Done, 288, 0), "{:?}", r.failures);
     assert_eq!(ol.count("GET /api/2/users"), 6 + 1, "6 pages of 50, and the check's");
     let u = h.user("user15");
-    assert_eq!(u.values.get(&Target::Email).map(String::as_str), Some("user15@acme.example"));
-    assert_eq!(u.values.get(&"property:employee_no".parse().unwrap()).map(String::as_str), Some("E15"));
-    assert_eq!(u.values.get(&"property:manager".parse().unwrap()).map(String::as_str), Some("user0"));
+    assert_eq!(u.values.get(&Target::Email), Some("user15@acme.example"));
+    assert_eq!(u.values.get(&"property:employee_no".parse().unwrap()), Some("E15"));
+    assert_eq!(u.values.get(&"property:manager".parse().unwrap()), Some("user0"));
     let groups: Vec<String> = u.groups.into_iter().collect();
     assert_eq!(groups, vec!["Engineering", "Finance"]);
     assert!(h.user("user3").groups.contains("Contractors"));
@@ -105,7 +105,7 @@ fn an_incremental_run_reads_only_users_updated_since_the_last_round() {
         1,
         "one page: the users updated since (and a minute before)"
     );
-    assert_eq!(h.user("user7").values.get(&"property:title".parse().unwrap()).map(String::as_str), Some("Architect"));
+    assert_eq!(h.user("user7").values.get(&"property:title".parse().unwrap()), Some("Architect"));
 }
 
 #[test]

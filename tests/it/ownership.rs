@@ -226,10 +226,7 @@ fn when_the_owner_loses_a_user_another_connector_has_ownership_passes_down_witho
     // The old connector owns u800 again and writes its own values.
     let back = run(&h, &both, "ad", false);
     assert_eq!((back.counts.updated, back.counts.disabled), (1, 0), "{:?}", back.counts);
-    assert_eq!(
-        h.user("u800").values.get(&usersync::model::Target::Email).map(String::as_str),
-        Some("u800@corp.example")
-    );
+    assert_eq!(h.user("u800").values.get(&usersync::model::Target::Email), Some("u800@corp.example"));
     // And when the new source has the user again, it takes them back.
     {
         let mut s = g.state.lock().unwrap();

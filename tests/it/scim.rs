@@ -89,7 +89,7 @@ fn connector(s: &Scim2Server, patch: Value) -> Value {
 }
 
 fn value(u: &DirectoryUser, target: &str) -> Option<String> {
-    u.values.get(&target.parse::<Target>().unwrap()).cloned()
+    u.values.get(&target.parse::<Target>().unwrap()).map(str::to_string)
 }
 
 /// Per username: active, the mapped values (as `actual` lists the targets), the groups.

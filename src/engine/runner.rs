@@ -1,13 +1,17 @@
 //! One run from start to record. Every exit path after `begin_run` finishes the run record.
 
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::apply::{apply_guarded, prefetch_photos, tally, wants_photo, worth_keeping, Batch};
+use super::apply::worth_keeping;
 use super::delta_state::DeltaState;
 use super::lease::{self, Keeper};
+mod applier;
+
+use applier::Applier;
+
 use super::mapper::Mapper;
 use super::snapshot::DirState;
 use super::{
@@ -18,7 +22,7 @@ use crate::config::{export_value, parse_value, Config, ConfigErrors, ConnectorCo
 use crate::connector::{self, Listing, SourceError};
 use crate::mapping::Mapped;
 use crate::model::Identity;
-use crate::reconcile::{guard, Approval, Plan, Planner, Scope, UserPlan};
+use crate::reconcile::{guard, Approval, Early, Planner, Scope, UserPlan};
 use crate::store::{Counts, RunRecord, RunStatus, StateChanges, UserResult};
 
 /// Users applied per chunk: their photos download in parallel (at most this many images held in
@@ -455,23 +459,32 @@ impl<'a> Runner<'a> {
         };
         self.timed(&mut clock, |t| &mut t.read_state_s);
         let cpu = thread_cpu();
-        let mut plan = planner.plan(mapped, unidentified, removed, complete);
+        // A full run writes the plans the guard never holds while it plans the rest.
+        let streams = early.is_some();
+        let mut applier = Applier::new(self, record, source.as_mut());
+        let mut write_now = |plans: Vec<UserPlan>, groups: &BTreeSet<String>| applier.take(plans, groups);
+        let sink: Option<Early> = if streams { Some(&mut write_now) } else { None };
+        let mut plan = planner.plan(mapped, unidentified, removed, complete, sink);
         // Every run that can change many users is guarded; a single-user run cannot.
         if !matches!(self.request.mode, Mode::SingleUser(_)) {
             guard(&mut plan, &self.connector.safety, listing_empty, approved);
         }
-        record.hold_reason = plan.hold.clone();
-        record.notes.extend(plan.notes.iter().cloned());
+        applier.record.hold_reason = plan.hold.clone();
+        applier.record.notes.extend(plan.notes.iter().cloned());
+        // Writing done while planning counts as writing.
+        let (spent, written_cpu) = (applier.spent, applier.cpu);
         let mut t = self.timings.get();
-        t.engine_cpu_s += thread_cpu().saturating_sub(cpu).as_secs_f64();
+        t.engine_cpu_s += thread_cpu().saturating_sub(cpu).saturating_sub(written_cpu).as_secs_f64();
+        t.reconcile_s += clock.elapsed().saturating_sub(spent).as_secs_f64();
+        t.apply_s += spent.as_secs_f64();
         self.timings.set(t);
-        self.timed(&mut clock, |t| &mut t.reconcile_s);
+        clock = Instant::now();
         // Releasing the directory snapshot is the other half of reading it.
         drop(early);
         drop(late);
         self.timed(&mut clock, |t| &mut t.read_state_s);
         let pending_keys = std::mem::take(&mut plan.manager_keys);
-        let mut outcome = self.apply(record, plan, source.as_mut());
+        let mut outcome = applier.finish(plan);
         if !pending_keys.is_empty() {
             self.write_manager_keys(record, &pending_keys);
         }
@@ -668,124 +681,6 @@ impl<'a> Runner<'a> {
             unidentified.clear();
         }
         Ok((mapped, unidentified))
-    }
-
-    fn apply(&self, record: &mut RunRecord, plan: Plan, source: &mut dyn connector::Connector) -> Outcome {
-        let dir = self.engine.directory.as_ref();
-        let simulate = self.request.simulate;
-        let mut changes = StateChanges { remove: plan.forget.clone(), ..StateChanges::default() };
-        let mut shown = Vec::new();
-        let mut results = Vec::with_capacity(CHUNK);
-        let mut group_errors = Vec::new();
-        for g in &plan.create_groups {
-            if simulate {
-                continue;
-            }
-            match dir.create_group(g) {
-                Ok(()) => record.writes += 1,
-                Err(e) => group_errors.push(format!("creating group '{g}': {e}")),
-            }
-        }
-        record.counts.unchanged += plan.unchanged as u64;
-        let total = plan.users.len() as u64;
-        let mut cancelled = false;
-        let mut queue = plan.users.into_iter();
-        let mut i = 0u64;
-        let mut chunk: Vec<UserPlan> = queue.by_ref().take(CHUNK).collect();
-        let mut prefetched = if simulate { HashMap::new() } else { prefetch_photos(source, &chunk) };
-        while !chunk.is_empty() {
-            record.photo_downloads += prefetched.len() as u64;
-            let following: Vec<UserPlan> = queue.by_ref().take(CHUNK).collect();
-            let mut progress = StateChanges::default();
-            // The next chunk's photos download on another thread while this chunk is written
-            // here: directory calls stay on the run's own thread. Without photos to fetch no
-            // thread is started (a scoped thread registers the calling host thread with std).
-            let mut write = || {
-                let batch = Batch::begin(dir, simulate, &mut group_errors);
-                for user in std::mem::take(&mut chunk) {
-                    // Cancellation takes effect between users, so nobody is left half-written.
-                    if self.control.cancelled() {
-                        cancelled = true;
-                        break;
-                    }
-                    let mut photos =
-                        |id: &str| prefetched.remove(id).unwrap_or_else(|| Err("the photo was not downloaded".into()));
-                    let applied = apply_guarded(dir, user, simulate, record.started_at, &mut photos);
-                    record.writes += applied.writes;
-                    if !simulate {
-                        progress.upsert.extend(applied.identity);
-                        progress.remove.extend(applied.forget);
-                    }
-                    tally(&mut record.counts, &applied.result);
-                    if worth_keeping(&applied.result) {
-                        results.push(applied.result);
-                    }
-                    i += 1;
-                    // Hosts polling `progress` see every user; the callback hears every 100th.
-                    let p = Progress {
-                        run_id: record.id,
-                        phase: Phase::Applying,
-                        done: i,
-                        total: Some(total),
-                        counts: record.counts,
-                    };
-                    self.control.set_progress(p);
-                    if i % 100 == 1 || i == total {
-                        (self.progress)(&p);
-                    }
-                }
-                batch.end()
-            };
-            let (next_photos, committed) = if !simulate && following.iter().any(wants_photo) {
-                std::thread::scope(|scope| {
-                    let fetcher = scope.spawn(|| prefetch_photos(&mut *source, &following));
-                    let committed = write();
-                    (fetcher.join().unwrap_or_default(), committed)
-                })
-            } else {
-                (HashMap::new(), write())
-            };
-            if let Err(e) = committed {
-                // Nothing of this chunk is recorded as done: its writes are not in the directory.
-                record.error = Some(format!("the directory could not commit a batch of writes; the run stopped: {e}"));
-                results.clear();
-                break;
-            }
-            // What this chunk wrote is recorded now: results and anchors are not held for the
-            // whole run, and a run that dies keeps the anchors of the users it wrote.
-            redact_results(&mut results);
-            if let Err(e) = self.engine.store.record_progress(record, &results, &progress) {
-                record.error = Some(format!("recording the run's progress: {e}"));
-                break;
-            }
-            shown.extend(results.drain(..).filter(|r| r.error.is_some() || !r.held.is_empty()));
-            if cancelled {
-                break;
-            }
-            chunk = following;
-            prefetched = next_photos;
-        }
-        record.notes.extend(group_errors.iter().cloned());
-        let failed = record.counts.failed > 0 || !group_errors.is_empty();
-        record.status = if record.error.is_some() {
-            RunStatus::Failed
-        } else if cancelled {
-            RunStatus::Cancelled
-        } else if record.counts.held > 0 {
-            RunStatus::Held
-        } else if failed {
-            RunStatus::PartiallyFailed
-        } else {
-            RunStatus::Done
-        };
-        if simulate {
-            // A simulation changes nothing, not even the engine's memory of anchors.
-            changes = StateChanges::default();
-        } else {
-            changes.managed_groups = Some(plan.managed_groups);
-        }
-        let retry = retry_list(record.status, &shown, group_errors.is_empty());
-        Outcome { results, shown, changes, retry }
     }
 }
 

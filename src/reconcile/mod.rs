@@ -23,7 +23,7 @@ use crate::model::{DesiredUser, DirectoryUser, Identity, Target, ValueMap};
 pub use guard::{guard, Approval};
 pub use lifecycle::Case;
 pub use plan::{Disposition, Op, Plan, UserPlan};
-pub use planner::Planner;
+pub use planner::{Early, Planner};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -81,7 +81,7 @@ impl Claim {
 
 /// The plan for a whole run at once (see `Planner` for one made while the source is read).
 pub fn reconcile(input: Input) -> Plan {
-    Planner::new(input.context).plan(input.mapped, input.unidentified, input.removed, input.complete)
+    Planner::new(input.context).plan(input.mapped, input.unidentified, input.removed, input.complete, None)
 }
 
 /// A username as compared: lower case, borrowed when it already is (most are).

@@ -6,13 +6,21 @@
 //! holding its name (for duplicate names). The plan is the same as when every user is held.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 
-use super::{fold, managers, Context, Holder, Reconciler, Scope, UserPlan};
+use super::{fold, managers, Context, Holder, Op, Reconciler, Scope, UserPlan};
 use crate::fastmap::{FastMap as HashMap, FastSet as HashSet};
 use crate::mapping::Mapped;
 use crate::model::DesiredUser;
 
 use super::plan::Plan;
+
+/// Where plans that need no guard go as they are made (see `Planner::plan`), with the groups the
+/// plan creates so far.
+pub type Early<'e> = &'e mut dyn FnMut(Vec<UserPlan>, &BTreeSet<String>);
+
+/// Plans handed over at once when they go out early.
+const EARLY_BATCH: usize = 256;
 
 pub struct Planner<'a> {
     r: Reconciler<'a>,
@@ -71,30 +79,41 @@ impl<'a> Planner<'a> {
 
     /// The plan: the users `offer` kept (or every mapped user), rows without an id, the ids the
     /// source reported removed, and whether the listing was complete.
+    ///
+    /// With `early`, the plans of users with nothing destructive in them (which the guard never
+    /// holds) go there in batches as they are made, with the groups the plan creates so far,
+    /// instead of into the plan: a run can write them while it plans the rest.
     pub fn plan(
         mut self,
         mapped: Vec<Mapped>,
         unidentified: Vec<(String, String)>,
         removed: Vec<String>,
         complete: bool,
+        mut early: Option<Early>,
     ) -> Plan {
         let mut r = self.r;
         let mut plan = Plan { unchanged: self.unchanged, ..Plan::default() };
         let mut seen = self.seen;
-        let mut desired = Vec::with_capacity(mapped.len());
-        for m in mapped {
-            seen.extend(r.anchor_id(m.idp_id()));
-            match m {
-                Mapped::User(d) => desired.push(d),
-                Mapped::Filtered { idp_id, reason } => {
-                    plan.users.push(r.filtered(idp_id, reason));
+        // The users to plan take over the mapped users' buffer (collected in place: no second
+        // vector of every user beside the first).
+        let mut desired: Vec<DesiredUser> = mapped
+            .into_iter()
+            .filter_map(|m| {
+                seen.extend(r.anchor_id(m.idp_id()));
+                match m {
+                    Mapped::User(d) => Some(d),
+                    Mapped::Filtered { idp_id, reason } => {
+                        plan.users.push(r.filtered(idp_id, reason));
+                        None
+                    }
+                    Mapped::Invalid { idp_id, location, message } => {
+                        let username = r.identity(&idp_id).map(|i| i.username.clone()).unwrap_or_default();
+                        plan.users.push(UserPlan::failed(Some(idp_id), username, Some(location), message));
+                        None
+                    }
                 }
-                Mapped::Invalid { idp_id, location, message } => {
-                    let username = r.identity(&idp_id).map(|i| i.username.clone()).unwrap_or_default();
-                    plan.users.push(UserPlan::failed(Some(idp_id), username, Some(location), message));
-                }
-            }
-        }
+            })
+            .collect();
         for (location, message) in unidentified {
             plan.users.push(UserPlan::failed(None, String::new(), Some(location), message));
         }
@@ -111,7 +130,10 @@ impl<'a> Planner<'a> {
             r.groups.assign(groups);
         }
         let duplicates = duplicate_usernames(&r, &desired, &mut self.in_step);
-        plan.users.reserve(desired.len());
+        if early.is_none() {
+            plan.users.reserve(desired.len());
+        }
+        let mut batch = Vec::new();
         // Users without an anchor will mostly be created, each claiming a username.
         r.taken.reserve(desired.len().saturating_sub(r.identities.len()));
         for d in desired {
@@ -147,7 +169,18 @@ impl<'a> Planner<'a> {
                 plan.unchanged += 1;
                 continue;
             }
-            plan.users.push(p);
+            match early.as_deref_mut() {
+                Some(early) if !p.ops.iter().any(Op::is_destructive) => {
+                    batch.push(p);
+                    if batch.len() == EARLY_BATCH {
+                        early(std::mem::take(&mut batch), &r.groups.to_create);
+                    }
+                }
+                _ => plan.users.push(p),
+            }
+        }
+        if let (Some(early), false) = (early, batch.is_empty()) {
+            early(batch, &r.groups.to_create);
         }
         // A partial run sees only the directory users it touches (engine/snapshot.rs): the guard's
         // denominator is then every anchor, not the anchors found in that small snapshot.

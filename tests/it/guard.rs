@@ -39,6 +39,33 @@ fn removing_most_users_is_held_and_nothing_is_disabled_until_approved() {
     }
 }
 
+/// A full run writes what the guard never holds while it is still planning (several chunks of
+/// it here); a held run still creates, updates and adds to groups, and holds only the rest.
+#[test]
+fn a_held_run_still_writes_its_creations_and_updates_and_only_those() {
+    let h = Harness::new();
+    let all = people(600);
+    h.write_users(&all);
+    let config = h.config(connector(json!({})));
+    assert_eq!(h.sync(&config).counts.created, 600);
+
+    let mut next: Vec<String> = all[..100].to_vec();
+    next[0] = next[0].replace("User1 Person", "First Person");
+    next.extend((601..=1200).map(|i| crate::support::row(100 + i, &format!("user{i}"), "Staff;Newcomers")));
+    h.write_users(&next);
+    let r = h.sync(&config);
+    assert_eq!(r.status, RunStatus::Held);
+    assert_eq!(
+        (r.counts.created, r.counts.updated, r.counts.held, r.counts.disabled, r.counts.unchanged),
+        (600, 1, 500, 0, 99)
+    );
+    assert_eq!(h.active_usernames().len(), 1200, "the 500 leavers are held, the 600 newcomers are in");
+    assert!(h.user("user1200").groups.contains("Newcomers"), "the group was created before its members were added");
+    assert_eq!(h.user("user1").value(&"display_name".parse().unwrap()), Some("First Person"));
+    assert_eq!(h.engine.approve(r.run_id, None, &|_| {}).unwrap().counts.disabled, 500);
+    assert_eq!(h.active_usernames().len(), 700);
+}
+
 #[test]
 fn approval_rechecks_users_who_came_back() {
     let h = Harness::new();

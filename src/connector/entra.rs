@@ -432,32 +432,29 @@ impl EntraConnector {
         let mut users_of: HashMap<String, Vec<String>> = HashMap::new();
         let mut parents: HashMap<String, Vec<String>> = HashMap::new();
         let link = loop {
-            let page = self.get(&url)?;
-            let Some(values) = page.get("value").and_then(Value::as_array) else {
+            let page: GroupsPage = self.get_as(&url)?;
+            let Some(values) = page.value else {
                 return Err(self.bad_response(&Request::get(url), "the page has no 'value' list".into()));
             };
-            for g in values.iter().filter(|g| g.get("@removed").is_none()) {
-                let Some(gid) = g.get("id").and_then(Value::as_str) else { continue };
-                if let Some(name) = g.get("displayName").and_then(Value::as_str) {
-                    names.insert(gid.to_string(), name.to_string());
+            for g in values.into_iter().filter(|g| g.removed.is_none()) {
+                let Some(gid) = g.id else { continue };
+                if let Some(name) = g.display_name {
+                    names.insert(gid.clone(), name);
                 }
-                let members = g.get("members@delta").and_then(Value::as_array).into_iter().flatten();
-                for m in members.filter(|m| m.get("@removed").is_none()) {
-                    let Some(mid) = m.get("id").and_then(Value::as_str) else { continue };
-                    match m.get("@odata.type").and_then(Value::as_str) {
-                        Some(t) if t.ends_with(".group") => {
-                            parents.entry(mid.to_string()).or_default().push(gid.to_string())
-                        }
+                for m in g.members.into_iter().flatten().filter(|m| m.removed.is_none()) {
+                    let Some(mid) = m.id else { continue };
+                    match m.kind.as_deref() {
+                        Some(t) if t.ends_with(".group") => parents.entry(mid).or_default().push(gid.clone()),
                         // Devices, contacts and service principals are members too; not ours.
                         Some(t) if !t.ends_with(".user") => {}
-                        _ => users_of.entry(gid.to_string()).or_default().push(mid.to_string()),
+                        _ => users_of.entry(gid.clone()).or_default().push(mid),
                     }
                 }
             }
-            if let Some(next) = page.get("@odata.nextLink").and_then(Value::as_str) {
-                url = next.to_string();
-            } else if let Some(link) = page.get("@odata.deltaLink").and_then(Value::as_str) {
-                break link.to_string();
+            if let Some(next) = page.next_link {
+                url = next;
+            } else if let Some(link) = page.delta_link {
+                break link;
             } else {
                 let detail = "a delta page ends with neither nextLink nor deltaLink".into();
                 return Err(self.bad_response(&Request::get(url), detail));
@@ -632,6 +629,40 @@ struct UsersPage {
     value: Option<Vec<Attributes>>,
     #[serde(rename = "@odata.nextLink")]
     next_link: Option<String>,
+}
+
+/// A page of `/groups/delta` with members, parsed into what the memberships need: as a JSON
+/// value, each member entry cost several hundred bytes, and a first page holds every membership
+/// of up to 999 groups (200,000 of them in a 100,000-user tenant).
+#[derive(serde::Deserialize)]
+struct GroupsPage {
+    value: Option<Vec<GroupEntry>>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink")]
+    delta_link: Option<String>,
+}
+
+/// A group in a `/groups/delta` page: removed groups carry `@removed`, and members come as
+/// `members@delta` with their `@odata.type` (Microsoft Graph, "group: delta").
+#[derive(serde::Deserialize)]
+struct GroupEntry {
+    id: Option<String>,
+    #[serde(rename = "displayName")]
+    display_name: Option<String>,
+    #[serde(rename = "members@delta")]
+    members: Option<Vec<GroupMember>>,
+    #[serde(rename = "@removed")]
+    removed: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct GroupMember {
+    id: Option<String>,
+    #[serde(rename = "@odata.type")]
+    kind: Option<String>,
+    #[serde(rename = "@removed")]
+    removed: Option<serde::de::IgnoredAny>,
 }
 
 /// Graph's answers to a delta token it no longer knows.

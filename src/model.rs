@@ -203,9 +203,13 @@ impl Serialize for ValueMap {
 #[derive(Clone, PartialEq, Eq)]
 pub struct TextMap {
     keys: Arc<[Target]>,
-    /// The end of each value in the text, four bytes each (little-endian), then the text.
-    data: Box<[u8]>,
+    /// The end of each value in the text, `END_BYTES` ASCII bytes each (seven bits a byte, so
+    /// the whole stays text and values are sliced out without a UTF-8 check), then the text.
+    data: Box<str>,
 }
+
+/// Bytes per end offset: 35 bits, more than any user's text.
+const END_BYTES: usize = 5;
 
 impl Default for TextMap {
     fn default() -> Self {
@@ -241,17 +245,18 @@ impl TextMap {
     fn packed(pairs: &[(&Target, &str)]) -> Self {
         let keys: Vec<Target> = pairs.iter().map(|(t, _)| (*t).clone()).collect();
         let text: usize = pairs.iter().map(|(_, v)| v.len()).sum();
-        let mut data = Vec::with_capacity(4 * pairs.len() + text);
+        let mut data = String::with_capacity(END_BYTES * pairs.len() + text);
         let mut end = 0usize;
         for (_, v) in pairs {
             end += v.len();
-            // A user's values are far below 4 GiB (each is capped where it is read).
-            data.extend_from_slice(&(end.min(u32::MAX as usize) as u32).to_le_bytes());
+            for i in 0..END_BYTES {
+                data.push(char::from(((end >> (7 * i)) & 0x7f) as u8));
+            }
         }
         for (_, v) in pairs {
-            data.extend_from_slice(v.as_bytes());
+            data.push_str(v);
         }
-        TextMap { keys: shared_keys(&keys), data: data.into_boxed_slice() }
+        TextMap { keys: shared_keys(&keys), data: data.into_boxed_str() }
     }
 
     /// A map of the pairs given, in any order (the last value given for a target wins).
@@ -267,15 +272,14 @@ impl TextMap {
     }
 
     fn end(&self, i: usize) -> usize {
-        let at = 4 * i;
-        self.data.get(at..at + 4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        let bytes = self.data.as_bytes().get(END_BYTES * i..END_BYTES * (i + 1)).unwrap_or_default();
+        bytes.iter().enumerate().fold(0, |end, (k, b)| end | (usize::from(*b) << (7 * k)))
     }
 
     fn value_at(&self, i: usize) -> &str {
-        let base = 4 * self.keys.len();
+        let base = END_BYTES * self.keys.len();
         let start = if i == 0 { 0 } else { self.end(i - 1) };
-        // Packed from `&str`s, so always UTF-8; checked rather than trusted all the same.
-        self.data.get(base + start..base + self.end(i)).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+        self.data.get(base + start..base + self.end(i)).unwrap_or("")
     }
 
     pub fn get(&self, target: &Target) -> Option<&str> {

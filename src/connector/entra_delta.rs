@@ -99,14 +99,14 @@ impl EntraConnector {
     /// Every user of a first `/users/delta` chain, as records page by page (a page of JSON
     /// values is never held for the whole tenant), and the chain's delta link. Each
     /// `manager@delta` reference is resolved after the last page: from the listing's own
-    /// users (only the manager fields of each are kept meanwhile), else read, 20 per `$batch`.
+    /// users (their own records, found by id at the end), else read, 20 per `$batch`.
     fn first_users(&mut self) -> Result<(Vec<SourceUser>, String), SourceError> {
         let first = self.delta_users_url();
         let mut url = first.clone();
         let mut users: Vec<SourceUser> = Vec::new();
-        // (position in `users`, manager id) and the manager fields of every listed user.
+        // (position in `users`, manager id). A listed manager's fields are read from its record
+        // at the end; only managers outside the listing are asked for (`fields_of`).
         let mut wanted: Vec<(usize, String)> = Vec::new();
-        let mut fields_of: HashMap<String, Value> = HashMap::new();
         let fields: Vec<String> = self.manager_fields.iter().cloned().chain(["id".to_string()]).collect();
         let link = loop {
             let page: DeltaPage = self.get_as(&url).map_err(unreadable)?;
@@ -116,11 +116,6 @@ impl EntraConnector {
                 }
                 let reference = record.get("manager@delta").and_then(current_manager);
                 record.retain(|k, _| k != "manager@delta");
-                if !self.manager_fields.is_empty() {
-                    if let Some(id) = record.get("id").and_then(Value::as_str) {
-                        fields_of.insert(id.to_string(), project(&record, &fields));
-                    }
-                }
                 if let Some(user) = source_record(record) {
                     if let Some(m) = reference.filter(|_| !self.manager_fields.is_empty()) {
                         wanted.push((users.len(), m));
@@ -139,8 +134,15 @@ impl EntraConnector {
                 }
             }
         };
+        // The listed users by id, as positions sorted by id: no map of every user's fields.
+        let mut by_id: Vec<usize> = (0..users.len()).collect();
+        by_id.sort_unstable_by(|a, b| users[*a].id.cmp(&users[*b].id));
+        let listed = |users: &[SourceUser], id: &str| {
+            by_id.binary_search_by(|k| users[*k].id.as_str().cmp(id)).ok().map(|at| by_id[at])
+        };
         let outside: BTreeSet<String> =
-            wanted.iter().filter(|(_, m)| !fields_of.contains_key(m)).map(|(_, m)| m.clone()).collect();
+            wanted.iter().filter(|(_, m)| listed(&users, m).is_none()).map(|(_, m)| m.clone()).collect();
+        let mut fields_of: HashMap<String, Value> = HashMap::new();
         let outside: Vec<String> = outside.into_iter().collect();
         let batches: Vec<Vec<Value>> = outside
             .chunks(BATCH)
@@ -158,9 +160,13 @@ impl EntraConnector {
             }
         }
         for (i, m) in wanted {
-            if let Some(manager) = fields_of.get(&m) {
-                users[i].manager = Some(m.clone());
-                users[i].attributes.insert("manager", manager.clone());
+            let manager = match listed(&users, &m) {
+                Some(j) => Some(project(&users[j].attributes, &fields)),
+                None => fields_of.get(&m).cloned(),
+            };
+            if let Some(manager) = manager {
+                users[i].manager = Some(m);
+                users[i].attributes.insert("manager", manager);
             }
         }
         Ok((users, link))

@@ -98,7 +98,7 @@ pub(super) struct RowSink<'a, 'e> {
     listing: Listing,
     each: &'e mut dyn FnMut(SourceUser),
     /// Id → where it was first read, and whether a later row has retracted that first user.
-    first_seen: HashMap<String, (String, bool)>,
+    first_seen: crate::fastmap::FastMap<String, (String, bool)>,
     rows: u32,
 }
 
@@ -127,7 +127,7 @@ impl<'a, 'e> RowSink<'a, 'e> {
             columns,
             listing: Listing { complete: true, ..Listing::default() },
             each,
-            first_seen: HashMap::new(),
+            first_seen: Default::default(),
             rows: 0,
         }
     }
@@ -185,7 +185,7 @@ impl<'a, 'e> RowSink<'a, 'e> {
                             split(&text, &self.settings.list_separator).map(|s| Value::String(s.to_string())).collect(),
                         )
                     } else {
-                        Value::String(text.trim().to_string())
+                        Value::String(trimmed(text))
                     };
                     if !name.is_empty() {
                         attributes.insert(name, value);
@@ -235,6 +235,15 @@ impl<'a, 'e> RowSink<'a, 'e> {
 
 fn cell_text(attributes: &Attributes, name: &str) -> String {
     attributes.get(name).and_then(Value::as_str).unwrap_or_default().trim().to_string()
+}
+
+/// The text without surrounding white space, in the same allocation when there is none (most cells).
+fn trimmed(text: String) -> String {
+    if text.trim().len() == text.len() {
+        text
+    } else {
+        text.trim().to_string()
+    }
 }
 
 fn split<'t>(text: &'t str, sep: &'t str) -> impl Iterator<Item = &'t str> {

@@ -1,7 +1,7 @@
 //! The embedded local directory: a SQLite file that stands in for the application when no
 //! Atlassian host is present (the CLI, tests, and the quick start).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -454,7 +454,7 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
     }
     let position = |id: i64| ids.binary_search(&id).ok();
     // A directory holds a handful of distinct targets: each is parsed once, not once per value.
-    let mut targets: HashMap<String, Option<Target>> = HashMap::new();
+    let mut targets: crate::fastmap::FastMap<String, Option<Target>> = Default::default();
     // Each user's fields come together (in key order) and are packed once, beside the core
     // values already read; the texts of one user are gathered in one reused buffer.
     let mut stmt =

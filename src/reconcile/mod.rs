@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{ConnectorConfig, LinkKey, Reactivate};
 use crate::mapping::Mapped;
-use crate::model::{DesiredUser, DirectoryUser, Identity, Target, ValueMap};
+use crate::model::{DesiredUser, DirectoryUser, Identity, Target, TextMap, ValueMap};
 
 pub use guard::{guard, Approval};
 pub use lifecycle::Case;
@@ -247,8 +247,13 @@ impl<'a> Reconciler<'a> {
     /// The cheap test for the common case: an anchored, active user whose directory record,
     /// groups, photo and source version already match. (`settled` catches the rest.)
     fn in_step(&self, d: &DesiredUser) -> bool {
-        let Some((identity, user)) = self.anchored(&d.idp_id) else { return false };
-        d.active
+        self.in_step_at(d).is_some()
+    }
+
+    /// `in_step`, with the anchor and the directory user it compared.
+    fn in_step_at(&self, d: &DesiredUser) -> Option<(&'a Identity, &'a DirectoryUser)> {
+        let (identity, user) = self.anchored(&d.idp_id)?;
+        let same = d.active
             && user.active
             && identity.gone_since.is_none()
             && !identity.anonymised
@@ -257,9 +262,8 @@ impl<'a> Reconciler<'a> {
             && d.source_version == identity.source_version
             && d.photo.as_ref().is_none_or(|photo| *photo == identity.photo_etag)
             && d.groups.as_ref().is_none_or(|groups| *groups == user.groups)
-            && d.values.iter().all(|(target, after)| {
-                (*target == Target::DisplayName && after.is_none()) || user.value(target) == after.as_deref()
-            })
+            && values_match(&d.values, &user.values);
+        same.then_some((identity, user))
     }
 
     /// A synced user with no operation whose anchor (source version included) stays as stored.
@@ -591,6 +595,17 @@ impl<'a> Reconciler<'a> {
             });
         }
     }
+}
+
+/// Whether the directory holds every value the mapping produced (a cleared display name aside):
+/// one walk over both, which are in target order.
+fn values_match(values: &ValueMap, current: &TextMap) -> bool {
+    let mut have = current.iter().peekable();
+    values.iter().all(|(target, after)| {
+        while have.next_if(|(t, _)| *t < target).is_some() {}
+        let now = have.next_if(|(t, _)| *t == target).map(|(_, v)| v);
+        (*target == Target::DisplayName && after.is_none()) || now == after.as_deref()
+    })
 }
 
 /// Where an link_index directory user is found by a link key's value (ignoring case).

@@ -49,10 +49,10 @@ impl<'a> Planner<'a> {
     /// counted, so the caller drops it; `false` when the plan needs it (pass it to `plan`).
     pub fn offer(&mut self, m: &Mapped) -> bool {
         let Mapped::User(d) = m else { return false };
-        if !self.early || !self.r.in_step(d) {
+        if !self.early {
             return false;
         }
-        let Some((identity, user)) = self.r.anchored(&d.idp_id) else { return false };
+        let Some((identity, user)) = self.r.in_step_at(d) else { return false };
         self.seen.insert(identity.idp_id.as_str());
         // In step means active: its groups are assigned, as the plan assigns every active user's.
         if let Some(groups) = &d.groups {

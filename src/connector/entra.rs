@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use super::http::{Http, HttpError, Request};
 use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
 use crate::config::{EntraSource, GroupMembership, GroupRules};
+use crate::fastmap::FastMap;
 use crate::mapping::group_matters;
 use crate::model::{Attributes, SourceUser};
 
@@ -35,7 +36,42 @@ impl Paged {
 pub(super) type Answers = HashMap<String, (u16, Value)>;
 
 /// Group display names by user id.
-type GroupsByUser = HashMap<String, Vec<String>>;
+/// Each user's groups by name, as positions in one list of names: a string per membership was
+/// most of what 200,000 memberships cost while a listing waited for its users.
+#[derive(Default)]
+pub(super) struct GroupsByUser {
+    names: Vec<String>,
+    position: FastMap<String, u32>,
+    of: FastMap<String, Vec<u32>>,
+}
+
+impl GroupsByUser {
+    /// Puts `user` in the group named `name` (once).
+    fn add(&mut self, user: &str, name: &str) {
+        let at = match self.position.get(name) {
+            Some(at) => *at,
+            None => {
+                let at = self.names.len() as u32;
+                self.names.push(name.to_string());
+                self.position.insert(name.to_string(), at);
+                at
+            }
+        };
+        match self.of.get_mut(user) {
+            Some(list) if list.contains(&at) => {}
+            Some(list) => list.push(at),
+            None => {
+                self.of.insert(user.to_string(), vec![at]);
+            }
+        }
+    }
+
+    /// The names of `user`'s groups, given up: each user is handed over once.
+    pub(super) fn take(&mut self, user: &str) -> Option<Vec<String>> {
+        let list = self.of.remove(user)?;
+        Some(list.into_iter().filter_map(|at| self.names.get(at as usize).cloned()).collect())
+    }
+}
 
 /// Group display names by group id, as a groups delta round last saw them.
 pub(super) type GroupNames = BTreeMap<String, String>;
@@ -386,7 +422,7 @@ impl EntraConnector {
     /// that chain ended.
     pub(super) fn memberships(&mut self) -> Result<(GroupsByUser, Option<GroupsDelta>), HttpError> {
         if self.settings.groups == GroupMembership::None {
-            return Ok((HashMap::new(), None));
+            return Ok((GroupsByUser::default(), None));
         }
         // With required groups and no include pattern only those groups count: their members are
         // read group by group. Otherwise any group may count, and one `/groups/delta` chain reads
@@ -404,7 +440,7 @@ impl EntraConnector {
         };
         let base = self.settings.graph_url.clone();
         let groups = self.all(format!("{base}/v1.0/groups?$select=id,displayName&$top={PAGE}")).complete()?;
-        let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
+        let mut by_user = GroupsByUser::default();
         for g in groups {
             let (Some(id), Some(name)) =
                 (g.get("id").and_then(Value::as_str), g.get("displayName").and_then(Value::as_str))
@@ -417,7 +453,7 @@ impl EntraConnector {
             let url = format!("{base}/v1.0/groups/{id}/{members}?$select=id&$top={PAGE}");
             for m in self.all(url).complete()? {
                 if let Some(uid) = m.get("id").and_then(Value::as_str) {
-                    by_user.entry(uid.to_string()).or_default().push(name.to_string());
+                    by_user.add(uid, name);
                 }
             }
         }
@@ -461,8 +497,9 @@ impl EntraConnector {
             }
         };
         let transitive = self.settings.groups == GroupMembership::Transitive;
-        let mut by_user: HashMap<String, Vec<String>> = HashMap::new();
-        for (gid, members) in &users_of {
+        let mut by_user = GroupsByUser::default();
+        // Member ids move into the result as it is built: the two are not held in full at once.
+        for (gid, members) in users_of.drain() {
             // The group itself and, when transitive, every group it is nested in (cycles allowed).
             let mut reached = vec![gid.as_str()];
             let mut i = 0;
@@ -479,12 +516,9 @@ impl EntraConnector {
             if named.is_empty() {
                 continue;
             }
-            for uid in members {
-                let list = by_user.entry(uid.clone()).or_default();
+            for uid in &members {
                 for n in &named {
-                    if !list.contains(n) {
-                        list.push((*n).clone());
-                    }
+                    by_user.add(uid, n);
                 }
             }
         }
@@ -558,7 +592,7 @@ impl EntraConnector {
         }
         let n = users.len();
         for mut user in users {
-            if let Some(g) = groups.remove(&user.id) {
+            if let Some(g) = groups.take(&user.id) {
                 user.groups = g;
             }
             each(user);

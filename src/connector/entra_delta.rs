@@ -177,7 +177,7 @@ impl EntraConnector {
         let chain = if self.groups_enabled() {
             let (mut memberships, chain) = self.memberships().map_err(unreadable)?;
             for user in &mut users {
-                if let Some(g) = memberships.remove(&user.id) {
+                if let Some(g) = memberships.take(&user.id) {
                     user.groups = g;
                 }
             }

@@ -23,7 +23,10 @@ pub(super) struct Mapper<'a> {
     /// Versions expire with each `full_reconcile.max_age_hours` window, so every user is mapped
     /// in full at least that often and local edits of mapped fields are corrected.
     window: i64,
-    known: HashMap<&'a str, &'a Identity>,
+    identities: &'a [Identity],
+    /// The anchors by source id, built when a first record carries a version (no connector
+    /// sets one yet: most runs never need this map of every anchor).
+    known: std::cell::OnceCell<HashMap<&'a str, &'a Identity>>,
     takes: Takes,
     pub mapped: Vec<Mapped>,
     /// A full run's plan in the making: users it finds in step are not kept in `mapped`.
@@ -44,7 +47,8 @@ impl<'a> Mapper<'a> {
             connector,
             config_hash: h.finish(),
             window: now.timestamp() / (hours * 3600),
-            known: identities.iter().map(|i| (i.idp_id.as_str(), i)).collect(),
+            identities,
+            known: std::cell::OnceCell::new(),
             takes: Takes::new(connector),
             mapped: Vec::new(),
             planner: None,
@@ -100,8 +104,8 @@ impl<'a> Mapper<'a> {
         let version = u.version.as_ref().map(|v| format!("{:x}:{}:{v}", self.config_hash, self.window));
         let unchanged = version.as_ref().and_then(|v| {
             // Only for a user in the ordinary state: a leaver coming back is mapped in full.
-            let identity = self
-                .known
+            let known = self.known.get_or_init(|| self.identities.iter().map(|i| (i.idp_id.as_str(), i)).collect());
+            let identity = known
                 .get(u.id.as_str())
                 .filter(|i| i.source_version.as_ref() == Some(v) && !i.anonymised && i.gone_since.is_none())?;
             map_unchanged(self.connector, &u, &identity.username, groups_read)

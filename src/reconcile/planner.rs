@@ -29,8 +29,8 @@ pub struct Planner<'a> {
     early: bool,
     /// Anchored ids the source listed (borrowed from the anchors: only they can go missing).
     seen: HashSet<&'a str>,
-    /// Users let go as in step: directory key → source id (both borrowed from the anchors).
-    in_step: HashMap<&'a str, &'a str>,
+    /// The directory keys of users let go as in step (borrowed from the anchors).
+    in_step: HashSet<&'a str>,
     unchanged: usize,
 }
 
@@ -40,7 +40,7 @@ impl<'a> Planner<'a> {
             r: Reconciler::new(&context),
             early: context.scope == Scope::Full && context.connector.manager.is_none(),
             seen: HashSet::with_capacity_and_hasher(context.identities.len(), Default::default()),
-            in_step: HashMap::default(),
+            in_step: HashSet::default(),
             unchanged: 0,
         }
     }
@@ -58,16 +58,15 @@ impl<'a> Planner<'a> {
         if let Some(groups) = &d.groups {
             self.r.groups.assign(groups);
         }
-        self.in_step.insert(user.key.as_str(), identity.idp_id.as_str());
+        self.in_step.insert(user.key.as_str());
         self.unchanged += 1;
         true
     }
 
     /// Takes back a user `offer` let go, if it did: the source retracted it.
     pub fn retract(&mut self, idp_id: &str) {
-        let Some((identity, user)) = self.r.anchored(idp_id) else { return };
-        if self.in_step.get(user.key.as_str()) == Some(&identity.idp_id.as_str()) {
-            self.in_step.remove(user.key.as_str());
+        let Some((_, user)) = self.r.anchored(idp_id) else { return };
+        if self.in_step.remove(user.key.as_str()) {
             self.unchanged -= 1;
         }
     }
@@ -216,17 +215,24 @@ impl<'a> Planner<'a> {
 fn duplicate_usernames(
     r: &Reconciler,
     desired: &[DesiredUser],
-    in_step: &mut HashMap<&str, &str>,
+    in_step: &mut HashSet<&str>,
 ) -> HashMap<String, Vec<String>> {
     let mut duplicates = r.duplicate_usernames(desired);
     if in_step.is_empty() {
         return duplicates;
     }
     let mut grew = false;
+    // The source id anchored to a directory key, looked up only when a name collides (rare).
+    let mut anchored_to: Option<HashMap<&str, &str>> = None;
     for d in desired {
         let name: Cow<str> = fold(&d.username);
         let Some(Holder::Key(key)) = r.taken.get(name.as_ref()) else { continue };
-        let Some(other) = in_step.get(key).filter(|other| **other != d.idp_id) else { continue };
+        if !in_step.contains(key) {
+            continue;
+        }
+        let by_key = anchored_to
+            .get_or_insert_with(|| r.identity_list.iter().map(|i| (i.key.as_str(), i.idp_id.as_str())).collect());
+        let Some(other) = by_key.get(key).filter(|other| **other != d.idp_id) else { continue };
         let ids = duplicates.entry(name.into_owned()).or_default();
         ids.push(other.to_string());
         ids.push(d.idp_id.clone());

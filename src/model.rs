@@ -218,22 +218,25 @@ impl Default for TextMap {
 }
 
 /// Every list of targets in use, shared: a directory's users carry a handful of distinct ones.
-/// Bounded, so that a host listing users with ever new properties cannot grow it without end
-/// (lists beyond the bound are simply not shared).
+/// Per thread (a run's users are listed on its thread), freed with the thread, like the
+/// attribute names (`attributes.rs`); bounded, so that a host listing users with ever new
+/// properties cannot grow it without end (lists beyond the bound are simply not shared).
 fn shared_keys(keys: &[Target]) -> Arc<[Target]> {
     const MAX_LISTS: usize = 4096;
-    static LISTS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<Arc<[Target]>>>> =
-        std::sync::OnceLock::new();
-    let lists = LISTS.get_or_init(Default::default);
-    let mut lists = lists.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(shared) = lists.get(keys) {
-        return shared.clone();
+    thread_local! {
+        static LISTS: std::cell::RefCell<crate::fastmap::FastSet<Arc<[Target]>>> = Default::default();
     }
-    let list: Arc<[Target]> = Arc::from(keys);
-    if lists.len() < MAX_LISTS {
-        lists.insert(list.clone());
-    }
-    list
+    LISTS.with(|lists| {
+        let mut lists = lists.borrow_mut();
+        if let Some(shared) = lists.get(keys) {
+            return shared.clone();
+        }
+        let list: Arc<[Target]> = Arc::from(keys);
+        if lists.len() < MAX_LISTS {
+            lists.insert(list.clone());
+        }
+        list
+    })
 }
 
 impl TextMap {

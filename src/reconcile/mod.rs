@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::BTreeSet;
 
-use crate::fastmap::{FastMap as HashMap, FastSet as HashSet};
+use crate::fastmap::FastMap as HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -123,7 +123,8 @@ struct Reconciler<'a> {
     /// directory user cost several megabytes at 100,000 users).
     by_key: Vec<usize>,
     identities: HashMap<&'a str, &'a Identity>,
-    anchored_keys: HashSet<&'a str>,
+    /// Whether this connector anchors the directory user at each position of `directory`.
+    anchored: Vec<bool>,
     link_index: HashMap<String, Vec<&'a DirectoryUser>>,
     /// Lower-case username → who holds it.
     taken: HashMap<Cow<'a, str>, Holder<'a>>,
@@ -135,19 +136,24 @@ impl<'a> Reconciler<'a> {
         let mut by_key: Vec<usize> = (0..input.directory.len()).collect();
         by_key.sort_unstable_by(|a, b| input.directory[*a].key.cmp(&input.directory[*b].key));
         let identities: HashMap<&str, &Identity> = input.identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
-        let anchored_keys: HashSet<&str> = input.identities.iter().map(|i| i.key.as_str()).collect();
+        let mut anchored = vec![false; input.directory.len()];
+        for i in input.identities {
+            if let Ok(at) = by_key.binary_search_by(|p| input.directory[*p].key.as_str().cmp(&i.key)) {
+                anchored[by_key[at]] = true;
+            }
+        }
         // Unanchored directory users by external id ("x:"), every user by each link key's value,
         // so that linking stays linear in the number of users.
         let mut link_index: HashMap<String, Vec<&DirectoryUser>> = HashMap::default();
         // Link keys index every directory user, anchored ones too: a key that finds only a user
         // this connector already anchors is a duplicate to refuse, not a person to create.
-        for u in input.directory.iter() {
+        for (at, u) in input.directory.iter().enumerate() {
             let mut keys: Vec<String> = Vec::new();
             // An external id is this connector's source id written at creation: a user no
             // connector anchors but who carries one is an anchor lost in a crash. A user another
             // connector anchors is that connector's, whatever its external id says (two sources'
             // ids can be the same text); linking it is link_existing's business.
-            if !anchored_keys.contains(u.key.as_str()) && !input.others.contains_key(u.key.as_str()) {
+            if !anchored[at] && !input.others.contains_key(u.key.as_str()) {
                 keys.extend(u.external_id.iter().filter(|x| !x.is_empty()).map(|x| format!("x:{x}")));
             }
             for key in &input.connector.link_existing.0 {
@@ -172,7 +178,7 @@ impl<'a> Reconciler<'a> {
             identity_list: input.identities,
             by_key,
             identities,
-            anchored_keys,
+            anchored,
             link_index,
             taken,
             groups: groups::GroupState::new(&input.connector.groups, input.groups, input.managed_groups),
@@ -232,11 +238,21 @@ impl<'a> Reconciler<'a> {
         ))
     }
 
-    /// The directory user with this key.
-    fn user(&self, key: &str) -> Option<&'a DirectoryUser> {
+    /// Where the directory user with this key is in `directory`.
+    fn position(&self, key: &str) -> Option<usize> {
         let directory = self.directory;
         let at = self.by_key.binary_search_by(|i| directory[*i].key.as_str().cmp(key)).ok()?;
-        directory.get(self.by_key[at])
+        Some(self.by_key[at])
+    }
+
+    /// The directory user with this key.
+    fn user(&self, key: &str) -> Option<&'a DirectoryUser> {
+        self.directory.get(self.position(key)?)
+    }
+
+    /// Whether this connector anchors the directory user with this key.
+    fn is_anchored(&self, key: &str) -> bool {
+        self.position(key).is_some_and(|at| self.anchored[at])
     }
 
     /// The anchors' own copy of an id, when it is anchored.
@@ -373,7 +389,7 @@ impl<'a> Reconciler<'a> {
         let (user, link) = match self.link_index.get(&format!("x:{}", d.idp_id)) {
             Some(found) => {
                 let free: Vec<&'a DirectoryUser> =
-                    found.iter().copied().filter(|u| !self.anchored_keys.contains(u.key.as_str())).collect();
+                    found.iter().copied().filter(|u| !self.is_anchored(&u.key)).collect();
                 match free.as_slice() {
                     [] => return Ok(None),
                     [u] => (*u, None),
@@ -385,7 +401,9 @@ impl<'a> Reconciler<'a> {
                 None => return Ok(None),
             },
         };
-        self.anchored_keys.insert(user.key.as_str());
+        if let Some(at) = self.position(&user.key) {
+            self.anchored[at] = true;
+        }
         let identity = Identity {
             idp_id: d.idp_id.clone(),
             key: user.key.clone(),
@@ -411,8 +429,7 @@ impl<'a> Reconciler<'a> {
             };
             let Some(wanted) = wanted.filter(|w| !w.is_empty()) else { continue };
             let Some(found) = self.link_index.get(&index_key(key, &wanted)) else { continue };
-            let free: Vec<&'a DirectoryUser> =
-                found.iter().copied().filter(|u| !self.anchored_keys.contains(u.key.as_str())).collect();
+            let free: Vec<&'a DirectoryUser> = found.iter().copied().filter(|u| !self.is_anchored(&u.key)).collect();
             let by = key.name();
             return match free.as_slice() {
                 [u] => Ok(Some((*u, Some(Op::Link { by: format!("{by} '{wanted}'") })))),

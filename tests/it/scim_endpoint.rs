@@ -120,6 +120,14 @@ fn an_idps_sequence_of_pushes_lands_in_the_directory_with_every_step_in_the_hist
     assert_eq!(call(&h, &config, "GET", &format!("/Users/{}", ids[50]), None).0, 404);
     // They wait for the window, then land together.
     wait_for("the window's run", || h.users().iter().filter(|u| !u.active).count() == 7);
+    // The users are written before the run's record is closed: wait for the record too.
+    wait_for("the window's run to be recorded", || {
+        h.engine
+            .history(500)
+            .unwrap()
+            .iter()
+            .any(|r| r.trigger == "scim: deactivations" && r.status != RunStatus::Running)
+    });
     let inactive: Vec<String> = {
         let mut v: Vec<String> = h.users().into_iter().filter(|u| !u.active).map(|u| u.username).collect();
         v.sort();

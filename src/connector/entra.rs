@@ -599,6 +599,32 @@ impl EntraConnector {
         }
         Ok(n)
     }
+    /// The users a page at a time, each with its groups from `groups`. With photos, pages are
+    /// read on a thread of their own, a few pages ahead, while the photo metadata of those read
+    /// already is looked up here: the listing does not wait for photo batches, nor they for it.
+    pub(super) fn list_each(
+        &self,
+        groups: &mut GroupsByUser,
+        each: &mut dyn FnMut(SourceUser),
+    ) -> Result<Listing, SourceError> {
+        let this = self;
+        let first = this.users_url();
+        if !this.photos {
+            return this.take_pages(this.pages(first), 0, groups, each);
+        }
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(PAGES_AHEAD);
+            scope.spawn(move || {
+                for page in this.pages(first) {
+                    // The consumer stopped (it failed): so does the listing.
+                    if tx.send(page).is_err() {
+                        break;
+                    }
+                }
+            });
+            this.take_pages(rx.into_iter(), PHOTO_GROUP, groups, each)
+        })
+    }
 }
 
 fn permission_hint(endpoint: &str) -> &'static str {
@@ -755,28 +781,19 @@ impl Connector for EntraConnector {
     }
 
     /// Memberships first (they must be complete or not used: a missing page would strip real
-    /// memberships), then the users a page at a time. With photos, pages are read on a thread
-    /// of their own, a few pages ahead, while the photo metadata of those read already is looked
-    /// up here: the listing does not wait for photo batches, nor they for it.
+    /// memberships), then the users a page at a time (`list_each`).
     fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
         let (mut groups, _) = self.memberships().map_err(unreadable)?;
-        let this = &*self;
-        let first = this.users_url();
-        if !this.photos {
-            return this.take_pages(this.pages(first), 0, &mut groups, each);
-        }
-        std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel(PAGES_AHEAD);
-            scope.spawn(move || {
-                for page in this.pages(first) {
-                    // The consumer stopped (it failed): so does the listing.
-                    if tx.send(page).is_err() {
-                        break;
-                    }
-                }
-            });
-            this.take_pages(rx.into_iter(), PHOTO_GROUP, &mut groups, each)
-        })
+        self.list_each(&mut groups, each)
+    }
+
+    /// The first incremental round, streamed: see `entra_delta.rs`.
+    fn streams_first_round(&self) -> bool {
+        true
+    }
+
+    fn delta_first_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<DeltaListing, SourceError> {
+        self.first_round(each)
     }
 
     /// `/users/{id}/photo/$value`; 404 means no photo.

@@ -1,5 +1,6 @@
-//! Entra incremental rounds. The first round lists every user (`/users/delta`), reads the
-//! memberships in full and opens a `/groups/delta` too; the token keeps both delta links. A later
+//! Entra incremental rounds. The first round takes the users' delta link as it stands
+//! (`$deltatoken=latest`), then lists memberships and users as a full run does, streamed, and
+//! opens a `/groups/delta` too; the token keeps both delta links. A later
 //! round asks both links in one `$batch` (nothing changed: one request), then completes every
 //! user it has to touch — changed, or whose membership changed — with their record and their
 //! groups (`memberOf`), 10 users per `$batch`. A group that was added, renamed or deleted makes
@@ -10,14 +11,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::entra::{
-    expired, source_record, source_user, unreadable, Answers, EntraConnector, GroupNames, GroupsDelta, BATCH,
-};
+use super::entra::{expired, source_user, unreadable, Answers, EntraConnector, GroupNames, GroupsDelta, BATCH};
 use super::http::HttpError;
 use super::{DeltaListing, Listing, SourceError};
 use crate::config::GroupMembership;
 use crate::mapping::group_matters;
-use crate::model::{Attributes, SourceUser};
+use crate::model::SourceUser;
 
 #[derive(Serialize, Deserialize)]
 struct Token {
@@ -44,7 +43,12 @@ enum GroupChanges {
 impl EntraConnector {
     pub(super) fn delta_round(&mut self, token: Option<&str>) -> Result<DeltaListing, SourceError> {
         match token {
-            None => self.first_round(),
+            None => {
+                let mut users = Vec::new();
+                let mut round = self.first_round(&mut |u| users.push(u))?;
+                round.listing.users = users;
+                Ok(round)
+            }
             Some(t) => match serde_json::from_str::<Token>(t) {
                 Ok(t) => self.next_round(t),
                 Err(_) => Err(SourceError::DeltaExpired("the stored delta token has an older format".into())),
@@ -96,114 +100,42 @@ impl EntraConnector {
         format!("{}/v1.0/users/delta?$select={}", self.settings.graph_url, select.join(","))
     }
 
-    /// Every user of a first `/users/delta` chain, as records page by page (a page of JSON
-    /// values is never held for the whole tenant), and the chain's delta link. Each
-    /// `manager@delta` reference is resolved after the last page: from the listing's own
-    /// users (their own records, found by id at the end), else read, 20 per `$batch`.
-    fn first_users(&mut self) -> Result<(Vec<SourceUser>, String), SourceError> {
-        let first = self.delta_users_url();
-        let mut url = first.clone();
-        let mut users: Vec<SourceUser> = Vec::new();
-        // (position in `users`, manager id). A listed manager's fields are read from its record
-        // at the end; only managers outside the listing are asked for (`fields_of`).
-        let mut wanted: Vec<(usize, String)> = Vec::new();
-        let fields: Vec<String> = self.manager_fields.iter().cloned().chain(["id".to_string()]).collect();
-        let link = loop {
-            let page: DeltaPage = self.get_as(&url).map_err(unreadable)?;
-            for mut record in page.value.unwrap_or_default() {
-                if record.get("@removed").is_some() {
-                    continue;
-                }
-                let reference = record.get("manager@delta").and_then(current_manager);
-                record.retain(|k, _| k != "manager@delta");
-                if let Some(user) = source_record(record) {
-                    if let Some(m) = reference.filter(|_| !self.manager_fields.is_empty()) {
-                        wanted.push((users.len(), m));
-                    }
-                    users.push(user);
-                }
+    /// The first round, "sync from now": the users' delta link is asked for first
+    /// (`$deltatoken=latest` answers a delta link and no users; learn.microsoft.com/graph/
+    /// delta-query-overview: "Microsoft Entra ID resources (such as users and groups) support
+    /// sync from now scenarios"), then memberships and users are listed as a full run lists
+    /// them, each user handed over as it is read. A change made while the listing is read is
+    /// reported again by the next round, where applying it again changes nothing; reading the
+    /// `/users/delta` chain instead would hold every record until its last page, since delta
+    /// names a manager by id only.
+    pub(super) fn first_round(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<DeltaListing, SourceError> {
+        let latest = format!("{}&$deltatoken=latest", self.delta_users_url());
+        let page: DeltaPage = self.get_as(&latest).map_err(unreadable)?;
+        let users_link = page.delta_link.ok_or_else(|| {
+            SourceError::Unreadable(format!(
+                "entra: GET {}?$deltatoken=latest: the answer has no deltaLink",
+                super::http::endpoint(&latest)
+            ))
+        })?;
+        let (mut memberships, chain) = self.memberships().map_err(unreadable)?;
+        let chain = match chain {
+            Some(chain) => Some(chain),
+            None if self.groups_enabled() => {
+                // Read group by group: open the groups delta only for its link and names.
+                let url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
+                let page = self.get(&url).map_err(unreadable)?;
+                let (groups, link) = self.drain(page, &url)?;
+                let names = groups.iter().filter_map(|g| Some((text(g, "id")?, text(g, "displayName")?))).collect();
+                Some(GroupsDelta { link, names })
             }
-            match (page.next_link, page.delta_link) {
-                (Some(next), _) => url = next,
-                (None, Some(link)) => break link,
-                (None, None) => {
-                    return Err(SourceError::Unreadable(format!(
-                        "entra: GET {}: a delta page ends with neither nextLink nor deltaLink",
-                        super::http::endpoint(&first)
-                    )))
-                }
-            }
+            None => None,
         };
-        // The listed users by id, as positions sorted by id: no map of every user's fields.
-        let mut by_id: Vec<usize> = (0..users.len()).collect();
-        by_id.sort_unstable_by(|a, b| users[*a].id.cmp(&users[*b].id));
-        let listed = |users: &[SourceUser], id: &str| {
-            by_id.binary_search_by(|k| users[*k].id.as_str().cmp(id)).ok().map(|at| by_id[at])
-        };
-        let outside: BTreeSet<String> =
-            wanted.iter().filter(|(_, m)| listed(&users, m).is_none()).map(|(_, m)| m.clone()).collect();
-        let mut fields_of: HashMap<String, Value> = HashMap::new();
-        let outside: Vec<String> = outside.into_iter().collect();
-        let batches: Vec<Vec<Value>> = outside
-            .chunks(BATCH)
-            .map(|chunk| {
-                let url = |id: &String| format!("/users/{id}?$select={}", fields.join(","));
-                chunk.iter().map(|id| json!({ "id": id, "method": "GET", "url": url(id) })).collect()
-            })
-            .collect();
-        for answers in self.batches(batches).map_err(unreadable)? {
-            for (id, (status, body)) in answers {
-                if status == 200 {
-                    let record = Attributes::from(body.as_object().cloned().unwrap_or_default());
-                    fields_of.insert(id, project(&record, &fields));
-                }
-            }
-        }
-        for (i, m) in wanted {
-            let manager = match listed(&users, &m) {
-                Some(j) => Some(project(&users[j].attributes, &fields)),
-                None => fields_of.get(&m).cloned(),
-            };
-            if let Some(manager) = manager {
-                users[i].manager = Some(m);
-                users[i].attributes.insert("manager", manager);
-            }
-        }
-        Ok((users, link))
-    }
-
-    fn first_round(&mut self) -> Result<DeltaListing, SourceError> {
-        let (mut users, users_link) = self.first_users()?;
-        let chain = if self.groups_enabled() {
-            let (mut memberships, chain) = self.memberships().map_err(unreadable)?;
-            for user in &mut users {
-                if let Some(g) = memberships.take(&user.id) {
-                    user.groups = g;
-                }
-            }
-            match chain {
-                Some(chain) => Some(chain),
-                None => {
-                    // Read group by group: open the groups delta only for its link and names.
-                    let url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
-                    let page = self.get(&url).map_err(unreadable)?;
-                    let (groups, link) = self.drain(page, &url)?;
-                    let names = groups.iter().filter_map(|g| Some((text(g, "id")?, text(g, "displayName")?))).collect();
-                    Some(GroupsDelta { link, names })
-                }
-            }
-        } else {
-            None
-        };
-        if self.photos {
-            self.photo_etags(&mut users).map_err(unreadable)?;
-        }
+        let listing = self.list_each(&mut memberships, each)?;
         let (groups, names) = match chain {
             Some(c) => (Some(c.link), Some(c.names)),
             None => (None, None),
         };
         let token = serde_json::to_string(&Token { users: users_link, groups, names }).expect("serialises");
-        let listing = Listing { users, complete: true, ..Listing::default() };
         Ok(DeltaListing { listing, removed: Vec::new(), next_token: token, full: true, groups_read: true })
     }
 
@@ -422,31 +354,11 @@ impl EntraConnector {
     }
 }
 
-/// A page of `/users/delta`, parsed straight into records.
+/// The answer to `$deltatoken=latest`: a delta link, no users.
 #[derive(Deserialize)]
 struct DeltaPage {
-    value: Option<Vec<Attributes>>,
-    #[serde(rename = "@odata.nextLink")]
-    next_link: Option<String>,
     #[serde(rename = "@odata.deltaLink")]
     delta_link: Option<String>,
-}
-
-/// The id of the current manager in a `manager@delta` list (a removed reference is skipped).
-fn current_manager(refs: &Value) -> Option<String> {
-    let current = refs.as_array()?.iter().find(|m| m.get("@removed").is_none())?;
-    current.get("id")?.as_str().map(str::to_string)
-}
-
-/// The `fields` of a record, as the object an expanded `manager` would be.
-fn project(record: &Attributes, fields: &[String]) -> Value {
-    let mut m = serde_json::Map::new();
-    for field in fields {
-        if let Some(x) = record.get(field) {
-            m.insert(field.clone(), x.clone());
-        }
-    }
-    Value::Object(m)
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {

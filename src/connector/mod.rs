@@ -115,6 +115,19 @@ pub trait Connector: Send {
         Err(SourceError::NoIncremental("this source"))
     }
 
+    /// Whether `delta_first_each` hands every user over as it reads them: then a first
+    /// incremental round is planned while it is read, as a full run is.
+    fn streams_first_round(&self) -> bool {
+        false
+    }
+
+    /// The first incremental round (`delta(None)`). A source that `streams_first_round` hands
+    /// each user, with groups, to `each` as soon as it is read and returns a listing without
+    /// users; the default returns them in the listing.
+    fn delta_first_each(&mut self, _each: &mut dyn FnMut(SourceUser)) -> Result<DeltaListing, SourceError> {
+        self.delta(None)
+    }
+
     /// One user by source id, with groups, for single-user runs (the login hook): `Ok(None)`
     /// when the source cannot read one user alone, and the engine reads everything instead. A
     /// listing without users means the source does not know the id.

@@ -391,10 +391,20 @@ impl<'a> Runner<'a> {
         self.report(run_id, Phase::Fetching, 0, None);
         let mut clock = Instant::now();
         let identities = store.identities(&self.connector.id).map_err(|e| e.to_string())?;
+        let source = super::inbound::open_source(self.engine, self.connector, &self.config.base_dir)
+            .map_err(|e| format!("source: {e}"))?;
+        let delta = match self.request.mode {
+            Mode::Incremental => self.stored_delta(record)?,
+            _ => None,
+        };
         // A full run reads the directory first and plans while the source is read: users in step
-        // are let go as they are mapped (reconcile::Planner), not held next to the directory.
+        // are let go as they are mapped (reconcile::Planner), not held next to the directory. So
+        // does a first incremental round where the source hands its users over as it reads.
+        let first_round_streams =
+            self.request.mode == Mode::Incremental && delta.is_none() && source.streams_first_round();
         let early = match self.request.mode {
             Mode::Full => Some(self.read_state(Scope::Full, &[], &[], &identities)?),
+            _ if first_round_streams => Some(self.read_state(Scope::Full, &[], &[], &identities)?),
             _ => None,
         };
         self.timed(&mut clock, |t| &mut t.read_state_s);
@@ -402,7 +412,11 @@ impl<'a> Runner<'a> {
         if let Some(state) = &early {
             mapper.planner = Some(Planner::new(state.context(self.connector, Scope::Full, &identities, record)));
         }
-        let fetched = self.fetch(record, &mut mapper, &identities)?;
+        let fetched = self.fetch(record, source, &mut mapper, &identities, delta)?;
+        if early.is_some() && fetched.scope != Scope::Full {
+            // Planned as a full run, so absence would read as removal: never go on.
+            return Err("source: a first incremental round that did not list every user".into());
+        }
         // Mapping done while reading counts as mapping, not reading.
         let mut t = self.timings.get();
         t.fetch_s += (clock.elapsed().saturating_sub(mapper.elapsed)).as_secs_f64();
@@ -544,9 +558,14 @@ impl<'a> Runner<'a> {
     /// Reads the source: a full listing, or an incremental round from the stored token (falling
     /// back to a full round when the token expired or the source has no incremental reads).
     /// A full listing is mapped as it is read (`mapper`); other reads return their users.
-    fn fetch(&self, record: &mut RunRecord, mapper: &mut Mapper, identities: &[Identity]) -> Result<Fetched, String> {
-        let mut source = super::inbound::open_source(self.engine, self.connector, &self.config.base_dir)
-            .map_err(|e| format!("source: {e}"))?;
+    fn fetch(
+        &self,
+        record: &mut RunRecord,
+        mut source: Box<dyn connector::Connector>,
+        mapper: &mut Mapper,
+        identities: &[Identity],
+        delta: Option<DeltaState>,
+    ) -> Result<Fetched, String> {
         let full = |listing| (listing, Vec::new(), Scope::Full, true, None);
         let (listing, removed, scope, groups_read, next_token) = match &self.request.mode {
             Mode::Full => source.fetch_each(&mut |u| mapper.push(u, true)).map(full),
@@ -571,22 +590,18 @@ impl<'a> Runner<'a> {
                 .map(|l| (l, Vec::new(), Scope::Partial, true, None))
             }
             Mode::Incremental => {
-                let stored = self.engine.store.delta_token(&self.connector.id).map_err(|e| e.to_string())?;
-                let mut state = stored.map(DeltaState::decode);
-                if state.is_some() {
-                    if let Some(why) = self.full_reconcile_due(record).map_err(|e| e.to_string())? {
-                        record.notes.push(format!("a periodic full reconcile: {why}"));
-                        state = None;
-                    }
-                }
-                let (token, retry) = match state {
+                let (token, retry) = match delta {
                     Some(s) => (Some(s.token), s.retry),
                     None => (None, Vec::new()),
                 };
-                match source.delta(token.as_deref()) {
+                let first = match token {
+                    Some(token) => source.delta(Some(&token)),
+                    None => source.delta_first_each(&mut |u| mapper.push(u, true)),
+                };
+                match first {
                     Err(SourceError::DeltaExpired(why)) => {
                         record.notes.push(format!("{why}; ran a full round instead"));
-                        source.delta(None).map(round)
+                        source.delta_first_each(&mut |u| mapper.push(u, true)).map(round)
                     }
                     Err(SourceError::NoIncremental(_)) => {
                         record.notes.push("this source reads only full listings; ran a full sync".into());
@@ -608,6 +623,20 @@ impl<'a> Runner<'a> {
             record.mode = "full".into();
         }
         Ok(Fetched { source, listing, removed, scope, groups_read, next_token })
+    }
+
+    /// The stored delta state an incremental run goes on from; `None` for a first round (no
+    /// token yet, or a periodic full reconcile is due, which the run's notes say).
+    fn stored_delta(&self, record: &mut RunRecord) -> Result<Option<DeltaState>, String> {
+        let stored = self.engine.store.delta_token(&self.connector.id).map_err(|e| e.to_string())?;
+        let Some(state) = stored.map(DeltaState::decode) else { return Ok(None) };
+        match self.full_reconcile_due(record).map_err(|e| e.to_string())? {
+            Some(why) => {
+                record.notes.push(format!("a periodic full reconcile: {why}"));
+                Ok(None)
+            }
+            None => Ok(Some(state)),
+        }
     }
 
     /// Why this incremental run should read everything instead, if it should: too many

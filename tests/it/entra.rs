@@ -306,15 +306,40 @@ fn incremental_rounds_keep_managers_though_delta_does_not_expand_them() {
     h.sync(&config);
     let manager = "property:manager".parse().unwrap();
     assert_eq!(h.user("user15").value(&manager), Some("user5"));
-    // The first delta round gets `manager@delta` ids and resolves them from its own listing.
+    // The first delta round takes the users' delta link as it stands, then lists users with
+    // their managers expanded, as a full run does: delta would name managers by id only.
+    g.reset_counts();
     let first = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
     assert_eq!((first.mode.as_str(), first.writes), ("full", 0), "it agrees with the full listing");
     assert_eq!(h.user("user15").value(&manager), Some("user5"));
+    let order = g.state.lock().unwrap().first_requests.clone();
+    let at = |prefix: &str| order.iter().position(|r| r.starts_with(prefix));
+    let latest = at("GET /v1.0/users/delta?").expect("the users' delta link was asked for");
+    assert!(order[latest].contains("$deltatoken=latest"), "{order:?}");
+    assert!(latest < at("GET /v1.0/users?").expect("a listing"), "the link is taken before the listing: {order:?}");
+    assert_eq!(g.count("GET /v1.0/users/delta"), 1, "no delta chain is read");
 
     g.change(15, "jobTitle", json!("Lead"));
     let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
     assert_eq!((r.counts.updated, r.writes), (1, 1), "only the title changed");
     assert_eq!(h.user("user15").value(&manager), Some("user5"));
+}
+
+#[test]
+fn a_change_made_while_the_first_round_lists_arrives_in_the_next_round() {
+    let g = Graph::start(30, 0);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({ "source": { "groups": "none" } })));
+    // User 3 is on the first page, which is answered before the change is made.
+    g.state.lock().unwrap().change_after_first_page = Some((3, "jobTitle".into(), json!("Changed Meanwhile")));
+    let first = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((first.status, first.counts.created), (RunStatus::Done, 30));
+    let title = "profile:position".parse().unwrap();
+    assert_eq!(h.user("user3").value(&title), Some("Manager"), "the listing saw the title before the change");
+    g.reset_counts();
+    let next = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((next.mode.as_str(), next.counts.updated), ("incremental", 1), "{:?}", next.notes);
+    assert_eq!(h.user("user3").value(&title), Some("Changed Meanwhile"));
 }
 
 #[test]

@@ -42,6 +42,11 @@ pub struct State {
     pub faults: Vec<Fault>,
     /// Requests per "METHOD /path" with ids replaced by `{id}`.
     pub requests: BTreeMap<String, usize>,
+    /// The first requests since the counts were reset, in order (at most `ORDER_KEPT`).
+    pub first_requests: Vec<String>,
+    /// A change an administrator makes while a listing is read: made once the first page of
+    /// `/users` has been answered (user, field, value).
+    pub change_after_first_page: Option<(usize, String, Value)>,
     /// The `$select` of the last users request.
     pub last_user_select: Option<String>,
     /// Answer 403 Authorization_RequestDenied to the users listing.
@@ -165,16 +170,14 @@ impl Graph {
     }
 
     pub fn reset_counts(&self) {
-        self.state.lock().unwrap().requests.clear();
+        let mut s = self.state.lock().unwrap();
+        s.requests.clear();
+        s.first_requests.clear();
     }
 
     /// Changes one attribute of user `i` (a delta round will report the user).
     pub fn change(&self, i: usize, field: &str, value: Value) {
-        let mut s = self.state.lock().unwrap();
-        s.version += 1;
-        let v = s.version;
-        s.users[i].insert(field.into(), value);
-        s.users[i].insert("#version".into(), json!(v));
+        self.state.lock().unwrap().change(i, field, value);
     }
 
     /// Adds user `i` to group `g` (a groups delta round reports it).
@@ -334,11 +337,27 @@ fn project_user(s: &State, u: &Map<String, Value>, select: &Option<Vec<String>>,
     Value::Object(out)
 }
 
+impl State {
+    fn change(&mut self, i: usize, field: &str, value: Value) {
+        self.version += 1;
+        let v = self.version;
+        self.users[i].insert(field.into(), value);
+        self.users[i].insert("#version".into(), json!(v));
+    }
+}
+
+/// How many requests `first_requests` keeps.
+const ORDER_KEPT: usize = 32;
+
 /// `$batch` sub-requests go through the same handler, uncounted: only the batch is a request.
 fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
     let key = endpoint_key(req);
     if count {
         *s.requests.entry(key.clone()).or_default() += 1;
+        if s.first_requests.len() < ORDER_KEPT {
+            let query = req.query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+            s.first_requests.push(format!("{key}?{query}"));
+        }
     }
     if req.proxied {
         s.proxied += 1;
@@ -435,10 +454,29 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
             if skip + top < total {
                 body["@odata.nextLink"] = json!(next_link(req, &base, skip + top, &[]));
             }
+            if skip == 0 {
+                if let Some((i, field, value)) = s.change_after_first_page.take() {
+                    s.change(i, &field, value);
+                }
+            }
             HttpResponse::json(200, &body)
         }
         "/v1.0/users/delta" => {
             let size = max_page_size(req);
+            let keep: Vec<String> = req
+                .query
+                .iter()
+                .filter(|(k, _)| k != "$skiptoken" && k != "$deltatoken")
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            // "Sync from now": `$deltatoken=latest` answers a delta link and no resource data
+            // (learn.microsoft.com/graph/delta-query-overview, for Entra ID users and groups).
+            if req.param("$deltatoken") == Some("latest") {
+                let mut q = keep;
+                q.push(format!("$deltatoken={}", s.version));
+                let link = format!("{base}{}?{}", req.path, q.join("&"));
+                return HttpResponse::json(200, &json!({ "value": [], "@odata.deltaLink": link }));
+            }
             let since: Option<u64> = req.param("$deltatoken").and_then(|t| t.parse().ok());
             if since.is_some_and(|v| v < s.min_delta) {
                 return graph_error(410, "SyncStateNotFound", "The sync state generation is no longer valid.");
@@ -481,12 +519,6 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
                     Ok(i) => project(&s.users[i]),
                     Err(removed) => removed,
                 })
-                .collect();
-            let keep: Vec<String> = req
-                .query
-                .iter()
-                .filter(|(k, _)| k != "$skiptoken" && k != "$deltatoken")
-                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
                 .collect();
             let mut body = json!({ "value": value });
             if skip + size < total {

@@ -33,8 +33,10 @@ pub struct PhaseResult {
 }
 
 const TOKEN: &str = "POST /contoso-tenant/oauth2/v2.0/token";
-/// Graph's largest page (groups, and `/users/delta` without `$expand`), and its largest `$batch`.
-const PAGE: usize = 999;
+/// Groups a first `/groups/delta` page holds: the connector asks for 100 (each group comes with
+/// all its members).
+const GROUP_PAGE: usize = 100;
+/// Graph's largest `$batch`.
 const BATCH: usize = 20;
 /// Users a `/users` page holds when the query expands the manager, as the `entra` preset's
 /// does: Graph serves `$expand` at most 100 objects a page (its known issue 13635).
@@ -79,7 +81,7 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
     }
     // A full listing: 100-user pages (the manager is expanded), the groups delta with every
     // membership, and the photo metadata 20 users to a $batch.
-    let listing = shape.users.div_ceil(EXPAND_PAGE) + shape.groups.div_ceil(PAGE) + shape.users.div_ceil(BATCH);
+    let listing = shape.users.div_ceil(EXPAND_PAGE) + shape.groups.div_ceil(GROUP_PAGE) + shape.users.div_ceil(BATCH);
     // The first delta round takes the users' delta link as it stands (`$deltatoken=latest`, one
     // request), then lists everything as a full run does.
     let delta_listing = 1 + listing;
@@ -130,7 +132,7 @@ pub fn run(shape: &Shape, options: &Options) -> Vec<PhaseResult> {
         s.unanswered.clear();
     }
     // A full sync again: the photos the deltas cannot see are downloaded here.
-    let listing_now = users.div_ceil(EXPAND_PAGE) + shape.groups.div_ceil(PAGE) + users.div_ceil(BATCH);
+    let listing_now = users.div_ceil(EXPAND_PAGE) + shape.groups.div_ceil(GROUP_PAGE) + users.div_ceil(BATCH);
     let noop_wall = results.get(1).map(|r| r.wall_s).unwrap_or(0.0);
     results.push(phase("throttled", users, listing_now + churn.photos, false, json!({ "baseline_wall_s": noop_wall })));
     // The last phase: its figures are added whether or not `--stop-after throttled` was given.

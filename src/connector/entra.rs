@@ -84,6 +84,10 @@ pub(super) struct GroupsDelta {
 
 /// Graph's largest page for users and groups.
 const PAGE: u32 = 999;
+/// Groups per page of a first `/groups/delta` round. Each group comes with all its members, so
+/// a page of 999 groups held every membership of a 100,000-user tenant at once (tens of MB of
+/// JSON); 100 groups a page keep a page to a few MB for a few more requests.
+pub(super) const GROUPS_DELTA_PAGE: u32 = 100;
 
 pub(super) struct EntraConnector {
     pub(super) settings: EntraSource,
@@ -202,11 +206,16 @@ impl EntraConnector {
 
     /// `get`, parsed straight into `T`.
     pub(super) fn get_as<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, HttpError> {
+        self.get_page_as(url, PAGE)
+    }
+
+    /// `get_as`, asking for pages of at most `page` items (`Prefer: odata.maxpagesize`).
+    fn get_page_as<T: serde::de::DeserializeOwned>(&self, url: &str, page: u32) -> Result<T, HttpError> {
         for attempt in 0..2 {
             let token = self.token()?;
             let req = Request::get(url.to_string())
                 .header("Authorization", format!("Bearer {token}"))
-                .header("Prefer", format!("odata.maxpagesize={PAGE}"));
+                .header("Prefer", format!("odata.maxpagesize={page}"));
             match self.http.send(&req) {
                 Ok(resp) => {
                     return serde_json::from_slice(&resp.body)
@@ -468,7 +477,7 @@ impl EntraConnector {
         let mut users_of: HashMap<String, Vec<String>> = HashMap::new();
         let mut parents: HashMap<String, Vec<String>> = HashMap::new();
         let link = loop {
-            let page: GroupsPage = self.get_as(&url)?;
+            let page: GroupsPage = self.get_page_as(&url, GROUPS_DELTA_PAGE)?;
             let Some(values) = page.value else {
                 return Err(self.bad_response(&Request::get(url), "the page has no 'value' list".into()));
             };
@@ -479,11 +488,11 @@ impl EntraConnector {
                 }
                 for m in g.members.into_iter().flatten().filter(|m| m.removed.is_none()) {
                     let Some(mid) = m.id else { continue };
-                    match m.kind.as_deref() {
-                        Some(t) if t.ends_with(".group") => parents.entry(mid).or_default().push(gid.clone()),
+                    match m.kind {
+                        Some(MemberKind::Group) => parents.entry(mid).or_default().push(gid.clone()),
                         // Devices, contacts and service principals are members too; not ours.
-                        Some(t) if !t.ends_with(".user") => {}
-                        _ => users_of.entry(gid.clone()).or_default().push(mid),
+                        Some(MemberKind::Other) => {}
+                        Some(MemberKind::User) | None => users_of.entry(gid.clone()).or_default().push(mid),
                     }
                 }
             }
@@ -720,9 +729,37 @@ struct GroupEntry {
 struct GroupMember {
     id: Option<String>,
     #[serde(rename = "@odata.type")]
-    kind: Option<String>,
+    kind: Option<MemberKind>,
     #[serde(rename = "@removed")]
     removed: Option<serde::de::IgnoredAny>,
+}
+
+/// What a member is, from its `@odata.type` (`#microsoft.graph.user`, `.group`, `.device`, ...),
+/// read without keeping the text: a page holds one per membership.
+enum MemberKind {
+    User,
+    Group,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for MemberKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Kind;
+        impl serde::de::Visitor<'_> for Kind {
+            type Value = MemberKind;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an @odata.type")
+            }
+            fn visit_str<E: serde::de::Error>(self, t: &str) -> Result<MemberKind, E> {
+                Ok(match t {
+                    _ if t.ends_with(".user") => MemberKind::User,
+                    _ if t.ends_with(".group") => MemberKind::Group,
+                    _ => MemberKind::Other,
+                })
+            }
+        }
+        d.deserialize_str(Kind)
+    }
 }
 
 /// Graph's answers to a delta token it no longer knows.

@@ -11,6 +11,7 @@ mod planner;
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 
 use crate::fastmap::FastMap as HashMap;
 
@@ -119,9 +120,10 @@ struct Reconciler<'a> {
     now: DateTime<Utc>,
     directory: &'a [DirectoryUser],
     identity_list: &'a [Identity],
-    /// Positions in `directory`, sorted by key: found by binary search (a map of every
-    /// directory user cost several megabytes at 100,000 users).
-    by_key: Vec<usize>,
+    /// Directory users by key: (hash of the key, position in `directory`), sorted. A map of
+    /// every directory user cost several megabytes at 100,000 users; positions sorted by the
+    /// keys themselves made each look-up touch a dozen scattered users and their key strings.
+    by_key: KeyIndex,
     identities: HashMap<&'a str, &'a Identity>,
     /// Whether this connector anchors the directory user at each position of `directory`.
     anchored: Vec<bool>,
@@ -133,13 +135,12 @@ struct Reconciler<'a> {
 
 impl<'a> Reconciler<'a> {
     fn new(input: &Context<'a>) -> Self {
-        let mut by_key: Vec<usize> = (0..input.directory.len()).collect();
-        by_key.sort_unstable_by(|a, b| input.directory[*a].key.cmp(&input.directory[*b].key));
+        let by_key = KeyIndex::new(input.directory);
         let identities: HashMap<&str, &Identity> = input.identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
         let mut anchored = vec![false; input.directory.len()];
         for i in input.identities {
-            if let Ok(at) = by_key.binary_search_by(|p| input.directory[*p].key.as_str().cmp(&i.key)) {
-                anchored[by_key[at]] = true;
+            if let Some(at) = by_key.find(input.directory, &i.key) {
+                anchored[at] = true;
             }
         }
         // Unanchored directory users by external id ("x:"), every user by each link key's value,
@@ -240,9 +241,7 @@ impl<'a> Reconciler<'a> {
 
     /// Where the directory user with this key is in `directory`.
     fn position(&self, key: &str) -> Option<usize> {
-        let directory = self.directory;
-        let at = self.by_key.binary_search_by(|i| directory[*i].key.as_str().cmp(key)).ok()?;
-        Some(self.by_key[at])
+        self.by_key.find(self.directory, key)
     }
 
     /// The directory user with this key.
@@ -657,4 +656,31 @@ fn value_changes(values: &ValueMap, user: &DirectoryUser) -> Vec<Op> {
             })
         })
         .collect()
+}
+
+/// Directory positions by key: the keys' hashes with their positions, sorted, so that a look-up
+/// is a binary search in one compact vector and one comparison of a key.
+struct KeyIndex {
+    hasher: foldhash::fast::RandomState,
+    entries: Vec<(u64, u32)>,
+}
+
+impl KeyIndex {
+    fn new(directory: &[DirectoryUser]) -> Self {
+        let hasher = foldhash::fast::RandomState::default();
+        let mut entries: Vec<(u64, u32)> =
+            directory.iter().enumerate().map(|(at, u)| (hasher.hash_one(u.key.as_str()), at as u32)).collect();
+        entries.sort_unstable();
+        KeyIndex { hasher, entries }
+    }
+
+    fn find(&self, directory: &[DirectoryUser], key: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(key);
+        let from = self.entries.partition_point(|(h, _)| *h < hash);
+        self.entries[from..]
+            .iter()
+            .take_while(|(h, _)| *h == hash)
+            .map(|(_, at)| *at as usize)
+            .find(|at| directory[*at].key == key)
+    }
 }

@@ -124,7 +124,9 @@ struct Reconciler<'a> {
     /// every directory user cost several megabytes at 100,000 users; positions sorted by the
     /// keys themselves made each look-up touch a dozen scattered users and their key strings.
     by_key: KeyIndex,
-    identities: HashMap<&'a str, &'a Identity>,
+    /// Anchors by source id, each with the position of its directory user (found once here: a
+    /// run asks for most of them at least twice).
+    identities: HashMap<&'a str, (&'a Identity, Option<u32>)>,
     /// Whether this connector anchors the directory user at each position of `directory`.
     anchored: Vec<bool>,
     link_index: HashMap<String, Vec<&'a DirectoryUser>>,
@@ -136,12 +138,15 @@ struct Reconciler<'a> {
 impl<'a> Reconciler<'a> {
     fn new(input: &Context<'a>) -> Self {
         let by_key = KeyIndex::new(input.directory);
-        let identities: HashMap<&str, &Identity> = input.identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
+        let mut identities: HashMap<&str, (&Identity, Option<u32>)> =
+            HashMap::with_capacity_and_hasher(input.identities.len(), Default::default());
         let mut anchored = vec![false; input.directory.len()];
         for i in input.identities {
-            if let Some(at) = by_key.find(input.directory, &i.key) {
+            let at = by_key.find(input.directory, &i.key);
+            if let Some(at) = at {
                 anchored[at] = true;
             }
+            identities.insert(i.idp_id.as_str(), (i, at.map(|at| at as u32)));
         }
         // Unanchored directory users by external id ("x:"), every user by each link key's value,
         // so that linking stays linear in the number of users.
@@ -260,13 +265,13 @@ impl<'a> Reconciler<'a> {
     }
 
     fn identity(&self, idp_id: &str) -> Option<&'a Identity> {
-        self.identities.get(idp_id).copied()
+        self.identities.get(idp_id).map(|(i, _)| *i)
     }
 
     /// The directory user anchored to this id, if both still exist.
     fn anchored(&self, idp_id: &str) -> Option<(&'a Identity, &'a DirectoryUser)> {
-        let id = self.identity(idp_id)?;
-        Some((id, self.user(&id.key)?))
+        let (id, at) = self.identities.get(idp_id)?;
+        Some((id, &self.directory[(*at)? as usize]))
     }
 
     /// The cheap test for the common case: an anchored, active user whose directory record,
@@ -303,7 +308,7 @@ impl<'a> Reconciler<'a> {
     }
 
     fn managed_count(&self) -> usize {
-        self.identities.values().filter(|i| self.user(&i.key).is_some()).count()
+        self.identities.values().filter(|(_, at)| at.is_some()).count()
     }
 
     fn duplicate_usernames(&self, desired: &[DesiredUser]) -> HashMap<String, Vec<String>> {
@@ -592,7 +597,8 @@ impl<'a> Reconciler<'a> {
 
     /// Anchored users that are gone: absent from a complete listing, or reported removed.
     fn missing(&mut self, is_gone: &dyn Fn(&str) -> bool, plan: &mut Plan) {
-        let mut gone: Vec<&Identity> = self.identities.values().copied().filter(|i| is_gone(&i.idp_id)).collect();
+        let mut gone: Vec<&Identity> =
+            self.identities.values().map(|(i, _)| *i).filter(|i| is_gone(&i.idp_id)).collect();
         gone.sort_by(|a, b| a.idp_id.cmp(&b.idp_id));
         for identity in gone {
             let Some(user) = self.user(&identity.key) else {

@@ -304,6 +304,16 @@ fn next_link(req: &HttpRequest, base: &str, next: usize, drop: &[&str]) -> Strin
     format!("{base}{}?{}", req.path, q.join("&"))
 }
 
+/// A delta request's query without its state tokens (`$skiptoken`, `$deltatoken`), encoded:
+/// what every link of the chain carries on.
+fn delta_query(req: &HttpRequest) -> Vec<String> {
+    req.query
+        .iter()
+        .filter(|(k, _)| k != "$skiptoken" && k != "$deltatoken")
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect()
+}
+
 /// The page size a delta request asked for with `Prefer: odata.maxpagesize`.
 fn max_page_size(req: &HttpRequest) -> usize {
     req.header("Prefer")
@@ -463,12 +473,7 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
         }
         "/v1.0/users/delta" => {
             let size = max_page_size(req);
-            let keep: Vec<String> = req
-                .query
-                .iter()
-                .filter(|(k, _)| k != "$skiptoken" && k != "$deltatoken")
-                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-                .collect();
+            let keep = delta_query(req);
             // "Sync from now": `$deltatoken=latest` answers a delta link and no resource data
             // (learn.microsoft.com/graph/delta-query-overview, for Entra ID users and groups).
             if req.param("$deltatoken") == Some("latest") {
@@ -678,12 +683,7 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
                     &json!({ "value": items, "@odata.nextLink": next_link(req, &base, skip + size, &[]) }),
                 );
             }
-            let keep: Vec<String> = req
-                .query
-                .iter()
-                .filter(|(k, _)| k != "$deltatoken" && k != "$skiptoken")
-                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-                .collect();
+            let keep = delta_query(req);
             let mut q = keep;
             q.push(format!("$deltatoken={}", s.version));
             HttpResponse::json(

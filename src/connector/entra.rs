@@ -429,7 +429,10 @@ impl EntraConnector {
 
     /// Group display names per user id and, when they were read from `/groups/delta`, where
     /// that chain ended.
-    pub(super) fn memberships(&mut self) -> Result<(GroupsByUser, Option<GroupsDelta>), HttpError> {
+    /// `open_delta`: a first incremental round, which needs the groups' delta link even when
+    /// it reads members group by group; it is taken as it stands before they are read, so that
+    /// a change made meanwhile comes again in the next round.
+    pub(super) fn memberships(&mut self, open_delta: bool) -> Result<(GroupsByUser, Option<GroupsDelta>), HttpError> {
         if self.settings.groups == GroupMembership::None {
             return Ok((GroupsByUser::default(), None));
         }
@@ -437,12 +440,25 @@ impl EntraConnector {
         // read group by group. Otherwise any group may count, and one `/groups/delta` chain reads
         // every membership in ⌈groups/page⌉ requests instead of one request per group.
         if self.group_rules.include.is_empty() && !self.group_rules.required.is_empty() {
-            return self.members_group_by_group().map(|m| (m, None));
+            let url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
+            let link = if open_delta { Some(self.latest_link(&url)?) } else { None };
+            let (by_user, names) = self.members_group_by_group()?;
+            return Ok((by_user, link.map(|link| GroupsDelta { link, names })));
         }
         self.memberships_from_delta().map(|(m, chain)| (m, Some(chain)))
     }
 
-    fn members_group_by_group(&mut self) -> Result<GroupsByUser, HttpError> {
+    /// The delta link of a delta query as it stands, without reading its items
+    /// (`$deltatoken=latest`: "sync from now", learn.microsoft.com/graph/delta-query-overview,
+    /// documented for Entra ID users and groups).
+    pub(super) fn latest_link(&self, delta_url: &str) -> Result<String, HttpError> {
+        let url = format!("{delta_url}&$deltatoken=latest");
+        let page: LatestPage = self.get_as(&url)?;
+        page.delta_link.ok_or_else(|| self.bad_response(&Request::get(url), "the answer has no deltaLink".into()))
+    }
+
+    /// Members of the groups the rules require, and the names of every group listed.
+    fn members_group_by_group(&mut self) -> Result<(GroupsByUser, GroupNames), HttpError> {
         let members = match self.settings.groups {
             GroupMembership::Transitive => "transitiveMembers",
             _ => "members",
@@ -450,12 +466,14 @@ impl EntraConnector {
         let base = self.settings.graph_url.clone();
         let groups = self.all(format!("{base}/v1.0/groups?$select=id,displayName&$top={PAGE}")).complete()?;
         let mut by_user = GroupsByUser::default();
+        let mut names = GroupNames::new();
         for g in groups {
             let (Some(id), Some(name)) =
                 (g.get("id").and_then(Value::as_str), g.get("displayName").and_then(Value::as_str))
             else {
                 continue;
             };
+            names.insert(id.to_string(), name.to_string());
             if !group_matters(&self.group_rules, name) {
                 continue;
             }
@@ -466,7 +484,7 @@ impl EntraConnector {
                 }
             }
         }
-        Ok(by_user)
+        Ok((by_user, names))
     }
 
     /// Every group with its direct members from a first `/groups/delta` round; nested groups are
@@ -692,6 +710,13 @@ pub(super) fn source_record(mut attributes: Attributes) -> Option<SourceUser> {
     })
 }
 
+/// The answer to `$deltatoken=latest`: a delta link, no items.
+#[derive(serde::Deserialize)]
+struct LatestPage {
+    #[serde(rename = "@odata.deltaLink")]
+    delta_link: Option<String>,
+}
+
 /// A page of `/users`, parsed straight into records.
 #[derive(serde::Deserialize)]
 struct UsersPage {
@@ -820,7 +845,7 @@ impl Connector for EntraConnector {
     /// Memberships first (they must be complete or not used: a missing page would strip real
     /// memberships), then the users a page at a time (`list_each`).
     fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
-        let (mut groups, _) = self.memberships().map_err(unreadable)?;
+        let (mut groups, _) = self.memberships(false).map_err(unreadable)?;
         self.list_each(&mut groups, each)
     }
 

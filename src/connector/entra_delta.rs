@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::entra::{expired, source_user, unreadable, Answers, EntraConnector, GroupNames, GroupsDelta, BATCH};
+use super::entra::{expired, source_user, unreadable, Answers, EntraConnector, GroupNames, BATCH};
 use super::http::HttpError;
 use super::{DeltaListing, Listing, SourceError};
 use crate::config::GroupMembership;
@@ -109,27 +109,8 @@ impl EntraConnector {
     /// `/users/delta` chain instead would hold every record until its last page, since delta
     /// names a manager by id only.
     pub(super) fn first_round(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<DeltaListing, SourceError> {
-        let latest = format!("{}&$deltatoken=latest", self.delta_users_url());
-        let page: DeltaPage = self.get_as(&latest).map_err(unreadable)?;
-        let users_link = page.delta_link.ok_or_else(|| {
-            SourceError::Unreadable(format!(
-                "entra: GET {}?$deltatoken=latest: the answer has no deltaLink",
-                super::http::endpoint(&latest)
-            ))
-        })?;
-        let (mut memberships, chain) = self.memberships().map_err(unreadable)?;
-        let chain = match chain {
-            Some(chain) => Some(chain),
-            None if self.groups_enabled() => {
-                // Read group by group: open the groups delta only for its link and names.
-                let url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
-                let page = self.get(&url).map_err(unreadable)?;
-                let (groups, link) = self.drain(page, &url)?;
-                let names = groups.iter().filter_map(|g| Some((text(g, "id")?, text(g, "displayName")?))).collect();
-                Some(GroupsDelta { link, names })
-            }
-            None => None,
-        };
+        let users_link = self.latest_link(&self.delta_users_url()).map_err(unreadable)?;
+        let (mut memberships, chain) = self.memberships(true).map_err(unreadable)?;
         let listing = self.list_each(&mut memberships, each)?;
         let (groups, names) = match chain {
             Some(c) => (Some(c.link), Some(c.names)),
@@ -352,13 +333,6 @@ impl EntraConnector {
         }
         Ok(users)
     }
-}
-
-/// The answer to `$deltatoken=latest`: a delta link, no users.
-#[derive(Deserialize)]
-struct DeltaPage {
-    #[serde(rename = "@odata.deltaLink")]
-    delta_link: Option<String>,
 }
 
 fn text(v: &Value, key: &str) -> Option<String> {

@@ -449,6 +449,27 @@ fn with_required_groups_only_their_members_are_read() {
 }
 
 #[test]
+fn a_first_round_that_reads_group_by_group_takes_the_groups_link_first_and_reads_no_chain() {
+    let g = Graph::start(100, 5);
+    let h = Harness::new();
+    let config = h.config(connector(&g, json!({ "groups": { "required": ["Team 3"] } })));
+    let first = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((first.status, first.mode.as_str(), first.counts.created), (RunStatus::Done, "full", 20));
+    let order = g.state.lock().unwrap().first_requests.clone();
+    let at = |prefix: &str| order.iter().position(|r| r.starts_with(prefix));
+    let link = at("GET /v1.0/groups/delta?").expect("the groups' delta link was asked for");
+    assert!(order[link].contains("$deltatoken=latest"), "{order:?}");
+    assert!(link < at("GET /v1.0/groups?").expect("the groups listed"), "the link comes first: {order:?}");
+    assert_eq!(g.count("GET /v1.0/groups/delta"), 1, "no chain drained for its link");
+    assert_eq!(g.count("GET /v1.0/groups/{id}/members"), 1, "only Team 3's members");
+    // A user who joins the required group arrives in the next round, which stays incremental.
+    g.join(4, 3);
+    let next = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
+    assert_eq!((next.mode.as_str(), next.counts.created), ("incremental", 1), "{:?}", next.notes);
+    assert!(h.user("user4").groups.contains("Team 3"));
+}
+
+#[test]
 fn incremental_runs_turn_into_a_periodic_full_reconcile() {
     let g = Graph::start(40, 0);
     let h = Harness::new();

@@ -628,6 +628,13 @@ fn handle_in(s: &mut State, req: &HttpRequest, count: bool) -> HttpResponse {
             page_of(items)
         }
         "/v1.0/groups/delta" => {
+            // "Sync from now", as for users (learn.microsoft.com/graph/delta-query-overview).
+            if req.param("$deltatoken") == Some("latest") {
+                let mut q = delta_query(req);
+                q.push(format!("$deltatoken={}", s.version));
+                let link = format!("{base}{}?{}", req.path, q.join("&"));
+                return HttpResponse::json(200, &json!({ "value": [], "@odata.deltaLink": link }));
+            }
             let since: Option<u64> = req.param("$deltatoken").and_then(|t| t.parse().ok());
             if since.is_some_and(|v| v < s.min_delta) {
                 return graph_error(410, "SyncStateNotFound", "The sync state generation is no longer valid.");

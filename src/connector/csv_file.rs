@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use super::rows::{Cell, Columns, RowSink};
+use super::rows::{Cell, Columns, Place, RowSink};
 use super::{Connector, Listing, SourceError};
 use crate::config::FileSource;
 use crate::model::SourceUser;
@@ -116,7 +116,7 @@ impl Connector for CsvConnector {
         }
         let columns = Columns::new(&name, header, &self.settings)?;
         let width = columns.len();
-        let mut sink = RowSink::new(&self.settings, columns, each);
+        let mut sink = RowSink::new(&self.settings, columns, Place { file: name.clone(), unit: "line" }, each);
         let mut record = csv::ByteRecord::new();
         loop {
             let line = reader.position().line();
@@ -129,14 +129,14 @@ impl Connector for CsvConnector {
                         // Cells beyond the header are an error for the row anyway; a row of
                         // millions of empty fields is not turned into millions of strings.
                         let cells = vec![Err(format!("has {} fields, the header has {width}", record.len()))];
-                        sink.push(format!("{name} line {line}"), cells)?;
+                        sink.push(line, cells)?;
                         continue;
                     }
                     let cells: Vec<Cell> = record
                         .iter()
                         .map(|f| String::from_utf8(f.to_vec()).map_err(|_| "not valid UTF-8".to_string()))
                         .collect();
-                    sink.push(format!("{name} line {line}"), cells)?;
+                    sink.push(line, cells)?;
                 }
                 // A malformed record (e.g. an unterminated quote) leaves the reader unable to know
                 // where users start and end: nothing after it can be trusted.

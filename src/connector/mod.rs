@@ -17,6 +17,7 @@ pub mod rest;
 mod rows;
 mod scim;
 pub mod scim_inbound;
+mod seen_ids;
 mod xlsx_file;
 
 use std::path::Path;

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::seen_ids::SeenIds;
 use super::{Listing, RowError, SourceError};
 use crate::config::FileSource;
 use crate::model::{Attributes, SourceUser};
@@ -97,9 +98,24 @@ pub(super) struct RowSink<'a, 'e> {
     columns: Columns,
     listing: Listing,
     each: &'e mut dyn FnMut(SourceUser),
-    /// Id → where it was first read, and whether a later row has retracted that first user.
-    first_seen: crate::fastmap::FastMap<String, (String, bool)>,
+    /// Ids read so far: where each was first read, and whether a later row has retracted that
+    /// first user.
+    first_seen: SeenIds,
+    /// Names the file in each row's place: "people.csv line 7", "Sheet1 row 7".
+    place: Place,
     rows: u32,
+}
+
+/// How a file names the place of a row: its name, then "line" (CSV) or "row" (a sheet).
+pub(super) struct Place {
+    pub file: String,
+    pub unit: &'static str,
+}
+
+impl Place {
+    fn at(&self, n: u64) -> String {
+        format!("{} {} {n}", self.file, self.unit)
+    }
 }
 
 /// `fetch` for a connector that streams its users (`fetch_each`): every user, less the ones a
@@ -121,19 +137,21 @@ pub(super) fn collected(
 pub(super) type Cell = Result<String, String>;
 
 impl<'a, 'e> RowSink<'a, 'e> {
-    pub fn new(settings: &'a FileSource, columns: Columns, each: &'e mut dyn FnMut(SourceUser)) -> Self {
+    pub fn new(settings: &'a FileSource, columns: Columns, place: Place, each: &'e mut dyn FnMut(SourceUser)) -> Self {
         RowSink {
             settings,
             columns,
             listing: Listing { complete: true, ..Listing::default() },
             each,
-            first_seen: Default::default(),
+            first_seen: SeenIds::new(),
+            place,
             rows: 0,
         }
     }
 
-    /// Takes one row. `Err` (too many rows) ends the file: what was read is not all of it.
-    pub fn push(&mut self, location: String, cells: Vec<Cell>) -> Result<(), SourceError> {
+    /// Takes the row at `line` (a sheet's row number). `Err` (too many rows) ends the file: what
+    /// was read is not all of it.
+    pub fn push(&mut self, line: u64, cells: Vec<Cell>) -> Result<(), SourceError> {
         if cells.iter().all(|c| matches!(c, Ok(s) if s.trim().is_empty())) {
             return Ok(()); // blank lines at the end of exported sheets are common; they are not users
         }
@@ -141,17 +159,18 @@ impl<'a, 'e> RowSink<'a, 'e> {
         let limits = &self.settings.limits;
         if self.rows > limits.max_rows {
             return Err(SourceError::Unreadable(format!(
-                "{location}: more than {} rows (source.limits.max_rows)",
+                "{}: more than {} rows (source.limits.max_rows)",
+                self.place.at(line),
                 limits.max_rows
             )));
         }
         let max_field = limits.field_bytes();
         let cells = cells.into_iter().map(|c| c.and_then(|text| checked_cell(text, max_field)));
-        self.push_checked(location, cells.collect());
-        Ok(())
+        self.push_checked(line, cells.collect())
     }
 
-    fn push_checked(&mut self, location: String, cells: Vec<Cell>) {
+    fn push_checked(&mut self, line: u64, cells: Vec<Cell>) -> Result<(), SourceError> {
+        let location = self.place.at(line);
         let cols = &self.columns;
         let id = match cells.get(cols.id) {
             Some(Ok(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -164,14 +183,14 @@ impl<'a, 'e> RowSink<'a, 'e> {
                 format!("{location}, column {}", cols.name(cols.id)),
                 "the id is empty or unreadable; nobody can be proven absent in this run".into(),
             );
-            return;
+            return Ok(());
         };
         if cells.len() != cols.names.len() {
             // A broken quote can swallow the rows after it: the file's structure can no longer
             // prove that anyone is absent.
             self.listing.complete = false;
             self.fail(Some(id), location, format!("has {} fields, the header has {}", cells.len(), cols.names.len()));
-            return;
+            return Ok(());
         }
         // Straight into the record's attribute vector: no map per row to build and convert.
         let mut attributes = Attributes::with_capacity(cells.len());
@@ -198,10 +217,11 @@ impl<'a, 'e> RowSink<'a, 'e> {
         }
         if let Some((col, why)) = cell_error {
             self.fail(Some(id), format!("{location}, column {col}"), why);
-            return;
+            return Ok(());
         }
-        if let Some((first, retracted)) = self.first_seen.get_mut(&id) {
-            let (first, first_handed_on) = (first.clone(), !std::mem::replace(retracted, true));
+        if let Some(first) = self.first_seen.get(&id) {
+            let first = self.place.at(first.line);
+            let first_handed_on = self.first_seen.retract(&id);
             self.fail(Some(id.clone()), location, format!("duplicate id '{id}' (also at {first})"));
             // Neither row can be trusted to be the real one: the first, handed on already, is
             // taken back.
@@ -209,7 +229,7 @@ impl<'a, 'e> RowSink<'a, 'e> {
                 self.fail(Some(id.clone()), first, "duplicate id; see the other row".into());
                 self.listing.retracted.push(id);
             }
-            return;
+            return Ok(());
         }
         let active = match cols.active.map(|i| cell_text(&attributes, cols.name(i))) {
             Some(v) => !self.settings.inactive_values.contains(&v.to_lowercase()),
@@ -220,8 +240,11 @@ impl<'a, 'e> RowSink<'a, 'e> {
             _ => Vec::new(),
         };
         let manager = cols.manager.map(|i| cell_text(&attributes, cols.name(i))).filter(|s| !s.is_empty());
-        self.first_seen.insert(id.clone(), (location.clone(), false));
+        self.first_seen.insert(&id, line).map_err(|_| {
+            SourceError::Unreadable(format!("{location}: the ids read so far are more than 4 GiB of text"))
+        })?;
         (self.each)(SourceUser { id, attributes, active, groups, manager, photo_etag: None, version: None, location });
+        Ok(())
     }
 
     fn fail(&mut self, idp_id: Option<String>, location: String, message: String) {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use calamine::{open_workbook, DataRef, Reader, Xlsx};
 
-use super::rows::{Cell, Columns, RowSink};
+use super::rows::{Cell, Columns, Place, RowSink};
 use super::{Connector, Listing, SourceError};
 use crate::config::{FileLimits, FileSource};
 use crate::model::SourceUser;
@@ -184,13 +184,14 @@ impl Gather<'_, '_> {
                 self.width = names.len();
                 let columns = Columns::new(&self.file, names, self.settings)?;
                 let Some(each) = self.each.take() else { return Ok(()) };
-                self.sink = Some(RowSink::new(self.settings, columns, each));
+                self.sink =
+                    Some(RowSink::new(self.settings, columns, Place { file: self.file.clone(), unit: "row" }, each));
             }
             Some(sink) => {
                 if values.len() < self.width {
                     values.resize(self.width, Ok(String::new()));
                 }
-                sink.push(format!("{} row {}", self.file, row + 1), values)?;
+                sink.push(u64::from(row) + 1, values)?;
             }
         }
         Ok(())

@@ -108,7 +108,7 @@ impl<'a> Mapper<'a> {
             let identity = known
                 .get(u.id.as_str())
                 .filter(|i| i.source_version.as_ref() == Some(v) && !i.anonymised && i.gone_since.is_none())?;
-            map_unchanged(self.connector, &u, &identity.username, groups_read)
+            map_unchanged(self.connector, &self.takes, &u, &identity.username, groups_read)
         });
         let mut m = match unchanged {
             Some(m) => m,

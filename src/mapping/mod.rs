@@ -8,9 +8,9 @@ use std::borrow::Cow;
 use serde::Serialize;
 
 use crate::config::{ConnectorConfig, MappingRule, NoMatch, SourceSettings, ValueSource};
-use crate::model::{DesiredUser, NameSet, SourceUser, Target, ValueMap};
+use crate::model::{DesiredUser, SourceUser, Target, ValueMap};
 
-pub use groups::{group_matters, GroupTrace};
+pub use groups::{group_matters, GroupMemo, GroupTrace};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mapped {
@@ -81,10 +81,11 @@ pub fn map_user_owned(connector: &ConnectorConfig, takes: &Takes, user: SourceUs
     map_cow(connector, Cow::Owned(user), Some(takes), groups_known, None)
 }
 
-/// Per rule of a connector's mapping: whether it may move its value out of an owned record. A
-/// rule may when it reads one attribute that no later rule reads (nor any path under the same
-/// first name): moving leaves an empty value behind.
-pub struct Takes(Vec<bool>);
+/// What a sync's mapping works out once and reuses: per rule, whether it may move its value out
+/// of an owned record (it may when it reads one attribute that no later rule reads, nor any path
+/// under the same first name: moving leaves an empty value behind); and the fate of each source
+/// group name.
+pub struct Takes(Vec<bool>, GroupMemo);
 
 impl Takes {
     pub fn new(connector: &ConnectorConfig) -> Self {
@@ -103,6 +104,7 @@ impl Takes {
                     _ => false,
                 })
                 .collect(),
+            GroupMemo::default(),
         )
     }
 }
@@ -160,7 +162,11 @@ fn map_cow(
             message: "the username is empty".into(),
         };
     };
-    finish(connector, user, username, active, values, groups_known, trace)
+    let groups = match (takes, trace) {
+        (Some(t), None) => GroupsBy::Memo(&t.1),
+        (_, trace) => GroupsBy::Rules(trace),
+    };
+    finish(connector, user, username, active, values, groups_known, groups)
 }
 
 /// For a user whose source record did not change since its last clean apply: the rules are not
@@ -169,6 +175,7 @@ fn map_cow(
 /// attributes).
 pub fn map_unchanged(
     connector: &ConnectorConfig,
+    takes: &Takes,
     user: &SourceUser,
     username: &str,
     groups_known: bool,
@@ -183,8 +190,15 @@ pub fn map_unchanged(
         user.active,
         ValueMap::default(),
         groups_known,
-        None,
+        GroupsBy::Memo(&takes.1),
     ))
+}
+
+/// How a user's groups are mapped: from a sync's memo of each group name's fate, or by running
+/// the rules (with a trace when one is asked for).
+enum GroupsBy<'t> {
+    Memo(&'t GroupMemo),
+    Rules(Option<&'t mut MappingTrace>),
 }
 
 /// Groups, photo and the rest of a desired user, once the rules have run (or were skipped).
@@ -195,7 +209,7 @@ fn finish(
     active: bool,
     values: ValueMap,
     groups_known: bool,
-    trace: Option<&mut MappingTrace>,
+    by: GroupsBy,
 ) -> Mapped {
     let managed = groups_known
         && match &connector.source {
@@ -210,10 +224,16 @@ fn finish(
     };
     let manager = if connector.manager.is_some() { manager } else { None };
     let groups = if managed {
-        let (result, group_trace) = groups::map_groups(&connector.groups, source_groups, trace.is_some());
-        if let Some(t) = trace {
-            t.groups = Some(group_trace);
-        }
+        let result = match by {
+            GroupsBy::Memo(memo) => groups::map_groups_memo(&connector.groups, source_groups, memo),
+            GroupsBy::Rules(trace) => {
+                let (result, group_trace) = groups::map_groups(&connector.groups, source_groups, trace.is_some());
+                if let Some(t) = trace {
+                    t.groups = Some(group_trace);
+                }
+                result
+            }
+        };
         match result {
             Ok(set) => Some(set),
             Err(reason) => return Mapped::Filtered { idp_id: id, reason },
@@ -226,7 +246,7 @@ fn finish(
         username,
         active,
         values,
-        groups: groups.map(NameSet::from),
+        groups,
         photo: if connector.photos { photo_etag } else { None },
         source_version: None,
         location,

@@ -221,7 +221,7 @@ impl Default for TextMap {
 /// Per thread (a run's users are listed on its thread), freed with the thread, like the
 /// attribute names (`attributes.rs`); bounded, so that a host listing users with ever new
 /// properties cannot grow it without end (lists beyond the bound are simply not shared).
-fn shared_keys(keys: &[Target]) -> Arc<[Target]> {
+pub(crate) fn shared_keys(keys: &[Target]) -> Arc<[Target]> {
     const MAX_LISTS: usize = 4096;
     thread_local! {
         static LISTS: std::cell::RefCell<crate::fastmap::FastSet<Arc<[Target]>>> = Default::default();

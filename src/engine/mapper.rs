@@ -76,10 +76,11 @@ impl<'a> Mapper<'a> {
         self.mapped.reserve(waiting.len());
         for (user, groups_read) in waiting.drain(..) {
             let m = self.map_one(user, groups_read);
-            if self.planner.as_mut().is_some_and(|p| p.offer(&m)) {
-                continue;
-            }
-            self.mapped.push(m);
+            let kept = match self.planner.as_mut() {
+                Some(planner) => planner.offer(m),
+                None => Some(m),
+            };
+            self.mapped.extend(kept);
         }
         self.waiting = waiting;
         self.elapsed += started.elapsed();
@@ -95,8 +96,13 @@ impl<'a> Mapper<'a> {
         let gone: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
         self.mapped.retain(|m| !gone.contains(m.idp_id()));
         if let Some(planner) = &mut self.planner {
-            ids.iter().for_each(|id| planner.retract(id));
+            planner.retract(ids);
         }
+    }
+
+    /// Users mapped and kept for the plan: here, or held by the planner.
+    pub fn kept(&self) -> usize {
+        self.mapped.len() + self.planner.as_ref().map_or(0, Planner::held)
     }
 
     /// Maps and consumes one record.

@@ -431,7 +431,7 @@ impl<'a> Runner<'a> {
         // An incremental round that found nothing has nothing to reconcile: the directory is not
         // listed (at 100,000 users that listing was most of such a run's time and memory).
         let quiet = scope == Scope::Partial && users.is_empty() && removed.is_empty() && row_errors.is_empty();
-        if quiet && self.request.mode == Mode::Incremental && mapper.mapped.is_empty() {
+        if quiet && self.request.mode == Mode::Incremental && mapper.kept() == 0 {
             record.status = RunStatus::Done;
             record.notes.push("nothing changed in the source since the last run".into());
             let mut outcome = Outcome::default();
@@ -448,8 +448,9 @@ impl<'a> Runner<'a> {
         mapper.retract(&retracted);
         let planner = mapper.planner.take();
         let in_step = planner.as_ref().map_or(0, Planner::unchanged);
-        let listing_empty = scope == Scope::Full && mapper.mapped.is_empty() && in_step == 0 && row_errors.is_empty();
-        let listed = (mapper.mapped.len() + in_step) as u64;
+        let kept = mapper.mapped.len() + planner.as_ref().map_or(0, Planner::held);
+        let listing_empty = scope == Scope::Full && kept == 0 && in_step == 0 && row_errors.is_empty();
+        let listed = (kept + in_step) as u64;
         self.report(run_id, Phase::Mapping, listed, Some(listed));
         let (mut mapped, unidentified) =
             self.finish_mapping(std::mem::take(&mut mapper.mapped), row_errors, &identities)?;

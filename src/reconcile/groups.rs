@@ -40,12 +40,10 @@ impl GroupState {
 
     /// Every group assigned in this run becomes managed before any diff, so removals do not
     /// depend on the order users are processed in.
-    pub fn assign(&mut self, groups: &NameSet) {
-        for g in groups {
-            if !self.assigned.contains(g) {
-                self.managed.insert(g.to_lowercase());
-                self.assigned.insert(g.clone());
-            }
+    pub fn assign(&mut self, group: &str) {
+        if !self.assigned.contains(group) {
+            self.managed.insert(group.to_lowercase());
+            self.assigned.insert(group.to_string());
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod groups;
 mod guard;
+mod held;
 mod lifecycle;
 mod managers;
 mod plan;
@@ -311,18 +312,18 @@ impl<'a> Reconciler<'a> {
         self.identities.values().filter(|(_, at)| at.is_some()).count()
     }
 
-    fn duplicate_usernames(&self, desired: &[DesiredUser]) -> HashMap<String, Vec<String>> {
+    fn duplicate_usernames<W: held::Wanted>(&self, desired: &[W]) -> HashMap<String, Vec<String>> {
         let mut first: HashMap<Cow<str>, usize> = HashMap::with_capacity_and_hasher(desired.len(), Default::default());
         let mut duplicates: HashMap<String, Vec<String>> = HashMap::default();
         for (i, d) in desired.iter().enumerate() {
-            match first.entry(fold(&d.username)) {
+            match first.entry(fold(d.username())) {
                 Entry::Vacant(v) => {
                     v.insert(i);
                 }
                 Entry::Occupied(o) => duplicates
                     .entry(o.key().to_string())
-                    .or_insert_with(|| vec![desired[*o.get()].idp_id.clone()])
-                    .push(d.idp_id.clone()),
+                    .or_insert_with(|| vec![desired[*o.get()].idp_id().to_string()])
+                    .push(d.idp_id().to_string()),
             }
         }
         duplicates

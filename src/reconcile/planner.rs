@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
+use super::held::{HeldUser, Wanted};
 use super::{fold, managers, Context, Holder, Op, Reconciler, Scope, UserPlan};
 use crate::fastmap::{FastMap as HashMap, FastSet as HashSet};
 use crate::mapping::Mapped;
@@ -32,6 +33,8 @@ pub struct Planner<'a> {
     /// The directory keys of users let go as in step (borrowed from the anchors).
     in_step: HashSet<&'a str>,
     unchanged: usize,
+    /// Users `offer` kept for the plan, packed until they are planned.
+    held: Vec<HeldUser>,
 }
 
 impl<'a> Planner<'a> {
@@ -42,33 +45,48 @@ impl<'a> Planner<'a> {
             seen: HashSet::with_capacity_and_hasher(context.identities.len(), Default::default()),
             in_step: HashSet::default(),
             unchanged: 0,
+            held: Vec::new(),
         }
     }
 
-    /// Takes a user as it is mapped: `true` when it is in step with the directory and was
-    /// counted, so the caller drops it; `false` when the plan needs it (pass it to `plan`).
-    pub fn offer(&mut self, m: &Mapped) -> bool {
-        let Mapped::User(d) = m else { return false };
+    /// Takes a user as it is mapped. A user in step with the directory is counted and let go;
+    /// another is held for the plan (packed: see `held`). What the planner did not take (a
+    /// user filtered or invalid, or any user when it cannot plan early) comes back, for the
+    /// caller to pass to `plan`.
+    pub fn offer(&mut self, m: Mapped) -> Option<Mapped> {
+        let Mapped::User(d) = m else { return Some(m) };
         if !self.early {
-            return false;
+            return Some(Mapped::User(d));
         }
-        let Some((identity, user)) = self.r.in_step_at(d) else { return false };
+        let Some((identity, user)) = self.r.in_step_at(&d) else {
+            self.held.push(HeldUser::pack(d));
+            return None;
+        };
         self.seen.insert(identity.idp_id.as_str());
         // In step means active: its groups are assigned, as the plan assigns every active user's.
-        if let Some(groups) = &d.groups {
-            self.r.groups.assign(groups);
+        for g in d.groups.iter().flatten() {
+            self.r.groups.assign(g);
         }
         self.in_step.insert(user.key.as_str());
         self.unchanged += 1;
-        true
+        None
     }
 
-    /// Takes back a user `offer` let go, if it did: the source retracted it.
-    pub fn retract(&mut self, idp_id: &str) {
-        let Some((_, user)) = self.r.anchored(idp_id) else { return };
-        if self.in_step.remove(user.key.as_str()) {
-            self.unchanged -= 1;
+    /// Takes back the users the source retracted after handing them over, if `offer` took them.
+    pub fn retract(&mut self, idp_ids: &[String]) {
+        let gone: HashSet<&str> = idp_ids.iter().map(String::as_str).collect();
+        self.held.retain(|h| !gone.contains(h.idp_id()));
+        for id in idp_ids {
+            let Some((_, user)) = self.r.anchored(id) else { continue };
+            if self.in_step.remove(user.key.as_str()) {
+                self.unchanged -= 1;
+            }
         }
+    }
+
+    /// Users `offer` holds for the plan.
+    pub fn held(&self) -> usize {
+        self.held.len()
     }
 
     /// Users `offer` let go: in step, nothing to plan.
@@ -95,7 +113,7 @@ impl<'a> Planner<'a> {
         let mut seen = self.seen;
         // The users to plan take over the mapped users' buffer (collected in place: no second
         // vector of every user beside the first).
-        let mut desired: Vec<DesiredUser> = mapped
+        let desired: Vec<DesiredUser> = mapped
             .into_iter()
             .filter_map(|m| {
                 seen.extend(r.anchor_id(m.idp_id()));
@@ -116,26 +134,35 @@ impl<'a> Planner<'a> {
         for (location, message) in unidentified {
             plan.users.push(UserPlan::failed(None, String::new(), Some(location), message));
         }
+        // Users `offer` held stay packed until each is planned; with them, any others are
+        // packed too. Managers are resolved over whole users (a run with a manager rule holds
+        // none: it cannot plan early).
+        let mut users = if self.held.is_empty() {
+            Users::Whole(desired)
+        } else {
+            let mut held = std::mem::take(&mut self.held);
+            held.extend(desired.into_iter().map(HeldUser::pack));
+            Users::Held(held)
+        };
         // Plans come in id order, whatever order the source lists in (ids are unique: unstable is exact).
-        if !desired.is_sorted_by(|a, b| a.idp_id <= b.idp_id) {
-            desired.sort_unstable_by(|a, b| a.idp_id.cmp(&b.idp_id));
-        }
-        let managers::Resolved { notes: manager_notes, pending_keys } = match &r.connector.manager {
-            Some(rule) => managers::resolve(rule, &mut desired, r.directory, r.identity_list),
-            None => Default::default(),
+        users.sort_by_id();
+        let managers::Resolved { notes: manager_notes, pending_keys } = match (&r.connector.manager, &mut users) {
+            (Some(rule), Users::Whole(desired)) => managers::resolve(rule, desired, r.directory, r.identity_list),
+            _ => Default::default(),
         };
         plan.manager_keys = pending_keys;
-        for groups in desired.iter().filter(|d| d.active).filter_map(|d| d.groups.as_ref()) {
-            r.groups.assign(groups);
-        }
-        let duplicates = duplicate_usernames(&r, &desired, &mut self.in_step);
+        let duplicates = match &users {
+            Users::Whole(desired) => prepare(&mut r, desired, &mut seen, &mut self.in_step),
+            Users::Held(held) => prepare(&mut r, held, &mut seen, &mut self.in_step),
+        };
+        let count = users.len();
         if early.is_none() {
-            plan.users.reserve(desired.len());
+            plan.users.reserve(count);
         }
         let mut batch = Vec::new();
         // Users without an anchor will mostly be created, each claiming a username.
-        r.taken.reserve(desired.len().saturating_sub(r.identities.len()));
-        for d in desired {
+        r.taken.reserve(count.saturating_sub(r.identities.len()));
+        for d in users.into_iter() {
             // Most users of a run match the directory already: recognised without building a plan.
             let note = if manager_notes.is_empty() { None } else { manager_notes.get(&d.idp_id).cloned() };
             if duplicates.is_empty() && note.is_none() && r.in_step(&d) {
@@ -212,9 +239,9 @@ impl<'a> Planner<'a> {
 /// Usernames more than one source user of this run wants (folded), with those users' ids in id
 /// order. A user let go as in step wants the name its directory user holds: a held user who
 /// wants it too makes a duplicate with it.
-fn duplicate_usernames(
+fn duplicate_usernames<W: Wanted>(
     r: &Reconciler,
-    desired: &[DesiredUser],
+    desired: &[W],
     in_step: &mut HashSet<&str>,
 ) -> HashMap<String, Vec<String>> {
     let mut duplicates = r.duplicate_usernames(desired);
@@ -225,17 +252,17 @@ fn duplicate_usernames(
     // The source id anchored to a directory key, looked up only when a name collides (rare).
     let mut anchored_to: Option<HashMap<&str, &str>> = None;
     for d in desired {
-        let name: Cow<str> = fold(&d.username);
+        let name: Cow<str> = fold(d.username());
         let Some(Holder::Key(key)) = r.taken.get(name.as_ref()) else { continue };
         if !in_step.contains(key) {
             continue;
         }
         let by_key = anchored_to
             .get_or_insert_with(|| r.identity_list.iter().map(|i| (i.key.as_str(), i.idp_id.as_str())).collect());
-        let Some(other) = by_key.get(key).filter(|other| **other != d.idp_id) else { continue };
+        let Some(other) = by_key.get(key).filter(|other| **other != d.idp_id()) else { continue };
         let ids = duplicates.entry(name.into_owned()).or_default();
         ids.push(other.to_string());
-        ids.push(d.idp_id.clone());
+        ids.push(d.idp_id().to_string());
         grew = true;
     }
     if grew {
@@ -247,4 +274,57 @@ fn duplicate_usernames(
     in_step.clear();
     in_step.shrink_to_fit();
     duplicates
+}
+
+/// The users a plan is made for: whole, or held packed until each is planned.
+enum Users {
+    Whole(Vec<DesiredUser>),
+    Held(Vec<HeldUser>),
+}
+
+impl Users {
+    fn len(&self) -> usize {
+        match self {
+            Users::Whole(v) => v.len(),
+            Users::Held(v) => v.len(),
+        }
+    }
+
+    fn sort_by_id(&mut self) {
+        fn sort<W: Wanted>(v: &mut [W]) {
+            if !v.is_sorted_by(|a, b| a.idp_id() <= b.idp_id()) {
+                v.sort_unstable_by(|a, b| a.idp_id().cmp(b.idp_id()));
+            }
+        }
+        match self {
+            Users::Whole(v) => sort(v),
+            Users::Held(v) => sort(v),
+        }
+    }
+
+    /// Each user whole, in order; a held one is unpacked as it is reached.
+    fn into_iter(self) -> Box<dyn Iterator<Item = DesiredUser>> {
+        match self {
+            Users::Whole(v) => Box::new(v.into_iter()),
+            Users::Held(v) => Box::new(v.into_iter().map(HeldUser::unpack)),
+        }
+    }
+}
+
+/// What planning needs of every user before it plans one: the anchored ids the source listed,
+/// every active user's groups assigned (so that removals see them all), and the usernames that
+/// more than one user wants.
+fn prepare<'a, W: Wanted>(
+    r: &mut Reconciler<'a>,
+    users: &[W],
+    seen: &mut HashSet<&'a str>,
+    in_step: &mut HashSet<&str>,
+) -> HashMap<String, Vec<String>> {
+    for u in users {
+        seen.extend(r.anchor_id(u.idp_id()));
+        if u.active() {
+            u.each_group(&mut |g| r.groups.assign(g));
+        }
+    }
+    duplicate_usernames(r, users, in_step)
 }

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 pub use crate::attributes::Attributes;
+pub use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The six Confluence profile fields (DESIGN §4), and "about me" (Confluence's personal
@@ -361,7 +362,7 @@ impl<'de> Deserialize<'de> for TextMap {
 /// directory user and one per source user; a B-tree node per user (room for eleven names) was
 /// most of what both cost at 100,000 users. Written as a JSON array.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct NameSet(Vec<String>);
+pub struct NameSet(Vec<CompactString>);
 
 impl NameSet {
     pub fn new() -> Self {
@@ -369,11 +370,11 @@ impl NameSet {
     }
 
     /// Adds a name; `false` when it was there already.
-    pub fn insert(&mut self, name: String) -> bool {
-        match self.0.binary_search(&name) {
+    pub fn insert(&mut self, name: impl AsRef<str> + Into<CompactString>) -> bool {
+        match self.0.binary_search_by(|n| n.as_str().cmp(name.as_ref())) {
             Ok(_) => false,
             Err(i) => {
-                self.0.insert(i, name);
+                self.0.insert(i, name.into());
                 true
             }
         }
@@ -394,8 +395,8 @@ impl NameSet {
         }
     }
 
-    pub fn iter(&self) -> std::slice::Iter<'_, String> {
-        self.0.iter()
+    pub fn iter(&self) -> <&NameSet as IntoIterator>::IntoIter {
+        self.into_iter()
     }
 
     pub fn len(&self) -> usize {
@@ -406,12 +407,12 @@ impl NameSet {
         self.0.is_empty()
     }
 
-    pub fn first(&self) -> Option<&String> {
-        self.0.first()
+    pub fn first(&self) -> Option<&str> {
+        self.0.first().map(CompactString::as_str)
     }
 
-    pub fn retain(&mut self, keep: impl FnMut(&String) -> bool) {
-        self.0.retain(keep);
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.0.retain(|n| keep(n));
     }
 
     /// Gives back the room the vector grew into: a snapshot keeps its users for a whole run.
@@ -422,7 +423,13 @@ impl NameSet {
 
 impl FromIterator<String> for NameSet {
     fn from_iter<I: IntoIterator<Item = String>>(iter: I) -> Self {
-        let mut names: Vec<String> = iter.into_iter().collect();
+        iter.into_iter().map(CompactString::from).collect()
+    }
+}
+
+impl FromIterator<CompactString> for NameSet {
+    fn from_iter<I: IntoIterator<Item = CompactString>>(iter: I) -> Self {
+        let mut names: Vec<CompactString> = iter.into_iter().collect();
         names.sort_unstable();
         names.dedup();
         NameSet(names)
@@ -431,7 +438,7 @@ impl FromIterator<String> for NameSet {
 
 impl<'a> FromIterator<&'a str> for NameSet {
     fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
-        iter.into_iter().map(str::to_string).collect()
+        iter.into_iter().map(CompactString::new).collect()
     }
 }
 
@@ -452,25 +459,25 @@ impl<const N: usize> From<[String; N]> for NameSet {
 impl From<BTreeSet<String>> for NameSet {
     fn from(names: BTreeSet<String>) -> Self {
         // A B-tree hands its names over in order and without repeats.
-        NameSet(names.into_iter().collect())
+        NameSet(names.into_iter().map(CompactString::from).collect())
     }
 }
 
 impl IntoIterator for NameSet {
     type Item = String;
-    type IntoIter = std::vec::IntoIter<String>;
+    type IntoIter = std::iter::Map<std::vec::IntoIter<CompactString>, fn(CompactString) -> String>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        self.0.into_iter().map(CompactString::into_string)
     }
 }
 
 impl<'a> IntoIterator for &'a NameSet {
-    type Item = &'a String;
-    type IntoIter = std::slice::Iter<'a, String>;
+    type Item = &'a str;
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, CompactString>, fn(&'a CompactString) -> &'a str>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.0.iter().map(CompactString::as_str)
     }
 }
 
@@ -482,7 +489,7 @@ impl Serialize for NameSet {
 
 impl<'de> Deserialize<'de> for NameSet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(Vec::<String>::deserialize(d)?.into_iter().collect())
+        Ok(Vec::<CompactString>::deserialize(d)?.into_iter().collect())
     }
 }
 
@@ -509,13 +516,13 @@ pub struct DesiredUser {
 /// key); it survives renames, which is why anchors point at it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectoryUser {
-    pub key: String,
-    pub username: String,
+    pub key: CompactString,
+    pub username: CompactString,
     pub active: bool,
     /// Current non-empty values of core and field targets (`display_name`, `email`, `property:*`, ...).
     pub values: TextMap,
     pub groups: NameSet,
-    pub external_id: Option<String>,
+    pub external_id: Option<CompactString>,
     /// When the user last logged in, where the directory knows (for the idle-user cleanup).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_login: Option<chrono::DateTime<chrono::Utc>>,
@@ -538,9 +545,9 @@ impl DirectoryUser {
 /// delayed deletion and reactivation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {
-    pub idp_id: String,
-    pub key: String,
-    pub username: String,
+    pub idp_id: CompactString,
+    pub key: CompactString,
+    pub username: CompactString,
     /// First time this user was seen missing, inactive or filtered; cleared when they return.
     pub gone_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Set only when the sync itself disabled the user; reactivation depends on it.
@@ -566,7 +573,7 @@ mod tests {
         let u: DirectoryUser = serde_json::from_str(json).unwrap();
         assert_eq!(u.value(&Target::Email), Some("ann@example.com"));
         assert_eq!(u.value(&Target::Property("team".into())), Some("blue"));
-        assert_eq!(u.groups.iter().map(String::as_str).collect::<Vec<_>>(), ["Admins", "dev", "staff"]);
+        assert_eq!(u.groups.iter().collect::<Vec<_>>(), ["Admins", "dev", "staff"]);
         assert!(u.groups.contains("dev") && !u.groups.contains("Dev"));
         let back = serde_json::to_value(&u).unwrap();
         assert_eq!(back["values"]["display_name"], "Ann");
@@ -576,8 +583,8 @@ mod tests {
     #[test]
     fn a_name_set_keeps_its_names_sorted_and_once() {
         let mut s = NameSet::new();
-        assert!(s.insert("b".into()) && s.insert("a".into()) && !s.insert("b".into()));
-        assert_eq!(s.iter().cloned().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(s.insert("b") && s.insert("a") && !s.insert("b"));
+        assert_eq!(s.iter().collect::<Vec<_>>(), ["a", "b"]);
         assert!(s.remove("a") && !s.remove("a"));
         assert_eq!(s, NameSet::from(["b".to_string()]));
         let mut m = TextMap::new();

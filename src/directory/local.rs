@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{Capabilities, DirError, Directory, NewUser};
-use crate::model::{DirectoryUser, NameSet, Target, TextMap, PROFILE_FIELDS};
+use crate::model::{CompactString, DirectoryUser, NameSet, Target, TextMap, PROFILE_FIELDS};
 
 pub struct LocalDirectory {
     conn: Mutex<Connection>,
@@ -434,12 +434,12 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
                 values.insert(Target::Email, email);
             }
             let user = DirectoryUser {
-                key: id.to_string(),
-                username: r.get(1)?,
+                key: compact_str::ToCompactString::to_compact_string(&id),
+                username: CompactString::new(r.get_ref(1)?.as_str()?),
                 active: r.get(4)?,
                 values,
                 groups: NameSet::new(),
-                external_id: r.get(5)?,
+                external_id: r.get_ref(5)?.as_str_or_null()?.map(CompactString::new),
                 created_at: r.get::<_, Option<i64>>(6)?.and_then(chrono::DateTime::from_timestamp_millis),
                 last_login: r.get::<_, Option<i64>>(7)?.and_then(chrono::DateTime::from_timestamp_millis),
                 admin: false,
@@ -503,7 +503,7 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
     let mut rows = stmt.query(params.as_slice()).map_err(failed)?;
     while let Some(r) = rows.next().map_err(failed)? {
         if let Some(i) = position(r.get(0).map_err(failed)?) {
-            users[i].groups.insert(r.get(1).map_err(failed)?);
+            users[i].groups.insert(r.get_ref(1).and_then(|v| v.as_str().map_err(Into::into)).map_err(failed)?);
         }
     }
     for u in &mut users {

@@ -225,9 +225,9 @@ fn follow(
     match op {
         Op::Create { username: name, .. } => {
             *identity = Some(Identity {
-                idp_id: plan.idp_id.clone().unwrap_or_default(),
-                key: key.clone().unwrap_or_default(),
-                username: name.clone(),
+                idp_id: plan.idp_id.as_deref().unwrap_or_default().into(),
+                key: key.as_deref().unwrap_or_default().into(),
+                username: name.as_str().into(),
                 gone_since: None,
                 disabled_by_sync_at: None,
                 anonymised: false,
@@ -238,7 +238,7 @@ fn follow(
         Op::Rename { to, .. } => {
             *username = to.clone();
             if let Some(i) = identity {
-                i.username = to.clone();
+                i.username = to.as_str().into();
             }
         }
         Op::Disable { .. } => {
@@ -254,7 +254,7 @@ fn follow(
         Op::Anonymise { .. } => {
             if let Some(i) = identity {
                 i.anonymised = true;
-                i.username = username.clone();
+                i.username = username.as_str().into();
             }
         }
         Op::Delete { .. } => {

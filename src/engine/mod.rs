@@ -591,7 +591,7 @@ impl Engine {
                         || i.anonymised
                         || c.lifecycle.reactivate == crate::config::Reactivate::Always =>
                 {
-                    i.idp_id
+                    i.idp_id.to_string()
                 }
                 Some(_) => return Ok(decide(false, "disabled in the directory, not by the sync", None)),
                 None => return Ok(decide(false, "disabled, and not managed by this connector", None)),

@@ -577,7 +577,7 @@ impl<'a> Runner<'a> {
                 let id = identities
                     .iter()
                     .find(|i| i.idp_id == *wanted || i.username.eq_ignore_ascii_case(wanted))
-                    .map(|i| i.idp_id.clone())
+                    .map(|i| i.idp_id.to_string())
                     .or_else(|| pushed.then(|| wanted.clone()));
                 let one = match id {
                     Some(id) => source.fetch_one(&id),

@@ -82,16 +82,17 @@ pub(super) fn read(
     }
     let anchors: HashMap<&str, &Identity> = identities.iter().map(|i| (i.idp_id.as_str(), i)).collect();
     let ids = mapped.iter().map(Mapped::idp_id).chain(removed.iter().map(String::as_str));
-    let mut keys: Vec<String> = ids.filter_map(|id| anchors.get(id)).map(|i| i.key.clone()).collect();
+    let mut keys: Vec<String> = ids.filter_map(|id| anchors.get(id)).map(|i| i.key.to_string()).collect();
     keys.sort_unstable();
     keys.dedup();
     let mut users = if keys.is_empty() { Vec::new() } else { dir.users_by_keys(&keys)? };
-    let mut seen: HashSet<String> = users.iter().map(|u| u.key.clone()).collect();
-    let by_key: HashMap<String, String> = users.iter().map(|u| (u.key.clone(), u.username.to_lowercase())).collect();
+    let mut seen: HashSet<String> = users.iter().map(|u| u.key.to_string()).collect();
+    let by_key: HashMap<String, String> =
+        users.iter().map(|u| (u.key.to_string(), u.username.as_str().to_lowercase())).collect();
     let mut more = Vec::new();
     for m in mapped {
         let Mapped::User(d) = m else { continue };
-        let anchored_name = anchors.get(d.idp_id.as_str()).and_then(|i| by_key.get(&i.key));
+        let anchored_name = anchors.get(d.idp_id.as_str()).and_then(|i| by_key.get(i.key.as_str()));
         match anchored_name {
             // In the directory under the name it wants: nothing else to look at.
             Some(name) if *name == d.username.to_lowercase() => {}
@@ -105,7 +106,7 @@ pub(super) fn read(
         }
     }
     for u in more {
-        if seen.insert(u.key.clone()) {
+        if seen.insert(u.key.to_string()) {
             users.push(u);
         }
     }
@@ -130,7 +131,7 @@ fn other_claims(
                 live: identity.gone_since.is_none() && !identity.anonymised,
                 outranks,
             };
-            match claims.entry(identity.key) {
+            match claims.entry(identity.key.to_string()) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(claim);
                 }

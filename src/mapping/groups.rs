@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::transform;
 use crate::config::GroupRules;
 use crate::fastmap::FastMap;
-use crate::model::NameSet;
+use crate::model::{CompactString, NameSet};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GroupTrace {
@@ -93,7 +93,7 @@ pub fn map_groups_memo(rules: &GroupRules, source: Vec<String>, memo: &GroupMemo
         return Err(not_required(rules));
     }
     let assigned = fates.iter().filter(|f| f.included).filter_map(|f| f.name.as_deref());
-    Ok(assigned.map(str::to_string).chain(rules.always.iter().cloned()).collect())
+    Ok(assigned.chain(rules.always.iter().map(String::as_str)).map(CompactString::new).collect())
 }
 
 /// The groups a user should be in, or why they are filtered out (required groups); with

@@ -70,7 +70,7 @@ impl GroupState {
                 let folded = g.to_lowercase();
                 if !desired_folded.contains(&folded) && self.managed.contains(&folded) && !self.local.contains(&folded)
                 {
-                    ops.push(Op::RemoveGroup { group: g.clone(), strip: false });
+                    ops.push(Op::RemoveGroup { group: g.to_string(), strip: false });
                 }
             }
         }

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{shared_keys, DesiredUser, NameSet, Target, ValueMap};
+use crate::model::{shared_keys, CompactString, DesiredUser, NameSet, Target, ValueMap};
 
 /// Bytes per length: seven bits a byte (the text stays ASCII there, so it is sliced without a
 /// UTF-8 check), 35 bits in all.
@@ -47,7 +47,7 @@ impl Wanted for DesiredUser {
     }
 
     fn each_group(&self, f: &mut dyn FnMut(&str)) {
-        self.groups.iter().flatten().for_each(|g| f(g));
+        self.groups.iter().flatten().for_each(f);
     }
 }
 
@@ -221,7 +221,7 @@ impl HeldUser {
         }
         let groups = (flags & GROUPS != 0).then(|| {
             let n = c.len();
-            (0..n).map(|_| c.next().to_string()).collect::<NameSet>()
+            (0..n).map(|_| CompactString::new(c.next())).collect::<NameSet>()
         });
         DesiredUser {
             idp_id,
@@ -274,7 +274,7 @@ mod tests {
             assert_eq!(held.username(), d.username);
             assert_eq!(held.active(), d.active);
             let groups: Option<Vec<&str>> = held.groups().map(Iterator::collect);
-            assert_eq!(groups, d.groups.as_ref().map(|g| g.iter().map(String::as_str).collect()), "user {n}");
+            assert_eq!(groups, d.groups.as_ref().map(|g| g.iter().collect()), "user {n}");
             assert_eq!(held.unpack(), d, "user {n}");
         }
     }

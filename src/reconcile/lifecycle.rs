@@ -51,7 +51,7 @@ pub fn retire(
             user.groups
                 .iter()
                 .filter(|g| !connector.groups.local.iter().any(|l| l.eq_ignore_ascii_case(g)))
-                .map(|g| Op::RemoveGroup { group: g.clone(), strip: true }),
+                .map(|g| Op::RemoveGroup { group: g.to_string(), strip: true }),
         );
     }
     let note = match action {

@@ -39,8 +39,8 @@ fn directory_value(field: ManagerField, u: &DirectoryUser) -> Option<String> {
     match field {
         ManagerField::Email => u.value(&Target::Email).map(str::to_string),
         ManagerField::DisplayName => u.value(&Target::DisplayName).map(str::to_string),
-        ManagerField::Key => Some(u.key.clone()),
-        ManagerField::Username | ManagerField::Id => Some(u.username.clone()),
+        ManagerField::Key => Some(u.key.to_string()),
+        ManagerField::Username | ManagerField::Id => Some(u.username.to_string()),
     }
 }
 
@@ -110,7 +110,7 @@ pub(super) fn resolve(
         for u in directory {
             let k = match rule.by {
                 ManagerField::Email => u.value(&Target::Email).map(str::to_lowercase),
-                _ => Some(u.username.to_lowercase()),
+                _ => Some(u.username.as_str().to_lowercase()),
             };
             if let Some(k) = k {
                 by_name.entry(k).or_insert(u);

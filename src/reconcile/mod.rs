@@ -368,8 +368,8 @@ impl<'a> Reconciler<'a> {
                     lifecycle::retire(self.connector, Case::Filtered(reason.clone()), user, &mut identity, self.now)
                 }
             };
-            p.key = Some(user.key.clone());
-            p.username = user.username.clone();
+            p.key = Some(user.key.to_string());
+            p.username = user.username.to_string();
             p.ops = ops;
             p.reason = Some(match note {
                 Some(n) => format!("{reason}; {n}"),
@@ -410,9 +410,9 @@ impl<'a> Reconciler<'a> {
             self.anchored[at] = true;
         }
         let identity = Identity {
-            idp_id: d.idp_id.clone(),
-            key: user.key.clone(),
-            username: user.username.clone(),
+            idp_id: d.idp_id.as_str().into(),
+            key: user.key.as_str().into(),
+            username: user.username.as_str().into(),
             gone_since: None,
             disabled_by_sync_at: None,
             anonymised: false,
@@ -469,7 +469,7 @@ impl<'a> Reconciler<'a> {
         let Some((mut identity, user, link)) = found else {
             return self.create(d, p);
         };
-        p.key = Some(user.key.clone());
+        p.key = Some(user.key.to_string());
         let was_live = link.is_none() && identity.gone_since.is_none();
         if let Some(owner) = self.live_claim(&user.key).filter(|o| o.outranks) {
             // Another connector owns the user: this one keeps its anchor, and writes nothing.
@@ -498,7 +498,7 @@ impl<'a> Reconciler<'a> {
                 if !self.claim(&d.username, Holder::Key(user.key.as_str())) {
                     return UserPlan::failed(
                         p.idp_id,
-                        user.username.clone(),
+                        user.username.to_string(),
                         p.location,
                         format!(
                             "cannot rename '{}' to '{}': another directory user has that username",
@@ -506,7 +506,7 @@ impl<'a> Reconciler<'a> {
                         ),
                     );
                 }
-                p.ops.push(Op::Rename { from: user.username.clone(), to: d.username.clone() });
+                p.ops.push(Op::Rename { from: user.username.to_string(), to: d.username.clone() });
             }
             p.ops.extend(value_changes(&d.values, user));
             if let Some(photo) = &d.photo {
@@ -515,7 +515,7 @@ impl<'a> Reconciler<'a> {
                 }
             }
         } else {
-            p.username = user.username.clone();
+            p.username = user.username.to_string();
         }
         if returning {
             identity.gone_since = None;
@@ -603,7 +603,7 @@ impl<'a> Reconciler<'a> {
         gone.sort_by(|a, b| a.idp_id.cmp(&b.idp_id));
         for identity in gone {
             let Some(user) = self.user(&identity.key) else {
-                plan.forget.push(identity.idp_id.clone());
+                plan.forget.push(identity.idp_id.to_string());
                 continue;
             };
             let mut identity = identity.clone();
@@ -615,9 +615,9 @@ impl<'a> Reconciler<'a> {
                 None => lifecycle::retire(self.connector, Case::Missing, user, &mut identity, self.now),
             };
             plan.users.push(UserPlan {
-                idp_id: Some(identity.idp_id.clone()),
-                key: Some(user.key.clone()),
-                username: user.username.clone(),
+                idp_id: Some(identity.idp_id.to_string()),
+                key: Some(user.key.to_string()),
+                username: user.username.to_string(),
                 disposition: plan::Disposition::Sync,
                 ops,
                 held: Vec::new(),

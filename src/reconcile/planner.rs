@@ -124,7 +124,7 @@ impl<'a> Planner<'a> {
                         None
                     }
                     Mapped::Invalid { idp_id, location, message } => {
-                        let username = r.identity(&idp_id).map(|i| i.username.clone()).unwrap_or_default();
+                        let username = r.identity(&idp_id).map(|i| i.username.to_string()).unwrap_or_default();
                         plan.users.push(UserPlan::failed(Some(idp_id), username, Some(location), message));
                         None
                     }

@@ -41,7 +41,7 @@ fn identity(idp_id: &str, key: &str) -> Identity {
     Identity {
         idp_id: idp_id.into(),
         key: key.into(),
-        username: format!("user-{idp_id}"),
+        username: format!("user-{idp_id}").into(),
         gone_since: None,
         disabled_by_sync_at: None,
         anonymised: false,
@@ -111,7 +111,7 @@ fn progress_and_finish_commit_results_anchors_groups_and_tokens(s: &dyn StateSto
         delta_token: Some(Some("token-1".into())),
     };
     s.finish_run(&r, &[result("cy")], &last).unwrap();
-    let ids: Vec<String> = s.identities("hr").unwrap().into_iter().map(|i| i.idp_id).collect();
+    let ids: Vec<String> = s.identities("hr").unwrap().into_iter().map(|i| i.idp_id.to_string()).collect();
     assert_eq!(ids.iter().collect::<BTreeSet<_>>(), BTreeSet::from([&"2".to_string(), &"3".to_string()]));
     assert_eq!(s.identities("okta").unwrap().len(), 0, "anchors are per connector");
     let names: Vec<String> = s.results(r.id).unwrap().into_iter().map(|u| u.username).collect();

@@ -175,9 +175,9 @@ impl StateStore for SqliteStore {
             let rows = stmt
                 .query_map(params![connector], |r| {
                     Ok(Identity {
-                        idp_id: r.get(0)?,
-                        key: r.get(1)?,
-                        username: r.get(2)?,
+                        idp_id: compact(r, 0)?,
+                        key: compact(r, 1)?,
+                        username: compact(r, 2)?,
                         gone_since: time(r.get(3)?),
                         disabled_by_sync_at: time(r.get(4)?),
                         anonymised: r.get(5)?,
@@ -536,9 +536,9 @@ fn write_progress(
         upsert
             .execute(params![
                 r.connector,
-                i.idp_id,
-                i.key,
-                i.username,
+                i.idp_id.as_str(),
+                i.key.as_str(),
+                i.username.as_str(),
                 i.gone_since.map(|t| t.to_rfc3339()),
                 i.disabled_by_sync_at.map(|t| t.to_rfc3339()),
                 i.anonymised,
@@ -552,4 +552,10 @@ fn write_progress(
         remove.execute(params![r.connector, id]).map_err(err)?;
     }
     Ok(())
+}
+
+/// A text column as a compact string: short ones (most ids, keys and usernames) need no
+/// allocation of their own.
+fn compact(r: &rusqlite::Row, i: usize) -> rusqlite::Result<crate::model::CompactString> {
+    Ok(crate::model::CompactString::new(r.get_ref(i)?.as_str()?))
 }

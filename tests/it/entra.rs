@@ -41,7 +41,7 @@ fn a_tenant_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() 
     let u15 = h.user("user15");
     assert_eq!(u15.value(&"property:manager".parse().unwrap()), Some("user5"));
     assert_eq!(u15.value(&"profile:position".parse().unwrap()), Some("Engineer"));
-    assert_eq!(u15.groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 15"]);
+    assert_eq!(u15.groups.iter().collect::<Vec<_>>(), vec!["Team 15"]);
     assert_eq!(h.user("user5").value(&"property:manager".parse().unwrap()), None);
 
     // The request floor: ⌈2000/100⌉ user pages (the mapping reads the manager, and Graph serves
@@ -76,13 +76,13 @@ fn disabled_accounts_are_disabled_and_nested_groups_flatten_when_transitive() {
     let direct = h.config(connector(&g, json!({})));
     let r = h.sync(&direct);
     assert_eq!((r.counts.created, r.counts.filtered), (39, 1), "an inactive account is not created");
-    assert_eq!(h.user("user2").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 2"]);
+    assert_eq!(h.user("user2").groups.iter().collect::<Vec<_>>(), vec!["Team 2"]);
 
     let transitive = h.config(connector(&g, json!({ "source": { "groups": "transitive" } })));
     h.sync(&transitive);
-    assert_eq!(h.user("user2").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 1", "Team 2"]);
-    assert_eq!(h.user("user1").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 1"]);
-    assert_eq!(h.user("user3").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 3"], "a group in itself");
+    assert_eq!(h.user("user2").groups.iter().collect::<Vec<_>>(), vec!["Team 1", "Team 2"]);
+    assert_eq!(h.user("user1").groups.iter().collect::<Vec<_>>(), vec!["Team 1"]);
+    assert_eq!(h.user("user3").groups.iter().collect::<Vec<_>>(), vec!["Team 3"], "a group in itself");
     // Nesting is flattened from one groups-delta round, not read group by group.
     assert_eq!(g.count("GET /v1.0/groups/{id}/transitiveMembers"), 0);
     assert_eq!(g.count("GET /v1.0/groups/delta"), 2, "one per run");
@@ -96,7 +96,7 @@ fn disabled_accounts_are_disabled_and_nested_groups_flatten_when_transitive() {
     ));
     h.sync(&required);
     assert_eq!(g.count("GET /v1.0/groups/{id}/transitiveMembers"), 1);
-    assert_eq!(h.user("user2").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 1"]);
+    assert_eq!(h.user("user2").groups.iter().collect::<Vec<_>>(), vec!["Team 1"]);
 }
 
 #[test]
@@ -268,7 +268,7 @@ fn incremental_runs_read_only_what_changed() {
     assert_eq!(h.user("user5").value(&"profile:department".parse().unwrap()), Some("Research"));
     assert!(!h.user("user7").active, "a reported removal is processed like any change");
     assert!(h.find("user900").is_some());
-    assert_eq!(h.user("user5").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 2"], "groups kept");
+    assert_eq!(h.user("user5").groups.iter().collect::<Vec<_>>(), vec!["Team 2"], "groups kept");
 
     // Only memberships changed: those users are completed (record and groups) and updated.
     g.join(4, 0);
@@ -277,7 +277,7 @@ fn incremental_runs_read_only_what_changed() {
     let r = h.engine.run(&config, &incremental(), &|_| {}).unwrap();
     assert_eq!((r.status, r.counts.updated, r.writes), (RunStatus::Done, 2, 2), "{:?}", r.failures);
     assert_eq!(g.total_requests(), 2);
-    assert_eq!(h.user("user4").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 0", "Team 1"]);
+    assert_eq!(h.user("user4").groups.iter().collect::<Vec<_>>(), vec!["Team 0", "Team 1"]);
     assert!(h.user("user6").groups.is_empty());
 
     // A renamed group needs every membership: the round becomes a full one. A third of the
@@ -292,10 +292,10 @@ fn incremental_runs_read_only_what_changed() {
     );
     assert_eq!(r.status, RunStatus::Held);
     assert!(r.hold_reason.as_deref().unwrap().contains("lose group memberships"), "{:?}", r.hold_reason);
-    assert_eq!(h.user("user4").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 0", "Team 1", "Team One"]);
+    assert_eq!(h.user("user4").groups.iter().collect::<Vec<_>>(), vec!["Team 0", "Team 1", "Team One"]);
     let approved = h.engine.approve(r.run_id, Some(&config), &|_| {}).unwrap();
     assert_eq!(approved.status, RunStatus::Done);
-    assert_eq!(h.user("user4").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 0", "Team One"]);
+    assert_eq!(h.user("user4").groups.iter().collect::<Vec<_>>(), vec!["Team 0", "Team One"]);
 }
 
 #[test]
@@ -445,7 +445,7 @@ fn with_required_groups_only_their_members_are_read() {
     let r = h.sync(&config);
     assert_eq!((r.status, r.counts.created, r.counts.filtered), (RunStatus::Done, 20, 480));
     assert_eq!(g.count("GET /v1.0/groups/{id}/members"), 1, "only Team 3's members");
-    assert_eq!(h.user("user28").groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 3"]);
+    assert_eq!(h.user("user28").groups.iter().collect::<Vec<_>>(), vec!["Team 3"]);
 }
 
 #[test]
@@ -542,5 +542,5 @@ fn a_login_reads_only_that_user() {
     assert_eq!(g.total_requests(), 1, "the record and its groups in one $batch");
     let u = h.user("user7");
     assert!(u.active);
-    assert_eq!(u.groups.iter().cloned().collect::<Vec<_>>(), vec!["Team 1"]);
+    assert_eq!(u.groups.iter().collect::<Vec<_>>(), vec!["Team 1"]);
 }

@@ -46,7 +46,7 @@ fn a_domain_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() 
     assert_eq!(u.value(&"display_name".parse().unwrap()), Some("G User12"));
     assert_eq!(u.value(&"profile:department".parse().unwrap()), Some("Desk 0"));
     assert_eq!(u.value(&"property:manager".parse().unwrap()), Some("g2"));
-    assert_eq!(u.groups.iter().cloned().collect::<Vec<_>>(), vec!["Google Group 12"]);
+    assert_eq!(u.groups.iter().collect::<Vec<_>>(), vec!["Google Group 12"]);
     assert_eq!(g.count(USERS), 4, "⌈2000/500⌉ pages");
     assert_eq!(
         g.state.lock().unwrap().last_fields.as_deref(),
@@ -71,7 +71,7 @@ fn nested_groups_flatten_with_derived_membership_and_throttling_is_waited_out() 
     let h = Harness::new();
     let r = h.sync(&h.config(connector(&g, &h, json!({ "source": { "groups": "transitive" } }))));
     assert_eq!((r.status, r.counts.failed), (RunStatus::Done, 0));
-    assert_eq!(h.user("g1").groups.iter().cloned().collect::<Vec<_>>(), vec!["Google Group 0", "Google Group 1"]);
+    assert_eq!(h.user("g1").groups.iter().collect::<Vec<_>>(), vec!["Google Group 0", "Google Group 1"]);
 }
 
 #[test]
@@ -243,5 +243,5 @@ fn a_login_reads_only_that_google_user() {
     assert!(d.allow, "{}", d.reason);
     assert_eq!(g.count(USERS), 0, "no domain listing for one login");
     assert_eq!((g.count("GET /admin/directory/v1/users/{id}"), g.count("GET /admin/directory/v1/groups")), (1, 1));
-    assert_eq!(h.user("g8").groups.iter().cloned().collect::<Vec<_>>(), vec!["Google Group 2"]);
+    assert_eq!(h.user("g8").groups.iter().collect::<Vec<_>>(), vec!["Google Group 2"]);
 }

@@ -162,7 +162,7 @@ fn on_login_without_a_connector_uses_the_routes() {
     // An active user logs in without a look-up, whoever would answer.
     let d = h.engine.on_login_routed(&config, "paula", &none).unwrap();
     assert_eq!((d.allow, d.reason.as_str(), d.run_id), (true, "active", None));
-    let made: Vec<String> = h.users().into_iter().map(|u| u.username).collect();
+    let made: Vec<String> = h.users().into_iter().map(|u| u.username.to_string()).collect();
     assert_eq!(made, vec!["dora@contractors.example.com", "ext-pat", "paula"], "only the users who logged in");
 }
 

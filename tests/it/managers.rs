@@ -120,8 +120,8 @@ fn a_manager_lands_as_the_directory_key_even_when_created_in_the_same_run() {
     assert!(sim.notes.iter().any(|n| n.contains("get the key of a manager this run creates")), "{:?}", sim.notes);
     let first = h.sync(&config);
     assert_eq!(first.status, RunStatus::Done);
-    assert_eq!(manager_of(&h, "vp"), Some(h.user("ceo").key), "the key of a manager created in this run");
-    assert_eq!(manager_of(&h, "dev"), Some(h.user("vp").key));
+    assert_eq!(manager_of(&h, "vp"), Some(h.user("ceo").key.to_string()), "the key of a manager created in this run");
+    assert_eq!(manager_of(&h, "dev"), Some(h.user("vp").key.to_string()));
     assert!(
         first.notes.iter().any(|n| n.contains("wrote the key of a manager created in this run")),
         "{:?}",

@@ -39,7 +39,7 @@ fn an_org_of_2000_users_syncs_with_statuses_groups_and_deprovisioned_users() {
     let p3 = h.user("person3");
     assert_eq!(p3.value(&"property:okta_status".parse().unwrap()), Some("PASSWORD_EXPIRED"), "still active");
     assert_eq!(p3.value(&"display_name".parse().unwrap()), Some("Person No3"));
-    assert_eq!(p3.groups.iter().cloned().collect::<Vec<_>>(), vec!["Okta Group 3"]);
+    assert_eq!(p3.groups.iter().collect::<Vec<_>>(), vec!["Okta Group 3"]);
     assert!(h.find("person24").is_none(), "DEPROVISIONED");
     // ⌈1920/200⌉ pages of the plain list and one of deprovisioned users.
     assert_eq!(o.count(USERS), 10 + 1);
@@ -165,7 +165,7 @@ fn incremental_runs_follow_group_membership_changes_from_the_system_log() {
         ..usersync::engine::RunRequest::full(None)
     };
     h.engine.run(&config, &incremental, &|_| {}).unwrap();
-    let groups = |u: &str| h.user(u).groups.iter().cloned().collect::<Vec<_>>();
+    let groups = |u: &str| h.user(u).groups.into_iter().collect::<Vec<_>>();
     assert_eq!(groups("person7"), vec!["Okta Group 1"]);
 
     // person7 moves from group 1 to group 2; the profile (and `lastUpdated`) stays as it was.
@@ -230,5 +230,5 @@ fn a_login_reads_only_that_okta_user() {
     assert!(d.allow, "{}", d.reason);
     assert_eq!(o.count(USERS), 0, "no org listing for one login");
     assert_eq!((o.count("GET /api/v1/users/{id}"), o.count("GET /api/v1/users/{id}/groups")), (1, 1));
-    assert_eq!(h.user("person8").groups.iter().cloned().collect::<Vec<_>>(), vec!["Okta Group 2"]);
+    assert_eq!(h.user("person8").groups.iter().collect::<Vec<_>>(), vec!["Okta Group 2"]);
 }

@@ -252,7 +252,7 @@ fn two_sources_with_the_same_ids_never_take_each_others_users() {
     // Source b's ids are source a's ids as text: its users are new people, not a's to rename.
     let b = run(&h, &two, "b", false);
     assert_eq!((b.counts.created, b.counts.renamed, b.counts.updated), (2, 0, 0), "{:?}", b.counts);
-    let mut names: Vec<String> = h.users().into_iter().map(|u| u.username).collect();
+    let mut names: Vec<String> = h.users().into_iter().map(|u| u.username.to_string()).collect();
     names.sort();
     assert_eq!(names, vec!["anna", "bert", "carl", "dina"]);
 }

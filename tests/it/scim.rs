@@ -164,8 +164,8 @@ fn actual(h: &Harness) -> Holding {
         .into_iter()
         .map(|u| {
             let values = targets.iter().map(|t| value(&u, t)).collect();
-            let groups = u.groups.iter().cloned().collect();
-            (u.username.clone(), (u.active, values, groups))
+            let groups = u.groups.iter().map(str::to_string).collect();
+            (u.username.to_string(), (u.active, values, groups))
         })
         .collect()
 }

@@ -129,7 +129,7 @@ fn an_idps_sequence_of_pushes_lands_in_the_directory_with_every_step_in_the_hist
             .any(|r| r.trigger == "scim: deactivations" && r.status != RunStatus::Running)
     });
     let inactive: Vec<String> = {
-        let mut v: Vec<String> = h.users().into_iter().filter(|u| !u.active).map(|u| u.username).collect();
+        let mut v: Vec<String> = h.users().into_iter().filter(|u| !u.active).map(|u| u.username.to_string()).collect();
         v.sort();
         v
     };

@@ -102,7 +102,7 @@ pub fn print_users(users: &[DirectoryUser]) {
             v("display_name"),
             v("email"),
             if u.active { "yes" } else { "no" },
-            u.groups.iter().cloned().collect::<Vec<_>>().join(", ")
+            u.groups.iter().collect::<Vec<_>>().join(", ")
         );
     }
     out!("{} user(s)", users.len());

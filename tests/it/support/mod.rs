@@ -152,7 +152,7 @@ impl Harness {
     }
 
     pub fn active_usernames(&self) -> Vec<String> {
-        self.users().into_iter().filter(|u| u.active).map(|u| u.username).collect()
+        self.users().into_iter().filter(|u| u.active).map(|u| u.username.to_string()).collect()
     }
 
     pub fn advance_days(&self, days: i64) {

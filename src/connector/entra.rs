@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::http::{Http, HttpError, Request};
+use super::id_table::IdTable;
 use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
 use crate::config::{EntraSource, GroupMembership, GroupRules};
 use crate::fastmap::FastMap;
@@ -35,20 +36,36 @@ impl Paged {
 /// Sub-request answers of one `$batch`: (status, body) by sub-request id.
 pub(super) type Answers = HashMap<String, (u16, Value)>;
 
-/// Group display names by user id.
-/// Each user's groups by name, as positions in one list of names: a string per membership was
-/// most of what 200,000 memberships cost while a listing waited for its users.
+/// Each user's groups, kept while the listing waits for its users: users and groups by number,
+/// a pair of numbers per membership. A string per membership, then a map of user id strings to
+/// lists, were most of what 2,000,000 memberships cost beside a 1,000,000-user directory.
 #[derive(Default)]
 pub(super) struct GroupsByUser {
     names: Vec<String>,
     position: FastMap<String, u32>,
-    of: FastMap<String, Vec<u32>>,
+    /// Each user's number; its top bit is set once the user's groups were taken.
+    users: IdTable,
+    /// (user number, group number) pairs, sorted and without repeats once a user is taken.
+    pairs: Vec<(u32, u32)>,
+    sorted: bool,
 }
+
+/// The bit of a user's number that says its groups were taken.
+const TAKEN: u64 = 1 << 63;
 
 impl GroupsByUser {
     /// Puts `user` in the group named `name` (once).
     fn add(&mut self, user: &str, name: &str) {
-        let at = match self.position.get(name) {
+        let at = self.group_number(name);
+        if let Some(number) = self.number(user) {
+            self.pairs.push((number, at));
+            self.sorted = false;
+        }
+    }
+
+    /// The number of a user in the group named `name`, for `add_number`.
+    fn group_number(&mut self, name: &str) -> u32 {
+        match self.position.get(name) {
             Some(at) => *at,
             None => {
                 let at = self.names.len() as u32;
@@ -56,20 +73,43 @@ impl GroupsByUser {
                 self.position.insert(name.to_string(), at);
                 at
             }
-        };
-        match self.of.get_mut(user) {
-            Some(list) if list.contains(&at) => {}
-            Some(list) => list.push(at),
-            None => {
-                self.of.insert(user.to_string(), vec![at]);
-            }
         }
+    }
+
+    /// `user`'s number, given on first sight. `None` only past 4 GiB of ids: that user's groups
+    /// are then not known, as if in none.
+    fn number(&mut self, user: &str) -> Option<u32> {
+        if let Some(n) = self.users.get(user) {
+            return Some((n & !TAKEN) as u32);
+        }
+        let n = self.users.len() as u32;
+        self.users.insert(user, u64::from(n)).ok()?;
+        Some(n)
+    }
+
+    /// `add` for a user and group known by number.
+    fn add_number(&mut self, user: u32, group: u32) {
+        self.pairs.push((user, group));
+        self.sorted = false;
     }
 
     /// The names of `user`'s groups, given up: each user is handed over once.
     pub(super) fn take(&mut self, user: &str) -> Option<Vec<String>> {
-        let list = self.of.remove(user)?;
-        Some(list.into_iter().filter_map(|at| self.names.get(at as usize).cloned()).collect())
+        if !self.sorted {
+            self.pairs.sort_unstable();
+            self.pairs.dedup();
+            self.pairs.shrink_to_fit();
+            self.sorted = true;
+        }
+        let number = self.users.get_mut(user)?;
+        if *number & TAKEN != 0 {
+            return None;
+        }
+        *number |= TAKEN;
+        let n = (*number & !TAKEN) as u32;
+        let from = self.pairs.partition_point(|(u, _)| *u < n);
+        let to = self.pairs.partition_point(|(u, _)| *u <= n);
+        Some(self.pairs[from..to].iter().filter_map(|(_, g)| self.names.get(*g as usize).cloned()).collect())
     }
 }
 
@@ -492,7 +532,9 @@ impl EntraConnector {
     fn memberships_from_delta(&mut self) -> Result<(GroupsByUser, GroupsDelta), HttpError> {
         let mut url = format!("{}/v1.0/groups/delta?$select=displayName,members", self.settings.graph_url);
         let mut names = GroupNames::new();
-        let mut users_of: HashMap<String, Vec<String>> = HashMap::new();
+        let mut by_user = GroupsByUser::default();
+        // Members by their number in `by_user`: no string per membership.
+        let mut users_of: HashMap<String, Vec<u32>> = HashMap::new();
         let mut parents: HashMap<String, Vec<String>> = HashMap::new();
         let link = loop {
             let page: GroupsPage = self.get_page_as(&url, GROUPS_DELTA_PAGE)?;
@@ -510,7 +552,9 @@ impl EntraConnector {
                         Some(MemberKind::Group) => parents.entry(mid).or_default().push(gid.clone()),
                         // Devices, contacts and service principals are members too; not ours.
                         Some(MemberKind::Other) => {}
-                        Some(MemberKind::User) | None => users_of.entry(gid.clone()).or_default().push(mid),
+                        Some(MemberKind::User) | None => {
+                            users_of.entry(gid.clone()).or_default().extend(by_user.number(&mid))
+                        }
                     }
                 }
             }
@@ -524,8 +568,6 @@ impl EntraConnector {
             }
         };
         let transitive = self.settings.groups == GroupMembership::Transitive;
-        let mut by_user = GroupsByUser::default();
-        // Member ids move into the result as it is built: the two are not held in full at once.
         for (gid, members) in users_of.drain() {
             // The group itself and, when transitive, every group it is nested in (cycles allowed).
             let mut reached = vec![gid.as_str()];
@@ -538,14 +580,15 @@ impl EntraConnector {
                 }
                 i += 1;
             }
-            let named: Vec<&String> =
-                reached.iter().filter_map(|g| names.get(*g)).filter(|n| group_matters(&self.group_rules, n)).collect();
-            if named.is_empty() {
-                continue;
-            }
-            for uid in &members {
+            let named: Vec<u32> = reached
+                .iter()
+                .filter_map(|g| names.get(*g))
+                .filter(|n| group_matters(&self.group_rules, n))
+                .map(|n| by_user.group_number(n))
+                .collect();
+            for uid in members {
                 for n in &named {
-                    by_user.add(uid, n);
+                    by_user.add_number(uid, *n);
                 }
             }
         }

@@ -8,6 +8,7 @@ mod entra_delta;
 pub mod fuzzing;
 mod google;
 pub mod http;
+mod id_table;
 mod jwt;
 mod keycloak;
 pub mod ldap;
@@ -17,7 +18,6 @@ pub mod rest;
 mod rows;
 mod scim;
 pub mod scim_inbound;
-mod seen_ids;
 mod xlsx_file;
 
 use std::path::Path;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::seen_ids::SeenIds;
+use super::id_table::IdTable;
 use super::{Listing, RowError, SourceError};
 use crate::config::FileSource;
 use crate::model::{Attributes, SourceUser};
@@ -98,13 +98,17 @@ pub(super) struct RowSink<'a, 'e> {
     columns: Columns,
     listing: Listing,
     each: &'e mut dyn FnMut(SourceUser),
-    /// Ids read so far: where each was first read, and whether a later row has retracted that
-    /// first user.
-    first_seen: SeenIds,
+    /// Ids read so far: the line each was first read at, with `RETRACTED` set once a later row
+    /// has taken that first user back.
+    first_seen: IdTable,
     /// Names the file in each row's place: "people.csv line 7", "Sheet1 row 7".
     place: Place,
     rows: u32,
 }
+
+/// The top bit of a first row's line: a later duplicate has taken that row's user back. No file
+/// has 2^63 lines.
+const RETRACTED: u64 = 1 << 63;
 
 /// How a file names the place of a row: its name, then "line" (CSV) or "row" (a sheet).
 pub(super) struct Place {
@@ -143,7 +147,7 @@ impl<'a, 'e> RowSink<'a, 'e> {
             columns,
             listing: Listing { complete: true, ..Listing::default() },
             each,
-            first_seen: SeenIds::new(),
+            first_seen: IdTable::new(),
             place,
             rows: 0,
         }
@@ -219,9 +223,10 @@ impl<'a, 'e> RowSink<'a, 'e> {
             self.fail(Some(id), format!("{location}, column {col}"), why);
             return Ok(());
         }
-        if let Some(first) = self.first_seen.get(&id) {
-            let first = self.place.at(first.line);
-            let first_handed_on = self.first_seen.retract(&id);
+        if let Some(first) = self.first_seen.get_mut(&id) {
+            let first_handed_on = *first & RETRACTED == 0;
+            *first |= RETRACTED;
+            let first = self.place.at(*first & !RETRACTED);
             self.fail(Some(id.clone()), location, format!("duplicate id '{id}' (also at {first})"));
             // Neither row can be trusted to be the real one: the first, handed on already, is
             // taken back.

@@ -124,31 +124,38 @@ struct Reconciler<'a> {
     /// Directory users by key: (hash of the key, position in `directory`), sorted. A map of
     /// every directory user cost several megabytes at 100,000 users; positions sorted by the
     /// keys themselves made each look-up touch a dozen scattered users and their key strings.
-    by_key: KeyIndex,
-    /// Anchors by source id, each with the position of its directory user (found once here: a
-    /// run asks for most of them at least twice).
-    identities: HashMap<&'a str, (&'a Identity, Option<u32>)>,
+    by_key: HashIndex,
+    /// Anchors by source id (positions in `identity_list`), and the position of each anchor's
+    /// directory user (`NOWHERE`: not in the directory), found once here: a run asks for most of
+    /// them at least twice. A map of every anchor cost 69 MB at 1,000,000 users.
+    anchors: HashIndex,
+    anchor_at: Vec<u32>,
     /// Whether this connector anchors the directory user at each position of `directory`.
     anchored: Vec<bool>,
     link_index: HashMap<String, Vec<&'a DirectoryUser>>,
-    /// Lower-case username → who holds it.
-    taken: HashMap<Cow<'a, str>, Holder<'a>>,
+    /// Directory positions by lower-case username: who holds each name before this plan.
+    names: HashIndex,
+    /// Lower-case username → who holds it, for the names this plan claims (over `names`).
+    taken: HashMap<String, Holder<'a>>,
     groups: groups::GroupState,
 }
 
 impl<'a> Reconciler<'a> {
     fn new(input: &Context<'a>) -> Self {
-        let by_key = KeyIndex::new(input.directory);
-        let mut identities: HashMap<&str, (&Identity, Option<u32>)> =
-            HashMap::with_capacity_and_hasher(input.identities.len(), Default::default());
+        let by_key = HashIndex::new(input.directory.iter().map(|u| u.key.as_str()));
+        let anchors = HashIndex::new(input.identities.iter().map(|i| i.idp_id.as_str()));
         let mut anchored = vec![false; input.directory.len()];
-        for i in input.identities {
-            let at = by_key.find(input.directory, &i.key);
-            if let Some(at) = at {
-                anchored[at] = true;
-            }
-            identities.insert(i.idp_id.as_str(), (i, at.map(|at| at as u32)));
-        }
+        let anchor_at = input
+            .identities
+            .iter()
+            .map(|i| match by_key.find(&i.key, |at| input.directory[at].key == i.key) {
+                Some(at) => {
+                    anchored[at] = true;
+                    at as u32
+                }
+                None => NOWHERE,
+            })
+            .collect();
         // Unanchored directory users by external id ("x:"), every user by each link key's value,
         // so that linking stays linear in the number of users.
         let mut link_index: HashMap<String, Vec<&DirectoryUser>> = HashMap::default();
@@ -175,7 +182,7 @@ impl<'a> Reconciler<'a> {
                 link_index.entry(k).or_default().push(u);
             }
         }
-        let taken = input.directory.iter().map(|u| (fold(&u.username), Holder::Key(u.key.as_str()))).collect();
+        let names = HashIndex::new(input.directory.iter().map(|u| fold(&u.username)));
         Reconciler {
             connector: input.connector,
             scope: input.scope,
@@ -184,10 +191,12 @@ impl<'a> Reconciler<'a> {
             directory: input.directory,
             identity_list: input.identities,
             by_key,
-            identities,
+            anchors,
+            anchor_at,
             anchored,
             link_index,
-            taken,
+            names,
+            taken: HashMap::default(),
             groups: groups::GroupState::new(&input.connector.groups, input.groups, input.managed_groups),
         }
     }
@@ -247,7 +256,7 @@ impl<'a> Reconciler<'a> {
 
     /// Where the directory user with this key is in `directory`.
     fn position(&self, key: &str) -> Option<usize> {
-        self.by_key.find(self.directory, key)
+        self.by_key.find(key, |at| self.directory[at].key == key)
     }
 
     /// The directory user with this key.
@@ -260,19 +269,39 @@ impl<'a> Reconciler<'a> {
         self.position(key).is_some_and(|at| self.anchored[at])
     }
 
-    /// The anchors' own copy of an id, when it is anchored.
-    fn anchor_id(&self, idp_id: &str) -> Option<&'a str> {
-        self.identities.get_key_value(idp_id).map(|(k, _)| *k)
+    /// The position of the anchor of this id in `identity_list`, when it is anchored.
+    fn anchor(&self, idp_id: &str) -> Option<usize> {
+        let list = self.identity_list;
+        self.anchors.find(idp_id, |n| list[n].idp_id == idp_id)
     }
 
     fn identity(&self, idp_id: &str) -> Option<&'a Identity> {
-        self.identities.get(idp_id).map(|(i, _)| *i)
+        let list = self.identity_list;
+        self.anchor(idp_id).map(|n| &list[n])
+    }
+
+    /// The directory user anchored to this id, if both still exist, with its position.
+    fn anchored_at(&self, idp_id: &str) -> Option<(&'a Identity, usize)> {
+        let n = self.anchor(idp_id)?;
+        let at = self.anchor_at[n];
+        (at != NOWHERE).then(|| (&self.identity_list[n], at as usize))
     }
 
     /// The directory user anchored to this id, if both still exist.
     fn anchored(&self, idp_id: &str) -> Option<(&'a Identity, &'a DirectoryUser)> {
-        let (id, at) = self.identities.get(idp_id)?;
-        Some((id, &self.directory[(*at)? as usize]))
+        let directory = self.directory;
+        self.anchored_at(idp_id).map(|(i, at)| (i, &directory[at]))
+    }
+
+    /// Who holds a (lower-case) username: a claim of this plan, or the directory user with it.
+    fn holder(&self, folded: &str) -> Option<Holder<'a>> {
+        if let Some(h) = self.taken.get(folded) {
+            return Some(*h);
+        }
+        let directory = self.directory;
+        // Of directory users whose names fold alike (a host's own rule may differ), the last.
+        let at = self.names.find_last(folded, |at| fold(&directory[at].username) == folded)?;
+        Some(Holder::Key(directory[at].key.as_str()))
     }
 
     /// The cheap test for the common case: an anchored, active user whose directory record,
@@ -281,9 +310,10 @@ impl<'a> Reconciler<'a> {
         self.in_step_at(d).is_some()
     }
 
-    /// `in_step`, with the anchor and the directory user it compared.
-    fn in_step_at(&self, d: &DesiredUser) -> Option<(&'a Identity, &'a DirectoryUser)> {
-        let (identity, user) = self.anchored(&d.idp_id)?;
+    /// `in_step`, with the anchor and the position of the directory user it compared.
+    fn in_step_at(&self, d: &DesiredUser) -> Option<(&'a Identity, usize)> {
+        let (identity, at) = self.anchored_at(&d.idp_id)?;
+        let user = &self.directory[at];
         let same = d.active
             && user.active
             && identity.gone_since.is_none()
@@ -294,7 +324,7 @@ impl<'a> Reconciler<'a> {
             && d.photo.as_ref().is_none_or(|photo| *photo == identity.photo_etag)
             && d.groups.as_ref().is_none_or(|groups| *groups == user.groups)
             && values_match(&d.values, &user.values);
-        same.then_some((identity, user))
+        same.then_some((identity, at))
     }
 
     /// A synced user with no operation whose anchor (source version included) stays as stored.
@@ -309,7 +339,7 @@ impl<'a> Reconciler<'a> {
     }
 
     fn managed_count(&self) -> usize {
-        self.identities.values().filter(|(_, at)| at.is_some()).count()
+        self.anchor_at.iter().filter(|at| **at != NOWHERE).count()
     }
 
     fn duplicate_usernames<W: held::Wanted>(&self, desired: &[W]) -> HashMap<String, Vec<String>> {
@@ -338,10 +368,10 @@ impl<'a> Reconciler<'a> {
     /// so a name held by a `New` user is always someone else's.
     fn claim(&mut self, username: &str, holder: Holder<'a>) -> bool {
         let folded = fold(username);
-        match self.taken.get(folded.as_ref()) {
-            Some(held) if *held != holder || holder == Holder::New => false,
+        match self.holder(&folded) {
+            Some(held) if held != holder || holder == Holder::New => false,
             _ => {
-                self.taken.insert(Cow::Owned(folded.into_owned()), holder);
+                self.taken.insert(folded.into_owned(), holder);
                 true
             }
         }
@@ -597,9 +627,10 @@ impl<'a> Reconciler<'a> {
     }
 
     /// Anchored users that are gone: absent from a complete listing, or reported removed.
-    fn missing(&mut self, is_gone: &dyn Fn(&str) -> bool, plan: &mut Plan) {
+    /// `is_gone` is asked by an anchor's position in `identity_list`.
+    fn missing(&mut self, is_gone: &dyn Fn(usize) -> bool, plan: &mut Plan) {
         let mut gone: Vec<&Identity> =
-            self.identities.values().map(|(i, _)| *i).filter(|i| is_gone(&i.idp_id)).collect();
+            self.identity_list.iter().enumerate().filter(|(n, _)| is_gone(*n)).map(|(_, i)| i).collect();
         gone.sort_by(|a, b| a.idp_id.cmp(&b.idp_id));
         for identity in gone {
             let Some(user) = self.user(&identity.key) else {
@@ -665,29 +696,41 @@ fn value_changes(values: &ValueMap, user: &DirectoryUser) -> Vec<Op> {
         .collect()
 }
 
-/// Directory positions by key: the keys' hashes with their positions, sorted, so that a look-up
-/// is a binary search in one compact vector and one comparison of a key.
-struct KeyIndex {
+/// Where a run's users are, by a text of theirs (directory users by key or folded username,
+/// anchors by source id): the texts' hashes with their positions, sorted, so that a look-up is a
+/// binary search in one compact vector and a comparison of a text or two. A map of every user
+/// cost several times the memory (a hash map's table at 1,000,000 entries is sized for
+/// 2,097,152) and, sorted by the texts themselves, made each look-up touch a dozen scattered
+/// users.
+struct HashIndex {
     hasher: foldhash::fast::RandomState,
     entries: Vec<(u64, u32)>,
 }
 
-impl KeyIndex {
-    fn new(directory: &[DirectoryUser]) -> Self {
+/// The position of an anchor whose directory user is gone.
+const NOWHERE: u32 = u32::MAX;
+
+impl HashIndex {
+    fn new<S: AsRef<str>>(texts: impl Iterator<Item = S>) -> Self {
         let hasher = foldhash::fast::RandomState::default();
         let mut entries: Vec<(u64, u32)> =
-            directory.iter().enumerate().map(|(at, u)| (hasher.hash_one(u.key.as_str()), at as u32)).collect();
+            texts.enumerate().map(|(at, t)| (hasher.hash_one(t.as_ref()), at as u32)).collect();
         entries.sort_unstable();
-        KeyIndex { hasher, entries }
+        HashIndex { hasher, entries }
     }
 
-    fn find(&self, directory: &[DirectoryUser], key: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(key);
+    /// The positions whose text hashes as `text` does, in order; `is` tells which are it.
+    fn candidates(&self, text: &str) -> impl Iterator<Item = usize> + '_ {
+        let hash = self.hasher.hash_one(text);
         let from = self.entries.partition_point(|(h, _)| *h < hash);
-        self.entries[from..]
-            .iter()
-            .take_while(|(h, _)| *h == hash)
-            .map(|(_, at)| *at as usize)
-            .find(|at| directory[*at].key == key)
+        self.entries[from..].iter().take_while(move |(h, _)| *h == hash).map(|(_, at)| *at as usize)
+    }
+
+    fn find(&self, text: &str, is: impl Fn(usize) -> bool) -> Option<usize> {
+        self.candidates(text).find(|at| is(*at))
+    }
+
+    fn find_last(&self, text: &str, is: impl Fn(usize) -> bool) -> Option<usize> {
+        self.candidates(text).filter(|at| is(*at)).last()
     }
 }

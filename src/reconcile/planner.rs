@@ -28,10 +28,11 @@ pub struct Planner<'a> {
     /// `offer` may let users go: a full run without a manager rule (resolving managers needs
     /// every user of the run at once).
     early: bool,
-    /// Anchored ids the source listed (borrowed from the anchors: only they can go missing).
-    seen: HashSet<&'a str>,
-    /// The directory keys of users let go as in step (borrowed from the anchors).
-    in_step: HashSet<&'a str>,
+    /// Whether the source listed each anchor (by position in the anchors: only they can go
+    /// missing).
+    seen: Vec<bool>,
+    /// Whether the user at each directory position was let go as in step.
+    in_step: Vec<bool>,
     unchanged: usize,
     /// Users `offer` kept for the plan, packed until they are planned.
     held: Vec<HeldUser>,
@@ -42,8 +43,8 @@ impl<'a> Planner<'a> {
         Planner {
             r: Reconciler::new(&context),
             early: context.scope == Scope::Full && context.connector.manager.is_none(),
-            seen: HashSet::with_capacity_and_hasher(context.identities.len(), Default::default()),
-            in_step: HashSet::default(),
+            seen: vec![false; context.identities.len()],
+            in_step: vec![false; context.directory.len()],
             unchanged: 0,
             held: Vec::new(),
         }
@@ -58,16 +59,18 @@ impl<'a> Planner<'a> {
         if !self.early {
             return Some(Mapped::User(d));
         }
-        let Some((identity, user)) = self.r.in_step_at(&d) else {
+        let Some((identity, at)) = self.r.in_step_at(&d) else {
             self.held.push(HeldUser::pack(d));
             return None;
         };
-        self.seen.insert(identity.idp_id.as_str());
+        if let Some(n) = self.r.anchor(&identity.idp_id) {
+            self.seen[n] = true;
+        }
         // In step means active: its groups are assigned, as the plan assigns every active user's.
         for g in d.groups.iter().flatten() {
             self.r.groups.assign(g);
         }
-        self.in_step.insert(user.key.as_str());
+        self.in_step[at] = true;
         self.unchanged += 1;
         None
     }
@@ -77,8 +80,8 @@ impl<'a> Planner<'a> {
         let gone: HashSet<&str> = idp_ids.iter().map(String::as_str).collect();
         self.held.retain(|h| !gone.contains(h.idp_id()));
         for id in idp_ids {
-            let Some((_, user)) = self.r.anchored(id) else { continue };
-            if self.in_step.remove(user.key.as_str()) {
+            let Some((_, at)) = self.r.anchored_at(id) else { continue };
+            if std::mem::take(&mut self.in_step[at]) {
                 self.unchanged -= 1;
             }
         }
@@ -116,7 +119,9 @@ impl<'a> Planner<'a> {
         let desired: Vec<DesiredUser> = mapped
             .into_iter()
             .filter_map(|m| {
-                seen.extend(r.anchor_id(m.idp_id()));
+                if let Some(n) = r.anchor(m.idp_id()) {
+                    seen[n] = true;
+                }
                 match m {
                     Mapped::User(d) => Some(d),
                     Mapped::Filtered { idp_id, reason } => {
@@ -161,7 +166,7 @@ impl<'a> Planner<'a> {
         }
         let mut batch = Vec::new();
         // Users without an anchor will mostly be created, each claiming a username.
-        r.taken.reserve(count.saturating_sub(r.identities.len()));
+        r.taken.reserve(count.saturating_sub(r.identity_list.len()));
         for d in users.into_iter() {
             // Most users of a run match the directory already: recognised without building a plan.
             let note = if manager_notes.is_empty() { None } else { manager_notes.get(&d.idp_id).cloned() };
@@ -212,17 +217,16 @@ impl<'a> Planner<'a> {
         // denominator is then every anchor, not the anchors found in that small snapshot.
         plan.managed_users = match r.scope {
             Scope::Full => r.managed_count(),
-            Scope::Partial => r.identities.len(),
+            Scope::Partial => r.identity_list.len(),
         };
-        let removed: HashSet<&str> =
-            removed.iter().filter_map(|id| r.anchor_id(id)).filter(|id| !seen.contains(id)).collect();
+        let removed: HashSet<usize> = removed.iter().filter_map(|id| r.anchor(id)).filter(|n| !seen[*n]).collect();
         if !removed.is_empty() {
-            r.missing(&|id| removed.contains(id), &mut plan);
-            seen.extend(removed);
+            r.missing(&|n| removed.contains(&n), &mut plan);
+            removed.iter().for_each(|n| seen[*n] = true);
         }
         if r.scope == Scope::Full {
             if complete {
-                r.missing(&|id| !seen.contains(id), &mut plan);
+                r.missing(&|n| !seen[n], &mut plan);
             } else {
                 plan.notes.push(
                     "the listing was incomplete (a record without a readable id, or a row whose fields do not match the header); no absence-based cleanup in this run"
@@ -242,10 +246,10 @@ impl<'a> Planner<'a> {
 fn duplicate_usernames<W: Wanted>(
     r: &Reconciler,
     desired: &[W],
-    in_step: &mut HashSet<&str>,
+    in_step: &mut Vec<bool>,
 ) -> HashMap<String, Vec<String>> {
     let mut duplicates = r.duplicate_usernames(desired);
-    if in_step.is_empty() {
+    if !in_step.contains(&true) {
         return duplicates;
     }
     let mut grew = false;
@@ -253,8 +257,8 @@ fn duplicate_usernames<W: Wanted>(
     let mut anchored_to: Option<HashMap<&str, &str>> = None;
     for d in desired {
         let name: Cow<str> = fold(d.username());
-        let Some(Holder::Key(key)) = r.taken.get(name.as_ref()) else { continue };
-        if !in_step.contains(key) {
+        let Some(Holder::Key(key)) = r.holder(name.as_ref()) else { continue };
+        if !r.position(key).is_some_and(|at| in_step[at]) {
             continue;
         }
         let by_key = anchored_to
@@ -271,8 +275,7 @@ fn duplicate_usernames<W: Wanted>(
             ids.dedup();
         }
     }
-    in_step.clear();
-    in_step.shrink_to_fit();
+    *in_step = Vec::new();
     duplicates
 }
 
@@ -317,11 +320,13 @@ impl Users {
 fn prepare<'a, W: Wanted>(
     r: &mut Reconciler<'a>,
     users: &[W],
-    seen: &mut HashSet<&'a str>,
-    in_step: &mut HashSet<&str>,
+    seen: &mut [bool],
+    in_step: &mut Vec<bool>,
 ) -> HashMap<String, Vec<String>> {
     for u in users {
-        seen.extend(r.anchor_id(u.idp_id()));
+        if let Some(n) = r.anchor(u.idp_id()) {
+            seen[n] = true;
+        }
         if u.active() {
             u.each_group(&mut |g| r.groups.assign(g));
         }

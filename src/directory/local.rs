@@ -119,12 +119,21 @@ impl LocalDirectory {
     }
 }
 
+/// A target as the `fields` table names it, inline for the usual short names (no allocation per
+/// value written).
+fn target_text(target: &Target) -> CompactString {
+    compact_str::ToCompactString::to_compact_string(target)
+}
+
 fn is_unique(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
-fn local_capabilities() -> Capabilities {
-    Capabilities {
+/// What the local directory can hold: the same every call, so built once (`set_field` asks for
+/// every value it writes).
+fn local_capabilities() -> &'static Capabilities {
+    static LOCAL: std::sync::OnceLock<Capabilities> = std::sync::OnceLock::new();
+    LOCAL.get_or_init(|| Capabilities {
         properties: true,
         profile_fields: PROFILE_FIELDS.iter().map(|s| s.to_string()).collect(),
         communardo: false,
@@ -132,12 +141,12 @@ fn local_capabilities() -> Capabilities {
         jsm_organizations: false,
         avatars: true,
         create_groups: true,
-    }
+    })
 }
 
 impl Directory for LocalDirectory {
     fn capabilities(&self) -> Result<Capabilities, DirError> {
-        Ok(local_capabilities())
+        Ok(local_capabilities().clone())
     }
 
     fn list_users(&self) -> Result<Vec<DirectoryUser>, DirError> {
@@ -261,7 +270,7 @@ impl Directory for LocalDirectory {
                     c,
                     "INSERT INTO fields (user_id, target, value) VALUES (?1, ?2, ?3)
                      ON CONFLICT (user_id, target) DO UPDATE SET value = excluded.value",
-                    params![id, target.to_string(), v],
+                    params![id, target_text(target).as_str(), v],
                 ) {
                     Ok(_) => Ok(()),
                     Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -273,7 +282,7 @@ impl Directory for LocalDirectory {
                     let n = run(
                         c,
                         "DELETE FROM fields WHERE user_id = ?1 AND target = ?2",
-                        params![id, target.to_string()],
+                        params![id, target_text(target).as_str()],
                     )
                     .map_err(failed)?;
                     // Nothing deleted: no such value, or no such user (rare; the read only then).

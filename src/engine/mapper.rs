@@ -14,7 +14,7 @@ use crate::model::{Identity, SourceUser};
 use crate::reconcile::Planner;
 
 /// Users mapped per batch.
-const BATCH: usize = 256;
+const BATCH: usize = 8;
 
 pub(super) struct Mapper<'a> {
     connector: &'a ConnectorConfig,

@@ -3,6 +3,7 @@
 //! `IllegalStateException`; engines are checked handles, so a call after `close()` throws instead
 //! of touching freed memory.
 
+mod bench;
 mod boundary;
 mod directory;
 mod natives;

@@ -505,7 +505,7 @@ pub extern "system" fn Java_org_usersync_NativeEngine_clearLogSink<'l>(mut env: 
 /// Diagnostics for the shim's benchmark: `times` calls of the read-only operation `op`
 /// (`find_user`, `capabilities` or `list_groups`) with `arg` on `directory`, made from Rust
 /// exactly as a run makes them (the same adapter, the same decoding of the answer); answers the
-/// nanoseconds they took in all. Measured against the same calls made in Java, it is the cost of
+/// nanoseconds they took in all. Measured against `timeRustDirectoryCalls`, it is the cost of
 /// the crossing.
 #[no_mangle]
 pub extern "system" fn Java_org_usersync_NativeEngine_timeDirectoryCalls<'l>(
@@ -517,23 +517,50 @@ pub extern "system" fn Java_org_usersync_NativeEngine_timeDirectoryCalls<'l>(
     times: jint,
 ) -> jlong {
     env.with_env(|env| -> Res<jlong> {
-        use crate::directory::Directory;
         let dir = java_directory(env, &directory)?;
         let op = string(env, &op, "op")?;
         let arg = opt_string(env, &arg)?.unwrap_or_default();
-        let call: Box<dyn Fn() -> Result<(), crate::directory::DirError>> = match op.as_str() {
-            "find_user" => Box::new(|| dir.find_user(&arg).map(|_| ())),
-            "capabilities" => Box::new(|| dir.capabilities().map(|_| ())),
-            "list_groups" => Box::new(|| dir.list_groups().map(|_| ())),
-            other => {
-                return Err(JniError::illegal_argument(format!("'{other}' is not a read-only operation timed here")))
-            }
-        };
-        let started = std::time::Instant::now();
-        for _ in 0..times.max(0) {
-            call().map_err(|e| JniError::state(e.to_string()))?;
-        }
-        Ok(started.elapsed().as_nanos() as jlong)
+        Ok(super::bench::time_calls(&dir, &op, &arg, times)? as jlong)
+    })
+    .resolve::<Throw>()
+}
+
+/// `timeDirectoryCalls` against the Rust twin of the tests' in-memory directory: no crossing.
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_timeRustDirectoryCalls<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    op: JString<'l>,
+    arg: JString<'l>,
+    times: jint,
+) -> jlong {
+    env.with_env(|env| -> Res<jlong> {
+        let op = string(env, &op, "op")?;
+        let arg = opt_string(env, &arg)?.unwrap_or_default();
+        Ok(super::bench::time_rust_calls(&op, &arg, times)? as jlong)
+    })
+    .resolve::<Throw>()
+}
+
+/// Diagnostics for the shim's benchmark: the configured sync, `runs` times, into the Rust twin of
+/// the tests' in-memory directory (no crossing); a JSON array with one object per run.
+#[no_mangle]
+pub extern "system" fn Java_org_usersync_NativeEngine_syncRustDirectory<'l>(
+    mut env: EnvUnowned<'l>,
+    _c: JClass<'l>,
+    state_path: JString<'l>,
+    config_json: JString<'l>,
+    base_dir: JString<'l>,
+    runs: jint,
+) -> JString<'l> {
+    env.with_env(|env| -> Res<JString<'l>> {
+        let answer = super::bench::sync_rust_directory(
+            &string(env, &state_path, "statePath")?,
+            &string(env, &config_json, "configJson")?,
+            opt_string(env, &base_dir)?.as_deref(),
+            runs,
+        )?;
+        jstring(env, answer)
     })
     .resolve::<Throw>()
 }

@@ -94,4 +94,13 @@ final class NativeEngine {
      * operation made from Rust as a run makes them; the nanoseconds they took in all.
      */
     static native long timeDirectoryCalls(DirectoryAdapter directory, String op, String arg, int times);
+
+    /** {@link #timeDirectoryCalls} into the same directory written in Rust: no crossing. */
+    static native long timeRustDirectoryCalls(String op, String arg, int times);
+
+    /**
+     * Diagnostics for the shim's benchmark: the configured sync, {@code runs} times, into the
+     * Rust twin of the tests' in-memory directory; a JSON array with one object per run.
+     */
+    static native String syncRustDirectory(String statePath, String configJson, String baseDir, int runs);
 }

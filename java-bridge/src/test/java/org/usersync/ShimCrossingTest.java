@@ -88,4 +88,35 @@ class ShimCrossingTest {
             assertTrue(dir.fieldWrites.get() > 10, "every field went through setField: " + dir.fieldWrites.get());
         }
     }
+
+    /**
+     * The benchmark's baseline: the same sync into the same directory written in Rust makes the
+     * same directory operations as through the shim, and the same timed calls answer alike.
+     */
+    @Test
+    void theRustTwinOfTheDirectoryTakesTheSameSyncWithTheSameOperations() throws IOException {
+        String config = EngineTest.read(EngineTest.QUICKSTART.resolve("config.json"));
+        ShimBenchmark.Counting dir = new ShimBenchmark.Counting(new InMemoryDirectory());
+        long[] shimOperations = new long[2];
+        try (Engine engine = new Engine(tmp.resolve("state.db"), config, EngineTest.QUICKSTART, dir)) {
+            for (int phase = 0; phase < 2; phase++) {
+                dir.calls.set(0);
+                assertEquals("DONE", ShimBenchmark.status(engine.sync()));
+                shimOperations[phase] = dir.calls.get();
+            }
+        }
+        java.util.List<java.util.Map<String, Object>> runs = JsonReader.objects(NativeEngine.syncRustDirectory(
+                tmp.resolve("rust-state.db").toString(), config, EngineTest.QUICKSTART.toString(), 2));
+        assertEquals(2, runs.size());
+        for (int phase = 0; phase < 2; phase++) {
+            assertEquals("DONE", runs.get(phase).get("status"), runs.get(phase).toString());
+            assertEquals(shimOperations[phase], ShimBenchmark.number(runs.get(phase), "operations"), 0.0,
+                    "phase " + phase + ": " + runs.get(phase));
+        }
+        assertTrue(shimOperations[0] > shimOperations[1], "the full sync writes, the second does not");
+        assertTrue(NativeEngine.timeRustDirectoryCalls("find_user", "nobody", 1000) > 0);
+        IllegalArgumentException writes = assertThrows(IllegalArgumentException.class,
+                () -> NativeEngine.timeRustDirectoryCalls("create_user", "x", 1));
+        assertTrue(writes.getMessage().contains("not a read-only operation"), writes.getMessage());
+    }
 }

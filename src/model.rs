@@ -223,13 +223,26 @@ impl Default for TextMap {
 /// attribute names (`attributes.rs`); bounded, so that a host listing users with ever new
 /// properties cannot grow it without end (lists beyond the bound are simply not shared).
 pub(crate) fn shared_keys(keys: &[Target]) -> Arc<[Target]> {
+    shared_keys_of(keys.len(), keys.iter())
+}
+
+/// `shared_keys` of `n` targets given one by one: the list most recently shared on this thread
+/// is checked first, without making a list to look it up (a listing packs every user's values,
+/// and most users carry the same targets as the one before).
+fn shared_keys_of<'t>(n: usize, keys: impl Iterator<Item = &'t Target> + Clone) -> Arc<[Target]> {
     const MAX_LISTS: usize = 4096;
     thread_local! {
         static LISTS: std::cell::RefCell<crate::fastmap::FastSet<Arc<[Target]>>> = Default::default();
+        static LAST: std::cell::RefCell<Option<Arc<[Target]>>> = const { std::cell::RefCell::new(None) };
     }
-    LISTS.with(|lists| {
+    let last = LAST.with(|last| last.borrow().as_ref().filter(|l| l.len() == n && l.iter().eq(keys.clone())).cloned());
+    if let Some(shared) = last {
+        return shared;
+    }
+    let keys: Vec<Target> = keys.cloned().collect();
+    let shared = LISTS.with(|lists| {
         let mut lists = lists.borrow_mut();
-        if let Some(shared) = lists.get(keys) {
+        if let Some(shared) = lists.get(keys.as_slice()) {
             return shared.clone();
         }
         let list: Arc<[Target]> = Arc::from(keys);
@@ -237,7 +250,9 @@ pub(crate) fn shared_keys(keys: &[Target]) -> Arc<[Target]> {
             lists.insert(list.clone());
         }
         list
-    })
+    });
+    LAST.with(|last| *last.borrow_mut() = Some(shared.clone()));
+    shared
 }
 
 impl TextMap {
@@ -247,7 +262,6 @@ impl TextMap {
 
     /// Packs pairs given in target order without repeats.
     fn packed(pairs: &[(&Target, &str)]) -> Self {
-        let keys: Vec<Target> = pairs.iter().map(|(t, _)| (*t).clone()).collect();
         let text: usize = pairs.iter().map(|(_, v)| v.len()).sum();
         let mut data = String::with_capacity(END_BYTES * pairs.len() + text);
         let mut end = 0usize;
@@ -260,19 +274,39 @@ impl TextMap {
         for (_, v) in pairs {
             data.push_str(v);
         }
-        TextMap { keys: shared_keys(&keys), data: data.into_boxed_str() }
+        TextMap { keys: shared_keys_of(pairs.len(), pairs.iter().map(|(t, _)| *t)), data: data.into_boxed_str() }
     }
 
-    /// A map of the pairs given, in any order (the last value given for a target wins).
+    /// A map of the pairs given, in any order (the last value given for a target wins). Up to
+    /// `ON_STACK` targets are sorted without an allocation: every listed user is packed here.
     pub fn from_pairs<'t, 'v>(pairs: impl IntoIterator<Item = (&'t Target, &'v str)>) -> Self {
-        let mut sorted: Vec<(&Target, &str)> = Vec::new();
+        const ON_STACK: usize = 24;
+        static NONE: Target = Target::Username;
+        let mut stack = [(&NONE, ""); ON_STACK];
+        let mut len = 0;
+        let mut heap: Vec<(&Target, &str)> = Vec::new();
         for (t, v) in pairs {
-            match sorted.binary_search_by(|(k, _)| (*k).cmp(t)) {
-                Ok(i) => sorted[i].1 = v,
-                Err(i) => sorted.insert(i, (t, v)),
+            if len < ON_STACK {
+                let sorted = &mut stack[..len];
+                match sorted.binary_search_by(|(k, _)| (*k).cmp(t)) {
+                    Ok(i) => sorted[i].1 = v,
+                    Err(i) => {
+                        stack.copy_within(i..len, i + 1);
+                        stack[i] = (t, v);
+                        len += 1;
+                    }
+                }
+                continue;
+            }
+            if heap.is_empty() {
+                heap.extend_from_slice(&stack);
+            }
+            match heap.binary_search_by(|(k, _)| (*k).cmp(t)) {
+                Ok(i) => heap[i].1 = v,
+                Err(i) => heap.insert(i, (t, v)),
             }
         }
-        TextMap::packed(&sorted)
+        TextMap::packed(if heap.is_empty() { &stack[..len] } else { &heap })
     }
 
     fn end(&self, i: usize) -> usize {
@@ -610,5 +644,23 @@ mod tests {
         c.extend([(Target::DisplayName, "Bé".to_string()), (dept.clone(), "Einkauf".to_string())]);
         assert_eq!(c.iter().map(|(_, v)| v).collect::<Vec<_>>(), ["Bé", "b@example.com", "Einkauf"]);
         assert_eq!(format!("{:?}", TextMap::new()), "{}");
+    }
+
+    /// More targets than are sorted on the stack, given out of order and with repeats: sorted,
+    /// the last value of each kept, whichever side of the stack's bound it falls.
+    #[test]
+    fn a_text_map_of_many_targets_keeps_the_last_value_of_each() {
+        let target = |i: usize| Target::Property(format!("p{i:02}").into());
+        let mut pairs: Vec<(Target, String)> = (0..40).rev().map(|i| (target(i), format!("first {i}"))).collect();
+        pairs.extend([(target(3), "last 3".to_string()), (target(39), "last 39".to_string())]);
+        let m: TextMap = pairs.into_iter().collect();
+        assert_eq!(m.len(), 40);
+        let keys: Vec<&Target> = m.iter().map(|(t, _)| t).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted");
+        assert_eq!((m.get(&target(3)), m.get(&target(39))), (Some("last 3"), Some("last 39")));
+        assert_eq!(m.get(&target(20)), Some("first 20"));
+        let few: TextMap =
+            [(target(2), "a".to_string()), (target(1), "b".to_string()), (target(2), "c".to_string())].into();
+        assert_eq!(few.iter().map(|(_, v)| v).collect::<Vec<_>>(), ["b", "c"]);
     }
 }

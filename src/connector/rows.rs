@@ -118,7 +118,11 @@ pub(super) struct Place {
 
 impl Place {
     fn at(&self, n: u64) -> String {
-        format!("{} {} {n}", self.file, self.unit)
+        use std::fmt::Write;
+        // Sized up front: every row's user carries one, and `format!` grew it once more.
+        let mut place = String::with_capacity(self.file.len() + self.unit.len() + 22);
+        let _ = write!(place, "{} {} {n}", self.file, self.unit);
+        place
     }
 }
 
@@ -236,7 +240,8 @@ impl<'a, 'e> RowSink<'a, 'e> {
             }
             return Ok(());
         }
-        let active = match cols.active.map(|i| cell_text(&attributes, cols.name(i))) {
+        let active = match cols.active.map(|i| cell_str(&attributes, cols.name(i))) {
+            Some(v) if v.is_ascii() => !self.settings.inactive_values.iter().any(|x| x.eq_ignore_ascii_case(v)),
             Some(v) => !self.settings.inactive_values.contains(&v.to_lowercase()),
             None => true,
         };
@@ -262,7 +267,11 @@ impl<'a, 'e> RowSink<'a, 'e> {
 }
 
 fn cell_text(attributes: &Attributes, name: &str) -> String {
-    attributes.get(name).and_then(Value::as_str).unwrap_or_default().trim().to_string()
+    cell_str(attributes, name).to_string()
+}
+
+fn cell_str<'a>(attributes: &'a Attributes, name: &str) -> &'a str {
+    attributes.get(name).and_then(Value::as_str).unwrap_or_default().trim()
 }
 
 /// The text without surrounding white space, in the same allocation when there is none (most cells).

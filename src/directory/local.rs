@@ -437,11 +437,10 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
     let rows = stmt
         .query_map(params.as_slice(), |r| {
             let id: i64 = r.get(0)?;
-            let mut values = TextMap::new();
-            values.insert(Target::DisplayName, r.get::<_, String>(2)?);
-            if let Some(email) = r.get::<_, Option<String>>(3)? {
-                values.insert(Target::Email, email);
-            }
+            // Packed once, not once per value.
+            let display_name = (&Target::DisplayName, r.get_ref(2)?.as_str()?);
+            let email = r.get_ref(3)?.as_str_or_null()?.map(|e| (&Target::Email, e));
+            let values = TextMap::from_pairs(std::iter::once(display_name).chain(email));
             let user = DirectoryUser {
                 key: compact_str::ToCompactString::to_compact_string(&id),
                 username: CompactString::new(r.get_ref(1)?.as_str()?),

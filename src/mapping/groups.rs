@@ -45,9 +45,10 @@ pub struct GroupMemo(RefCell<FastMap<Box<str>, Fate>>);
 const MEMO_NAMES: usize = 4096;
 
 /// A source group's fate: its name after transforms (`None`: empty), and whether it is assigned.
+/// Inline text: a memo hit copies a group name without an allocation.
 #[derive(Clone)]
 struct Fate {
-    name: Option<Box<str>>,
+    name: Option<CompactString>,
     included: bool,
 }
 
@@ -88,12 +89,16 @@ fn not_required(rules: &GroupRules) -> String {
 /// `map_groups` for a sync: no trace, each source name's fate from the run's memo.
 pub fn map_groups_memo(rules: &GroupRules, source: Vec<String>, memo: &GroupMemo) -> Result<NameSet, String> {
     let fates: Vec<Fate> = source.into_iter().map(|name| memo.fate(rules, name)).collect();
-    let names: Vec<&str> = fates.iter().filter_map(|f| f.name.as_deref()).collect();
-    if !in_required(rules, &names) {
+    let required = rules.required.is_empty()
+        || fates
+            .iter()
+            .filter_map(|f| f.name.as_deref())
+            .any(|g| rules.required.iter().any(|r| r.eq_ignore_ascii_case(g)));
+    if !required {
         return Err(not_required(rules));
     }
-    let assigned = fates.iter().filter(|f| f.included).filter_map(|f| f.name.as_deref());
-    Ok(assigned.chain(rules.always.iter().map(String::as_str)).map(CompactString::new).collect())
+    let assigned = fates.into_iter().filter(|f| f.included).filter_map(|f| f.name);
+    Ok(assigned.chain(rules.always.iter().map(CompactString::new)).collect())
 }
 
 /// The groups a user should be in, or why they are filtered out (required groups); with

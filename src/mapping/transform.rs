@@ -1,5 +1,6 @@
 //! Value resolution and the transforms a rule applies, in order.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -14,23 +15,37 @@ pub fn resolve(source: &ValueSource, attributes: &Attributes) -> Option<String> 
         ValueSource::Attribute(path) => attribute(attributes, path),
         ValueSource::Literal(text) => non_empty(text.clone()),
         ValueSource::Template(t) => {
-            let mut out = String::new();
+            // "{givenName} {surname}" with no surname is "Alice", not "Alice ": runs of white
+            // space become one space and none is kept at either end, as the text is built.
+            let mut out = String::with_capacity(64);
             let mut any = false;
+            let mut space = false;
+            let mut push = |out: &mut String, piece: &str| {
+                for c in piece.chars() {
+                    if c.is_whitespace() {
+                        space = !out.is_empty();
+                    } else {
+                        if space {
+                            out.push(' ');
+                            space = false;
+                        }
+                        out.push(c);
+                    }
+                }
+            };
             for part in &t.parts {
                 match part {
-                    TemplatePart::Text(s) => out.push_str(s),
+                    TemplatePart::Text(s) => push(&mut out, s),
                     TemplatePart::Attribute(a) => {
-                        if let Some(v) = attribute(attributes, a) {
+                        if let Some(v) = attribute_ref(attributes, a) {
                             any = true;
-                            out.push_str(&v);
+                            push(&mut out, &v);
                         }
                     }
                 }
             }
-            // "{givenName} {surname}" with no surname is "Alice", not "Alice ".
-            let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
             if any {
-                non_empty(collapsed)
+                non_empty(out)
             } else {
                 None
             }
@@ -41,8 +56,13 @@ pub fn resolve(source: &ValueSource, attributes: &Attributes) -> Option<String> 
 
 /// A dotted path (`manager.email`) into nested objects; a key that itself contains dots wins.
 pub fn attribute(attributes: &Attributes, path: &str) -> Option<String> {
+    attribute_ref(attributes, path).map(Cow::into_owned)
+}
+
+/// `attribute`, borrowing the text where the value is text (a template copies it on).
+fn attribute_ref<'a>(attributes: &'a Attributes, path: &str) -> Option<Cow<'a, str>> {
     if let Some(v) = attributes.get(path) {
-        return text(v);
+        return text_ref(v);
     }
     let mut parts = path.split('.');
     let mut current = attributes.get(parts.next()?)?;
@@ -53,7 +73,15 @@ pub fn attribute(attributes: &Attributes, path: &str) -> Option<String> {
             _ => return None,
         };
     }
-    text(current)
+    text_ref(current)
+}
+
+fn text_ref(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        other => text(other).map(Cow::Owned),
+    }
 }
 
 /// `attribute` for a record the caller is done with, when no later rule reads `path`: a text
@@ -127,11 +155,13 @@ pub fn apply(t: &Transform, value: Option<String>) -> Step {
             v.to_uppercase()
         })),
         (Transform::Trim, Some(v)) => keep(non_empty(trimmed(v))),
+        // One search, not a test and then a replace: `replace_all` hands back the text itself,
+        // borrowed, exactly when nothing matched (regex's `replacen` returns early then; the
+        // mapping tests of `no_match` check it).
         (Transform::RegexReplace { pattern, replacement }, Some(v)) => {
-            if pattern.0.is_match(&v) {
-                keep(non_empty(pattern.0.replace_all(&v, replacement.as_str()).into_owned()))
-            } else {
-                Step { value: Some(v), unmatched: true }
+            match pattern.0.replace_all(&v, replacement.as_str()) {
+                Cow::Owned(replaced) => keep(non_empty(replaced)),
+                Cow::Borrowed(_) => Step { value: Some(v), unmatched: true },
             }
         }
         (Transform::Replace { search, with }, Some(v)) => keep(non_empty(v.replace(search.as_str(), with))),

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{Capabilities, DirError, Directory, NewUser};
+use super::{Capabilities, DirError, Directory, FieldWrite, NewUser};
 use crate::model::{CompactString, DirectoryUser, NameSet, Target, TextMap, PROFILE_FIELDS};
 
 pub struct LocalDirectory {
@@ -18,13 +18,18 @@ pub struct LocalDirectory {
 }
 
 /// Bumped whenever SCHEMA changes shape, with a step in MIGRATIONS.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// `MIGRATIONS[i]` turns a version `i + 1` file into version `i + 2`.
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // 2: when each user was created and last logged in (milliseconds since 1970), for the
     // idle-user cleanup.
     "ALTER TABLE users ADD COLUMN created_ms INTEGER; ALTER TABLE users ADD COLUMN last_login_ms INTEGER;",
+    // 3: a user's other values move from a row each in `fields` into the user's own row.
+    "ALTER TABLE users ADD COLUMN fields TEXT NOT NULL DEFAULT '{}';
+     UPDATE users SET fields = (SELECT json_group_object(f.target, f.value) FROM fields f WHERE f.user_id = users.id)
+         WHERE id IN (SELECT user_id FROM fields);
+     DROP TABLE fields;",
 ];
 
 const SCHEMA: &str = "
@@ -36,17 +41,14 @@ CREATE TABLE IF NOT EXISTS users (
     active INTEGER NOT NULL,
     external_id TEXT,
     created_ms INTEGER,
-    last_login_ms INTEGER
+    last_login_ms INTEGER,
+    -- Properties and profile fields, one JSON object of target -> text (local_fields.rs): a
+    -- listing reads a row per user, not a row per value.
+    fields TEXT NOT NULL DEFAULT '{}'
 );
 -- A partial run looks up each new user's external id (a lost anchor): without this index each
 -- look-up read the whole table, about 4 s of CPU for 200 new users among 100,000.
 CREATE INDEX IF NOT EXISTS users_by_external_id ON users(external_id);
-CREATE TABLE IF NOT EXISTS fields (
-    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    target TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (user_id, target)
-) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS groups (name TEXT PRIMARY KEY COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS memberships (
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
@@ -108,6 +110,17 @@ impl LocalDirectory {
         key.parse().map_err(|_| DirError::NotFound(key.to_string()))
     }
 
+    /// Sets (or, with `None`, removes) values in a user's `fields` column, in one statement
+    /// that also proves the user exists.
+    fn patch_fields(&self, key: &str, writes: &[(&Target, Option<&str>)]) -> Result<(), DirError> {
+        let patch = super::local_fields::patch(writes.iter().copied());
+        self.exec_user(
+            key,
+            "UPDATE users SET fields = json_patch(fields, ?2) WHERE id = ?1",
+            params![Self::id(key)?, patch],
+        )
+    }
+
     /// Runs one statement that must touch exactly one user row.
     fn exec_user(&self, key: &str, sql: &str, params: impl rusqlite::Params) -> Result<(), DirError> {
         self.with(|c| match run(c, sql, params) {
@@ -119,10 +132,13 @@ impl LocalDirectory {
     }
 }
 
-/// A target as the `fields` table names it, inline for the usual short names (no allocation per
-/// value written).
-fn target_text(target: &Target) -> CompactString {
-    compact_str::ToCompactString::to_compact_string(target)
+/// Whether `set_field` may write this target here: a value beyond the core fields that the
+/// local directory holds.
+fn writable(target: &Target) -> Result<(), DirError> {
+    if !local_capabilities().supports(target) || !target.is_value() || target.is_core() {
+        return Err(DirError::Unsupported(target.to_string()));
+    }
+    Ok(())
 }
 
 fn is_unique(e: &rusqlite::Error) -> bool {
@@ -241,14 +257,15 @@ impl Directory for LocalDirectory {
             let done = (|| {
                 let n = run(
                     c,
-                    "UPDATE users SET username = ?2, display_name = 'Anonymised user', email = NULL, active = 0 WHERE id = ?1",
+                    "UPDATE users SET username = ?2, display_name = 'Anonymised user', email = NULL, active = 0, \
+                     fields = '{}' WHERE id = ?1",
                     params![id, placeholder],
                 )
                 .map_err(failed)?;
                 if n == 0 {
                     return Err(DirError::NotFound(key.to_string()));
                 }
-                run(c, "DELETE FROM fields WHERE user_id = ?1", params![id]).map(|_| ()).map_err(failed)
+                Ok(())
             })();
             let end = if done.is_ok() { "RELEASE anonymise" } else { "ROLLBACK TO anonymise; RELEASE anonymise" };
             c.execute_batch(end).map_err(failed)?;
@@ -258,45 +275,33 @@ impl Directory for LocalDirectory {
     }
 
     fn set_field(&self, key: &str, target: &Target, value: Option<&str>) -> Result<(), DirError> {
-        if !local_capabilities().supports(target) || !target.is_value() || target.is_core() {
-            return Err(DirError::Unsupported(target.to_string()));
-        }
-        let id = Self::id(key)?;
-        self.with(|c| {
-            let missing = || DirError::NotFound(key.to_string());
-            match value {
-                // The user must exist: the foreign key says so without a read first.
-                Some(v) => match run(
-                    c,
-                    "INSERT INTO fields (user_id, target, value) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (user_id, target) DO UPDATE SET value = excluded.value",
-                    params![id, target_text(target).as_str(), v],
-                ) {
-                    Ok(_) => Ok(()),
-                    Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                        Err(missing())
-                    }
-                    Err(e) => Err(failed(e)),
+        writable(target)?;
+        self.patch_fields(key, &[(target, value)])
+    }
+
+    /// A user's value writes in one statement (and its membership writes one by one), each with
+    /// its own result: a target this directory cannot hold fails alone.
+    fn write_fields(&self, key: &str, writes: &[FieldWrite<'_>]) -> Vec<Result<(), DirError>> {
+        let mut results: Vec<Option<Result<(), DirError>>> = vec![None; writes.len()];
+        let mut values = Vec::new();
+        for (i, w) in writes.iter().enumerate() {
+            match w {
+                FieldWrite::Set(target, value) => match writable(target) {
+                    Ok(()) => values.push((i, (*target, *value))),
+                    Err(e) => results[i] = Some(Err(e)),
                 },
-                None => {
-                    let n = run(
-                        c,
-                        "DELETE FROM fields WHERE user_id = ?1 AND target = ?2",
-                        params![id, target_text(target).as_str()],
-                    )
-                    .map_err(failed)?;
-                    // Nothing deleted: no such value, or no such user (rare; the read only then).
-                    if n == 0 {
-                        let exists: Option<i64> = c
-                            .prepare_cached("SELECT id FROM users WHERE id = ?1")
-                            .and_then(|mut s| s.query_row(params![id], |r| r.get(0)).optional())
-                            .map_err(failed)?;
-                        exists.ok_or_else(missing)?;
-                    }
-                    Ok(())
-                }
+                FieldWrite::AddGroup(group) => results[i] = Some(self.add_membership(key, group)),
+                FieldWrite::RemoveGroup(group) => results[i] = Some(self.remove_membership(key, group)),
             }
-        })
+        }
+        if !values.is_empty() {
+            let pairs: Vec<(&Target, Option<&str>)> = values.iter().map(|(_, p)| *p).collect();
+            let outcome = self.patch_fields(key, &pairs);
+            for (i, _) in values {
+                results[i] = Some(outcome.clone());
+            }
+        }
+        results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
     }
 
     fn add_membership(&self, key: &str, group: &str) -> Result<(), DirError> {
@@ -431,82 +436,39 @@ fn load_users(c: &Connection, which: Which) -> Result<Vec<DirectoryUser>, DirErr
     let mut users: Vec<DirectoryUser> = Vec::new();
     let mut stmt = c
         .prepare(&format!(
-            "SELECT id, username, display_name, email, active, external_id, created_ms, last_login_ms FROM users{user_filter} ORDER BY id"
+            "SELECT id, username, display_name, email, active, external_id, created_ms, last_login_ms, fields \
+             FROM users{user_filter} ORDER BY id"
         ))
         .map_err(failed)?;
-    let rows = stmt
-        .query_map(params.as_slice(), |r| {
-            let id: i64 = r.get(0)?;
-            // Packed once, not once per value.
-            let display_name = (&Target::DisplayName, r.get_ref(2)?.as_str()?);
-            let email = r.get_ref(3)?.as_str_or_null()?.map(|e| (&Target::Email, e));
-            let values = TextMap::from_pairs(std::iter::once(display_name).chain(email));
-            let user = DirectoryUser {
-                key: compact_str::ToCompactString::to_compact_string(&id),
-                username: CompactString::new(r.get_ref(1)?.as_str()?),
-                active: r.get(4)?,
-                values,
-                groups: NameSet::new(),
-                external_id: r.get_ref(5)?.as_str_or_null()?.map(CompactString::new),
-                created_at: r.get::<_, Option<i64>>(6)?.and_then(chrono::DateTime::from_timestamp_millis),
-                last_login: r.get::<_, Option<i64>>(7)?.and_then(chrono::DateTime::from_timestamp_millis),
-                admin: false,
-            };
-            Ok((id, user))
-        })
-        .map_err(failed)?;
-    for row in rows {
-        let (id, user) = row.map_err(failed)?;
-        ids.push(id);
-        users.push(user);
-    }
-    let position = |id: i64| ids.binary_search(&id).ok();
-    // A directory holds a handful of distinct targets: each is parsed once, not once per value.
-    let mut targets: crate::fastmap::FastMap<String, Option<Target>> = Default::default();
-    // Each user's fields come together (in key order) and are packed once, beside the core
-    // values already read; the texts of one user are gathered in one reused buffer.
-    let mut stmt =
-        c.prepare(&format!("SELECT user_id, target, value FROM fields{id_filter} ORDER BY user_id")).map_err(failed)?;
     let mut rows = stmt.query(params.as_slice()).map_err(failed)?;
-    let mut current: Option<usize> = None;
-    let mut text = String::new();
-    let mut fields: Vec<(Target, std::ops::Range<usize>)> = Vec::new();
-    let mut pack = |i: usize, text: &mut String, fields: &mut Vec<(Target, std::ops::Range<usize>)>| {
-        let user: &mut DirectoryUser = &mut users[i];
-        let core = std::mem::take(&mut user.values);
-        let more = fields.iter().map(|(t, r)| (t, &text[r.clone()]));
-        user.values = TextMap::from_pairs(core.iter().chain(more));
-        text.clear();
-        fields.clear();
-    };
+    let mut fields = super::local_fields::FieldsBuffer::default();
     while let Some(r) = rows.next().map_err(failed)? {
-        let Some(i) = position(r.get(0).map_err(failed)?) else { continue };
-        if current.is_some_and(|c| c != i) {
-            if let Some(c) = current {
-                pack(c, &mut text, &mut fields);
-            }
-        }
-        current = Some(i);
-        let name = r.get_ref(1).and_then(|v| v.as_str().map_err(Into::into)).map_err(failed)?;
-        let target = match targets.get(name) {
-            Some(t) => t.clone(),
-            None => {
-                let t = name.parse::<Target>().ok();
-                targets.insert(name.to_string(), t.clone());
-                t
-            }
+        let id: i64 = r.get(0).map_err(failed)?;
+        let text = |i: usize| r.get_ref(i).and_then(|v| v.as_str_or_null().map_err(Into::into)).map_err(failed);
+        fields.read(text(8)?.unwrap_or("{}")).map_err(|e| {
+            DirError::Failed(format!("local directory: the values of user {id} are not a JSON object of texts: {e}"))
+        })?;
+        // Core and other values packed together, once.
+        let display_name = (&Target::DisplayName, text(2)?.unwrap_or_default());
+        let email = text(3)?.map(|e| (&Target::Email, e));
+        let time = |i: usize| -> Result<_, DirError> {
+            Ok(r.get::<_, Option<i64>>(i).map_err(failed)?.and_then(chrono::DateTime::from_timestamp_millis))
         };
-        if let Some(t) = target {
-            let value = r.get_ref(2).and_then(|v| v.as_str().map_err(Into::into)).map_err(failed)?;
-            let start = text.len();
-            text.push_str(value);
-            fields.push((t, start..text.len()));
-        }
-    }
-    if let Some(c) = current {
-        pack(c, &mut text, &mut fields);
+        users.push(DirectoryUser {
+            key: compact_str::ToCompactString::to_compact_string(&id),
+            username: CompactString::new(text(1)?.unwrap_or_default()),
+            active: r.get(4).map_err(failed)?,
+            values: TextMap::from_pairs(std::iter::once(display_name).chain(email).chain(fields.pairs())),
+            groups: NameSet::new(),
+            external_id: text(5)?.map(CompactString::new),
+            created_at: time(6)?,
+            last_login: time(7)?,
+            admin: false,
+        });
+        ids.push(id);
     }
     drop(rows);
+    let position = |id: i64| ids.binary_search(&id).ok();
     let mut stmt = c.prepare(&format!("SELECT user_id, group_name FROM memberships{id_filter}")).map_err(failed)?;
     let mut rows = stmt.query(params.as_slice()).map_err(failed)?;
     while let Some(r) = rows.next().map_err(failed)? {
@@ -554,5 +516,84 @@ mod tests {
         assert_eq!(groups.into_iter().collect::<Vec<_>>(), vec!["Staff"], "the group's own spelling");
         assert!(matches!(d.add_membership(&key, "nope"), Err(DirError::NotFound(m)) if m.contains("nope")));
         assert!(matches!(d.add_membership("999", "Staff"), Err(DirError::NotFound(_))));
+    }
+
+    /// A file of schema 2 (a row per value in `fields`) is brought to schema 3 in place: every
+    /// value, escapes and all, is in its user's row, and writes and listings go on from there.
+    #[test]
+    fn a_schema_2_file_keeps_its_values_when_they_move_into_the_users_rows() {
+        let dir = std::env::temp_dir().join(format!("usersync-local-v2-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("directory.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+               display_name TEXT NOT NULL, email TEXT, active INTEGER NOT NULL, external_id TEXT,
+               created_ms INTEGER, last_login_ms INTEGER);
+             CREATE TABLE fields (user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+               target TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (user_id, target)) WITHOUT ROWID;
+             INSERT INTO users (id, username, display_name, active) VALUES (7, 'ann', 'Ann', 1), (8, 'bo', 'Bo', 1);
+             INSERT INTO fields VALUES (7, 'profile:department', 'R&D \"Labs\"'), (7, 'property:employee_id', '42');
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        drop(c);
+        let d = LocalDirectory::open(&path).unwrap();
+        let users = d.list_users().unwrap();
+        let dept = Target::Profile("department".into());
+        assert_eq!(users[0].values.get(&dept), Some("R&D \"Labs\""));
+        assert_eq!(users[0].values.get(&Target::Property("employee_id".into())), Some("42"));
+        assert_eq!((users[1].values.len(), users[1].values.get(&Target::DisplayName)), (1, Some("Bo")));
+        d.set_field("8", &dept, Some("Sales")).unwrap();
+        d.set_field("7", &dept, None).unwrap();
+        let users = d.list_users().unwrap();
+        assert_eq!((users[0].values.get(&dept), users[1].values.get(&dept)), (None, Some("Sales")));
+        assert!(matches!(d.set_field("9", &dept, Some("x")), Err(DirError::NotFound(_))));
+        drop(d);
+        let c = Connection::open(&path).unwrap();
+        assert_eq!(c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).unwrap(), 3);
+        let tables: i64 =
+            c.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'fields'", [], |r| r.get(0)).unwrap();
+        assert_eq!(tables, 0, "the old table is gone");
+        drop(c);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// One user's writes in one call: each keeps its own result, and a target the directory
+    /// cannot hold fails alone.
+    #[test]
+    fn a_users_writes_keep_their_own_results() {
+        let d = LocalDirectory::in_memory().unwrap();
+        let new = NewUser {
+            username: "cy".into(),
+            display_name: "Cy".into(),
+            email: None,
+            active: true,
+            external_id: "x".into(),
+        };
+        let key = d.create_user(&new).unwrap();
+        d.create_group("Staff").unwrap();
+        let (dept, phone) = (Target::Profile("department".into()), Target::Profile("phone".into()));
+        let unknown = Target::Communardo("team".into());
+        let results = d.write_fields(
+            &key,
+            &[
+                FieldWrite::Set(&dept, Some("Sales")),
+                FieldWrite::Set(&unknown, Some("x")),
+                FieldWrite::AddGroup("staff"),
+                FieldWrite::AddGroup("nope"),
+                FieldWrite::Set(&phone, Some("+45")),
+                FieldWrite::Set(&dept, Some("R&D")),
+            ],
+        );
+        assert!(results[0].is_ok() && results[2].is_ok() && results[4].is_ok() && results[5].is_ok(), "{results:?}");
+        assert!(matches!(results[1], Err(DirError::Unsupported(_))));
+        assert!(matches!(results[3], Err(DirError::NotFound(_))));
+        let user = d.find_user("CY").unwrap().unwrap();
+        assert_eq!((user.values.get(&dept), user.values.get(&phone)), (Some("R&D"), Some("+45")));
+        assert_eq!(user.groups.iter().collect::<Vec<_>>(), ["Staff"]);
+        let gone = d.write_fields("99", &[FieldWrite::Set(&dept, Some("x")), FieldWrite::Set(&phone, None)]);
+        assert!(gone.iter().all(|r| matches!(r, Err(DirError::NotFound(_)))), "{gone:?}");
     }
 }

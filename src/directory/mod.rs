@@ -2,6 +2,7 @@
 //! Rust trait here; the C vtable and the Java interface are other faces of the same contract.
 
 pub mod local;
+mod local_fields;
 pub mod memory;
 
 use std::collections::BTreeSet;

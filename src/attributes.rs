@@ -63,6 +63,18 @@ impl Attributes {
         }
     }
 
+    /// Appends an attribute the caller knows is not present yet, by a name it interned once
+    /// (`interned`): a file's columns, whose header has no name twice.
+    pub fn push_new(&mut self, name: &Arc<str>, value: Value) {
+        debug_assert!(self.get(name).is_none(), "push_new: '{name}' is present already");
+        self.0.push((name.clone(), value));
+    }
+
+    /// A name as attributes share it, for `push_new`.
+    pub fn interned(name: &str) -> Arc<str> {
+        intern(name)
+    }
+
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &Value) -> bool) {
         self.0.retain(|(k, v)| keep(k, v));
     }

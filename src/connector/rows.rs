@@ -12,6 +12,8 @@ use crate::model::{Attributes, SourceUser};
 /// Column positions resolved once from the header.
 pub(super) struct Columns {
     names: Vec<String>,
+    /// The names as attributes share them, interned once for every row.
+    shared: Vec<std::sync::Arc<str>>,
     id: usize,
     active: Option<usize>,
     groups: Option<usize>,
@@ -63,7 +65,8 @@ impl Columns {
         for col in &settings.list_columns {
             lists[find("list", col)?] = true;
         }
-        Ok(Columns { names, id, active, groups, manager, lists })
+        let shared = names.iter().map(|n| Attributes::interned(n)).collect();
+        Ok(Columns { names, shared, id, active, groups, manager, lists })
     }
 
     pub fn name(&self, i: usize) -> &str {
@@ -215,7 +218,8 @@ impl<'a, 'e> RowSink<'a, 'e> {
                         Value::String(trimmed(text))
                     };
                     if !name.is_empty() {
-                        attributes.insert(name, value);
+                        // The header has no name twice (checked in `Columns::new`).
+                        attributes.push_new(&cols.shared[i], value);
                     }
                 }
                 Err(why) => {

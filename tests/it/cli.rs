@@ -278,7 +278,7 @@ fn a_state_file_of_another_schema_version_is_refused_clearly() {
     drop(conn);
     let (code, _, err) = cli(&data, &["history"]);
     assert_eq!(code, 1);
-    assert!(err.contains("has schema version 99, this build reads up to version 3"), "{err}");
+    assert!(err.contains("has schema version 99, this build reads up to version 4"), "{err}");
 }
 
 #[test]

@@ -278,6 +278,36 @@ fn a_scheduler_started_after_an_interrupted_run_runs_it_again_at_once() {
     assert_eq!(h.engine.history(10).unwrap().len(), 2);
 }
 
+/// A state file of schema 3 keeps its anchors when their table is rebuilt in key order.
+#[test]
+fn a_schema_3_state_file_keeps_its_anchors() {
+    let h = Harness::new();
+    let path = h.path("v3-state.db");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "CREATE TABLE identities (connector TEXT NOT NULL, idp_id TEXT NOT NULL, dir_key TEXT NOT NULL,
+           username TEXT NOT NULL, gone_since TEXT, disabled_by_sync_at TEXT, anonymised INTEGER NOT NULL DEFAULT 0,
+           photo_etag TEXT, source_version TEXT, PRIMARY KEY (connector, idp_id));
+         INSERT INTO identities (connector, idp_id, dir_key, username, gone_since, photo_etag)
+           VALUES ('hr', 'E1', '17', 'ann', '2025-12-01T08:00:00+00:00', 'etag-1'), ('crm', 'E1', '18', 'bo', NULL, NULL);
+         PRAGMA user_version = 3;",
+    )
+    .unwrap();
+    drop(c);
+    let store = SqliteStore::open(&path).unwrap();
+    let hr = store.identities("hr").unwrap();
+    assert_eq!(hr.len(), 1);
+    assert_eq!((hr[0].idp_id.as_str(), hr[0].key.as_str(), hr[0].username.as_str()), ("E1", "17", "ann"));
+    assert_eq!((hr[0].gone_since.is_some(), hr[0].photo_etag.as_deref()), (true, Some("etag-1")));
+    assert_eq!(store.identities("crm").unwrap()[0].key.as_str(), "18");
+    drop(store);
+    let sql: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT sql FROM sqlite_master WHERE name = 'identities'", [], |r| r.get(0))
+        .unwrap();
+    assert!(sql.contains("WITHOUT ROWID"), "{sql}");
+}
+
 /// A state file written before leases existed (schema 1) is brought to the current schema in
 /// place: its history stays, and a run it left RUNNING is interrupted like any other.
 #[test]
@@ -310,5 +340,5 @@ fn a_schema_1_state_file_is_migrated_and_its_stale_run_interrupted() {
     drop(store);
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 }

@@ -117,6 +117,15 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(e.to_string())
 }
 
+/// A chunk of per-user results as one row's body, a JSON array (`None`: nothing to store): a
+/// full run of 100,000 users stores some 400 rows, not 100,000 with an index entry each.
+fn chunk_body(results: &[UserResult]) -> Result<Option<String>, StoreError> {
+    if results.is_empty() {
+        return Ok(None);
+    }
+    json(&results).map(Some)
+}
+
 fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(err)
 }
@@ -240,7 +249,7 @@ impl StateStore for SqliteStore {
     fn finish_run(&self, r: &RunRecord, results: &[UserResult], changes: &StateChanges) -> Result<(), StoreError> {
         let counts = json(&r.counts)?;
         let notes = json(&r.notes)?;
-        let bodies = results.iter().map(json).collect::<Result<Vec<_>, _>>()?;
+        let body = chunk_body(results)?;
         self.with(|c| {
             let tx = c.transaction().map_err(err)?;
             tx.execute(
@@ -260,7 +269,7 @@ impl StateStore for SqliteStore {
                 ],
             )
             .map_err(err)?;
-            write_progress(&tx, r, &bodies, changes)?;
+            write_progress(&tx, r, body.as_deref(), changes)?;
             match &changes.delta_token {
                 Some(Some(token)) => {
                     tx.execute(
@@ -287,10 +296,10 @@ impl StateStore for SqliteStore {
     }
 
     fn record_progress(&self, r: &RunRecord, results: &[UserResult], changes: &StateChanges) -> Result<(), StoreError> {
-        let bodies = results.iter().map(json).collect::<Result<Vec<_>, _>>()?;
+        let body = chunk_body(results)?;
         self.with(|c| {
             let tx = c.transaction().map_err(err)?;
-            write_progress(&tx, r, &bodies, changes)?;
+            write_progress(&tx, r, body.as_deref(), changes)?;
             tx.commit().map_err(err)
         })
     }
@@ -318,8 +327,18 @@ impl StateStore for SqliteStore {
     fn results(&self, run_id: i64) -> Result<Vec<UserResult>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare("SELECT body FROM results WHERE run_id = ?1 ORDER BY seq").map_err(err)?;
-            let rows = stmt.query_map(params![run_id], |r| r.get::<_, String>(0)).map_err(err)?;
-            rows.map(|b| serde_json::from_str(&b.map_err(err)?).map_err(err)).collect()
+            let mut rows = stmt.query(params![run_id]).map_err(err)?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next().map_err(err)? {
+                let body = row.get_ref(0).and_then(|v| v.as_str().map_err(Into::into)).map_err(err)?;
+                // A chunk's results in one array; files from before chunks hold one per row.
+                if body.starts_with('[') {
+                    out.extend(serde_json::from_str::<Vec<UserResult>>(body).map_err(err)?);
+                } else {
+                    out.push(serde_json::from_str(body).map_err(err)?);
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -519,7 +538,7 @@ fn prunable(c: &Connection, keep_runs: usize, older_than: DateTime<Utc>) -> Resu
 fn write_progress(
     tx: &rusqlite::Transaction,
     r: &RunRecord,
-    bodies: &[String],
+    body: Option<&str>,
     changes: &StateChanges,
 ) -> Result<(), StoreError> {
     let next: i64 = tx
@@ -531,9 +550,9 @@ fn write_progress(
         params![r.id, json(&r.counts)?, r.writes as i64],
     )
     .map_err(err)?;
-    let mut insert = tx.prepare("INSERT INTO results (run_id, seq, body) VALUES (?1, ?2, ?3)").map_err(err)?;
-    for (i, body) in bodies.iter().enumerate() {
-        insert.execute(params![r.id, next + i as i64, body]).map_err(err)?;
+    if let Some(body) = body {
+        tx.execute("INSERT INTO results (run_id, seq, body) VALUES (?1, ?2, ?3)", params![r.id, next, body])
+            .map_err(err)?;
     }
     let mut upsert = tx
         .prepare(

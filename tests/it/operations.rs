@@ -278,6 +278,45 @@ fn a_scheduler_started_after_an_interrupted_run_runs_it_again_at_once() {
     assert_eq!(h.engine.history(10).unwrap().len(), 2);
 }
 
+/// A run's results are stored a chunk to a row; rows written one result each (before chunks)
+/// read back alike, in order.
+#[test]
+fn results_stored_a_chunk_to_a_row_read_back_in_order_beside_older_single_rows() {
+    let h = Harness::new();
+    let path = h.path("chunks-state.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let id = dead_run(&store, h.now(), false);
+    let result = |name: &str| usersync::store::UserResult {
+        idp_id: Some(format!("id-{name}")),
+        username: name.into(),
+        key: None,
+        outcomes: vec!["created".into()],
+        ops: Vec::new(),
+        held: Vec::new(),
+        reason: None,
+        error: None,
+        location: Some(format!("people.csv, {name}")),
+    };
+    let single = serde_json::to_string(&result("ann")).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute("INSERT INTO results (run_id, seq, body) VALUES (?1, 0, ?2)", rusqlite::params![id, single])
+        .unwrap();
+    let mut record = store.run(id).unwrap().unwrap();
+    record.counts.created = 3;
+    let changes = usersync::store::StateChanges::default();
+    store.record_progress(&record, &[result("bo"), result("cy")], &changes).unwrap();
+    store.record_progress(&record, &[], &changes).unwrap();
+    store.record_progress(&record, &[result("di")], &changes).unwrap();
+    let names: Vec<String> = store.results(id).unwrap().into_iter().map(|r| r.username).collect();
+    assert_eq!(names, ["ann", "bo", "cy", "di"]);
+    let rows: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM results WHERE run_id = ?1", [id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 3, "one row per chunk that had results");
+}
+
 /// A state file of schema 3 keeps its anchors when their table is rebuilt in key order.
 #[test]
 fn a_schema_3_state_file_keeps_its_anchors() {

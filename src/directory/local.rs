@@ -113,7 +113,7 @@ impl LocalDirectory {
     /// Sets (or, with `None`, removes) values in a user's `fields` column, in one statement
     /// that also proves the user exists.
     fn patch_fields(&self, key: &str, writes: &[(&Target, Option<&str>)]) -> Result<(), DirError> {
-        let patch = super::local_fields::patch(writes.iter().copied());
+        let patch = super::local_fields::patch(writes);
         self.exec_user(
             key,
             "UPDATE users SET fields = json_patch(fields, ?2) WHERE id = ?1",

@@ -101,13 +101,44 @@ impl<'de> serde::Deserialize<'de> for Text<'de> {
 }
 
 /// The JSON merge patch (RFC 7396, SQLite's `json_patch`) that sets each target to its value,
-/// or removes it (`None`); of two writes to one target, the later wins.
-pub(super) fn patch<'a>(writes: impl IntoIterator<Item = (&'a Target, Option<&'a str>)>) -> String {
-    let mut object = serde_json::Map::new();
-    for (target, value) in writes {
-        object.insert(target.to_string(), value.map_or(serde_json::Value::Null, |v| v.into()));
+/// or removes it (`None`); of two writes to one target, the later wins. Written straight as
+/// text: a full run makes one per user, and a JSON map per patch was a tenth of its CPU.
+pub(super) fn patch(writes: &[(&Target, Option<&str>)]) -> String {
+    let mut out = String::with_capacity(2 + writes.iter().map(|(_, v)| 32 + v.map_or(4, str::len)).sum::<usize>());
+    out.push('{');
+    for (i, (target, value)) in writes.iter().enumerate() {
+        if writes[i + 1..].iter().any(|(later, _)| later == target) {
+            continue;
+        }
+        if out.len() > 1 {
+            out.push(',');
+        }
+        push_json_text(&mut out, &compact_str::ToCompactString::to_compact_string(target));
+        out.push(':');
+        match value {
+            Some(v) => push_json_text(&mut out, v),
+            None => out.push_str("null"),
+        }
     }
-    serde_json::Value::Object(object).to_string()
+    out.push('}');
+    out
+}
+
+/// `text` as a JSON string: quotes, backslashes and control characters escaped.
+fn push_json_text(out: &mut String, text: &str) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 #[cfg(test)]
@@ -129,7 +160,11 @@ mod tests {
     #[test]
     fn a_patch_sets_and_removes_and_the_later_write_wins() {
         let (dept, phone) = (Target::Profile("department".into()), Target::Profile("phone".into()));
-        let p = patch([(&dept, Some("Sales")), (&phone, None), (&dept, Some("R&D \"Labs\""))]);
-        assert_eq!(p, r#"{"profile:department":"R&D \"Labs\"","profile:phone":null}"#);
+        let p = patch(&[(&dept, Some("Sales")), (&phone, None), (&dept, Some("R&D \"Labs\" \\ \n\u{1}"))]);
+        assert_eq!(p, r#"{"profile:phone":null,"profile:department":"R&D \"Labs\" \\ \u000a\u0001"}"#);
+        // What it writes is JSON that reads back as written.
+        let back: serde_json::Value = serde_json::from_str(&p).unwrap();
+        assert_eq!(back["profile:department"], "R&D \"Labs\" \\ \n\u{1}");
+        assert_eq!(patch(&[]), "{}");
     }
 }

@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::http::{Http, HttpError, Request};
 use super::id_table::IdTable;
@@ -32,9 +32,6 @@ impl Paged {
         }
     }
 }
-
-/// Sub-request answers of one `$batch`: (status, body) by sub-request id.
-pub(super) type Answers = HashMap<String, (u16, Value)>;
 
 /// Each user's groups, kept while the listing waits for its users: users and groups by number,
 /// a pair of numbers per membership. A string per membership, then a map of user id strings to
@@ -131,7 +128,7 @@ pub(super) const GROUPS_DELTA_PAGE: u32 = 100;
 
 pub(super) struct EntraConnector {
     pub(super) settings: EntraSource,
-    http: Http,
+    pub(super) http: Http,
     /// Attributes the mapping reads (first path segment), for `$select`.
     pub(super) attributes: BTreeSet<String>,
     /// Fields of `manager.*` the mapping reads, for `$expand=manager($select=...)`.
@@ -182,7 +179,7 @@ impl EntraConnector {
         h.finish()
     }
 
-    fn forget_token(&self) {
+    pub(super) fn forget_token(&self) {
         if let Some(map) = TOKENS.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
             map.remove(&self.token_key());
         }
@@ -256,11 +253,8 @@ impl EntraConnector {
             let req = Request::get(url.to_string())
                 .header("Authorization", format!("Bearer {token}"))
                 .header("Prefer", format!("odata.maxpagesize={page}"));
-            match self.http.send(&req) {
-                Ok(resp) => {
-                    return serde_json::from_slice(&resp.body)
-                        .map_err(|e| self.bad_response(&req, format!("invalid JSON in the response: {e}")))
-                }
+            match self.http.send_as(&req) {
+                Ok(page) => return Ok(page),
                 Err(e) if e.status == Some(401) && attempt == 0 => self.forget_token(),
                 Err(mut e) => {
                     if e.status == Some(403) {
@@ -308,163 +302,6 @@ impl EntraConnector {
             url.push_str(&format!("&$expand=manager($select={})", fields.into_iter().collect::<Vec<_>>().join(",")));
         }
         url
-    }
-
-    /// One `$batch` request (at most 20 sub-requests, URLs relative to `/v1.0`): each answer as
-    /// (status, body) by sub-request id.
-    pub(super) fn batch(&self, requests: Vec<Value>) -> Result<Answers, HttpError> {
-        Ok(self.batches(vec![requests])?.pop().unwrap_or_default())
-    }
-
-    /// Several `$batch` requests, `http.concurrency` at a time; answers in order. Graph judges
-    /// each sub-request against its throttling limits on its own: a batch answers 200 while some
-    /// of its sub-requests answer 429 (or 503) with their own `Retry-After`
-    /// (learn.microsoft.com/graph/throttling, "Throttling and batching"). Those are sent again,
-    /// together, after the longest wait they asked for, up to `http.max_attempts` in all; one
-    /// still throttled then fails the read rather than being taken as an answer.
-    pub(super) fn batches(&self, all: Vec<Vec<Value>>) -> Result<Vec<Answers>, HttpError> {
-        let mut answers = self.batches_once(&all)?;
-        let mut attempt = 1;
-        loop {
-            // (batch, sub-request) of every throttled answer, and the longest wait asked.
-            let mut again: Vec<(usize, &Value)> = Vec::new();
-            let mut asked: Option<Duration> = None;
-            for (b, requests) in all.iter().enumerate() {
-                for r in requests {
-                    let Some(id) = r.get("id").and_then(Value::as_str) else { continue };
-                    if let Some((status @ (429 | 503 | 504), body)) = answers[b].get(id) {
-                        let wait = body.get(RETRY_AFTER).and_then(Value::as_f64).map(Duration::from_secs_f64);
-                        asked = asked.max(wait);
-                        if attempt >= self.http.max_attempts() {
-                            return Err(HttpError {
-                                provider: "entra",
-                                method: "GET",
-                                endpoint: super::http::endpoint(r.get("url").and_then(Value::as_str).unwrap_or("")),
-                                status: Some(*status),
-                                code: None,
-                                detail: format!("a $batch sub-request was still throttled after {attempt} attempts"),
-                            });
-                        }
-                        again.push((b, r));
-                    }
-                }
-            }
-            if again.is_empty() {
-                return Ok(answers);
-            }
-            std::thread::sleep(self.http.retry_wait(asked, attempt));
-            attempt += 1;
-            // Sub-request ids are unique within a batch only: a resent one gets its position.
-            let resend: Vec<Vec<Value>> = again
-                .chunks(BATCH)
-                .map(|c| {
-                    let renumbered = c.iter().enumerate().map(|(i, (_, r))| {
-                        let mut r = (*r).clone();
-                        r["id"] = json!(i.to_string());
-                        r
-                    });
-                    renumbered.collect()
-                })
-                .collect();
-            let mut retried = self.batches_once(&resend)?.into_iter();
-            for chunk in again.chunks(BATCH) {
-                let mut got = retried.next().unwrap_or_default();
-                for (i, (b, r)) in chunk.iter().enumerate() {
-                    let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
-                    match got.remove(&i.to_string()) {
-                        Some(answer) => answers[*b].insert(id.to_string(), answer),
-                        None => answers[*b].remove(id),
-                    };
-                }
-            }
-        }
-    }
-
-    /// `batches` without the sub-request retries. A token that expired meanwhile is replaced
-    /// once for the batches it failed.
-    fn batches_once(&self, all: &[Vec<Value>]) -> Result<Vec<Answers>, HttpError> {
-        let url = format!("{}/v1.0/$batch", self.settings.graph_url);
-        let mut token = self.token()?;
-        let build = |token: &str, requests: &Vec<Value>| {
-            Request::post_json(url.clone(), json!({ "requests": requests }))
-                .header("Authorization", format!("Bearer {token}"))
-        };
-        let sent: Vec<Request> = all.iter().map(|r| build(&token, r)).collect();
-        let mut answers = self.http.send_all(&sent);
-        drop(sent);
-        if answers.iter().any(|a| matches!(a, Err(e) if e.status == Some(401))) {
-            self.forget_token();
-            token = self.token()?;
-            let again: Vec<usize> =
-                (0..answers.len()).filter(|&i| matches!(&answers[i], Err(e) if e.status == Some(401))).collect();
-            let retry: Vec<Request> = again.iter().map(|&i| build(&token, &all[i])).collect();
-            for (i, answer) in again.into_iter().zip(self.http.send_all(&retry)) {
-                answers[i] = answer;
-            }
-        }
-        answers
-            .into_iter()
-            .map(|answer| {
-                let resp = answer?;
-                let body =
-                    resp.json().map_err(|d| self.bad_response(&Request::post_json(url.clone(), Value::Null), d))?;
-                Ok(body
-                    .get("responses")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|r| {
-                        let id = r.get("id").and_then(Value::as_str)?.to_string();
-                        let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
-                        let mut body = r.get("body").cloned().unwrap_or(Value::Null);
-                        if matches!(status, 429 | 503 | 504) {
-                            // The sub-request's own Retry-After, kept with its answer for `batches`.
-                            if let Some(after) = header(r, "Retry-After").and_then(|v| v.trim().parse::<f64>().ok()) {
-                                if !body.is_object() {
-                                    body = json!({});
-                                }
-                                body[RETRY_AFTER] = json!(after);
-                            }
-                        }
-                        Some((id, (status, body)))
-                    })
-                    .collect())
-            })
-            .collect()
-    }
-
-    /// Photo etags (`@odata.mediaEtag`) for the users, 20 per `$batch` request. A user whose
-    /// photo metadata could not be read keeps `photo_etag: None` (unknown), so their avatar is
-    /// left alone rather than cleared.
-    pub(super) fn photo_etags(&self, users: &mut [SourceUser]) -> Result<(), HttpError> {
-        // A bounded number of batches in flight and in memory at once.
-        for group in users.chunks_mut(BATCH * 200) {
-            let requests: Vec<Vec<Value>> = group
-                .chunks(BATCH)
-                .map(|chunk| {
-                    chunk
-                        .iter()
-                        .enumerate()
-                        .map(|(i, u)| {
-                            json!({ "id": i.to_string(), "method": "GET", "url": format!("/users/{}/photo", u.id) })
-                        })
-                        .collect()
-                })
-                .collect();
-            let answers = self.batches(requests)?;
-            for (chunk, answers) in group.chunks_mut(BATCH).zip(answers) {
-                for (i, user) in chunk.iter_mut().enumerate() {
-                    user.photo_etag = match answers.get(&i.to_string()) {
-                        Some((200, body)) => {
-                            Some(body.get("@odata.mediaEtag").and_then(Value::as_str).map(str::to_string))
-                        }
-                        Some((404, _)) => Some(None),
-                        _ => None,
-                    };
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Group display names per user id and, when they were read from `/groups/delta`, where
@@ -717,15 +554,6 @@ const PHOTO_GROUP: usize = 100 * BATCH;
 
 pub(super) fn unreadable(e: HttpError) -> SourceError {
     SourceError::Unreadable(e.to_string())
-}
-
-/// Where a throttled sub-request's `Retry-After` is kept in its answer's body.
-const RETRY_AFTER: &str = "@usersync.retryAfter";
-
-/// A header of a `$batch` sub-response; Graph's header names there vary in case.
-fn header<'a>(response: &'a Value, name: &str) -> Option<&'a str> {
-    let headers = response.get("headers")?.as_object()?;
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str())
 }
 
 pub(super) fn source_user(v: Value) -> Option<SourceUser> {

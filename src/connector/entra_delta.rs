@@ -9,9 +9,10 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::entra::{expired, source_user, unreadable, Answers, EntraConnector, GroupNames, BATCH};
+use super::entra::{expired, source_user, unreadable, EntraConnector, GroupNames, BATCH};
+use super::entra_batch::{Answers, SubRequest};
 use super::http::HttpError;
 use super::{DeltaListing, Listing, SourceError};
 use crate::config::GroupMembership;
@@ -121,11 +122,11 @@ impl EntraConnector {
     }
 
     fn next_round(&mut self, token: Token) -> Result<DeltaListing, SourceError> {
-        let mut requests = vec![json!({ "id": "users", "method": "GET", "url": self.relative(&token.users) })];
+        let mut requests = vec![SubRequest::get("users", self.relative(&token.users))];
         if let Some(groups) = &token.groups {
-            requests.push(json!({ "id": "groups", "method": "GET", "url": self.relative(groups) }));
+            requests.push(SubRequest::get("groups", self.relative(groups)));
         }
-        let mut answers = self.batch(requests).map_err(unreadable)?;
+        let mut answers: Answers = self.batch(requests).map_err(unreadable)?;
         let mut page_of = |id: &str, link: &str| -> Result<Value, SourceError> {
             match answers.remove(id) {
                 Some((200, body)) => Ok(body),
@@ -277,18 +278,18 @@ impl EntraConnector {
         // Two sub-requests for a user whose record is needed, one otherwise: 10 users a batch,
         // `http.concurrency` batches in flight, a bounded number of them in memory at once.
         for group in everyone.chunks(BATCH / 2 * 200) {
-            let requests: Vec<Vec<Value>> = group
+            let requests: Vec<Vec<SubRequest>> = group
                 .chunks(BATCH / 2)
                 .map(|chunk| {
                     let mut requests = Vec::new();
                     for id in chunk {
                         let url = format!("/users/{id}/{member_of}?$select=id,displayName");
                         if groups_enabled {
-                            requests.push(json!({ "id": format!("g{id}"), "method": "GET", "url": url }));
+                            requests.push(SubRequest::get(format!("g{id}"), url));
                         }
                         if records.contains(id) {
                             let url = select.replacen("{id}", id, 1);
-                            requests.push(json!({ "id": format!("u{id}"), "method": "GET", "url": url }));
+                            requests.push(SubRequest::get(format!("u{id}"), url));
                         }
                     }
                     requests

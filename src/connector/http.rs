@@ -44,8 +44,8 @@ pub struct Request {
     pub headers: Vec<(std::borrow::Cow<'static, str>, String)>,
     /// Form fields for `application/x-www-form-urlencoded` (token requests).
     pub form: Option<Vec<(&'static str, String)>>,
-    /// A JSON body (Graph `$batch`).
-    pub json: Option<Value>,
+    /// A JSON body (Graph `$batch`), written once: a request sent again is not written again.
+    pub json: Option<String>,
 }
 
 impl Request {
@@ -57,7 +57,7 @@ impl Request {
         Request { method: "POST", url, headers: Vec::new(), form: Some(form), json: None }
     }
 
-    pub fn post_json(url: String, body: Value) -> Self {
+    pub fn post_json(url: String, body: String) -> Self {
         Request { method: "POST", url, headers: Vec::new(), form: None, json: Some(body) }
     }
 
@@ -135,6 +135,14 @@ pub fn endpoint(url: &str) -> String {
     path.split(['?', '#']).next().unwrap_or("/").to_string()
 }
 
+/// Why a successful answer could not be taken.
+enum Unread {
+    /// Its JSON stops early: cut off on the way, retried.
+    CutOff(String),
+    /// Complete, but not JSON or not what was asked for.
+    Invalid(String),
+}
+
 enum Next {
     Done(Response),
     Retry { after: Option<Duration>, error: HttpError },
@@ -146,7 +154,12 @@ impl Http {
         let mut config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(settings.timeout_seconds.into())))
-            .user_agent(concat!("usersync/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("usersync/", env!("CARGO_PKG_VERSION")))
+            // Every worker of `send_all`, the page reader beside them and a token request keep
+            // their connection between requests: a new one costs a TCP and a TLS handshake and
+            // ureq's two 128 KiB buffers, and the default pool keeps only 3 a host.
+            .max_idle_connections_per_host(settings.concurrency.max(1) as usize + 2)
+            .max_idle_connections((settings.concurrency.max(1) as usize + 2).max(10));
         if let Some(proxy) = &settings.proxy_url {
             let proxy = ureq::Proxy::new(proxy).map_err(|e| format!("invalid proxy URL: {e}"))?;
             config = config.proxy(Some(proxy));
@@ -171,7 +184,12 @@ impl Http {
             let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&roots)).build();
             config = config.tls_config(tls);
         }
-        Ok(Http { agent: config.build().into(), provider, settings: settings.clone() })
+        let agent = ureq::Agent::with_parts(
+            config.build(),
+            ureq::unversioned::transport::DefaultConnector::new(),
+            super::resolver::CachingResolver::default(),
+        );
+        Ok(Http { agent, provider, settings: settings.clone() })
     }
 
     pub fn provider(&self) -> Provider {
@@ -192,13 +210,51 @@ impl Http {
 
     /// Sends with retries: connection errors, timeouts and 5xx back off exponentially with
     /// jitter; 429 and the providers' throttling answers wait as the server asks. Any other
-    /// status below 200 or from 300 up is returned as an error at once.
+    /// status below 200 or from 300 up is returned as an error at once. A JSON answer cut off on
+    /// the way (a connection reset after the headers, a proxy that gave up) is a network glitch
+    /// like any other: retried, never taken as data.
     pub fn send(&self, req: &Request) -> Result<Response, HttpError> {
+        self.attempts(req, |resp| match cut_off_json(&resp) {
+            Some(e) => Err(Unread::CutOff(e)),
+            None => Ok(resp),
+        })
+    }
+
+    /// `send`, with a successful answer's JSON body read into `T` as part of the attempt. A body
+    /// that ends inside its JSON is retried as `send` retries it, found while reading it rather
+    /// than by a pass of its own; a complete body that is not JSON, or not a `T`, fails at once.
+    pub fn send_as<T: serde::de::DeserializeOwned>(&self, req: &Request) -> Result<T, HttpError> {
+        self.attempts(req, |resp| {
+            serde_json::from_slice(&resp.body).map_err(|e| match e.classify() {
+                serde_json::error::Category::Eof => Unread::CutOff(e.to_string()),
+                _ => Unread::Invalid(e.to_string()),
+            })
+        })
+    }
+
+    /// The retry loop of `send` and `send_as`; `take` reads a successful answer.
+    fn attempts<T>(&self, req: &Request, take: impl Fn(Response) -> Result<T, Unread>) -> Result<T, HttpError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.once(req) {
-                Next::Done(r) => return Ok(r),
+            let next = match self.once(req) {
+                Next::Done(r) => {
+                    let status = Some(r.status);
+                    match take(r) {
+                        Ok(t) => return Ok(t),
+                        Err(Unread::CutOff(e)) => {
+                            let detail = format!("the response body is not complete JSON ({e})");
+                            Next::Retry { after: None, error: self.error(req, status, None, detail) }
+                        }
+                        Err(Unread::Invalid(e)) => {
+                            Next::Fail(self.error(req, status, None, format!("invalid JSON in the response: {e}")))
+                        }
+                    }
+                }
+                other => other,
+            };
+            match next {
+                Next::Done(_) => unreachable!("a successful answer was taken above"),
                 Next::Fail(e) => return Err(e),
                 Next::Retry { after, error } => {
                     if attempt >= self.settings.max_attempts {
@@ -219,19 +275,34 @@ impl Http {
     /// Sends every request with `send`'s retries, up to `concurrency` at a time, for requests
     /// whose order does not matter. Answers come back in the order of `requests`.
     pub fn send_all(&self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
+        self.concurrently(requests, |r| self.send(r))
+    }
+
+    /// `send_all` with `send_as`: each answer's body read into `T` on the thread that sent it.
+    pub fn send_all_as<T: serde::de::DeserializeOwned + Send>(
+        &self,
+        requests: &[Request],
+    ) -> Vec<Result<T, HttpError>> {
+        self.concurrently(requests, |r| self.send_as(r))
+    }
+
+    fn concurrently<T: Send>(
+        &self,
+        requests: &[Request],
+        send: impl Fn(&Request) -> Result<T, HttpError> + Sync,
+    ) -> Vec<Result<T, HttpError>> {
         let workers = (self.settings.concurrency.max(1) as usize).min(requests.len());
         if workers <= 1 {
-            return requests.iter().map(|r| self.send(r)).collect();
+            return requests.iter().map(send).collect();
         }
         let next = AtomicUsize::new(0);
-        let answers: Vec<Mutex<Option<Result<Response, HttpError>>>> =
-            requests.iter().map(|_| Mutex::new(None)).collect();
+        let answers: Vec<Mutex<Option<Result<T, HttpError>>>> = requests.iter().map(|_| Mutex::new(None)).collect();
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(req) = requests.get(i) else { break };
-                    let answer = self.send(req);
+                    let answer = send(req);
                     *answers[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
                 });
             }
@@ -279,7 +350,7 @@ impl Http {
                 for (k, v) in &req.headers {
                     b = b.header(k.as_ref(), v);
                 }
-                b.send(json.to_string().as_bytes())
+                b.send(json.as_bytes())
             }
             _ => {
                 let mut b = self.agent.get(&req.url);
@@ -316,12 +387,6 @@ impl Http {
         };
         let response = Response { status, headers, body };
         if (200..300).contains(&status) {
-            // A JSON answer cut off on the way (a connection reset after the headers, a proxy
-            // that gave up) is a network glitch like any other: retried, never taken as data.
-            if let Some(e) = cut_off_json(&response) {
-                let detail = format!("the response body is not complete JSON ({e})");
-                return Next::Retry { after: None, error: self.error(req, Some(status), None, detail) };
-            }
             return Next::Done(response);
         }
         let (code, message) = error_code(self.provider, &response);
@@ -335,8 +400,8 @@ impl Http {
 
     /// How long the server asked us to wait, when this response is a throttling signal.
     fn throttled(&self, r: &Response, code: Option<&str>) -> Option<Duration> {
-        if let Some(s) = r.header("Retry-After").and_then(|v| v.trim().parse::<f64>().ok()) {
-            return Some(Duration::from_secs_f64(s.clamp(0.0, 600.0)));
+        if let Some(wait) = r.header("Retry-After").and_then(retry_after) {
+            return Some(wait);
         }
         match self.provider {
             Provider::Okta if r.status == 429 => {
@@ -357,6 +422,13 @@ impl Http {
             _ => None,
         }
     }
+}
+
+/// A `Retry-After` of seconds as a wait of at most 10 minutes; one that is no number of seconds
+/// (an HTTP date, `NaN`) asks for nothing, and the caller backs off as usual.
+pub fn retry_after(text: &str) -> Option<Duration> {
+    let s = text.trim().parse::<f64>().ok()?;
+    Duration::try_from_secs_f64(s.clamp(0.0, 600.0)).ok()
 }
 
 /// Why a response that says it is JSON does not parse, if it does not. Checked without building
@@ -481,5 +553,17 @@ mod tests {
             detail: "grant User.Read.All".into(),
         };
         assert_eq!(e.to_string(), "entra: GET /v1.0/users: 403 Authorization_RequestDenied (grant User.Read.All)");
+    }
+
+    #[test]
+    fn a_retry_after_that_is_no_number_of_seconds_asks_for_no_wait() {
+        assert_eq!(retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(retry_after("-3"), Some(Duration::ZERO));
+        assert_eq!(retry_after("1e9"), Some(Duration::from_secs(600)));
+        assert_eq!(retry_after("inf"), Some(Duration::from_secs(600)));
+        // `Duration::from_secs_f64` panics on NaN: a server must not be able to stop the host.
+        assert_eq!(retry_after("NaN"), None);
+        assert_eq!(retry_after("Wed, 21 Oct 2026 07:28:00 GMT"), None);
     }
 }

@@ -3,6 +3,7 @@
 
 mod csv_file;
 mod entra;
+mod entra_batch;
 mod entra_delta;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -14,6 +15,7 @@ mod keycloak;
 pub mod ldap;
 mod okta;
 mod onelogin;
+mod resolver;
 pub mod rest;
 mod rows;
 mod scim;

@@ -58,7 +58,7 @@ impl OneLoginConnector {
             self.settings.client_id,
             self.settings.client_secret.expose()
         ));
-        let req = Request::post_json(url.clone(), serde_json::json!({ "grant_type": "client_credentials" }))
+        let req = Request::post_json(url.clone(), r#"{"grant_type":"client_credentials"}"#.to_string())
             .header("Authorization", format!("Basic {basic}"));
         self.pace();
         let resp = self.http.send(&req).map_err(|mut e| {

@@ -1,5 +1,6 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for the IdP emulators: one thread per connection,
-//! `Connection: close`, and hooks for the faults real services produce (delays, truncated bodies).
+//! persistent connections as HTTP/1.1 has them by default (RFC 9112 §9.3) and as the providers
+//! serve them, and hooks for the faults real services produce (delays, truncated bodies).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -119,15 +120,35 @@ impl Drop for Server {
     }
 }
 
+/// How long a connection may wait for its next request. Longer than the client's own idle limit
+/// (ureq drops pooled connections idle for 15 s), so that the client, not the server, closes an
+/// idle connection and never sends on one the server has just closed.
+const IDLE: Duration = Duration::from_secs(60);
+
 fn serve(stream: TcpStream, handler: Handler) {
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    stream.set_read_timeout(Some(IDLE)).ok();
     stream.set_nodelay(true).ok();
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut tunneled = false;
+    while let Some(keep) = serve_one(&stream, &mut reader, &mut tunneled, &handler) {
+        if !keep {
+            break;
+        }
+    }
+}
+
+/// Reads and answers one request; `None` when the client closed or sent nothing readable,
+/// `Some(false)` when the connection closes after this answer.
+fn serve_one(
+    stream: &TcpStream,
+    reader: &mut BufReader<TcpStream>,
+    tunneled: &mut bool,
+    handler: &Handler,
+) -> Option<bool> {
     let (method, target, headers) = loop {
         let mut line = String::new();
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
+            return None;
         }
         let mut parts = line.split_whitespace();
         let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
@@ -145,7 +166,7 @@ fn serve(stream: TcpStream, handler: Handler) {
         if method == "CONNECT" {
             let mut out = stream.try_clone().expect("clone stream");
             let _ = out.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n");
-            tunneled = true;
+            *tunneled = true;
             continue;
         }
         break (method, target, headers);
@@ -157,10 +178,12 @@ fn serve(stream: TcpStream, handler: Handler) {
         .unwrap_or(0);
     let mut body = vec![0; length];
     if reader.read_exact(&mut body).is_err() {
-        return;
+        return None;
     }
+    // The client asked to close after this answer (RFC 9112 §9.6).
+    let close = headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("connection") && v.eq_ignore_ascii_case("close"));
     // A client talking to a proxy names the whole URL.
-    let proxied = tunneled || target.starts_with("http://");
+    let proxied = *tunneled || target.starts_with("http://");
     let target = if let Some(rest) = target.strip_prefix("http://") {
         rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_else(|| "/".into())
     } else {
@@ -176,6 +199,8 @@ fn serve(stream: TcpStream, handler: Handler) {
         std::thread::sleep(d);
     }
     let mut out = stream;
+    // A truncated answer ends its connection: the client must see the body cut off.
+    let keep = !close && !resp.truncate;
     let reason = match resp.status {
         200 => "OK",
         400 => "Bad Request",
@@ -187,8 +212,12 @@ fn serve(stream: TcpStream, handler: Handler) {
         503 => "Service Unavailable",
         _ => "Status",
     };
-    let mut head =
-        format!("HTTP/1.1 {} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n", resp.status, resp.body.len());
+    let connection = if keep { "keep-alive" } else { "close" };
+    let mut head = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Length: {}\r\nConnection: {connection}\r\n",
+        resp.status,
+        resp.body.len()
+    );
     for (k, v) in &resp.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -197,8 +226,10 @@ fn serve(stream: TcpStream, handler: Handler) {
     // One write: a head and a body sent apart would wait on Nagle's algorithm and a delayed ACK.
     let mut message = head.into_bytes();
     message.extend_from_slice(body);
-    let _ = out.write_all(&message);
-    let _ = out.flush();
+    if out.write_all(&message).and_then(|()| out.flush()).is_err() {
+        return None;
+    }
+    Some(keep)
 }
 
 pub fn parse_pairs(q: &str) -> Vec<(String, String)> {

@@ -51,15 +51,6 @@ pub(super) struct GroupsByUser {
 const TAKEN: u64 = 1 << 63;
 
 impl GroupsByUser {
-    /// Puts `user` in the group named `name` (once).
-    fn add(&mut self, user: &str, name: &str) {
-        let at = self.group_number(name);
-        if let Some(number) = self.number(user) {
-            self.pairs.push((number, at));
-            self.sorted = false;
-        }
-    }
-
     /// The number of a user in the group named `name`, for `add_number`.
     fn group_number(&mut self, name: &str) -> u32 {
         match self.position.get(name) {
@@ -354,11 +345,19 @@ impl EntraConnector {
             if !group_matters(&self.group_rules, name) {
                 continue;
             }
-            let url = format!("{base}/v1.0/groups/{id}/{members}?$select=id&$top={PAGE}");
-            for m in self.all(url).complete()? {
-                if let Some(uid) = m.get("id").and_then(Value::as_str) {
-                    by_user.add(uid, name);
+            let group = by_user.group_number(name);
+            let mut next = Some(format!("{base}/v1.0/groups/{id}/{members}?$select=id&$top={PAGE}"));
+            while let Some(url) = next.take() {
+                let page: MembersPage = self.get_as(&url)?;
+                let Some(members) = page.value else {
+                    return Err(self.bad_response(&Request::get(url), "the page has no 'value' list".into()));
+                };
+                for uid in members.into_iter().filter_map(|m| m.id) {
+                    if let Some(user) = by_user.number(&uid) {
+                        by_user.add_number(user, group);
+                    }
                 }
+                next = page.next_link;
             }
         }
         Ok((by_user, names))
@@ -594,6 +593,20 @@ struct UsersPage {
     value: Option<Vec<Attributes>>,
     #[serde(rename = "@odata.nextLink")]
     next_link: Option<String>,
+}
+
+/// A page of a group's members (`/groups/{id}/members?$select=id`), read into the ids alone:
+/// parsed as JSON values, each entry was a map of two strings.
+#[derive(serde::Deserialize)]
+struct MembersPage {
+    value: Option<Vec<Member>>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Member {
+    id: Option<String>,
 }
 
 /// A page of `/groups/delta` with members, parsed into what the memberships need: as a JSON

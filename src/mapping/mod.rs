@@ -381,11 +381,43 @@ pub fn is_email(v: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !odd_char(v)
+}
+
+/// Whether `v` holds whitespace or a control character. ASCII text (nearly every address) is
+/// checked a byte at a time: there those are exactly the bytes up to the space, and DEL.
+fn odd_char(v: &str) -> bool {
+    if v.is_ascii() {
+        return v.bytes().any(|b| b <= b' ' || b == 0x7f);
+    }
+    v.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_address_with_whitespace_or_a_control_character_is_no_address() {
+        for bad in [
+            "a b@x.org",
+            "a@x.org\t",
+            "a\u{7f}@x.org",
+            "a\u{0}@x.org",
+            "a@x.org\u{a0}",
+            "\u{2003}a@x.org",
+            "a\u{85}@x.org",
+        ] {
+            assert!(!super::is_email(bad), "{bad:?}");
+        }
+        for good in ["a@x.org", "ünïcode@x.org", "a.b+c@sub.x.org"] {
+            assert!(super::is_email(good), "{good:?}");
+        }
+        // The ASCII shortcut agrees with the character rules on every ASCII byte.
+        for b in 0u8..128 {
+            let c = b as char;
+            assert_eq!(super::odd_char(&c.to_string()), c.is_whitespace() || c.is_control(), "{b}");
+        }
+    }
+
     #[test]
     fn organisation_sets_have_one_form() {
         assert_eq!(super::organisations("Beta;acme; ;ACME ").as_deref(), Some("acme; Beta"));

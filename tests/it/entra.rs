@@ -53,6 +53,11 @@ fn a_tenant_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() 
     assert_eq!(g.count(TOKEN), 1, "one token for the whole run");
     assert_eq!(g.count("POST /v1.0/$batch"), 100);
     assert_eq!(g.total_requests(), 222, "no per-user request but the photos themselves");
+    // Connections are kept between requests, as Graph keeps them (HTTP/1.1): against a provider
+    // each new one is a TCP and a TLS handshake. At most one each for the page reader, the four
+    // workers of `http.concurrency` and a token request (ureq's default pool of 3 a host made 12).
+    let connections = g.server.connections();
+    assert!(connections <= 6, "{connections} connections for 222 requests");
     let select = g.state.lock().unwrap().last_user_select.clone().unwrap();
     assert_eq!(select, "accountEnabled,department,displayName,id,jobTitle,mail,userPrincipalName");
 

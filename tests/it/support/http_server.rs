@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -83,6 +83,8 @@ pub struct Server {
     pub addr: SocketAddr,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
+    /// Connections accepted so far.
+    connections: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -91,6 +93,8 @@ impl Server {
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let accepted = connections.clone();
         // A blocking accept adds no delay to a connection; `drop` wakes it with a connection of its own.
         let accept = std::thread::spawn(move || {
             for stream in listener.incoming() {
@@ -98,15 +102,21 @@ impl Server {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
+                accepted.fetch_add(1, Ordering::SeqCst);
                 let handler = handler.clone();
                 std::thread::spawn(move || serve(stream, handler));
             }
         });
-        Server { addr, stop, accept: Some(accept) }
+        Server { addr, stop, accept: Some(accept), connections }
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Connections clients opened so far.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 }
 

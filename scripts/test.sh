@@ -84,4 +84,4 @@ cargo bench --locked --bench sync -- --users 1000 --latency-ms 2
 # Every parser of outside input under the mutation fuzzer, two seconds each (docs/RELIABILITY.md;
 # `cargo bench --bench fuzz -- --seconds 600` for a longer run).
 echo "== fuzz smoke run"
-cargo bench --locked --bench fuzz -- --seconds 14
+cargo bench --locked --bench fuzz -- --seconds 16

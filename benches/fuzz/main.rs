@@ -21,7 +21,7 @@ use usersync::connector::fuzzing;
 
 type Entry = fn(&[u8]);
 
-const TARGETS: [(&str, Entry, &[&str]); 7] = [
+const TARGETS: [(&str, Entry, &[&str]); 8] = [
     (
         "config",
         fuzzing::config,
@@ -83,6 +83,28 @@ const TARGETS: [(&str, Entry, &[&str]); 7] = [
             "null",
             "true",
             "\"#EXT#\"",
+            "\\u0000",
+        ],
+    ),
+    (
+        "entra_batch",
+        fuzzing::entra_batch,
+        &[
+            "{",
+            "}",
+            "[",
+            "]",
+            "\"responses\"",
+            "\"id\"",
+            "\"status\"",
+            "\"headers\"",
+            "\"Retry-After\"",
+            "\"NaN\"",
+            "\"-1\"",
+            "429",
+            "\"body\"",
+            "\"@odata.mediaEtag\"",
+            "null",
             "\\u0000",
         ],
     ),

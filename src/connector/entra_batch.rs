@@ -75,6 +75,26 @@ fn header<'a>(headers: &'a Option<Map<String, Value>>, name: &str) -> Option<&'a
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str())
 }
 
+/// A batch answer's sub-answers by id, each throttled one with the wait it asked for.
+fn subs<B>(reply: Reply<B>) -> HashMap<String, Sub<B>> {
+    let each = reply.responses.into_iter().filter_map(|r| {
+        let retry_after =
+            if throttled(r.status) { header(&r.headers, "Retry-After").and_then(retry_after) } else { None };
+        Some((r.id?, Sub { status: r.status, retry_after, body: r.body }))
+    });
+    each.collect()
+}
+
+/// A `$batch` answer's bytes read as `batches` reads them, for photo metadata and for JSON
+/// bodies (the fuzzer's entry point): the sub-answers' statuses and etags, and the successful
+/// JSON bodies.
+pub(super) fn read_answers(body: &[u8]) -> (Vec<(u16, Option<String>)>, Vec<Value>) {
+    let photos = serde_json::from_slice::<Reply<PhotoMeta>>(body).map(subs).unwrap_or_default();
+    let photos = photos.into_values().map(|s| (s.status, s.body.etag)).collect();
+    let values = serde_json::from_slice::<Reply<Value>>(body).map(subs).unwrap_or_default();
+    (photos, values.into_values().filter(|s| s.status == 200).map(|s| s.body).collect())
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     requests: &'a [SubRequest],
@@ -176,21 +196,7 @@ impl EntraConnector {
                 answers[i] = answer;
             }
         }
-        answers
-            .into_iter()
-            .map(|answer| {
-                let reply = answer?;
-                let subs = reply.responses.into_iter().filter_map(|r| {
-                    let retry_after = if throttled(r.status) {
-                        header(&r.headers, "Retry-After").and_then(retry_after)
-                    } else {
-                        None
-                    };
-                    Some((r.id?, Sub { status: r.status, retry_after, body: r.body }))
-                });
-                Ok(subs.collect())
-            })
-            .collect()
+        answers.into_iter().map(|answer| answer.map(subs)).collect()
     }
 
     /// Photo etags (`@odata.mediaEtag`) for the users, 20 per `$batch` request. A user whose
@@ -326,6 +332,23 @@ mod tests {
         let headers: Option<Map<String, Value>> = serde_json::from_str(r#"{"retry-after":"4"}"#).unwrap();
         assert_eq!(header(&headers, "Retry-After").and_then(retry_after), Some(Duration::from_secs(4)));
         assert_eq!(header(&None, "Retry-After"), None);
+    }
+
+    #[test]
+    fn only_throttled_answers_carry_a_wait_and_answers_without_an_id_are_dropped() {
+        let r: Reply<Value> = reply(
+            r#"{"responses":[
+                {"id":"a","status":429,"headers":{"Retry-After":"3"},"body":{}},
+                {"id":"b","status":503,"headers":{"retry-after":"NaN"}},
+                {"id":"c","status":200,"headers":{"Retry-After":"9"},"body":{"id":"x"}},
+                {"status":200,"body":{"id":"lost"}}
+            ]}"#,
+        );
+        let subs = subs(r);
+        let mut seen: Vec<_> = subs.iter().map(|(id, s)| (id.as_str(), s.status, s.retry_after)).collect();
+        seen.sort();
+        assert_eq!(seen, [("a", 429, Some(Duration::from_secs(3))), ("b", 503, None), ("c", 200, None)]);
+        assert_eq!(subs["c"].body, serde_json::json!({ "id": "x" }));
     }
 
     #[test]

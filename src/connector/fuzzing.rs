@@ -90,10 +90,20 @@ fn workbook(sheet: &str, strings: Option<&str>) -> Option<Vec<u8>> {
     Some(buf.into_inner())
 }
 
-/// A page of Graph's `/users` (or `/users/delta`), mapped with the Entra preset.
+/// A page of Graph's `/users` read as the listing reads it (straight into records), and as a
+/// `/users/delta` page (JSON values), each mapped with the Entra preset.
 pub fn entra(input: &[u8]) {
+    map_all(&preset("entra"), super::entra::page_users(input));
     let Ok(page) = serde_json::from_slice::<Value>(input) else { return };
     let users = values(&page).into_iter().filter_map(super::entra::source_user).collect();
+    map_all(&preset("entra"), users);
+}
+
+/// A Graph `$batch` answer, read as photo metadata and as JSON bodies; the records among the
+/// bodies (an incremental round's completions) mapped with the Entra preset.
+pub fn entra_batch(input: &[u8]) {
+    let (_photos, bodies) = super::entra_batch::read_answers(input);
+    let users = bodies.into_iter().filter_map(super::entra::source_user).collect();
     map_all(&preset("entra"), users);
 }
 

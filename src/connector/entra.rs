@@ -582,7 +582,7 @@ pub(super) fn source_record(mut attributes: Attributes) -> Option<SourceUser> {
 
 /// A `/users` page's records as the listing reads them (the fuzzer's entry point).
 pub(super) fn page_users(body: &[u8]) -> Vec<SourceUser> {
-    let page = serde_json::from_slice::<UsersPage>(body).ok().and_then(|p| p.value).unwrap_or_default();
+    let page = super::http::read_json::<UsersPage>(body).ok().and_then(|p| p.value).unwrap_or_default();
     page.into_iter().filter_map(source_record).collect()
 }
 

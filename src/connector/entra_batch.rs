@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::entra::{EntraConnector, BATCH};
-use super::http::{retry_after, HttpError, Request};
+use super::http::{read_json, retry_after, HttpError, Request};
 use crate::model::SourceUser;
 
 /// One GET sub-request. Its `id` is unique within its batch; `url` is relative to `/v1.0`.
@@ -89,9 +89,9 @@ fn subs<B>(reply: Reply<B>) -> HashMap<String, Sub<B>> {
 /// bodies (the fuzzer's entry point): the sub-answers' statuses and etags, and the successful
 /// JSON bodies.
 pub(super) fn read_answers(body: &[u8]) -> (Vec<(u16, Option<String>)>, Vec<Value>) {
-    let photos = serde_json::from_slice::<Reply<PhotoMeta>>(body).map(subs).unwrap_or_default();
+    let photos = read_json::<Reply<PhotoMeta>>(body).map(subs).unwrap_or_default();
     let photos = photos.into_values().map(|s| (s.status, s.body.etag)).collect();
-    let values = serde_json::from_slice::<Reply<Value>>(body).map(subs).unwrap_or_default();
+    let values = read_json::<Reply<Value>>(body).map(subs).unwrap_or_default();
     (photos, values.into_values().filter(|s| s.status == 200).map(|s| s.body).collect())
 }
 

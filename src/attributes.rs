@@ -11,10 +11,12 @@ use serde::de::{Deserialize, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
+pub use crate::attr_value::AttrValue;
+
 use crate::fastmap::FastSet;
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Attributes(Vec<(Arc<str>, Value)>);
+pub struct Attributes(Vec<(Arc<str>, AttrValue)>);
 
 /// Distinct attribute names are few (a schema's worth); past this many, names are no longer
 /// shared, so a source with endless distinct names cannot grow the table without bound.
@@ -72,16 +74,17 @@ impl Attributes {
         Attributes(Vec::with_capacity(n))
     }
 
-    pub fn get(&self, name: &str) -> Option<&Value> {
+    pub fn get(&self, name: &str) -> Option<&AttrValue> {
         self.0.iter().find(|(k, _)| k.len() == name.len() && **k == *name).map(|(_, v)| v)
     }
 
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut Value> {
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut AttrValue> {
         self.0.iter_mut().find(|(k, _)| k.len() == name.len() && **k == *name).map(|(_, v)| v)
     }
 
     /// Sets an attribute; a name already present keeps its place.
-    pub fn insert(&mut self, name: &str, value: Value) {
+    pub fn insert(&mut self, name: &str, value: impl Into<AttrValue>) {
+        let value = value.into();
         match self.get_mut(name) {
             Some(slot) => *slot = value,
             None => self.0.push((intern(name), value)),
@@ -90,7 +93,7 @@ impl Attributes {
 
     /// Appends an attribute the caller knows is not present yet, by a name it interned once
     /// (`interned`): a file's columns, whose header has no name twice.
-    pub fn push_new(&mut self, name: &Arc<str>, value: Value) {
+    pub fn push_new(&mut self, name: &Arc<str>, value: AttrValue) {
         debug_assert!(self.get(name).is_none(), "push_new: '{name}' is present already");
         self.0.push((name.clone(), value));
     }
@@ -100,11 +103,11 @@ impl Attributes {
         intern(name)
     }
 
-    pub fn retain(&mut self, mut keep: impl FnMut(&str, &Value) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &AttrValue) -> bool) {
         self.0.retain(|(k, v)| keep(k, v));
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &AttrValue)> {
         self.0.iter().map(|(k, v)| (&**k, v))
     }
 
@@ -119,12 +122,12 @@ impl Attributes {
 
 impl From<Map<String, Value>> for Attributes {
     fn from(map: Map<String, Value>) -> Self {
-        Attributes(map.into_iter().map(|(k, v)| (intern(&k), v)).collect())
+        Attributes(map.into_iter().map(|(k, v)| (intern(&k), AttrValue::from(v))).collect())
     }
 }
 
-impl FromIterator<(String, Value)> for Attributes {
-    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
+impl<V: Into<AttrValue>> FromIterator<(String, V)> for Attributes {
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
         let mut out = Attributes::new();
         for (k, v) in iter {
             out.insert(&k, v);
@@ -152,8 +155,8 @@ impl<'de> Deserialize<'de> for Attributes {
 
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Attributes, A::Error> {
                 let mut out = Attributes(Vec::with_capacity(access.size_hint().unwrap_or(16)));
-                while let Some(name) = access.next_key_seed(Name(out.0.len()))? {
-                    let value: Value = access.next_value()?;
+                while let Some(name) = access.next_key_seed(Name(Some(out.0.len())))? {
+                    let value: AttrValue = access.next_value()?;
                     match out.get_mut(&name) {
                         Some(slot) => *slot = value,
                         None => out.0.push((name, value)),
@@ -167,9 +170,26 @@ impl<'de> Deserialize<'de> for Attributes {
     }
 }
 
+impl Attributes {
+    /// A record nested in a value (Graph's expanded manager), read like a top-level one except
+    /// that its names are not remembered by position: they would displace the record's own.
+    pub(crate) fn read_nested<'de, A: MapAccess<'de>>(mut access: A) -> Result<Attributes, A::Error> {
+        let mut out = Attributes(Vec::with_capacity(access.size_hint().unwrap_or(4)));
+        while let Some(name) = access.next_key_seed(Name(None))? {
+            let value: AttrValue = access.next_value()?;
+            match out.get_mut(&name) {
+                Some(slot) => *slot = value,
+                None => out.0.push((name, value)),
+            }
+        }
+        out.0.shrink_to_fit();
+        Ok(out)
+    }
+}
+
 /// Reads a name and interns it from the parser's own buffer: no string per name per record.
-/// It holds the position the name will take in its record.
-struct Name(usize);
+/// It holds the position the name will take in a top-level record.
+struct Name(Option<usize>);
 
 impl<'de> DeserializeSeed<'de> for Name {
     type Value = Arc<str>;
@@ -187,7 +207,10 @@ impl<'de> Visitor<'de> for Name {
     }
 
     fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Arc<str>, E> {
-        Ok(intern_at(self.0, name))
+        Ok(match self.0 {
+            Some(at) => intern_at(at, name),
+            None => intern(name),
+        })
     }
 }
 
@@ -199,7 +222,7 @@ mod tests {
     fn keeps_order_replaces_in_place_and_shares_names() {
         let a: Attributes = serde_json::from_str(r#"{"b": 1, "a": "x", "b": 2}"#).unwrap();
         assert_eq!(a.iter().map(|(k, _)| k).collect::<Vec<_>>(), vec!["b", "a"]);
-        assert_eq!(a.get("b"), Some(&Value::from(2)));
+        assert_eq!(a.get("b"), Some(&AttrValue::from(serde_json::json!(2))));
         assert_eq!(a.get("c"), None);
         let b: Attributes = serde_json::from_str(r#"{"a": "y"}"#).unwrap();
         assert!(Arc::ptr_eq(&a.0[1].0, &b.0[0].0), "one allocation per distinct name");
@@ -208,7 +231,11 @@ mod tests {
         assert_eq!(c.iter().map(|(k, _)| k).collect::<Vec<_>>(), vec!["a", "c", "b"]);
         assert_eq!(
             (c.get("a"), c.get("b"), c.get("c")),
-            (Some(&Value::from(3)), Some(&Value::from(5)), Some(&Value::from(4)))
+            (
+                Some(&AttrValue::from(serde_json::json!(3))),
+                Some(&AttrValue::from(serde_json::json!(5))),
+                Some(&AttrValue::from(serde_json::json!(4)))
+            )
         );
         assert!(Arc::ptr_eq(&c.0[0].0, &b.0[0].0), "a name found by position is the shared one");
         assert_eq!(serde_json::to_string(&a).unwrap(), r#"{"b":2,"a":"x"}"#);

@@ -2,6 +2,7 @@
 //! See docs/ARCHITECTURE.md for the pipeline and where each stage lives.
 
 pub mod admin;
+pub mod attr_value;
 pub mod attributes;
 pub mod config;
 pub mod connector;

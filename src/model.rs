@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-pub use crate::attributes::Attributes;
+pub use crate::attributes::{AttrValue, Attributes};
 pub use compact_str::CompactString;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

@@ -15,7 +15,7 @@ use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
 use crate::config::{EntraSource, GroupMembership, GroupRules};
 use crate::fastmap::FastMap;
 use crate::mapping::group_matters;
-use crate::model::{Attributes, SourceUser};
+use crate::model::{AttrValue, Attributes, SourceUser};
 
 /// What a paged read produced.
 struct Paged {
@@ -561,11 +561,11 @@ pub(super) fn source_user(v: Value) -> Option<SourceUser> {
 }
 
 pub(super) fn source_record(mut attributes: Attributes) -> Option<SourceUser> {
-    let id = attributes.get("id").and_then(Value::as_str)?.to_string();
+    let id = attributes.get("id").and_then(AttrValue::as_str)?.to_string();
     attributes.retain(|k, _| !k.starts_with("@odata"));
-    let active = attributes.get("accountEnabled").and_then(Value::as_bool).unwrap_or(true);
-    let manager = attributes.get("manager").and_then(|m| m.get("id")).and_then(Value::as_str).map(str::to_string);
-    if let Some(Value::Object(m)) = attributes.get_mut("manager") {
+    let active = attributes.get("accountEnabled").and_then(AttrValue::as_bool).unwrap_or(true);
+    let manager = attributes.get("manager").and_then(|m| m.get("id")).and_then(AttrValue::as_str).map(str::to_string);
+    if let Some(AttrValue::Record(m)) = attributes.get_mut("manager") {
         m.retain(|k, _| !k.starts_with("@odata"));
     }
     Some(SourceUser {

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use super::{CheckStep, Connector, Listing, RowError, SourceError};
 use crate::config::{GroupMembership, GroupRules, LdapFlavor, LdapSource};
 use crate::mapping::group_matters;
-use crate::model::{Attributes, SourceUser};
+use crate::model::{AttrValue, Attributes, SourceUser};
 
 /// AD's `userAccountControl` flag for a disabled account (ACCOUNTDISABLE).
 const ACCOUNT_DISABLED: u64 = 0x2;
@@ -299,7 +299,7 @@ fn watermark(flavor: LdapFlavor, user: &SourceUser) -> Option<String> {
         LdapFlavor::Openldap => "modifyTimestamp",
         LdapFlavor::ActiveDirectory => "uSNChanged",
     };
-    user.attributes.get(attr).and_then(Value::as_str).map(str::to_string)
+    user.attributes.get(attr).and_then(AttrValue::as_str).map(str::to_string)
 }
 
 /// The newer of two watermarks: times compare as text (fixed-width generalized time), USNs as
@@ -356,7 +356,7 @@ impl LdapConnector {
         let mut mark = None;
         for (dn, mut user) in users {
             let mut names = groups.get(&dn.to_ascii_lowercase()).cloned().unwrap_or_default();
-            if let Some(uid) = user.attributes.get("uid").and_then(Value::as_str) {
+            if let Some(uid) = user.attributes.get("uid").and_then(AttrValue::as_str) {
                 names.extend(groups.get(&format!("uid:{}", uid.to_ascii_lowercase())).cloned().unwrap_or_default());
             }
             names.sort();

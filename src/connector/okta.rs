@@ -13,7 +13,7 @@ use super::jwt::{self, Signer};
 use super::{CheckStep, Connector, DeltaListing, Listing, RowError, SourceError};
 use crate::config::{GroupMembership, GroupRules, OktaAuth, OktaSource};
 use crate::mapping::group_matters;
-use crate::model::{Attributes, SourceUser};
+use crate::model::{AttrValue, Attributes, SourceUser};
 
 /// Okta's largest page for users and groups.
 const PAGE: u32 = 200;
@@ -265,7 +265,7 @@ const OVERLAP_SECONDS: i64 = 60;
 
 /// The newest `lastUpdated` among users (Okta's ISO timestamps sort as text).
 fn newest(users: &[SourceUser]) -> Option<String> {
-    users.iter().filter_map(|u| u.attributes.get("lastUpdated").and_then(Value::as_str)).max().map(str::to_string)
+    users.iter().filter_map(|u| u.attributes.get("lastUpdated").and_then(AttrValue::as_str)).max().map(str::to_string)
 }
 
 fn complete(p: Paged) -> Result<Vec<Value>, HttpError> {

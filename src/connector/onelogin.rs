@@ -13,7 +13,7 @@ use super::http::{endpoint, query_value, Http, HttpError, Request, Response};
 use super::{CheckStep, Connector, Listing, RowError, SourceError};
 use crate::config::{OneLoginGroups, OneLoginSource};
 use crate::mapping::group_matters;
-use crate::model::{Attributes, SourceUser};
+use crate::model::{AttrValue, Attributes, SourceUser};
 
 /// Users per page: the most API v2's List Users returns.
 const PAGE: u32 = 50;
@@ -246,7 +246,7 @@ const OVERLAP_SECONDS: i64 = 60;
 fn newest(users: &[SourceUser]) -> Option<String> {
     users
         .iter()
-        .filter_map(|u| u.attributes.get("updated_at").and_then(Value::as_str))
+        .filter_map(|u| u.attributes.get("updated_at").and_then(AttrValue::as_str))
         .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         .max()
         .map(|t| t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))

@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
-
 use super::id_table::IdTable;
 use super::{Listing, RowError, SourceError};
 use crate::config::FileSource;
-use crate::model::{Attributes, SourceUser};
+use compact_str::CompactString;
+
+use crate::model::{AttrValue, Attributes, SourceUser};
 
 /// Column positions resolved once from the header.
 pub(super) struct Columns {
@@ -211,11 +211,9 @@ impl<'a, 'e> RowSink<'a, 'e> {
             match cell {
                 Ok(text) => {
                     let value = if cols.lists[i] {
-                        Value::Array(
-                            split(&text, &self.settings.list_separator).map(|s| Value::String(s.to_string())).collect(),
-                        )
+                        AttrValue::List(split(&text, &self.settings.list_separator).map(AttrValue::from).collect())
                     } else {
-                        Value::String(trimmed(text))
+                        AttrValue::Text(trimmed(text))
                     };
                     if !name.is_empty() {
                         // The header has no name twice (checked in `Columns::new`).
@@ -250,7 +248,7 @@ impl<'a, 'e> RowSink<'a, 'e> {
             None => true,
         };
         let groups = match cols.groups.and_then(|i| attributes.get(cols.name(i))) {
-            Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            Some(AttrValue::List(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
             _ => Vec::new(),
         };
         let manager = cols.manager.map(|i| cell_text(&attributes, cols.name(i))).filter(|s| !s.is_empty());
@@ -275,15 +273,17 @@ fn cell_text(attributes: &Attributes, name: &str) -> String {
 }
 
 fn cell_str<'a>(attributes: &'a Attributes, name: &str) -> &'a str {
-    attributes.get(name).and_then(Value::as_str).unwrap_or_default().trim()
+    attributes.get(name).and_then(AttrValue::as_str).unwrap_or_default().trim()
 }
 
 /// The text without surrounding white space, in the same allocation when there is none (most cells).
-fn trimmed(text: String) -> String {
+/// A cell's text without its surrounding spaces: the reader's own string when nothing is cut
+/// (no copy), else the cut text, inline when short.
+fn trimmed(text: String) -> CompactString {
     if text.trim().len() == text.len() {
-        text
+        CompactString::from_string_buffer(text)
     } else {
-        text.trim().to_string()
+        CompactString::from(text.trim())
     }
 }
 

@@ -577,10 +577,12 @@ mod tests {
         assert!(!u.active, "a string 'False' is false");
         assert_eq!(u.manager.as_deref(), Some("u0"));
         assert_eq!(u.groups, vec!["Staff"]);
-        assert_eq!(u.attributes.get("email"), Some(&json!("a@work.example")));
-        assert_eq!(u.attributes.get("phone"), Some(&json!("+1 2")));
-        assert_eq!(u.attributes.get(&format!("{ENTERPRISE}:manager.value")), Some(&json!("u0")));
-        assert_eq!(u.attributes.get("enterprise").and_then(|e| e.get("department")), Some(&json!("Eng")));
+        use crate::model::AttrValue;
+        let text = |v: Option<&AttrValue>| v.and_then(AttrValue::as_str).map(str::to_string);
+        assert_eq!(text(u.attributes.get("email")).as_deref(), Some("a@work.example"));
+        assert_eq!(text(u.attributes.get("phone")).as_deref(), Some("+1 2"));
+        assert_eq!(text(u.attributes.get(&format!("{ENTERPRISE}:manager.value"))).as_deref(), Some("u0"));
+        assert_eq!(text(u.attributes.get("enterprise").and_then(|e| e.get("department"))).as_deref(), Some("Eng"));
         let all = source_user(v, GroupMembership::Transitive, true).unwrap();
         assert_eq!(all.groups, vec!["Staff", "All"]);
         assert!(source_user(json!({ "userName": "x" }), GroupMembership::Direct, false).is_err());

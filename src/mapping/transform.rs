@@ -4,10 +4,9 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use serde_json::Value;
 
 use crate::config::{TemplatePart, Transform, ValueSource};
-use crate::model::Attributes;
+use crate::model::{AttrValue, Attributes};
 
 /// Reads a source value. Empty text counts as absent, so fallbacks move on.
 pub fn resolve(source: &ValueSource, attributes: &Attributes) -> Option<String> {
@@ -68,18 +67,18 @@ fn attribute_ref<'a>(attributes: &'a Attributes, path: &str) -> Option<Cow<'a, s
     let mut current = attributes.get(parts.next()?)?;
     for part in parts {
         current = match current {
-            Value::Object(m) => m.get(part)?,
-            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            AttrValue::Record(m) => m.get(part)?,
+            AttrValue::List(items) => items.get(part.parse::<usize>().ok()?)?,
             _ => return None,
         };
     }
     text_ref(current)
 }
 
-fn text_ref(v: &Value) -> Option<Cow<'_, str>> {
+fn text_ref(v: &AttrValue) -> Option<Cow<'_, str>> {
     match v {
-        Value::String(s) if s.trim().is_empty() => None,
-        Value::String(s) => Some(Cow::Borrowed(s)),
+        AttrValue::Text(s) if s.trim().is_empty() => None,
+        AttrValue::Text(s) => Some(Cow::Borrowed(s)),
         other => text(other).map(Cow::Owned),
     }
 }
@@ -94,8 +93,8 @@ pub fn take_attribute(attributes: &mut Attributes, path: &str) -> Option<String>
             let mut current = attributes.get_mut(parts.next()?)?;
             for part in parts {
                 current = match current {
-                    Value::Object(m) => m.get_mut(part)?,
-                    Value::Array(items) => items.get_mut(part.parse::<usize>().ok()?)?,
+                    AttrValue::Record(m) => m.get_mut(part)?,
+                    AttrValue::List(items) => items.get_mut(part.parse::<usize>().ok()?)?,
                     _ => return None,
                 };
             }
@@ -103,21 +102,22 @@ pub fn take_attribute(attributes: &mut Attributes, path: &str) -> Option<String>
         }
     };
     match slot {
-        Value::String(s) if s.trim().is_empty() => None,
-        Value::String(s) => Some(std::mem::take(s)),
+        AttrValue::Text(s) if s.trim().is_empty() => None,
+        // A heap text hands over its buffer; a short one is copied out of the value.
+        AttrValue::Text(s) => Some(std::mem::take(s).into_string()),
         other => text(other),
     }
 }
 
-fn text(v: &Value) -> Option<String> {
+fn text(v: &AttrValue) -> Option<String> {
     match v {
-        Value::Null => None,
-        Value::String(s) if s.trim().is_empty() => None,
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Array(items) => non_empty(items.iter().filter_map(text).collect::<Vec<_>>().join(", ")),
-        Value::Object(_) => None,
+        AttrValue::Null => None,
+        AttrValue::Text(s) if s.trim().is_empty() => None,
+        AttrValue::Text(s) => Some(s.to_string()),
+        AttrValue::Flag(b) => Some(b.to_string()),
+        AttrValue::Number(n) => Some(n.to_string()),
+        AttrValue::List(items) => non_empty(items.iter().filter_map(text).collect::<Vec<_>>().join(", ")),
+        AttrValue::Record(_) => None,
     }
 }
 

@@ -22,12 +22,25 @@ final class DirectoryAdapter {
     String invoke(String op, String a, String b, String c, String d, String e) {
         CROSSINGS.increment();
         try {
-            return "0" + dispatch(op, a, b, c, d, e);
+            switch (op) {
+                // Nobody found is an answer, not a failure: a look-up of a new user (a login, a
+                // partial run) costs no exception, whose stack trace was most of such a call.
+                case "find_user":
+                    return found(directory.findUser(a), "no user ", a);
+                case "find_by_external_id":
+                    return found(directory.findByExternalId(a), "no user with external id ", a);
+                default:
+                    return "0" + dispatch(op, a, b, c, d, e);
+            }
         } catch (DirectoryException ex) {
             return ex.kind().code + message(ex);
         } catch (RuntimeException ex) {
             return DirectoryException.Kind.FAILED.code + message(ex);
         }
+    }
+
+    private static String found(DirectoryUser u, String nobody, String asked) {
+        return u == null ? DirectoryException.Kind.NOT_FOUND.code + nobody + asked : "0" + user(u);
     }
 
     private static String message(RuntimeException ex) {
@@ -49,20 +62,6 @@ final class DirectoryAdapter {
             }
             case "list_users":
                 return users(directory.listUsers());
-            case "find_user": {
-                DirectoryUser u = directory.findUser(a);
-                if (u == null) {
-                    throw new DirectoryException(DirectoryException.Kind.NOT_FOUND, "no user " + a);
-                }
-                return user(u);
-            }
-            case "find_by_external_id": {
-                DirectoryUser u = directory.findByExternalId(a);
-                if (u == null) {
-                    throw new DirectoryException(DirectoryException.Kind.NOT_FOUND, "no user with external id " + a);
-                }
-                return user(u);
-            }
             case "users_by_keys":
                 // One key per line: keys never hold a line break.
                 return users(directory.usersByKeys(a.isEmpty() ? List.of() : List.of(a.split("\n"))));

@@ -41,6 +41,21 @@ class ShimCrossingTest {
     }
 
     @Test
+    void aLookUpThatFindsNobodyIsAnAnswerAndAFailingOneStaysAFailure() {
+        Counted dir = new Counted();
+        String key = dir.createUser("ann", "Ann", "ann@example.com", true, "ext-1");
+        DirectoryAdapter adapter = new DirectoryAdapter(dir);
+        String ann = adapter.invoke("find_user", "ANN", null, null, null, null);
+        assertTrue(ann.startsWith("0{") && ann.contains("\"key\":\"" + key + "\""), ann);
+        assertEquals("1no user nobody", adapter.invoke("find_user", "nobody", null, null, null, null));
+        assertEquals("1no user with external id ext-2",
+                adapter.invoke("find_by_external_id", "ext-2", null, null, null, null));
+        dir.fail = true;
+        assertEquals("4IllegalStateException: the directory is down",
+                adapter.invoke("find_user", "ann", null, null, null, null));
+    }
+
+    @Test
     void aFailingDirectoryAndAnOperationThatWritesAreRefused() {
         NativeEngine.ensureLoaded();
         Counted dir = new Counted();

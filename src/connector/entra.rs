@@ -569,7 +569,7 @@ pub(super) fn source_record(mut attributes: Attributes) -> Option<SourceUser> {
         m.retain(|k, _| !k.starts_with("@odata"));
     }
     Some(SourceUser {
-        location: format!("entra user {id}"),
+        location: ["entra user ", &id].concat(),
         id,
         attributes,
         active,

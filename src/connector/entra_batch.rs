@@ -209,7 +209,7 @@ impl EntraConnector {
                 .chunks(BATCH)
                 .map(|chunk| {
                     let each = chunk.iter().enumerate();
-                    each.map(|(i, u)| SubRequest::get(i.to_string(), format!("/users/{}/photo", u.id))).collect()
+                    each.map(|(i, u)| SubRequest::get(i.to_string(), ["/users/", &u.id, "/photo"].concat())).collect()
                 })
                 .collect();
             let answers = self.batches::<PhotoMeta>(requests)?;

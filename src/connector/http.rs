@@ -388,8 +388,14 @@ impl Http {
             .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
             .collect();
         let limit = u64::from(self.settings.max_body_mb) << 20;
-        let body = match resp.body_mut().with_config().limit(limit).read_to_vec() {
-            Ok(b) => b,
+        // Sized by the announced length: read into a growing vector, a 60 KB page was copied on
+        // each of its reallocations. An announcement past the limit, or past 8 MiB, reserves no
+        // more than that; the limit itself is kept by the reader.
+        let announced = resp.body().content_length().unwrap_or(0).min(limit).min(8 << 20) as usize;
+        let mut body = Vec::with_capacity(announced);
+        let read = std::io::Read::read_to_end(&mut resp.body_mut().with_config().limit(limit).reader(), &mut body);
+        let body = match read.map_err(ureq::Error::from) {
+            Ok(_) => body,
             Err(ureq::Error::BodyExceedsLimit(_)) => {
                 let detail = format!(
                     "the response body is larger than {} MiB; raise source.http.max_body_mb if that is expected",

@@ -6,6 +6,7 @@
 //! run's instructions went into building and freeing them.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 use compact_str::CompactString;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -50,6 +51,32 @@ impl AttrValue {
 
     pub fn is_null(&self) -> bool {
         matches!(self, AttrValue::Null)
+    }
+
+    /// Feeds the value to a digest of a record's content (`reconcile::version`): its kind, then
+    /// its content, so that no two different values feed the same bytes.
+    pub fn digest_into(&self, h: &mut impl Hasher) {
+        match self {
+            AttrValue::Null => h.write_u8(0),
+            AttrValue::Flag(b) => h.write_u8(if *b { 2 } else { 1 }),
+            AttrValue::Number(n) => {
+                h.write_u8(3);
+                n.to_string().hash(h);
+            }
+            AttrValue::Text(s) => {
+                h.write_u8(4);
+                s.as_str().hash(h);
+            }
+            AttrValue::List(items) => {
+                h.write_u8(5);
+                h.write_usize(items.len());
+                items.iter().for_each(|v| v.digest_into(h));
+            }
+            AttrValue::Record(r) => {
+                h.write_u8(6);
+                r.digest_into(h);
+            }
+        }
     }
 
     /// As JSON, for what takes JSON (a hook's input, an export).

@@ -111,6 +111,16 @@ impl Attributes {
         self.0.iter().map(|(k, v)| (&**k, v))
     }
 
+    /// Feeds every name and value, in order, to a digest of the record's content.
+    pub fn digest_into(&self, h: &mut impl std::hash::Hasher) {
+        use std::hash::Hash;
+        h.write_usize(self.0.len());
+        for (name, value) in &self.0 {
+            (**name).hash(h);
+            value.digest_into(h);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

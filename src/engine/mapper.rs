@@ -1,7 +1,6 @@
 //! Maps source users one at a time as a run reads them, so that a large listing is never held in
 //! full next to its mapped users, and times the work for the run report.
 
-use crate::fastmap::FastMap as HashMap;
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
 
@@ -9,9 +8,9 @@ use chrono::{DateTime, Utc};
 
 use super::thread_cpu;
 use crate::config::ConnectorConfig;
-use crate::mapping::{map_unchanged, map_user_owned, Mapped, Takes};
-use crate::model::{Identity, SourceUser};
-use crate::reconcile::Planner;
+use crate::mapping::{map_unchanged, map_user_owned, rules_skippable, Mapped, Takes};
+use crate::model::SourceUser;
+use crate::reconcile::{version, Planner};
 
 /// Users mapped per batch.
 const BATCH: usize = 8;
@@ -21,25 +20,25 @@ pub(super) struct Mapper<'a> {
     /// A version is only comparable under the same mapping: the configuration is part of it.
     config_hash: u64,
     /// Versions expire with each `full_reconcile.max_age_hours` window, so every user is mapped
-    /// in full at least that often and local edits of mapped fields are corrected.
+    /// in full at least that often.
     window: i64,
-    identities: &'a [Identity],
-    /// The anchors by source id, built when a first record carries a version (no connector
-    /// sets one yet: most runs never need this map of every anchor).
-    known: std::cell::OnceCell<HashMap<&'a str, &'a Identity>>,
     takes: Takes,
     pub mapped: Vec<Mapped>,
     /// A full run's plan in the making: users it finds in step are not kept in `mapped`.
     pub planner: Option<Planner<'a>>,
     /// Users waiting to be mapped: mapped in small batches, so timing them costs little.
     waiting: Vec<(SourceUser, bool)>,
+    /// Whether the mapping lets a user's rules be skipped (`mapping::rules_skippable`).
+    skippable: bool,
+    /// Users whose rules were not run again (`reconcile::version`).
+    pub skipped: std::cell::Cell<u64>,
     /// Time spent mapping (not reading), and the CPU time of it.
     pub elapsed: Duration,
     pub cpu: Duration,
 }
 
 impl<'a> Mapper<'a> {
-    pub fn new(connector: &'a ConnectorConfig, identities: &'a [Identity], now: DateTime<Utc>) -> Self {
+    pub fn new(connector: &'a ConnectorConfig, now: DateTime<Utc>) -> Self {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         serde_json::to_string(connector).unwrap_or_default().hash(&mut h);
         let hours = i64::from(connector.full_reconcile.max_age_hours.max(1));
@@ -47,12 +46,12 @@ impl<'a> Mapper<'a> {
             connector,
             config_hash: h.finish(),
             window: now.timestamp() / (hours * 3600),
-            identities,
-            known: std::cell::OnceCell::new(),
             takes: Takes::new(connector),
             mapped: Vec::new(),
             planner: None,
             waiting: Vec::with_capacity(BATCH),
+            skippable: rules_skippable(connector),
+            skipped: std::cell::Cell::new(0),
             elapsed: Duration::ZERO,
             cpu: Duration::ZERO,
         }
@@ -107,18 +106,25 @@ impl<'a> Mapper<'a> {
 
     /// Maps and consumes one record.
     fn map_one(&self, u: SourceUser, groups_read: bool) -> Mapped {
-        let version = u.version.as_ref().map(|v| format!("{:x}:{}:{v}", self.config_hash, self.window));
-        let unchanged = version.as_ref().and_then(|v| {
-            // Only for a user in the ordinary state: a leaver coming back is mapped in full.
-            let known = self.known.get_or_init(|| self.identities.iter().map(|i| (i.idp_id.as_str(), i)).collect());
-            let identity = known
-                .get(u.id.as_str())
-                .filter(|i| i.source_version.as_ref() == Some(v) && !i.anonymised && i.gone_since.is_none())?;
-            map_unchanged(self.connector, &self.takes, &u, &identity.username, groups_read)
+        let mut version = String::with_capacity(40);
+        version::push_hex(&mut version, version::record_version(self.config_hash, self.window, &u));
+        let skip = self.planner.as_ref().filter(|_| self.skippable).and_then(|planner| {
+            let (identity, digest) = planner.anchored_digest(&u.id)?;
+            // Only for a user in the ordinary state: a leaver coming back is mapped in full. The
+            // same record under the same mapping onto the same directory record: the rules would
+            // give what that record holds already.
+            let ordinary = !identity.anonymised && identity.gone_since.is_none();
+            (ordinary && version::is(identity.source_version.as_deref(), &version, digest)).then_some(identity)
         });
-        let mut m = match unchanged {
-            Some(m) => m,
-            None => map_user_owned(self.connector, &self.takes, u, groups_read),
+        // A user whose rules were skipped carries the stored version itself, digest and all:
+        // the planner finds it in step without digesting the directory record again.
+        let (mut m, version) = match skip {
+            Some(identity) => {
+                self.skipped.set(self.skipped.get() + 1);
+                let m = map_unchanged(self.connector, &self.takes, u, &identity.username, groups_read);
+                (m, identity.source_version.clone())
+            }
+            None => (map_user_owned(self.connector, &self.takes, u, groups_read), Some(version)),
         };
         if let Mapped::User(d) = &mut m {
             d.source_version = version;

@@ -129,6 +129,9 @@ pub struct Timings {
     /// CPU seconds the run's thread spent mapping (releasing each source record included) and
     /// reconciling and guarding: the engine's own work, with no waiting in it.
     pub engine_cpu_s: f64,
+    /// Users whose rules were not run again: their record, the mapping and their directory
+    /// record were unchanged since they were last applied or found in step (`reconcile::version`).
+    pub rules_skipped: u64,
 }
 
 /// CPU time the calling thread has used so far (wall time where the platform has no such clock).

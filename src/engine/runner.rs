@@ -408,7 +408,7 @@ impl<'a> Runner<'a> {
             _ => None,
         };
         self.timed(&mut clock, |t| &mut t.read_state_s);
-        let mut mapper = Mapper::new(self.connector, &identities, self.engine_now());
+        let mut mapper = Mapper::new(self.connector, self.engine_now());
         if let Some(state) = &early {
             mapper.planner = Some(Planner::new(state.context(self.connector, Scope::Full, &identities, record)));
         }
@@ -460,6 +460,7 @@ impl<'a> Runner<'a> {
         let mut t = self.timings.get();
         t.map_s += mapper.elapsed.as_secs_f64();
         t.engine_cpu_s += mapper.cpu.as_secs_f64();
+        t.rules_skipped += mapper.skipped.get();
         self.timings.set(t);
         clock = Instant::now();
 

@@ -171,27 +171,30 @@ fn map_cow(
 
 /// For a user whose source record did not change since its last clean apply: the rules are not
 /// evaluated again (their values are already in the directory), but groups, which a record's
-/// version does not cover, are. `None` when the rules must run (an `active` rule decides from
-/// attributes).
+/// version does not cover, are. Only where `rules_skippable`.
 pub fn map_unchanged(
     connector: &ConnectorConfig,
     takes: &Takes,
-    user: &SourceUser,
+    user: SourceUser,
     username: &str,
     groups_known: bool,
-) -> Option<Mapped> {
-    if connector.rule(&Target::Active).is_some() {
-        return None;
-    }
-    Some(finish(
+) -> Mapped {
+    let active = user.active;
+    finish(
         connector,
-        Cow::Borrowed(user),
+        Cow::Owned(user),
         username.to_string(),
-        user.active,
+        active,
         ValueMap::default(),
         groups_known,
         GroupsBy::Memo(&takes.1),
-    ))
+    )
+}
+
+/// Whether the rules can be skipped for an unchanged user at all: not when a rule computes
+/// the active state, which `map_unchanged` takes from the record.
+pub fn rules_skippable(connector: &ConnectorConfig) -> bool {
+    connector.rule(&Target::Active).is_none()
 }
 
 /// How a user's groups are mapped: from a sync's memo of each group name's fate, or by running

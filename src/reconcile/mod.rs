@@ -8,6 +8,7 @@ mod lifecycle;
 mod managers;
 mod plan;
 mod planner;
+pub mod version;
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
@@ -320,11 +321,24 @@ impl<'a> Reconciler<'a> {
             && !identity.anonymised
             && self.idle(user).is_none()
             && user.username == d.username
-            && d.source_version == identity.source_version
             && d.photo.as_ref().is_none_or(|photo| *photo == identity.photo_etag)
             && d.groups.as_ref().is_none_or(|groups| *groups == user.groups)
-            && values_match(&d.values, &user.values);
+            && values_match(&d.values, &user.values)
+            // Last: it digests the directory record (in step, as the user is now, it is also the
+            // record the stored version was completed with).
+            && match &d.source_version {
+                None => identity.source_version.is_none(),
+                // The mapper hands a user whose rules it skipped the stored version itself.
+                Some(v) if identity.source_version.as_ref() == Some(v) => true,
+                Some(v) => version::is(identity.source_version.as_deref(), v, version::directory_digest(user)),
+            };
         same.then_some((identity, at))
+    }
+
+    /// The anchor of `idp_id` and the digest of its directory record, if it has one there
+    /// (`version.rs`).
+    pub fn anchored_digest(&self, idp_id: &str) -> Option<(&'a Identity, u64)> {
+        self.anchored_at(idp_id).map(|(identity, at)| (identity, version::directory_digest(&self.directory[at])))
     }
 
     /// A synced user with no operation whose anchor (source version included) stays as stored.
@@ -480,6 +494,12 @@ impl<'a> Reconciler<'a> {
 
     fn desired(&mut self, mut d: DesiredUser) -> UserPlan {
         let found = self.locate(&d);
+        // Completed with what the directory record will hold once this plan is applied: stored
+        // only if it is applied cleanly (`apply.rs`).
+        if let Some(v) = d.source_version.take() {
+            let user = found.as_ref().ok().and_then(|f| f.as_ref()).map(|(_, user, _)| *user);
+            d.source_version = Some(version::complete(&v, version::expected_digest(user, &d)));
+        }
         let mut p = UserPlan {
             idp_id: Some(std::mem::take(&mut d.idp_id)),
             key: None,

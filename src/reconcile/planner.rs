@@ -12,7 +12,7 @@ use super::held::{HeldUser, Wanted};
 use super::{fold, managers, Context, Holder, Op, Reconciler, Scope, UserPlan};
 use crate::fastmap::{FastMap as HashMap, FastSet as HashSet};
 use crate::mapping::Mapped;
-use crate::model::DesiredUser;
+use crate::model::{DesiredUser, Identity};
 
 use super::plan::Plan;
 
@@ -85,6 +85,12 @@ impl<'a> Planner<'a> {
                 self.unchanged -= 1;
             }
         }
+    }
+
+    /// The anchor of `idp_id` and the digest of its directory record (`version.rs`): the mapper
+    /// skips the rules for a user whose stored version they complete.
+    pub fn anchored_digest(&self, idp_id: &str) -> Option<(&'a Identity, u64)> {
+        self.r.anchored_digest(idp_id)
     }
 
     /// Users `offer` holds for the plan.

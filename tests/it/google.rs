@@ -177,7 +177,9 @@ fn users_whose_etag_did_not_change_are_not_mapped_again() {
     // The record changes but its etag does not (which Google never does): the rules are not
     // evaluated again, so the change is not seen — proof that the rules were skipped.
     g.state.lock().unwrap().users[12]["name"]["fullName"] = json!("Renamed Without Etag");
-    assert_eq!(h.sync(&config).writes, 0);
+    let r = h.sync(&config);
+    // Every user's rules are skipped but the suspended one's, which has no directory user.
+    assert_eq!((r.writes, r.timings.rules_skipped), (0, 59));
     assert_eq!(h.user("g12").value(&"display_name".parse().unwrap()), Some("G User12"));
     // Memberships are not covered by the etag and are still followed.
     {
@@ -191,14 +193,19 @@ fn users_whose_etag_did_not_change_are_not_mapped_again() {
     g.state.lock().unwrap().users[12]["etag"] = json!("\"etag-12-v2\"");
     h.sync(&config);
     assert_eq!(h.user("g12").value(&"display_name".parse().unwrap()), Some("Renamed Without Etag"));
-    // A local edit of a mapped field is corrected once the version window passes.
+    // A local edit of a mapped field is corrected by the next run: the user's directory record
+    // no longer digests as it was stored, so that user's rules run again.
     let dir = usersync::directory::local::LocalDirectory::open(&h.path("directory.db")).unwrap();
     use usersync::directory::Directory as _;
     dir.update_core(&h.user("g14").key, &[("display_name".parse().unwrap(), Some("Edited in Jira".into()))]).unwrap();
-    assert_eq!(h.sync(&config).writes, 0, "within the window the rules are skipped");
-    h.advance_days(2);
-    assert_eq!(h.sync(&config).writes, 1, "a new window maps everyone again");
+    let r = h.sync(&config);
+    assert_eq!((r.writes, r.timings.rules_skipped), (1, 58), "only the edited user is mapped again");
     assert_eq!(h.user("g14").value(&"display_name".parse().unwrap()), Some("G User14"));
+    assert_eq!(h.sync(&config).timings.rules_skipped, 59, "corrected, it is in step again");
+    // A new window maps everyone again.
+    h.advance_days(2);
+    let r = h.sync(&config);
+    assert_eq!((r.writes, r.timings.rules_skipped), (0, 0));
     // A changed mapping re-maps everyone.
     let changed = h.config(connector(
         &g,

@@ -238,3 +238,55 @@ fn an_owned_record_maps_exactly_as_a_borrowed_one() {
     assert_eq!(get("property:name_again").as_deref(), Some("Ada L (r&d)"));
     assert_eq!(get("property:dept").as_deref(), Some("R&D"));
 }
+
+/// A run whose rows, mapping and directory records are as they were skips the rules; a changed
+/// row, a local edit of the directory (drift) or a changed mapping maps that user again, and the
+/// edit is corrected in the same run.
+#[test]
+fn unchanged_rows_onto_unchanged_directory_records_skip_the_rules() {
+    use crate::support::{people, Harness};
+    use usersync::directory::Directory as _;
+    let h = Harness::new();
+    let mut rows = people(20);
+    h.write_users(&rows);
+    let config = h.config(connector(json!({})));
+    let first = h.sync(&config);
+    assert_eq!((first.counts.created, first.timings.rules_skipped), (20, 0));
+    let r = h.sync(&config);
+    assert_eq!((r.writes, r.counts.unchanged, r.timings.rules_skipped), (0, 20, 20));
+
+    // A changed row: that user's rules run, and the change is written.
+    rows[4] = rows[4].replace("User5 Person", "Fifth Person");
+    h.write_users(&rows);
+    let r = h.sync(&config);
+    assert_eq!((r.writes, r.timings.rules_skipped), (1, 19));
+    let name: Target = "display_name".parse().unwrap();
+    assert_eq!(h.user("user5").value(&name), Some("Fifth Person"));
+    assert_eq!(h.sync(&config).timings.rules_skipped, 20);
+
+    // An edit in the directory is corrected by the next run, not a day later.
+    let dir = usersync::directory::local::LocalDirectory::open(&h.path("directory.db")).unwrap();
+    dir.update_core(&h.user("user7").key, &[(name.clone(), Some("Edited by hand".into()))]).unwrap();
+    let r = h.sync(&config);
+    assert_eq!((r.writes, r.timings.rules_skipped), (1, 19));
+    assert_eq!(h.user("user7").value(&name), Some("User7 Person"));
+
+    // A value the mapping does not write, edited by hand: mapped again, nothing to write, and
+    // skipped again from the run after.
+    let other: Target = "property:note".parse().unwrap();
+    dir.set_field(&h.user("user9").key, &other, Some("kept")).unwrap();
+    let r = h.sync(&config);
+    assert_eq!((r.writes, r.timings.rules_skipped), (0, 19));
+    assert_eq!(h.sync(&config).timings.rules_skipped, 20);
+    assert_eq!(h.user("user9").value(&other), Some("kept"));
+
+    // A changed mapping maps everyone.
+    let changed = h.config(connector(json!({ "mapping": [
+        { "target": "username", "source": "user" },
+        { "target": "display_name", "source": "name", "transforms": ["uppercase"] },
+        { "target": "email", "source": "mail" }
+    ]})));
+    let r = h.sync(&changed);
+    assert_eq!((r.writes, r.timings.rules_skipped), (20, 0));
+    assert_eq!(h.user("user3").value(&name), Some("USER3 PERSON"));
+}

@@ -54,7 +54,9 @@ pub fn directory_digest(u: &DirectoryUser) -> u64 {
 /// its username and active state, and its values with `d`'s set or cleared over them.
 pub fn expected_digest(dir: Option<&DirectoryUser>, d: &DesiredUser) -> u64 {
     let mut kept = dir.into_iter().flat_map(|u| u.values.iter()).peekable();
-    let mut wanted = d.values.iter().peekable();
+    // A display name the rules leave empty is kept by the application, not cleared (as
+    // `value_changes` plans it).
+    let mut wanted = d.values.iter().filter(|(t, v)| !(**t == Target::DisplayName && v.is_none())).peekable();
     let mut h = Digest::new(&d.username, d.active);
     loop {
         let order = match (kept.peek(), wanted.peek()) {
@@ -205,6 +207,10 @@ mod tests {
             dir("ann", &[("display_name", "Ann B"), ("email", "a@x"), ("profile:location", "L"), ("property:k", "v")]);
         assert_eq!(expected_digest(Some(&before), &d), directory_digest(&after));
         assert_ne!(directory_digest(&before), directory_digest(&after));
+        // An empty display name keeps the one there.
+        let keeps = desired("ann", &[("display_name", None), ("email", Some("a@x"))]);
+        let kept = dir("ann", &[("display_name", "Ann"), ("email", "a@x")]);
+        assert_eq!(expected_digest(Some(&kept), &keeps), directory_digest(&kept));
         // A user to create holds what it is created with.
         let created = desired("bob", &[("display_name", Some("Bob")), ("email", None)]);
         assert_eq!(expected_digest(None, &created), directory_digest(&dir("bob", &[("display_name", "Bob")])));

@@ -163,17 +163,8 @@ impl<'de> Deserialize<'de> for Attributes {
                 f.write_str("a JSON object")
             }
 
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Attributes, A::Error> {
-                let mut out = Attributes(Vec::with_capacity(access.size_hint().unwrap_or(16)));
-                while let Some(name) = access.next_key_seed(Name(Some(out.0.len())))? {
-                    let value: AttrValue = access.next_value()?;
-                    match out.get_mut(&name) {
-                        Some(slot) => *slot = value,
-                        None => out.0.push((name, value)),
-                    }
-                }
-                out.0.shrink_to_fit();
-                Ok(out)
+            fn visit_map<A: MapAccess<'de>>(self, access: A) -> Result<Attributes, A::Error> {
+                Attributes::read(access, true)
             }
         }
         d.deserialize_map(Object)
@@ -183,9 +174,15 @@ impl<'de> Deserialize<'de> for Attributes {
 impl Attributes {
     /// A record nested in a value (Graph's expanded manager), read like a top-level one except
     /// that its names are not remembered by position: they would displace the record's own.
-    pub(crate) fn read_nested<'de, A: MapAccess<'de>>(mut access: A) -> Result<Attributes, A::Error> {
-        let mut out = Attributes(Vec::with_capacity(access.size_hint().unwrap_or(4)));
-        while let Some(name) = access.next_key_seed(Name(None))? {
+    pub(crate) fn read_nested<'de, A: MapAccess<'de>>(access: A) -> Result<Attributes, A::Error> {
+        Attributes::read(access, false)
+    }
+
+    /// A record's attributes as JSON gives them; of a name given twice, the last value wins in
+    /// the first one's place. `top`: a record of its own, whose names are remembered by position.
+    fn read<'de, A: MapAccess<'de>>(mut access: A, top: bool) -> Result<Attributes, A::Error> {
+        let mut out = Attributes(Vec::with_capacity(access.size_hint().unwrap_or(if top { 16 } else { 4 })));
+        while let Some(name) = access.next_key_seed(Name(top.then_some(out.0.len())))? {
             let value: AttrValue = access.next_value()?;
             match out.get_mut(&name) {
                 Some(slot) => *slot = value,

@@ -192,9 +192,10 @@ pub fn map_unchanged(
 }
 
 /// Whether the rules can be skipped for an unchanged user at all: not when a rule computes
-/// the active state, which `map_unchanged` takes from the record.
+/// the active state, which `map_unchanged` takes from the record, nor with a manager rule,
+/// which writes a manager's mapped values (its display name, its e-mail) into their reports.
 pub fn rules_skippable(connector: &ConnectorConfig) -> bool {
-    connector.rule(&Target::Active).is_none()
+    connector.rule(&Target::Active).is_none() && connector.manager.is_none()
 }
 
 /// How a user's groups are mapped: from a sync's memo of each group name's fate, or by running

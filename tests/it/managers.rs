@@ -68,6 +68,11 @@ fn a_manager_named_by_e_mail_lands_as_display_name_and_the_rule_replaces_the_raw
     let boss = |u: &str| h.user(u).values.get(&Target::Property("boss".into())).map(str::to_string);
     assert_eq!(boss("vp").as_deref(), Some("Cleo Chief"));
     assert_eq!(boss("dev").as_deref(), Some("Val Vice"));
+    // A manager rule writes other users' mapped values: nobody's rules are skipped, and the
+    // next run writes nothing.
+    let again = h.sync(&config);
+    assert_eq!((again.writes, again.timings.rules_skipped), (0, 0));
+    assert_eq!(boss("vp").as_deref(), Some("Cleo Chief"));
 }
 
 #[test]

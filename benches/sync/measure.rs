@@ -50,14 +50,17 @@ pub fn run_sync(data_dir: &Path, config: &Path, incremental: bool) -> Measured {
     });
     let pid = child.id() as libc::pid_t;
     // rusage's ru_maxrss would start from this (large) process's RSS, inherited at fork: the
-    // child's own high-water mark is sampled from /proc instead, until it exits.
+    // child's own high-water mark is sampled from /proc instead, until it exits. A reading counts
+    // only if it is of the child after its exec: once, at 100,000 users, a `noop` reported this
+    // process's own 480 MB through the child's pid.
+    let program = if wrap.is_empty() { Some(comm_of(Path::new(env!("CARGO_BIN_EXE_usersync")))) } else { None };
     let done = Arc::new(AtomicBool::new(false));
     let sampler = {
         let done = done.clone();
         std::thread::spawn(move || {
             let mut peak_kib = 0u64;
             while !done.load(Ordering::Relaxed) {
-                if let Some(kib) = high_water_kib(pid) {
+                if let Some(kib) = high_water_kib(pid, program.as_deref()) {
                     peak_kib = peak_kib.max(kib);
                 }
                 std::thread::sleep(Duration::from_millis(5));
@@ -78,6 +81,8 @@ pub fn run_sync(data_dir: &Path, config: &Path, incremental: bool) -> Measured {
     let peak_kib = sampler.join().unwrap_or(0);
     let errors = err_reader.join().unwrap_or_default();
     let exit_code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    // A run with no reading would pass every memory target with 0 MB.
+    assert!(peak_kib > 0, "no reading of the usersync child's peak memory (/proc/{pid}/status), exit {exit_code}");
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| {
         panic!("usersync printed no JSON report (exit {exit_code}): {e}\nstdout: {out}\nstderr: {errors}")
     });
@@ -91,9 +96,29 @@ pub fn run_sync(data_dir: &Path, config: &Path, incremental: bool) -> Measured {
     }
 }
 
-/// `VmHWM` (peak resident set) of a running process, in KiB.
-fn high_water_kib(pid: libc::pid_t) -> Option<u64> {
+/// `VmHWM` (peak resident set) of a running child process, in KiB: `None` unless `pid` is a
+/// process (not a thread: `/proc/<tid>/status` answers for threads too, with their process's
+/// memory) whose parent is this process and, when `program` is given, whose name shows it has
+/// exec'd that program (before the exec, it reports this process's memory).
+fn high_water_kib(pid: libc::pid_t, program: Option<&str>) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+    let ours = field("Tgid:")? == pid.to_string() && field("PPid:")? == std::process::id().to_string();
+    if !ours || program.is_some_and(|p| field("Name:") != Some(p)) {
+        return None;
+    }
+    field("VmHWM:")?.split_whitespace().next()?.parse().ok()
+}
+
+/// The name the kernel gives a process running `path` (its file name, cut to 15 bytes).
+fn comm_of(path: &Path) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    name.chars()
+        .scan(0, |len, c| {
+            (*len + c.len_utf8() <= 15).then(|| {
+                *len += c.len_utf8();
+                c
+            })
+        })
+        .collect()
 }

@@ -45,6 +45,9 @@ pub(super) struct GroupsByUser {
     /// (user number, group number) pairs, sorted and without repeats once a user is taken.
     pairs: Vec<(u32, u32)>,
     sorted: bool,
+    /// Once sorted: where each user number's pairs start, and one more for the end. Two binary
+    /// searches per user over every membership missed the cache a dozen times each.
+    starts: Vec<u32>,
 }
 
 /// The bit of a user's number that says its groups were taken.
@@ -87,6 +90,15 @@ impl GroupsByUser {
             self.pairs.sort_unstable();
             self.pairs.dedup();
             self.pairs.shrink_to_fit();
+            self.starts.clear();
+            self.starts.reserve_exact(self.users.len() + 1);
+            let mut at = 0;
+            for n in 0..=self.users.len() as u32 {
+                while at < self.pairs.len() && self.pairs[at].0 < n {
+                    at += 1;
+                }
+                self.starts.push(at as u32);
+            }
             self.sorted = true;
         }
         let number = self.users.get_mut(user)?;
@@ -94,9 +106,10 @@ impl GroupsByUser {
             return None;
         }
         *number |= TAKEN;
-        let n = (*number & !TAKEN) as u32;
-        let from = self.pairs.partition_point(|(u, _)| *u < n);
-        let to = self.pairs.partition_point(|(u, _)| *u <= n);
+        let n = (*number & !TAKEN) as usize;
+        // A user numbered after the sort has no pairs (a pair added since would have unsorted them).
+        let start = |n: usize| self.starts.get(n).map_or(self.pairs.len(), |at| *at as usize);
+        let (from, to) = (start(n), start(n + 1));
         Some(self.pairs[from..to].iter().filter_map(|(_, g)| self.names.get(*g as usize).cloned()).collect())
     }
 }
@@ -775,5 +788,36 @@ impl Connector for EntraConnector {
                 Err(e) => Err(SourceError::Unreadable(e.to_string())),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each user's groups come out once, without repeats, whatever the order they were added
+    /// in; a user numbered after the pairs were sorted, and one never seen, have none.
+    #[test]
+    fn each_user_takes_its_own_groups_once() {
+        let mut by_user = GroupsByUser::default();
+        let (admins, staff) = (by_user.group_number("Admins"), by_user.group_number("Staff"));
+        for (user, group) in [("u2", staff), ("u1", admins), ("u2", admins), ("u1", admins), ("u3", staff)] {
+            let n = by_user.number(user).unwrap();
+            by_user.add_number(n, group);
+        }
+        let sorted = |g: Option<Vec<String>>| {
+            g.map(|mut g| {
+                g.sort();
+                g
+            })
+        };
+        assert_eq!(sorted(by_user.take("u2")), Some(vec!["Admins".to_string(), "Staff".to_string()]));
+        assert_eq!(by_user.take("u2"), None, "handed over once");
+        let late = by_user.number("u4").unwrap();
+        assert_eq!(late, 3);
+        assert_eq!(by_user.take("u4"), Some(vec![]));
+        assert_eq!(by_user.take("u1"), Some(vec!["Admins".to_string()]));
+        assert_eq!(by_user.take("u3"), Some(vec!["Staff".to_string()]));
+        assert_eq!(by_user.take("nobody"), None);
     }
 }

@@ -124,20 +124,26 @@ pub(super) fn patch(writes: &[(&Target, Option<&str>)]) -> String {
     out
 }
 
-/// `text` as a JSON string: quotes, backslashes and control characters escaped.
+/// `text` as a JSON string: quotes, backslashes and control characters escaped. Copied a run of
+/// plain bytes at a time (the escaped ones are all ASCII, so a run ends on a character boundary).
 fn push_json_text(out: &mut String, text: &str) {
     use std::fmt::Write;
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
+    let mut plain = 0;
+    for (at, b) in text.bytes().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            out.push_str(&text[plain..at]);
+            match b {
+                b'"' => out.push_str("\\\""),
+                b'\\' => out.push_str("\\\\"),
+                _ => {
+                    let _ = write!(out, "\\u{:04x}", b);
+                }
             }
-            c => out.push(c),
+            plain = at + 1;
         }
     }
+    out.push_str(&text[plain..]);
     out.push('"');
 }
 
@@ -166,5 +172,7 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&p).unwrap();
         assert_eq!(back["profile:department"], "R&D \"Labs\" \\ \n\u{1}");
         assert_eq!(patch(&[]), "{}");
+        // Characters beyond ASCII pass as they are, between escapes too.
+        assert_eq!(patch(&[(&dept, Some("Zoë\t日本\"x"))]), "{\"profile:department\":\"Zoë\\u0009日本\\\"x\"}");
     }
 }

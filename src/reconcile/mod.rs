@@ -3,6 +3,7 @@
 
 mod groups;
 mod guard;
+mod hash_index;
 mod held;
 mod lifecycle;
 mod managers;
@@ -13,9 +14,9 @@ pub mod version;
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::BTreeSet;
-use std::hash::BuildHasher;
 
 use crate::fastmap::FastMap as HashMap;
+use hash_index::HashIndex;
 
 use chrono::{DateTime, Utc};
 
@@ -716,41 +717,5 @@ fn value_changes(values: &ValueMap, user: &DirectoryUser) -> Vec<Op> {
         .collect()
 }
 
-/// Where a run's users are, by a text of theirs (directory users by key or folded username,
-/// anchors by source id): the texts' hashes with their positions, sorted, so that a look-up is a
-/// binary search in one compact vector and a comparison of a text or two. A map of every user
-/// cost several times the memory (a hash map's table at 1,000,000 entries is sized for
-/// 2,097,152) and, sorted by the texts themselves, made each look-up touch a dozen scattered
-/// users.
-struct HashIndex {
-    hasher: foldhash::fast::RandomState,
-    entries: Vec<(u64, u32)>,
-}
-
 /// The position of an anchor whose directory user is gone.
 const NOWHERE: u32 = u32::MAX;
-
-impl HashIndex {
-    fn new<S: AsRef<str>>(texts: impl Iterator<Item = S>) -> Self {
-        let hasher = foldhash::fast::RandomState::default();
-        let mut entries: Vec<(u64, u32)> =
-            texts.enumerate().map(|(at, t)| (hasher.hash_one(t.as_ref()), at as u32)).collect();
-        entries.sort_unstable();
-        HashIndex { hasher, entries }
-    }
-
-    /// The positions whose text hashes as `text` does, in order; `is` tells which are it.
-    fn candidates(&self, text: &str) -> impl Iterator<Item = usize> + '_ {
-        let hash = self.hasher.hash_one(text);
-        let from = self.entries.partition_point(|(h, _)| *h < hash);
-        self.entries[from..].iter().take_while(move |(h, _)| *h == hash).map(|(_, at)| *at as usize)
-    }
-
-    fn find(&self, text: &str, is: impl Fn(usize) -> bool) -> Option<usize> {
-        self.candidates(text).find(|at| is(*at))
-    }
-
-    fn find_last(&self, text: &str, is: impl Fn(usize) -> bool) -> Option<usize> {
-        self.candidates(text).filter(|at| is(*at)).last()
-    }
-}

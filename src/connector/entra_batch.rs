@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::de::{DeserializeOwned, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::entra::{EntraConnector, BATCH};
 use super::http::{read_json, retry_after, HttpError, Request};
@@ -51,9 +51,46 @@ struct SubReply<B> {
     #[serde(default)]
     status: u16,
     #[serde(default)]
-    headers: Option<Map<String, Value>>,
+    headers: RetryAfterHeader,
     #[serde(default)]
     body: B,
+}
+
+/// Of a sub-response's headers, `Retry-After` alone (Graph's header names there vary in case),
+/// as text. The others are skipped as read, not kept in a map of their own for each answer.
+#[derive(Default, Debug, PartialEq)]
+struct RetryAfterHeader(Option<String>);
+
+impl<'de> Deserialize<'de> for RetryAfterHeader {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RetryAfterHeader;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a sub-response's headers")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<RetryAfterHeader, A::Error> {
+                let mut found = RetryAfterHeader(None);
+                while let Some(name) = access.next_key::<std::borrow::Cow<'de, str>>()? {
+                    if found.0.is_none() && name.eq_ignore_ascii_case("Retry-After") {
+                        if let Value::String(v) = access.next_value::<Value>()? {
+                            found.0 = Some(v);
+                        }
+                    } else {
+                        access.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(found)
+            }
+
+            fn visit_unit<E>(self) -> Result<RetryAfterHeader, E> {
+                Ok(RetryAfterHeader(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// An answer while throttled sub-requests may still be sent again.
@@ -69,17 +106,10 @@ fn throttled(status: u16) -> bool {
     matches!(status, 429 | 503 | 504)
 }
 
-/// A header of a `$batch` sub-response; Graph's header names there vary in case.
-fn header<'a>(headers: &'a Option<Map<String, Value>>, name: &str) -> Option<&'a str> {
-    let headers = headers.as_ref()?;
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| v.as_str())
-}
-
 /// A batch answer's sub-answers by id, each throttled one with the wait it asked for.
 fn subs<B>(reply: Reply<B>) -> HashMap<String, Sub<B>> {
     let each = reply.responses.into_iter().filter_map(|r| {
-        let retry_after =
-            if throttled(r.status) { header(&r.headers, "Retry-After").and_then(retry_after) } else { None };
+        let retry_after = if throttled(r.status) { r.headers.0.as_deref().and_then(retry_after) } else { None };
         Some((r.id?, Sub { status: r.status, retry_after, body: r.body }))
     });
     each.collect()
@@ -329,9 +359,13 @@ mod tests {
 
     #[test]
     fn a_sub_request_retry_after_is_found_whatever_the_case_of_its_name() {
-        let headers: Option<Map<String, Value>> = serde_json::from_str(r#"{"retry-after":"4"}"#).unwrap();
-        assert_eq!(header(&headers, "Retry-After").and_then(retry_after), Some(Duration::from_secs(4)));
-        assert_eq!(header(&None, "Retry-After"), None);
+        let read = |text: &str| serde_json::from_str::<RetryAfterHeader>(text).unwrap().0;
+        assert_eq!(read(r#"{"retry-after":"4"}"#).as_deref().and_then(retry_after), Some(Duration::from_secs(4)));
+        assert_eq!(read(r#"{"Cache-Control":"no-cache","RETRY-AFTER":"7","x":{"y":[1]}}"#).as_deref(), Some("7"));
+        assert_eq!(read(r#"{"Retry-After":5,"retry-after":"6"}"#).as_deref(), Some("6"), "a text value only");
+        assert_eq!(read(r#"{"Content-Type":"application/json"}"#), None);
+        assert_eq!(read("null"), None);
+        assert!(serde_json::from_str::<RetryAfterHeader>("[1]").is_err(), "headers are an object");
     }
 
     #[test]

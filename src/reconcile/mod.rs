@@ -284,9 +284,14 @@ impl<'a> Reconciler<'a> {
 
     /// The directory user anchored to this id, if both still exist, with its position.
     fn anchored_at(&self, idp_id: &str) -> Option<(&'a Identity, usize)> {
+        self.anchored_with(idp_id).map(|(_, identity, at)| (identity, at))
+    }
+
+    /// `anchored_at`, with the anchor's own position in `identity_list` too.
+    fn anchored_with(&self, idp_id: &str) -> Option<(usize, &'a Identity, usize)> {
         let n = self.anchor(idp_id)?;
         let at = self.anchor_at[n];
-        (at != NOWHERE).then(|| (&self.identity_list[n], at as usize))
+        (at != NOWHERE).then(|| (n, &self.identity_list[n], at as usize))
     }
 
     /// The directory user anchored to this id, if both still exist.
@@ -312,9 +317,10 @@ impl<'a> Reconciler<'a> {
         self.in_step_at(d).is_some()
     }
 
-    /// `in_step`, with the anchor and the position of the directory user it compared.
-    fn in_step_at(&self, d: &DesiredUser) -> Option<(&'a Identity, usize)> {
-        let (identity, at) = self.anchored_at(&d.idp_id)?;
+    /// `in_step`, with the anchor's position in `identity_list`, the anchor, and the position of
+    /// the directory user it compared.
+    fn in_step_at(&self, d: &DesiredUser) -> Option<(usize, &'a Identity, usize)> {
+        let (n, identity, at) = self.anchored_with(&d.idp_id)?;
         let user = &self.directory[at];
         let same = d.active
             && user.active
@@ -333,7 +339,7 @@ impl<'a> Reconciler<'a> {
                 Some(v) if identity.source_version.as_ref() == Some(v) => true,
                 Some(v) => version::is(identity.source_version.as_deref(), v, version::directory_digest(user)),
             };
-        same.then_some((identity, at))
+        same.then_some((n, identity, at))
     }
 
     /// The anchor of `idp_id` and the digest of its directory record, if it has one there

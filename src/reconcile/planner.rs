@@ -59,13 +59,11 @@ impl<'a> Planner<'a> {
         if !self.early {
             return Some(Mapped::User(d));
         }
-        let Some((identity, at)) = self.r.in_step_at(&d) else {
+        let Some((n, _, at)) = self.r.in_step_at(&d) else {
             self.held.push(HeldUser::pack(d));
             return None;
         };
-        if let Some(n) = self.r.anchor(&identity.idp_id) {
-            self.seen[n] = true;
-        }
+        self.seen[n] = true;
         // In step means active: its groups are assigned, as the plan assigns every active user's.
         for g in d.groups.iter().flatten() {
             self.r.groups.assign(g);

@@ -6,7 +6,7 @@
 //! 100,000 users reads 5,000 batch answers of 20 photo answers each, and building, cloning and
 //! dropping a JSON tree of each was a sixth of its CPU.
 
-use std::collections::HashMap;
+use crate::fastmap::FastMap as HashMap;
 use std::fmt;
 use std::time::Duration;
 

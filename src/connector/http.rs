@@ -208,7 +208,10 @@ impl Http {
         }
         let agent = ureq::Agent::with_parts(
             config.build(),
-            ureq::unversioned::transport::DefaultConnector::new(),
+            ureq::unversioned::transport::Connector::chain(
+                ureq::unversioned::transport::DefaultConnector::new(),
+                super::coalesce::CoalesceConnector,
+            ),
             super::resolver::CachingResolver::default(),
         );
         Ok(Http { agent, provider, settings: settings.clone() })

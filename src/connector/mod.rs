@@ -1,6 +1,7 @@
 //! Connectors read users from a source. They know their source's format, paging and limits;
 //! they never decide anything about the directory.
 
+mod coalesce;
 mod csv_file;
 mod entra;
 mod entra_batch;

@@ -243,11 +243,15 @@ impl EntraConnector {
                 })
                 .collect();
             let answers = self.batches::<PhotoMeta>(requests)?;
-            for (chunk, mut answers) in group.chunks_mut(BATCH).zip(answers) {
-                for (i, user) in chunk.iter_mut().enumerate() {
-                    user.photo_etag = match answers.remove(&i.to_string()) {
-                        Some((200, meta)) => Some(meta.etag),
-                        Some((404, _)) => Some(None),
+            for (chunk, answers) in group.chunks_mut(BATCH).zip(answers) {
+                // Unknown until an answer says otherwise. Ids are the users' places in the chunk:
+                // read back as numbers, not looked up as a text made for each user.
+                chunk.iter_mut().for_each(|user| user.photo_etag = None);
+                for (id, answer) in answers {
+                    let Some(user) = place(&id).and_then(|i| chunk.get_mut(i)) else { continue };
+                    user.photo_etag = match answer {
+                        (200, meta) => Some(meta.etag),
+                        (404, _) => Some(None),
                         _ => None,
                     };
                 }
@@ -255,6 +259,13 @@ impl EntraConnector {
         }
         Ok(())
     }
+}
+
+/// The place a sub-request id names: the id exactly as `photo_etags` wrote it (`0`, `1`, … `19`),
+/// not any text that parses to the number (`+1`, `01`).
+fn place(id: &str) -> Option<usize> {
+    let canonical = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && (id == "0" || !id.starts_with('0'));
+    canonical.then(|| id.parse().ok()).flatten()
 }
 
 /// What a photo's metadata answer says (`GET /users/{id}/photo`): its `@odata.mediaEtag`. Any
@@ -328,6 +339,15 @@ mod tests {
 
     fn reply<B: DeserializeOwned + Default + Send>(text: &str) -> Reply<B> {
         serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn a_sub_answer_finds_its_user_only_by_the_id_it_was_sent_with() {
+        assert_eq!(place("0"), Some(0));
+        assert_eq!(place("19"), Some(19));
+        for other in ["", "+1", "01", "1 ", "-1", "x", "1.0", "99999999999999999999999"] {
+            assert_eq!(place(other), None, "{other:?}");
+        }
     }
 
     #[test]

@@ -88,17 +88,23 @@ fn not_required(rules: &GroupRules) -> String {
 
 /// `map_groups` for a sync: no trace, each source name's fate from the run's memo.
 pub fn map_groups_memo(rules: &GroupRules, source: Vec<String>, memo: &GroupMemo) -> Result<NameSet, String> {
-    let fates: Vec<Fate> = source.into_iter().map(|name| memo.fate(rules, name)).collect();
-    let required = rules.required.is_empty()
-        || fates
-            .iter()
-            .filter_map(|f| f.name.as_deref())
-            .any(|g| rules.required.iter().any(|r| r.eq_ignore_ascii_case(g)));
+    // One pass, no list of fates beside the set: every source user of a sync comes through here.
+    let mut required = rules.required.is_empty();
+    let mut assigned = NameSet::new();
+    for name in source {
+        let Fate { name: Some(name), included } = memo.fate(rules, name) else { continue };
+        required = required || rules.required.iter().any(|r| r.eq_ignore_ascii_case(&name));
+        if included {
+            assigned.insert(name);
+        }
+    }
     if !required {
         return Err(not_required(rules));
     }
-    let assigned = fates.into_iter().filter(|f| f.included).filter_map(|f| f.name);
-    Ok(assigned.chain(rules.always.iter().map(CompactString::new)).collect())
+    for name in &rules.always {
+        assigned.insert(name.as_str());
+    }
+    Ok(assigned)
 }
 
 /// The groups a user should be in, or why they are filtered out (required groups); with

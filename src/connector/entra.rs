@@ -780,7 +780,7 @@ impl Connector for EntraConnector {
             })
             .collect();
         self.http
-            .send_all(&requests)
+            .send_all(requests)
             .into_iter()
             .map(|answer| match answer {
                 Ok(resp) => Ok(Some(resp.body)),

@@ -132,7 +132,7 @@ struct Body<'a> {
 
 impl EntraConnector {
     /// One `$batch` request (at most 20 sub-requests): each answer as (status, body) by id.
-    pub(super) fn batch<B: DeserializeOwned + Default + Send>(
+    pub(super) fn batch<B: DeserializeOwned + Default + Send + 'static>(
         &self,
         requests: Vec<SubRequest>,
     ) -> Result<Answers<B>, HttpError> {
@@ -145,7 +145,7 @@ impl EntraConnector {
     /// (learn.microsoft.com/graph/throttling, "Throttling and batching"). Those are sent again,
     /// together, after the longest wait they asked for, up to `http.max_attempts` in all; one
     /// still throttled then fails the read rather than being taken as an answer.
-    pub(super) fn batches<B: DeserializeOwned + Default + Send>(
+    pub(super) fn batches<B: DeserializeOwned + Default + Send + 'static>(
         &self,
         all: Vec<Vec<SubRequest>>,
     ) -> Result<Vec<Answers<B>>, HttpError> {
@@ -200,7 +200,7 @@ impl EntraConnector {
 
     /// `batches` without the sub-request retries. A token that expired meanwhile is replaced
     /// once for the batches it failed.
-    fn batches_once<B: DeserializeOwned + Default + Send>(
+    fn batches_once<B: DeserializeOwned + Default + Send + 'static>(
         &self,
         all: &[Vec<SubRequest>],
     ) -> Result<Vec<HashMap<String, Sub<B>>>, HttpError> {
@@ -214,15 +214,14 @@ impl EntraConnector {
             Request::post_json(url.clone(), body.clone()).header("Authorization", format!("Bearer {token}"))
         };
         let sent: Vec<Request> = bodies.iter().map(|b| build(&token, b)).collect();
-        let mut answers = self.http.send_all_as::<Reply<B>>(&sent);
-        drop(sent);
+        let mut answers = self.http.send_all_as::<Reply<B>>(sent);
         if answers.iter().any(|a| matches!(a, Err(e) if e.status == Some(401))) {
             self.forget_token();
             token = self.token()?;
             let again: Vec<usize> =
                 (0..answers.len()).filter(|&i| matches!(&answers[i], Err(e) if e.status == Some(401))).collect();
             let retry: Vec<Request> = again.iter().map(|&i| build(&token, &bodies[i])).collect();
-            for (i, answer) in again.into_iter().zip(self.http.send_all_as(&retry)) {
+            for (i, answer) in again.into_iter().zip(self.http.send_all_as(retry)) {
                 answers[i] = answer;
             }
         }
@@ -337,7 +336,7 @@ impl<'de> Visitor<'de> for PhotoMetaVisitor {
 mod tests {
     use super::*;
 
-    fn reply<B: DeserializeOwned + Default + Send>(text: &str) -> Reply<B> {
+    fn reply<B: DeserializeOwned + Default + Send + 'static>(text: &str) -> Reply<B> {
         serde_json::from_str(text).unwrap()
     }
 

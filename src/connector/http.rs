@@ -2,8 +2,7 @@
 //! providers' own throttling signals, per-request timeouts, proxy, and errors that name the
 //! provider, endpoint, status and the provider's error code — never a secret.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -130,6 +129,8 @@ pub struct Http {
     agent: ureq::Agent,
     provider: Provider,
     settings: HttpSettings,
+    /// `send_all`'s threads, started at its first call that needs more than one.
+    workers: OnceLock<super::http_workers::Workers>,
 }
 
 /// The path of a URL (`https://host/v1.0/users?$top=999` → `/v1.0/users`).
@@ -214,14 +215,25 @@ impl Http {
             ),
             super::resolver::CachingResolver::default(),
         );
-        Ok(Http { agent, provider, settings: settings.clone() })
+        Ok(Http { agent, provider, settings: settings.clone(), workers: OnceLock::new() })
+    }
+
+    /// The client a `send_all` worker sends with: the same agent (its connections and
+    /// resolver are shared), without workers of its own.
+    pub(super) fn worker_copy(&self) -> Http {
+        Http {
+            agent: self.agent.clone(),
+            provider: self.provider,
+            settings: self.settings.clone(),
+            workers: OnceLock::new(),
+        }
     }
 
     pub fn provider(&self) -> Provider {
         self.provider
     }
 
-    fn error(&self, req: &Request, status: Option<u16>, code: Option<String>, detail: String) -> HttpError {
+    pub(super) fn error(&self, req: &Request, status: Option<u16>, code: Option<String>, detail: String) -> HttpError {
         // Whatever the provider said may echo the request: it leaves through the redaction layer.
         HttpError {
             provider: self.provider.name(),
@@ -294,48 +306,37 @@ impl Http {
 
     /// Sends every request with `send`'s retries, up to `concurrency` at a time, for requests
     /// whose order does not matter. Answers come back in the order of `requests`.
-    pub fn send_all(&self, requests: &[Request]) -> Vec<Result<Response, HttpError>> {
-        self.concurrently(requests, |r| self.send(r))
+    pub fn send_all(&self, requests: Vec<Request>) -> Vec<Result<Response, HttpError>> {
+        self.send_all_with(requests, Http::send)
     }
 
     /// `send_all` with `send_as`: each answer's body read into `T` on the thread that sent it.
-    pub fn send_all_as<T: serde::de::DeserializeOwned + Send>(
+    pub fn send_all_as<T: serde::de::DeserializeOwned + Send + 'static>(
         &self,
-        requests: &[Request],
+        requests: Vec<Request>,
     ) -> Vec<Result<T, HttpError>> {
-        self.concurrently(requests, |r| self.send_as(r))
+        self.send_all_with(requests, Http::send_as::<T>)
     }
 
-    fn concurrently<T: Send>(
+    /// Sends each request with `send` on the client's workers (threads kept for the client's
+    /// life, see `http_workers`); one request, or a concurrency of 1, is sent here.
+    pub(super) fn send_all_with<T: Send + 'static>(
         &self,
-        requests: &[Request],
-        send: impl Fn(&Request) -> Result<T, HttpError> + Sync,
+        requests: Vec<Request>,
+        send: fn(&Http, &Request) -> Result<T, HttpError>,
     ) -> Vec<Result<T, HttpError>> {
-        let workers = (self.settings.concurrency.max(1) as usize).min(requests.len());
-        if workers <= 1 {
-            return requests.iter().map(send).collect();
+        let concurrency = self.settings.concurrency.max(1) as usize;
+        if concurrency <= 1 || requests.len() <= 1 {
+            return requests.iter().map(|r| send(self, r)).collect();
         }
-        let next = AtomicUsize::new(0);
-        let answers: Vec<Mutex<Option<Result<T, HttpError>>>> = requests.iter().map(|_| Mutex::new(None)).collect();
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(req) = requests.get(i) else { break };
-                    let answer = send(req);
-                    *answers[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(answer);
-                });
-            }
-        });
-        answers
-            .into_iter()
-            .zip(requests)
-            .map(|(slot, req)| {
-                let answer = slot.into_inner().unwrap_or_else(|p| p.into_inner());
-                // Only a panicking worker leaves a slot empty; that request counts as failed.
-                answer.unwrap_or_else(|| Err(self.error(req, None, None, "the request was not sent".into())))
-            })
-            .collect()
+        let workers = self.workers.get_or_init(|| super::http_workers::Workers::start(self, concurrency));
+        workers.run(self, requests, send)
+    }
+
+    /// The queue `send_all`'s workers share, to see in tests whether they have ended.
+    #[cfg(test)]
+    pub(super) fn workers_queue(&self) -> Option<std::sync::Weak<impl Sized>> {
+        self.workers.get().map(super::http_workers::Workers::queue)
     }
 
     /// Attempts a request gets in all (`http.max_attempts`), for callers that retry parts of an

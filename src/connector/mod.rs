@@ -10,6 +10,7 @@ mod entra_delta;
 pub mod fuzzing;
 mod google;
 pub mod http;
+mod http_workers;
 mod id_table;
 mod jwt;
 mod keycloak;

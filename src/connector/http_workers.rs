@@ -7,17 +7,15 @@
 //! end cost more than most of the requests it sends. Joined on drop, so nothing of ours runs on
 //! in a host (a JVM) after the connector that owned the client is gone.
 
+use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use super::http::{Http, HttpError, Request};
 
 /// One request to send, on whichever worker is free.
 type Job = Box<dyn FnOnce(&Http) + Send>;
-
-/// What a job sends back: the request's place and its answer, or the panic it raised.
-type Answer<T> = (usize, std::thread::Result<Result<T, HttpError>>);
 
 /// The queue the workers take jobs from, one at a time.
 type Queue = Mutex<mpsc::Receiver<Job>>;
@@ -75,13 +73,12 @@ impl Workers {
         send: fn(&Http, &Request) -> Result<T, HttpError>,
     ) -> Vec<Result<T, HttpError>> {
         let requests: Arc<[Request]> = requests.into();
-        let (answers_tx, answers_rx) = mpsc::channel::<Answer<T>>();
+        let answers = Arc::new(Answers::new(requests.len()));
         for i in 0..requests.len() {
-            let (requests, answers_tx) = (Arc::clone(&requests), answers_tx.clone());
+            let place = Place { answers: Arc::clone(&answers), i, answer: None };
+            let requests = Arc::clone(&requests);
             let job: Job = Box::new(move |http| {
-                let answer = catch_unwind(AssertUnwindSafe(|| send(http, &requests[i])));
-                // The caller waits for every answer: its end of the channel is still there.
-                let _ = answers_tx.send((i, answer));
+                place.fill(catch_unwind(AssertUnwindSafe(|| send(http, &requests[i]))));
             });
             let refused = match (&self.jobs, self.threads.is_empty()) {
                 (Some(jobs), false) => jobs.send(job).err().map(|e| e.0),
@@ -92,16 +89,7 @@ impl Workers {
                 job(http);
             }
         }
-        drop(answers_tx);
-        let mut slots: Vec<Option<Result<T, HttpError>>> =
-            std::iter::repeat_with(|| None).take(requests.len()).collect();
-        let mut panicked = None;
-        for (i, answer) in answers_rx {
-            match answer {
-                Ok(answer) => slots[i] = Some(answer),
-                Err(payload) => panicked = Some(payload),
-            }
-        }
+        let Filled { slots, panicked, .. } = answers.wait();
         if let Some(payload) = panicked {
             resume_unwind(payload);
         }
@@ -113,6 +101,63 @@ impl Workers {
                 slot.unwrap_or_else(|| Err(http.error(req, None, None, "the request was not sent".into())))
             })
             .collect()
+    }
+}
+
+/// One call's answers, filled in by the workers. The caller sleeps until the last is in: one
+/// wake-up a call, not one an answer (5,000 `$batch` answers at 100,000 Entra users).
+struct Answers<T> {
+    filled: Mutex<Filled<T>>,
+    all_in: Condvar,
+}
+
+struct Filled<T> {
+    slots: Vec<Option<Result<T, HttpError>>>,
+    left: usize,
+    panicked: Option<Box<dyn Any + Send>>,
+}
+
+impl<T> Answers<T> {
+    fn new(n: usize) -> Self {
+        let slots = std::iter::repeat_with(|| None).take(n).collect();
+        Answers { filled: Mutex::new(Filled { slots, left: n, panicked: None }), all_in: Condvar::new() }
+    }
+
+    fn wait(&self) -> Filled<T> {
+        let mut filled = self.filled.lock().unwrap_or_else(|p| p.into_inner());
+        while filled.left > 0 {
+            filled = self.all_in.wait(filled).unwrap_or_else(|p| p.into_inner());
+        }
+        std::mem::replace(&mut *filled, Filled { slots: Vec::new(), left: 0, panicked: None })
+    }
+}
+
+/// A request's place among its call's answers. It counts as in when dropped, answered or not,
+/// so the caller never waits for a job that was dropped unrun.
+struct Place<T> {
+    answers: Arc<Answers<T>>,
+    i: usize,
+    answer: Option<std::thread::Result<Result<T, HttpError>>>,
+}
+
+impl<T> Place<T> {
+    fn fill(mut self, answer: std::thread::Result<Result<T, HttpError>>) {
+        self.answer = Some(answer);
+    }
+}
+
+impl<T> Drop for Place<T> {
+    fn drop(&mut self) {
+        let mut filled = self.answers.filled.lock().unwrap_or_else(|p| p.into_inner());
+        match self.answer.take() {
+            Some(Ok(answer)) => filled.slots[self.i] = Some(answer),
+            Some(Err(payload)) => filled.panicked = Some(payload),
+            None => {}
+        }
+        filled.left -= 1;
+        if filled.left == 0 {
+            self.answers.all_in.notify_one();
+        }
     }
 }
 

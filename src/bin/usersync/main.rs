@@ -198,16 +198,16 @@ const EXIT_SKIPPED: u8 = 5;
 
 /// The command line owns its process, so it may choose its allocator (a library inside a JVM
 /// must not). Rust's allocations go to mimalloc: a run makes and drops some 45 objects per user,
-/// and mimalloc's per-thread free lists cost a fifth to a quarter less CPU than glibc's malloc
-/// for the same run (docs/PERFORMANCE.md, tenth session).
+/// and with mimalloc the same run took a fifth to a quarter less CPU than with glibc's malloc
+/// (docs/PERFORMANCE.md, ninth and tenth sessions).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// SQLite allocates from glibc: large buffers go to the system and back when freed, instead of
 /// glibc raising its mmap threshold after the first one and keeping the rest in per-thread
 /// arenas, and two arenas serve the run's threads. Transparent huge pages are off for the
-/// process: a 2 MiB page backing a heap region that holds a few live objects counted 15-20 MB
-/// of peak memory at 100,000 users with mimalloc (tenth session).
+/// process: with them on, mimalloc's peaks at 100,000 users were 15-30 MB higher (tenth
+/// session), as a huge page counts in full however little of it is in use.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_allocator() {
     // SAFETY: mallopt only sets allocator parameters and prctl only a flag of this process;

@@ -2,10 +2,9 @@
 //! request, kept until the client is dropped, then joined.
 //!
 //! Why kept, not started per call: Entra's photo metadata is looked up 2,000 users at a time,
-//! so a 100,000-user run started some 200 threads. Each thread is a fresh allocator arena
-//! (glibc) or heap (mimalloc) whose pages are abandoned when it ends, and a thread's start and
-//! end cost more than most of the requests it sends. Joined on drop, so nothing of ours runs on
-//! in a host (a JVM) after the connector that owned the client is gone.
+//! so a 100,000-user run started some 200 threads, each a fresh allocator heap whose pages were
+//! abandoned when it ended (mimalloc's statistics, docs/PERFORMANCE.md). Joined on drop, so
+//! nothing of ours runs on in a host (a JVM) after the connector that owned the client is gone.
 
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};

@@ -6,7 +6,8 @@ use rusqlite::Connection;
 
 /// Opens (creating the parent directory) or, with `None`, makes an in-memory database, with
 /// the settings both files share: WAL so readers (history) never wait for a running sync, a busy
-/// timeout for a second process, and foreign keys on. Then brings the file to the schema
+/// timeout for a second process, foreign keys on (the local directory turns them off and keeps
+/// its references itself), and plans fixed when a statement is prepared. Then brings the file to the schema
 /// `version` (SQLite's `user_version`): `migrations[i]` turns version `i + 1` into `i + 2`, and
 /// `schema` (idempotent) creates what is missing. A file written by a newer build is refused with
 /// a clear message instead of failing later on a missing column.
@@ -30,6 +31,11 @@ pub(crate) fn open(path: Option<&Path>, schema: &str, version: i64, migrations: 
     let name = || path.map(|p| p.display().to_string()).unwrap_or_default();
     let setup = || -> rusqlite::Result<()> {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // A statement whose plan could depend on a bound value (a parameter in a join's
+        // condition, say) is otherwise compiled again whenever that value changes: a cached
+        // statement run once per user would be compiled once per user. Nothing here is planned
+        // better by looking at its values: no file is ANALYZEd and no LIKE takes a parameter.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
     };
     busy_retry(setup).map_err(|e| format!("{}: {e}", name()))?;

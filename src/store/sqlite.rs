@@ -542,20 +542,21 @@ fn write_progress(
     changes: &StateChanges,
 ) -> Result<(), StoreError> {
     let next: i64 = tx
-        .query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM results WHERE run_id = ?1", params![r.id], |row| row.get(0))
+        .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM results WHERE run_id = ?1")
+        .and_then(|mut s| s.query_row(params![r.id], |row| row.get(0)))
         .map_err(err)?;
     // The run's counts so far: a run that dies after this chunk shows what it did.
-    tx.execute(
-        "UPDATE runs SET counts = ?2, writes = ?3 WHERE id = ?1",
-        params![r.id, json(&r.counts)?, r.writes as i64],
-    )
-    .map_err(err)?;
+    let counts = json(&r.counts)?;
+    tx.prepare_cached("UPDATE runs SET counts = ?2, writes = ?3 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![r.id, counts, r.writes as i64]))
+        .map_err(err)?;
     if let Some(body) = body {
-        tx.execute("INSERT INTO results (run_id, seq, body) VALUES (?1, ?2, ?3)", params![r.id, next, body])
+        tx.prepare_cached("INSERT INTO results (run_id, seq, body) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![r.id, next, body]))
             .map_err(err)?;
     }
     let mut upsert = tx
-        .prepare(
+        .prepare_cached(
             "INSERT INTO identities (connector, idp_id, dir_key, username, gone_since, disabled_by_sync_at, anonymised, photo_etag, source_version)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (connector, idp_id) DO UPDATE SET dir_key = excluded.dir_key,
@@ -579,7 +580,7 @@ fn write_progress(
             ])
             .map_err(err)?;
     }
-    let mut remove = tx.prepare("DELETE FROM identities WHERE connector = ?1 AND idp_id = ?2").map_err(err)?;
+    let mut remove = tx.prepare_cached("DELETE FROM identities WHERE connector = ?1 AND idp_id = ?2").map_err(err)?;
     for id in &changes.remove {
         remove.execute(params![r.connector, id]).map_err(err)?;
     }

@@ -127,6 +127,17 @@ pub trait Directory: Send + Sync {
     fn remove_membership(&self, key: &str, group: &str) -> Result<(), DirError>;
     fn create_group(&self, name: &str) -> Result<(), DirError>;
     fn set_avatar(&self, key: &str, image: &[u8]) -> Result<(), DirError>;
+    /// A new user and the field and membership writes that follow its creation, with one result
+    /// each, as if `create_user` and then `write_fields` were called (which the default does).
+    /// The writes are not attempted if the creation fails. A directory that can store a user's
+    /// values as it inserts the user saves a write per new user.
+    fn create_user_with(
+        &self,
+        user: &NewUser,
+        writes: &[FieldWrite<'_>],
+    ) -> (Result<String, DirError>, Vec<Result<(), DirError>>) {
+        create_then_write(self, user, writes)
+    }
     /// Several field and membership writes to one user, in order, with one result each, as if
     /// each were its own call. A directory behind a costly crossing (the Java shim) answers
     /// them in one; the default makes one call each.
@@ -165,4 +176,20 @@ pub trait Directory: Send + Sync {
     /// Releases the lock, whoever holds it. The engine releases a lock it did not take only after
     /// proving its holder dead (that run's lease expired and this engine marked it interrupted).
     fn unlock(&self, name: &str) -> Result<(), DirError>;
+}
+
+/// `Directory::create_user_with` as two calls: the default, and the fallback of a directory
+/// that overrides it for the common case only.
+pub fn create_then_write<D: Directory + ?Sized>(
+    dir: &D,
+    user: &NewUser,
+    writes: &[FieldWrite<'_>],
+) -> (Result<String, DirError>, Vec<Result<(), DirError>>) {
+    match dir.create_user(user) {
+        Ok(key) => {
+            let results = if writes.is_empty() { Vec::new() } else { dir.write_fields(&key, writes) };
+            (Ok(key), results)
+        }
+        Err(e) => (Err(e), Vec::new()),
+    }
 }

@@ -57,8 +57,6 @@ pub fn apply_guarded(
 /// Downloads a user's photo by source id: `Ok(None)` when the source has none.
 pub type PhotoSource<'a> = dyn FnMut(&str) -> Result<Option<Vec<u8>>, String> + 'a;
 
-/// Runs one user's operations. With `simulate`, every operation counts as done and nothing is
-/// written; the result is what the real run would report.
 /// The op as a `write_fields` write, if it is one (core fields go through `update_core`).
 fn field_write(op: &Op) -> Option<FieldWrite<'_>> {
     match op {
@@ -69,6 +67,13 @@ fn field_write(op: &Op) -> Option<FieldWrite<'_>> {
     }
 }
 
+/// A write the directory left without a result (it answered fewer than it was sent).
+fn no_result() -> Result<(), DirError> {
+    Err(DirError::Failed("the directory gave no result".into()))
+}
+
+/// Runs one user's operations. With `simulate`, every operation counts as done and nothing is
+/// written; the result is what the real run would report.
 pub fn apply_user(
     dir: &dyn Directory,
     plan: UserPlan,
@@ -116,7 +121,14 @@ pub fn apply_user(
                         active: *active,
                         external_id: plan.idp_id.clone().unwrap_or_default(),
                     };
-                    dir.create_user(&new).map(|k| key = Some(k))
+                    // The field writes right after the creation go with it (one result each).
+                    let run: Vec<FieldWrite> = plan.ops[i + 1..].iter().map_while(field_write).collect();
+                    let (created, mut results) = dir.create_user_with(&new, &run);
+                    created.map(|k| {
+                        key = Some(k);
+                        results.resize_with(run.len(), no_result);
+                        written.extend(results);
+                    })
                 }
                 Op::Link { .. } | Op::Handover { .. } => Ok(()),
                 Op::Rename { to, .. } => dir.rename(&k, to),
@@ -138,10 +150,10 @@ pub fn apply_user(
                         let run: Vec<FieldWrite> = plan.ops[i..].iter().map_while(field_write).collect();
                         let mut results = dir.write_fields(&k, &run);
                         // Exactly one result per write, whatever the directory answered.
-                        results.resize_with(run.len(), || Err(DirError::Failed("the directory gave no result".into())));
+                        results.resize_with(run.len(), no_result);
                         written.extend(results);
                     }
-                    written.pop_front().unwrap_or_else(|| Err(DirError::Failed("the directory gave no result".into())))
+                    written.pop_front().unwrap_or_else(no_result)
                 }
                 Op::Reactivate { .. } => dir.set_active(&k, true),
                 Op::Disable { .. } => dir.set_active(&k, false),

@@ -22,4 +22,5 @@ pub mod scim;
 pub mod store;
 
 mod fastmap;
+mod json_text;
 mod sqlite_file;

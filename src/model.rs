@@ -43,21 +43,44 @@ impl Target {
     }
 }
 
+impl Target {
+    /// The target as written, in two parts: a name, or a prefix and the key after it.
+    fn parts(&self) -> (&'static str, Option<&str>) {
+        match self {
+            Target::Username => ("username", None),
+            Target::DisplayName => ("display_name", None),
+            Target::Email => ("email", None),
+            Target::Active => ("active", None),
+            Target::Groups => ("groups", None),
+            Target::Property(k) => ("property:", Some(k)),
+            Target::Profile(k) => ("profile:", Some(k)),
+            Target::Communardo(k) => ("communardo:", Some(k)),
+            Target::Linchpin(k) => ("linchpin:", Some(k)),
+            Target::JsmOrganization => ("jsm:organization", None),
+            Target::Avatar => ("avatar", None),
+        }
+    }
+
+    /// The target as written, without the formatting machinery (most fit inline): a full run
+    /// writes several per user into the history and the local directory.
+    pub fn name(&self) -> CompactString {
+        match self.parts() {
+            (name, None) => CompactString::const_new(name),
+            (prefix, Some(key)) => {
+                let mut name = CompactString::with_capacity(prefix.len() + key.len());
+                name.push_str(prefix);
+                name.push_str(key);
+                name
+            }
+        }
+    }
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Target::Username => f.write_str("username"),
-            Target::DisplayName => f.write_str("display_name"),
-            Target::Email => f.write_str("email"),
-            Target::Active => f.write_str("active"),
-            Target::Groups => f.write_str("groups"),
-            Target::Property(k) => write!(f, "property:{k}"),
-            Target::Profile(k) => write!(f, "profile:{k}"),
-            Target::Communardo(k) => write!(f, "communardo:{k}"),
-            Target::Linchpin(k) => write!(f, "linchpin:{k}"),
-            Target::JsmOrganization => f.write_str("jsm:organization"),
-            Target::Avatar => f.write_str("avatar"),
-        }
+        let (name, key) = self.parts();
+        f.write_str(name)?;
+        key.map_or(Ok(()), |k| f.write_str(k))
     }
 }
 
@@ -107,7 +130,7 @@ impl FromStr for Target {
 
 impl Serialize for Target {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        s.serialize_str(&self.name())
     }
 }
 

@@ -130,6 +130,17 @@ struct Body<'a> {
     requests: &'a [SubRequest],
 }
 
+impl Body<'_> {
+    /// The batch as JSON, written into a buffer sized for it first: grown from empty, its
+    /// copies were half of what writing a batch cost.
+    fn text(&self) -> String {
+        let size = 16 + self.requests.iter().map(|r| 40 + r.id.len() + r.url.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(size);
+        serde_json::to_writer(&mut out, self).expect("sub-requests serialise");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
+    }
+}
+
 impl EntraConnector {
     /// One `$batch` request (at most 20 sub-requests): each answer as (status, body) by id.
     pub(super) fn batch<B: DeserializeOwned + Default + Send + 'static>(
@@ -206,10 +217,7 @@ impl EntraConnector {
     ) -> Result<Vec<HashMap<String, Sub<B>>>, HttpError> {
         let url = format!("{}/v1.0/$batch", self.settings.graph_url);
         let mut token = self.token()?;
-        let bodies: Vec<String> = all
-            .iter()
-            .map(|requests| serde_json::to_string(&Body { requests }).expect("sub-requests serialise"))
-            .collect();
+        let bodies: Vec<String> = all.iter().map(|requests| Body { requests }.text()).collect();
         let build = |token: &str, body: &String| {
             Request::post_json(url.clone(), body.clone()).header("Authorization", format!("Bearer {token}"))
         };
@@ -407,7 +415,7 @@ mod tests {
     #[test]
     fn sub_requests_are_written_as_graph_reads_them() {
         let requests = [SubRequest::get("0", "/users/a b/photo".into())];
-        let text = serde_json::to_string(&Body { requests: &requests }).unwrap();
+        let text = Body { requests: &requests }.text();
         assert_eq!(text, r#"{"requests":[{"id":"0","method":"GET","url":"/users/a b/photo"}]}"#);
     }
 }

@@ -9,6 +9,7 @@ use std::ops::Range;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use crate::fastmap::FastMap;
+use crate::json_text::push_json_text;
 use crate::model::Target;
 
 /// Where a user's fields are read into, reused from user to user: the targets (each distinct
@@ -113,7 +114,7 @@ pub(super) fn patch(writes: &[(&Target, Option<&str>)]) -> String {
         if out.len() > 1 {
             out.push(',');
         }
-        push_json_text(&mut out, &compact_str::ToCompactString::to_compact_string(target));
+        push_json_text(&mut out, &target.name());
         out.push(':');
         match value {
             Some(v) => push_json_text(&mut out, v),
@@ -122,29 +123,6 @@ pub(super) fn patch(writes: &[(&Target, Option<&str>)]) -> String {
     }
     out.push('}');
     out
-}
-
-/// `text` as a JSON string: quotes, backslashes and control characters escaped. Copied a run of
-/// plain bytes at a time (the escaped ones are all ASCII, so a run ends on a character boundary).
-fn push_json_text(out: &mut String, text: &str) {
-    use std::fmt::Write;
-    out.push('"');
-    let mut plain = 0;
-    for (at, b) in text.bytes().enumerate() {
-        if b == b'"' || b == b'\\' || b < 0x20 {
-            out.push_str(&text[plain..at]);
-            match b {
-                b'"' => out.push_str("\\\""),
-                b'\\' => out.push_str("\\\\"),
-                _ => {
-                    let _ = write!(out, "\\u{:04x}", b);
-                }
-            }
-            plain = at + 1;
-        }
-    }
-    out.push_str(&text[plain..]);
-    out.push('"');
 }
 
 #[cfg(test)]
@@ -167,12 +145,12 @@ mod tests {
     fn a_patch_sets_and_removes_and_the_later_write_wins() {
         let (dept, phone) = (Target::Profile("department".into()), Target::Profile("phone".into()));
         let p = patch(&[(&dept, Some("Sales")), (&phone, None), (&dept, Some("R&D \"Labs\" \\ \n\u{1}"))]);
-        assert_eq!(p, r#"{"profile:phone":null,"profile:department":"R&D \"Labs\" \\ \u000a\u0001"}"#);
+        assert_eq!(p, r#"{"profile:phone":null,"profile:department":"R&D \"Labs\" \\ \n\u0001"}"#);
         // What it writes is JSON that reads back as written.
         let back: serde_json::Value = serde_json::from_str(&p).unwrap();
         assert_eq!(back["profile:department"], "R&D \"Labs\" \\ \n\u{1}");
         assert_eq!(patch(&[]), "{}");
         // Characters beyond ASCII pass as they are, between escapes too.
-        assert_eq!(patch(&[(&dept, Some("Zoë\t日本\"x"))]), "{\"profile:department\":\"Zoë\\u0009日本\\\"x\"}");
+        assert_eq!(patch(&[(&dept, Some("Zoë\t日本\"x"))]), "{\"profile:department\":\"Zoë\\t日本\\\"x\"}");
     }
 }

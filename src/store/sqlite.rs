@@ -123,7 +123,7 @@ fn chunk_body(results: &[UserResult]) -> Result<Option<String>, StoreError> {
     if results.is_empty() {
         return Ok(None);
     }
-    json(&results).map(Some)
+    Ok(Some(super::result_json::results_json(results)))
 }
 
 fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {

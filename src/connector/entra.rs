@@ -395,16 +395,20 @@ impl EntraConnector {
                 if let Some(name) = g.display_name {
                     names.insert(gid.clone(), name);
                 }
+                // The group's user members gathered first, then filed under it once: not a copy
+                // of its id and a look-up by it per membership.
+                let mut users = Vec::new();
                 for m in g.members.into_iter().flatten().filter(|m| m.removed.is_none()) {
                     let Some(mid) = m.id else { continue };
                     match m.kind {
                         Some(MemberKind::Group) => parents.entry(mid).or_default().push(gid.clone()),
                         // Devices, contacts and service principals are members too; not ours.
                         Some(MemberKind::Other) => {}
-                        Some(MemberKind::User) | None => {
-                            users_of.entry(gid.clone()).or_default().extend(by_user.number(&mid))
-                        }
+                        Some(MemberKind::User) | None => users.extend(by_user.number(&mid)),
                     }
+                }
+                if !users.is_empty() {
+                    users_of.entry(gid).or_default().extend(users);
                 }
             }
             if let Some(next) = page.next_link {

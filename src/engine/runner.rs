@@ -1,7 +1,7 @@
 //! One run from start to record. Every exit path after `begin_run` finishes the run record.
 
 use std::cell::Cell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -478,7 +478,7 @@ impl<'a> Runner<'a> {
         // A full run writes the plans the guard never holds while it plans the rest.
         let streams = early.is_some();
         let mut applier = Applier::new(self, record, source.as_mut());
-        let mut write_now = |plans: Vec<UserPlan>, groups: &BTreeSet<String>| applier.take(plans, groups);
+        let mut write_now = |plans: Vec<UserPlan>, groups: &[String]| applier.take(plans, groups);
         let sink: Option<Early> = if streams { Some(&mut write_now) } else { None };
         let mut plan = planner.plan(mapped, unidentified, removed, complete, sink);
         // Every run that can change many users is guarded; a single-user run cannot.

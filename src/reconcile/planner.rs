@@ -6,7 +6,6 @@
 //! holding its name (for duplicate names). The plan is the same as when every user is held.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 
 use super::held::{HeldUser, Wanted};
 use super::{fold, managers, Context, Holder, Op, Reconciler, Scope, UserPlan};
@@ -17,8 +16,8 @@ use crate::model::{DesiredUser, Identity};
 use super::plan::Plan;
 
 /// Where plans that need no guard go as they are made (see `Planner::plan`), with the groups the
-/// plan creates so far.
-pub type Early<'e> = &'e mut dyn FnMut(Vec<UserPlan>, &BTreeSet<String>);
+/// plan creates that no earlier hand-over carried.
+pub type Early<'e> = &'e mut dyn FnMut(Vec<UserPlan>, &[String]);
 
 /// Plans handed over at once when they go out early.
 const EARLY_BATCH: usize = 256;
@@ -169,6 +168,8 @@ impl<'a> Planner<'a> {
             plan.users.reserve(count);
         }
         let mut batch = Vec::new();
+        // Groups to create that went out with earlier batches (each is created once).
+        let mut handed = 0;
         // Users without an anchor will mostly be created, each claiming a username.
         r.taken.reserve(count.saturating_sub(r.identity_list.len()));
         for d in users.into_iter() {
@@ -208,14 +209,15 @@ impl<'a> Planner<'a> {
                 Some(early) if !p.ops.iter().any(Op::is_destructive) => {
                     batch.push(p);
                     if batch.len() == EARLY_BATCH {
-                        early(std::mem::take(&mut batch), &r.groups.to_create);
+                        early(std::mem::take(&mut batch), &r.groups.to_create[handed..]);
+                        handed = r.groups.to_create.len();
                     }
                 }
                 _ => plan.users.push(p),
             }
         }
         if let (Some(early), false) = (early, batch.is_empty()) {
-            early(batch, &r.groups.to_create);
+            early(batch, &r.groups.to_create[handed..]);
         }
         // A partial run sees only the directory users it touches (engine/snapshot.rs): the guard's
         // denominator is then every anchor, not the anchors found in that small snapshot.
@@ -238,7 +240,8 @@ impl<'a> Planner<'a> {
                 );
             }
         }
-        plan.create_groups = r.groups.to_create.into_iter().collect();
+        plan.create_groups = r.groups.to_create;
+        plan.create_groups.sort_unstable();
         plan.managed_groups = r.groups.managed;
         plan
     }

@@ -95,6 +95,25 @@ fn missing_groups_are_created_only_when_allowed_and_names_match_case_insensitive
     assert_eq!(h.sync(&create).writes, 0);
 }
 
+/// A full run writes its users in batches while it still plans (engine/runner/applier.rs), each
+/// batch with only the groups first needed since the one before: a group first needed late in
+/// the listing is still created once, before its first member is written.
+#[test]
+fn groups_first_needed_late_in_a_full_run_are_created_once_before_their_members() {
+    let h = Harness::new();
+    // 700 users, a new group every 100: the early batches (256 plans) each bring new groups.
+    let rows: Vec<String> = (0..700).map(|i| row(1000 + i, &format!("u{i}"), &format!("G{}", i / 100))).collect();
+    h.write_users(&rows);
+    let r = h.sync(&h.config(connector(json!({}))));
+    assert_eq!((r.counts.created, r.counts.failed), (700, 0));
+    assert_eq!(r.writes, 7 + 700 * 2, "7 groups created once; each user created and added to one group");
+    let all: Vec<String> = h.engine.directory().list_groups().unwrap().into_iter().collect();
+    assert_eq!(all, (0..7).map(|g| format!("G{g}")).collect::<Vec<_>>());
+    for i in [0, 255, 256, 299, 300, 511, 512, 699] {
+        assert_eq!(groups(&h, &format!("u{i}")), vec![format!("G{}", i / 100)], "user u{i}");
+    }
+}
+
 #[test]
 fn a_group_emptied_at_the_source_is_held_like_a_mass_disable() {
     let h = Harness::new();

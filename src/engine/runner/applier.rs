@@ -63,9 +63,10 @@ impl<'r, 'a> Applier<'r, 'a> {
         }
     }
 
-    /// Takes plans that may be written now; `groups` are the groups they may be added to that
-    /// the plan creates (each is created once, before any user is written into it).
-    pub fn take(&mut self, plans: Vec<UserPlan>, groups: &BTreeSet<String>) {
+    /// Takes plans that may be written now; `groups` are the groups the plan creates that
+    /// earlier calls did not bring, which these users may be added to (each is created once,
+    /// before any user is written into it).
+    pub fn take(&mut self, plans: Vec<UserPlan>, groups: &[String]) {
         let (started, cpu) = (Instant::now(), thread_cpu());
         self.create_groups(groups);
         for p in plans {

@@ -144,27 +144,36 @@ impl GoogleConnector {
         unreachable!("the loop returns on its second attempt")
     }
 
-    /// Every item under `key` across pages linked by `nextPageToken`; stops at the first error.
-    fn all(&mut self, first: &str, key: &str) -> (Vec<Value>, Option<String>) {
-        let mut items = Vec::new();
+    /// Hands every item under `key` to `each`, across pages linked by `nextPageToken`: how many
+    /// it handed over, and the error that stopped the read early, if one did.
+    fn each(&mut self, first: &str, key: &str, each: &mut dyn FnMut(Value)) -> (usize, Option<String>) {
+        let mut handed = 0;
         let mut token: Option<String> = None;
         loop {
             let url = match &token {
                 Some(t) => format!("{first}&pageToken={}", query_value(t)),
                 None => first.to_string(),
             };
-            let page = match self.get(&url) {
+            let mut page = match self.get(&url) {
                 Ok(p) => p,
-                Err(e) => return (items, Some(e)),
+                Err(e) => return (handed, Some(e)),
             };
-            if let Some(list) = page.get(key).and_then(Value::as_array) {
-                items.extend(list.iter().cloned());
+            if let Some(Value::Array(list)) = page.get_mut(key).map(Value::take) {
+                handed += list.len();
+                list.into_iter().for_each(&mut *each);
             }
             token = page.get("nextPageToken").and_then(Value::as_str).map(str::to_string);
             if token.is_none() {
-                return (items, None);
+                return (handed, None);
             }
         }
+    }
+
+    /// Every item under `key` across pages (`each`, collected); stops at the first error.
+    fn all(&mut self, first: &str, key: &str) -> (Vec<Value>, Option<String>) {
+        let mut items = Vec::new();
+        let (_, error) = self.each(first, key, &mut |v| items.push(v));
+        (items, error)
     }
 
     fn base(&self) -> String {
@@ -251,6 +260,13 @@ pub(super) fn source_user(v: Value) -> Option<SourceUser> {
 
 impl Connector for GoogleConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
+        super::rows::collected(|each| self.fetch_each(each))
+    }
+
+    /// Memberships first, so that each user goes on, with its groups, as soon as its page is
+    /// read: the listing is never held as records.
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
+        let groups = self.memberships().map_err(SourceError::Unreadable)?;
         let mut listing = Listing { complete: true, ..Listing::default() };
         let customer = query_value(&self.settings.customer);
         let projection = match self.settings.custom_schemas.as_slice() {
@@ -262,25 +278,24 @@ impl Connector for GoogleConnector {
             self.base(),
             query_value(&self.fields)
         );
-        let (values, error) = self.all(&url, "users");
-        if let Some(e) = error {
-            if values.is_empty() {
-                return Err(SourceError::Unreadable(e));
-            }
-            listing.complete = false;
-            listing.row_errors.push(RowError {
-                idp_id: None,
-                location: "google: GET /admin/directory/v1/users".into(),
-                message: format!("the user listing stopped after {} users: {e}", values.len()),
-            });
-        }
-        let groups = self.memberships().map_err(SourceError::Unreadable)?;
-        for v in values {
+        let mut hand = |v: Value| {
             if let Some(mut user) = source_user(v) {
                 if let Some(g) = groups.get(&user.id) {
                     user.groups = g.clone();
                 }
-                listing.users.push(user);
+                each(user);
+            }
+        };
+        match self.each(&url, "users", &mut hand) {
+            (_, None) => {}
+            (0, Some(e)) => return Err(SourceError::Unreadable(e)),
+            (read, Some(e)) => {
+                listing.complete = false;
+                listing.row_errors.push(RowError {
+                    idp_id: None,
+                    location: "google: GET /admin/directory/v1/users".into(),
+                    message: format!("the user listing stopped after {read} users: {e}"),
+                });
             }
         }
         Ok(listing)

@@ -250,12 +250,29 @@ pub(super) fn source_user(v: Value, manager_attribute: Option<&str>) -> Result<S
 
 impl Connector for KeycloakConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
+        super::rows::collected(|each| self.fetch_each(each))
+    }
+
+    /// Memberships first, so that each user goes on, with its groups, as soon as its page is
+    /// read: the listing is never held as records. The count is taken just before the listing.
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
+        let groups = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
         let mut listing = Listing { complete: true, ..Listing::default() };
         let count_url = format!("{}/users/count", self.admin());
         let before = self.get(&count_url).map_err(|e| SourceError::Unreadable(e.to_string()))?.as_u64();
-        let mut values = Vec::new();
         let url = format!("{}/users?briefRepresentation=false", self.admin());
-        match self.paged(&url, &mut |v| values.push(v)) {
+        let manager = self.settings.manager_attribute.clone();
+        let read = self.paged(&url, &mut |v| match source_user(v, manager.as_deref()) {
+            Ok(mut u) => {
+                u.groups = groups.get(&u.id).cloned().unwrap_or_default();
+                each(u);
+            }
+            Err(e) => {
+                listing.complete = false;
+                listing.row_errors.push(e);
+            }
+        });
+        match read {
             Ok(read) => {
                 // Users added or removed while paging shift the pages: nobody is proven absent.
                 if before.is_some_and(|n| n as usize != read) {
@@ -278,19 +295,6 @@ impl Connector for KeycloakConnector {
                     location: format!("keycloak: GET {}", e.endpoint),
                     message: format!("the user listing stopped after {read} users: {e}"),
                 });
-            }
-        }
-        let groups = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
-        for v in values {
-            match self.user(v) {
-                Ok(mut u) => {
-                    u.groups = groups.get(&u.id).cloned().unwrap_or_default();
-                    listing.users.push(u);
-                }
-                Err(e) => {
-                    listing.complete = false;
-                    listing.row_errors.push(e);
-                }
             }
         }
         Ok(listing)

@@ -318,9 +318,25 @@ impl LdapConnector {
     /// Users (the user filter, narrowed by `extra`) with their groups, and the newest watermark
     /// among them.
     fn read(&self, extra: Option<&str>) -> Result<(Listing, Option<String>), SourceError> {
-        let mut conn = self.connect()?;
-        let mut listing = Listing { complete: true, ..Listing::default() };
         let mut users = Vec::new();
+        let (mut listing, mark) = self.read_each(extra, &mut |u| users.push(u))?;
+        listing.users = users;
+        Ok((listing, mark))
+    }
+
+    /// `read`, handing each user to `each` as the search returns it (memberships are read
+    /// first), so that the directory is never held as records. `manager` holds a DN, and the
+    /// manager is the user with that DN, by id: a user whose manager has not been read yet waits
+    /// for the end of the search; the others go on at once.
+    fn read_each(
+        &self,
+        extra: Option<&str>,
+        each: &mut dyn FnMut(SourceUser),
+    ) -> Result<(Listing, Option<String>), SourceError> {
+        let mut conn = self.connect()?;
+        let groups =
+            if self.settings.groups == GroupMembership::None { HashMap::new() } else { self.memberships(&mut conn)? };
+        let mut listing = Listing { complete: true, ..Listing::default() };
         let attrs = vec!["*".to_string(), "+".into()];
         let base = self.settings.base_dn.clone();
         let filter = match extra {
@@ -328,8 +344,31 @@ impl LdapConnector {
             None => self.settings.user_filter.clone(),
         };
         let mut failures = Vec::new();
+        // Lower-case DN → id of every user read so far.
+        let mut ids: HashMap<String, String> = HashMap::new();
+        let mut waiting: Vec<SourceUser> = Vec::new();
+        let mut mark = None;
         let outcome = self.search(&mut conn, &base, &filter, attrs, &mut |e| match self.user(e) {
-            Ok(u) => users.push(u),
+            Ok((dn, mut user)) => {
+                let dn = dn.to_ascii_lowercase();
+                let mut names = groups.get(&dn).cloned().unwrap_or_default();
+                if let Some(uid) = user.attributes.get("uid").and_then(AttrValue::as_str) {
+                    names.extend(groups.get(&format!("uid:{}", uid.to_ascii_lowercase())).cloned().unwrap_or_default());
+                }
+                names.sort();
+                names.dedup();
+                user.groups = names;
+                mark = newer(mark.take(), watermark(self.settings.flavor, &user));
+                ids.insert(dn, user.id.clone());
+                match user.manager.as_deref().map(|m| ids.get(&m.to_ascii_lowercase())) {
+                    Some(None) => waiting.push(user),
+                    Some(Some(id)) => {
+                        user.manager = Some(id.clone());
+                        each(user);
+                    }
+                    None => each(user),
+                }
+            }
             Err(e) => failures.push(e),
         });
         match outcome {
@@ -348,29 +387,12 @@ impl LdapConnector {
             listing.complete = false;
             listing.row_errors.extend(failures);
         }
-        let groups =
-            if self.settings.groups == GroupMembership::None { HashMap::new() } else { self.memberships(&mut conn)? };
-        // `manager` holds a DN: the manager is the user with that DN, by id.
-        let ids: HashMap<String, String> =
-            users.iter().map(|(dn, u)| (dn.to_ascii_lowercase(), u.id.clone())).collect();
-        let mut mark = None;
-        for (dn, mut user) in users {
-            let mut names = groups.get(&dn.to_ascii_lowercase()).cloned().unwrap_or_default();
-            if let Some(uid) = user.attributes.get("uid").and_then(AttrValue::as_str) {
-                names.extend(groups.get(&format!("uid:{}", uid.to_ascii_lowercase())).cloned().unwrap_or_default());
-            }
-            names.sort();
-            names.dedup();
-            user.groups = names;
-            user.manager = match user.manager.take() {
-                Some(m) => match ids.get(&m.to_ascii_lowercase()) {
-                    Some(id) => Some(id.clone()),
-                    None => self.id_of(&mut conn, &m),
-                },
-                None => None,
-            };
-            mark = newer(mark, watermark(self.settings.flavor, &user));
-            listing.users.push(user);
+        for mut user in waiting {
+            user.manager = user.manager.take().and_then(|m| match ids.get(&m.to_ascii_lowercase()) {
+                Some(id) => Some(id.clone()),
+                None => self.id_of(&mut conn, &m),
+            });
+            each(user);
         }
         let _ = conn.unbind();
         Ok((listing, mark))
@@ -388,6 +410,10 @@ impl LdapConnector {
 impl Connector for LdapConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
         self.read(None).map(|(listing, _)| listing)
+    }
+
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
+        self.read_each(None, each).map(|(listing, _)| listing)
     }
 
     /// Users changed since the last round: `modifyTimestamp` (OpenLDAP) or `uSNChanged` (AD) at

@@ -125,16 +125,21 @@ impl OktaConnector {
         }
     }
 
-    fn all(&mut self, first: String) -> Paged {
-        let mut items = Vec::new();
+    /// Hands every item of every page to `each` (pages linked by `Link: rel="next"`): how many
+    /// it handed over, and the error that stopped the read early, if one did.
+    fn each(&mut self, first: String, each: &mut dyn FnMut(Value)) -> (usize, Option<HttpError>) {
+        let mut handed = 0;
         let mut next = Some(first);
         while let Some(url) = next.take() {
             let resp = match self.get(&url) {
                 Ok(r) => r,
-                Err(e) => return Paged { items, error: Some(e) },
+                Err(e) => return (handed, Some(e)),
             };
             match resp.json() {
-                Ok(Value::Array(values)) => items.extend(values),
+                Ok(Value::Array(values)) => {
+                    handed += values.len();
+                    values.into_iter().for_each(&mut *each);
+                }
                 Ok(_) | Err(_) => {
                     let error = HttpError {
                         provider: "okta",
@@ -144,13 +149,20 @@ impl OktaConnector {
                         code: None,
                         detail: "the page is not a JSON list".into(),
                     };
-                    return Paged { items, error: Some(error) };
+                    return (handed, Some(error));
                 }
             }
             // Okta sends `rel="self"` and `rel="next"` as two separate `Link` header lines.
             next = resp.header_values("Link").find_map(next_link);
         }
-        Paged { items, error: None }
+        (handed, None)
+    }
+
+    /// Every item of every page (`each`, collected).
+    fn all(&mut self, first: String) -> Paged {
+        let mut items = Vec::new();
+        let (_, error) = self.each(first, &mut |v| items.push(v));
+        Paged { items, error }
     }
 
     fn users_url(&self, filter: Option<&str>) -> String {
@@ -286,41 +298,35 @@ fn next_link(header: &str) -> Option<String> {
 
 impl Connector for OktaConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
-        let mut listing = Listing { complete: true, ..Listing::default() };
-        let mut values = match self.all(self.users_url(None)) {
-            Paged { items, error: None } => items,
-            Paged { items, error: Some(e) } if items.is_empty() => return Err(SourceError::Unreadable(e.to_string())),
-            Paged { items, error: Some(e) } => {
-                listing.complete = false;
-                listing.row_errors.push(RowError {
-                    idp_id: None,
-                    location: format!("okta: GET {}", e.endpoint),
-                    message: format!("the user listing stopped after {} users: {e}", items.len()),
-                });
-                items
-            }
-        };
-        // A plain list leaves deprovisioned users out; without them they would look deleted.
-        match self.all(self.users_url(Some("status eq \"DEPROVISIONED\""))) {
-            Paged { items, error: None } => values.extend(items),
-            Paged { items, error: Some(e) } => {
-                listing.complete = false;
-                listing.row_errors.push(RowError {
-                    idp_id: None,
-                    location: format!("okta: GET {}", e.endpoint),
-                    message: format!("the deprovisioned users could not all be read: {e}"),
-                });
-                values.extend(items);
-            }
-        }
+        super::rows::collected(|each| self.fetch_each(each))
+    }
+
+    /// Memberships first, so that each user goes on, with its groups, as soon as its page is
+    /// read: the listing is never held as records (an org of 100,000 users was, twice over).
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
         let groups = self.memberships().map_err(|e| SourceError::Unreadable(e.to_string()))?;
-        for v in values {
-            if let Some(mut user) = self.source_user(v) {
+        let mut listing = Listing { complete: true, ..Listing::default() };
+        let inactive = self.settings.inactive_statuses.clone();
+        let mut hand = |v: Value| {
+            if let Some(mut user) = source_user(v, &inactive) {
                 if let Some(g) = groups.get(&user.id) {
                     user.groups = g.clone();
                 }
-                listing.users.push(user);
+                each(user);
             }
+        };
+        let mut stopped = |e: &HttpError, message: String| {
+            listing.complete = false;
+            listing.row_errors.push(RowError { idp_id: None, location: format!("okta: GET {}", e.endpoint), message });
+        };
+        match self.each(self.users_url(None), &mut hand) {
+            (_, None) => {}
+            (0, Some(e)) => return Err(SourceError::Unreadable(e.to_string())),
+            (read, Some(e)) => stopped(&e, format!("the user listing stopped after {read} users: {e}")),
+        }
+        // A plain list leaves deprovisioned users out; without them they would look deleted.
+        if let (_, Some(e)) = self.each(self.users_url(Some("status eq \"DEPROVISIONED\"")), &mut hand) {
+            stopped(&e, format!("the deprovisioned users could not all be read: {e}"));
         }
         Ok(listing)
     }

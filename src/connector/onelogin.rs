@@ -255,21 +255,14 @@ fn newest(users: &[SourceUser]) -> Option<String> {
 impl OneLoginConnector {
     /// Users (those `query` selects) with their roles and group.
     fn read(&mut self, query: &str) -> Result<Listing, SourceError> {
+        super::rows::collected(|each| self.read_each(query, each))
+    }
+
+    /// `read`, roles and groups first so that each user goes on, with its groups, as soon as its
+    /// page is read: the listing is never held as records.
+    fn read_each(&mut self, query: &str, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
         self.budget = Budget { limit: self.budget.limit, remaining: self.budget.remaining, ..Budget::default() };
         let mut listing = Listing { complete: true, ..Listing::default() };
-        let mut values = Vec::new();
-        match self.list(&format!("/api/2/users{query}"), &mut |v| values.push(v)) {
-            Ok(_) => {}
-            Err((0, e)) => return Err(SourceError::Unreadable(e.to_string())),
-            Err((read, e)) => {
-                listing.complete = false;
-                listing.row_errors.push(RowError {
-                    idp_id: None,
-                    location: format!("onelogin: GET {}", e.endpoint),
-                    message: format!("the user listing stopped after {read} users: {e}"),
-                });
-            }
-        }
         let from = self.settings.groups_from;
         let roles = match from {
             OneLoginGroups::Roles | OneLoginGroups::Both => {
@@ -283,7 +276,8 @@ impl OneLoginConnector {
             }
             _ => HashMap::new(),
         };
-        for v in values {
+        let rules = self.rules.clone();
+        let mut hand = |v: Value| {
             let role_ids: Vec<u64> =
                 v.get("role_ids").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_u64).collect();
             let group_id = v.get("group_id").and_then(Value::as_u64);
@@ -291,14 +285,26 @@ impl OneLoginConnector {
                 Ok(mut u) => {
                     let mut names: Vec<String> = role_ids.iter().filter_map(|r| roles.get(r).cloned()).collect();
                     names.extend(group_id.and_then(|g| groups.get(&g).cloned()));
-                    names.retain(|n| group_matters(&self.rules, n));
+                    names.retain(|n| group_matters(&rules, n));
                     u.groups = names;
-                    listing.users.push(u);
+                    each(u);
                 }
                 Err(e) => {
                     listing.complete = false;
                     listing.row_errors.push(e);
                 }
+            }
+        };
+        match self.list(&format!("/api/2/users{query}"), &mut hand) {
+            Ok(_) => {}
+            Err((0, e)) => return Err(SourceError::Unreadable(e.to_string())),
+            Err((read, e)) => {
+                listing.complete = false;
+                listing.row_errors.push(RowError {
+                    idp_id: None,
+                    location: format!("onelogin: GET {}", e.endpoint),
+                    message: format!("the user listing stopped after {read} users: {e}"),
+                });
             }
         }
         listing.notes.push(self.budget_note());
@@ -309,6 +315,10 @@ impl OneLoginConnector {
 impl Connector for OneLoginConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
         self.read("")
+    }
+
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
+        self.read_each("", each)
     }
 
     /// The users updated since the last round (`updated_since`, as OneLogin's List Users advises

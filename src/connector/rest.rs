@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::http::{endpoint, query_value, Http, HttpError, Request, Response};
 use super::{CheckStep, Connector, Listing, RowError, SourceError};
-use crate::config::{GroupRules, OauthClientAuth, RestAuth, RestPaging, RestSource};
+use crate::config::{GroupRules, OauthClientAuth, RestAuth, RestList, RestPaging, RestSource};
 use crate::mapping::group_matters;
 use crate::model::{Attributes, SourceUser};
 
@@ -206,8 +206,9 @@ impl RestConnector {
         Err((read, self.fail("GET", &url, None, format!("did not end after {MAX_PAGES} pages"))))
     }
 
-    fn user(&self, record: Value) -> Result<SourceUser, RowError> {
-        let list = &self.settings.users;
+    /// One record as a source user (a free function of the settings, so that it runs while
+    /// the pages are read).
+    fn user(list: &RestList, rules: &GroupRules, record: Value) -> Result<SourceUser, RowError> {
         let location = |id: &str| format!("rest: {} record {id}", list.path);
         let Some(id) = select(&record, &list.id).first().and_then(|v| text(v)) else {
             return Err(RowError {
@@ -226,9 +227,7 @@ impl RestConnector {
         };
         let manager = list.manager.as_ref().and_then(|p| select(&record, p).first().and_then(|v| text(v)));
         let groups: Vec<String> = match &list.groups {
-            Some(p) => {
-                select(&record, p).into_iter().filter_map(text).filter(|g| group_matters(&self.rules, g)).collect()
-            }
+            Some(p) => select(&record, p).into_iter().filter_map(text).filter(|g| group_matters(rules, g)).collect(),
             None => Vec::new(),
         };
         let attributes = if list.fields.is_empty() {
@@ -273,9 +272,21 @@ fn next_link(header: &str) -> Option<String> {
 
 impl Connector for RestConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
+        super::rows::collected(|each| self.fetch_each(each))
+    }
+
+    /// Each record goes on as a user as soon as its page is read: the listing is never held.
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
         let mut listing = Listing { complete: true, ..Listing::default() };
-        let mut records = Vec::new();
-        match self.records(&mut |r| records.push(r)) {
+        let (list, rules) = (self.settings.users.clone(), self.rules.clone());
+        let read = self.records(&mut |r| match Self::user(&list, &rules, r) {
+            Ok(u) => each(u),
+            Err(e) => {
+                listing.complete = false;
+                listing.row_errors.push(e);
+            }
+        });
+        match read {
             Ok(_) => {}
             Err((0, e)) => return Err(SourceError::Unreadable(e.to_string())),
             Err((read, e)) => {
@@ -285,15 +296,6 @@ impl Connector for RestConnector {
                     location: format!("rest: GET {}", e.endpoint),
                     message: format!("the listing stopped after {read} records: {e}"),
                 });
-            }
-        }
-        for r in records {
-            match self.user(r) {
-                Ok(u) => listing.users.push(u),
-                Err(e) => {
-                    listing.complete = false;
-                    listing.row_errors.push(e);
-                }
             }
         }
         Ok(listing)

@@ -238,11 +238,29 @@ impl ScimConnector {
         self.settings.groups != GroupMembership::None
     }
 
-    /// Users (with `query`) and, where they come from `/Groups`, their memberships.
-    fn read(&mut self, query: &str) -> Result<Listing, SourceError> {
+    /// Users (with `query`) and, where they come from `/Groups`, their memberships: those first,
+    /// so that each user goes on, with its groups, as soon as its page is read (the listing is
+    /// never held as records).
+    fn read_each(&mut self, query: &str, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
+        let groups = if self.groups_read() && self.settings.groups_from == ScimGroupsFrom::Groups {
+            Some(self.memberships()?)
+        } else {
+            None
+        };
         let mut listing = Listing { complete: true, ..Listing::default() };
-        let mut values = Vec::new();
-        let paged = self.list("Users", query, &mut |v| values.push(v));
+        let (kind, from_users) = (self.settings.groups, self.settings.groups_from == ScimGroupsFrom::Users);
+        let paged = self.list("Users", query, &mut |v| match source_user(v, kind, from_users) {
+            Ok(mut user) => {
+                if let Some(g) = groups.as_ref().and_then(|g| g.get(&user.id)) {
+                    user.groups = g.clone();
+                }
+                each(user);
+            }
+            Err(e) => {
+                listing.complete = false;
+                listing.row_errors.push(e);
+            }
+        });
         match (&paged.error, paged.read) {
             (Some(e), 0) => return Err(SourceError::Unreadable(e.clone())),
             (Some(e), n) => {
@@ -275,25 +293,6 @@ impl ScimConnector {
                 });
             }
             (None, _) => {}
-        }
-        let groups = if self.groups_read() && self.settings.groups_from == ScimGroupsFrom::Groups {
-            Some(self.memberships()?)
-        } else {
-            None
-        };
-        for v in values {
-            match self.user(v) {
-                Ok(mut user) => {
-                    if let Some(g) = groups.as_ref().and_then(|g| g.get(&user.id)) {
-                        user.groups = g.clone();
-                    }
-                    listing.users.push(user);
-                }
-                Err(e) => {
-                    listing.complete = false;
-                    listing.row_errors.push(e);
-                }
-            }
         }
         Ok(listing)
     }
@@ -456,7 +455,11 @@ const OVERLAP_SECONDS: i64 = 60;
 
 impl Connector for ScimConnector {
     fn fetch(&mut self) -> Result<Listing, SourceError> {
-        self.read("")
+        super::rows::collected(|each| self.fetch_each(each))
+    }
+
+    fn fetch_each(&mut self, each: &mut dyn FnMut(SourceUser)) -> Result<Listing, SourceError> {
+        self.read_each("", each)
     }
 
     /// Users modified since the last round (`filter=meta.lastModified gt "..."`, RFC 7644

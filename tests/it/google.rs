@@ -58,6 +58,11 @@ fn a_domain_of_2000_users_and_50_groups_syncs_and_a_second_run_writes_nothing() 
 
     let again = h.sync(&config);
     assert_eq!((again.writes, again.counts.unchanged, again.photo_downloads), (0, 1930, 0));
+
+    // The users are handed over page by page, not once the listing is read to the end.
+    let before = g.count(USERS);
+    let (handed, pages) = h.read_source_probing(&config, || g.count(USERS) - before);
+    assert_eq!((handed, pages), (2000, Some(1)), "users handed over, and user pages read at the first");
 }
 
 #[test]

@@ -45,6 +45,11 @@ fn a_realm_of_250_users_syncs_in_pages_with_sub_groups_and_managers_and_a_second
     assert_eq!(groups, vec!["engineering", "platform"]);
     assert!(h.find("user0019").is_none(), "disabled in Keycloak");
     assert_eq!(h.sync(&config).writes, 0, "a second run writes nothing");
+
+    // The users are handed over page by page, not once the listing is read to the end.
+    let before = kc.count("GET /users");
+    let (handed, pages) = h.read_source_probing(&config, || kc.count("GET /users") - before);
+    assert_eq!((handed, pages), (250, Some(1)), "users handed over, and user pages read at the first");
 }
 
 #[test]

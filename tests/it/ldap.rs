@@ -33,6 +33,8 @@ fn ten_thousand_users_come_over_ldaps_in_pages_with_nested_and_posix_groups() {
     let config = h.config(connector(&s, json!({})));
     let check = h.engine.check(&config, "ldap").unwrap();
     assert!(check.ok, "{check:?}");
+    // A manager the search returns after their report: the report waits for the manager's id.
+    modify(&s, "user00150", vec![("manager", &format!("uid=USER09990,ou=people,{SUFFIX}"))]);
     let r = h.sync(&config);
     // Every 50th account is disabled (userAccountControl 514): not created.
     assert_eq!((r.status, r.counts.created, r.counts.failed), (RunStatus::Done, 9_800, 0), "{:?}", r.failures);
@@ -44,6 +46,8 @@ fn ten_thousand_users_come_over_ldaps_in_pages_with_nested_and_posix_groups() {
     assert!(h.find("user00049").is_none(), "disabled in the directory");
     let manager = u.values.get(&"property:manager".parse().unwrap()).map(str::to_string);
     assert_eq!(manager.as_deref(), Some("user00000"), "the manager's DN resolved to the manager");
+    let later = h.user("user00150").values.get(&"property:manager".parse().unwrap()).map(str::to_string);
+    assert_eq!(later.as_deref(), Some("user09990"), "a manager read after the report");
     assert_eq!(h.sync(&config).writes, 0, "a second run writes nothing");
 }
 

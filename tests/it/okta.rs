@@ -55,6 +55,11 @@ fn an_org_of_2000_users_syncs_with_statuses_groups_and_deprovisioned_users() {
     assert!(!h.user("person7").active);
     o.state.lock().unwrap().users[7]["status"] = json!("DEPROVISIONED");
     assert_eq!(h.sync(&config).writes, 1, "only the status property changes");
+
+    // The users are handed over page by page, not once the listing is read to the end.
+    let before = o.count(USERS);
+    let (handed, pages) = h.read_source_probing(&config, || o.count(USERS) - before);
+    assert_eq!((handed, pages), (2000, Some(1)), "users handed over, and user pages read at the first");
 }
 
 #[test]
@@ -103,7 +108,8 @@ fn missing_rights_and_bad_tokens_are_explained_without_the_token() {
     let r = h.sync(&bad);
     assert_eq!(r.status, RunStatus::Failed);
     let e = r.error.unwrap();
-    assert!(e.contains("okta: GET /api/v1/users: 401 E0000011 (check the credentials"), "{e}");
+    // Groups are read first (each user then goes on with its groups as its page is read).
+    assert!(e.contains("okta: GET /api/v1/groups: 401 E0000011 (check the credentials"), "{e}");
     assert!(!e.contains("not-the-token") && !e.contains(okta::TOKEN), "{e}");
 }
 

@@ -42,6 +42,11 @@ fn an_account_of_300_users_syncs_with_roles_and_the_group_and_a_second_run_write
         r.notes
     );
     assert_eq!(h.sync(&config).writes, 0);
+
+    // The users are handed over page by page, not once the listing is read to the end.
+    let before = ol.count("GET /api/2/users");
+    let (handed, pages) = h.read_source_probing(&config, || ol.count("GET /api/2/users") - before);
+    assert_eq!((handed, pages), (300, Some(1)), "users handed over, and user pages read at the first");
 }
 
 #[test]

@@ -63,7 +63,13 @@ fn the_okta_example_gives_the_native_connectors_results() {
     rest["id"] = json!("okta");
     rest["source"]["base_url"] = json!(o.url());
     rest["source"]["auth"]["value"] = json!(okta::TOKEN);
-    same_as_native(native, rest);
+    same_as_native(native, rest.clone());
+
+    // The records are handed over page by page, not once the listing is read to the end.
+    let h = Harness::new();
+    let before = o.count("GET /api/v1/users");
+    let (handed, pages) = h.read_source_probing(&h.config(rest), || o.count("GET /api/v1/users") - before);
+    assert_eq!((handed, pages), (450 - 18, Some(1)), "records handed over, and pages read at the first");
 }
 
 #[test]

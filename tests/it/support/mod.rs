@@ -126,6 +126,24 @@ impl Harness {
         self.engine.run(config, &RunRequest::full(None), &|_| {}).expect("run starts")
     }
 
+    /// Reads the source of `config`'s first connector as a full run does (`fetch_each`): how
+    /// many users it handed over, and what `probe` answered as the first one was handed over
+    /// (say, how many pages of users the source had served by then). A source that hands its
+    /// users over as it reads them has served one page then, not all of them.
+    pub fn read_source_probing<T>(&self, config: &Config, probe: impl Fn() -> T) -> (usize, Option<T>) {
+        let mut source = usersync::connector::open(&config.connectors[0], &config.base_dir).expect("source opens");
+        let (mut handed, mut seen) = (0, None);
+        source
+            .fetch_each(&mut |_| {
+                if handed == 0 {
+                    seen = Some(probe());
+                }
+                handed += 1;
+            })
+            .expect("source reads");
+        (handed, seen)
+    }
+
     pub fn simulate(&self, config: &Config) -> RunReport {
         let req = RunRequest { simulate: true, ..RunRequest::full(None) };
         self.engine.run(config, &req, &|_| {}).expect("run starts")

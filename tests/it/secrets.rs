@@ -67,7 +67,8 @@ fn runs_errors_and_history_carry_no_secrets() {
         assert_clean("sync output", &out);
         assert_clean("sync logs", &err);
         let expected = if id == "okta" {
-            "okta: GET /api/v1/users: no response"
+            // Groups are read first, so that each user goes on with its groups.
+            "okta: GET /api/v1/groups: no response"
         } else {
             "entra: POST /t/oauth2/v2.0/token: no response"
         };

@@ -480,8 +480,7 @@ impl EntraConnector {
                 // Nothing read at all: the run fails before any write.
                 Err(e) if read == 0 => return Err(unreadable(e)),
                 Err(e) => {
-                    listing.complete = false;
-                    listing.row_errors.push(RowError {
+                    listing.incomplete(RowError {
                         idp_id: None,
                         location: format!("entra: GET {}", e.endpoint),
                         message: format!("the user listing stopped after {read} users: {e}"),

@@ -290,8 +290,7 @@ impl Connector for GoogleConnector {
             (_, None) => {}
             (0, Some(e)) => return Err(SourceError::Unreadable(e)),
             (read, Some(e)) => {
-                listing.complete = false;
-                listing.row_errors.push(RowError {
+                listing.incomplete(RowError {
                     idp_id: None,
                     location: "google: GET /admin/directory/v1/users".into(),
                     message: format!("the user listing stopped after {read} users: {e}"),

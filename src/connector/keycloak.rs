@@ -268,16 +268,14 @@ impl Connector for KeycloakConnector {
                 each(u);
             }
             Err(e) => {
-                listing.complete = false;
-                listing.row_errors.push(e);
+                listing.incomplete(e);
             }
         });
         match read {
             Ok(read) => {
                 // Users added or removed while paging shift the pages: nobody is proven absent.
                 if before.is_some_and(|n| n as usize != read) {
-                    listing.complete = false;
-                    listing.row_errors.push(RowError {
+                    listing.incomplete(RowError {
                         idp_id: None,
                         location: "keycloak: /users".into(),
                         message: format!(
@@ -289,8 +287,7 @@ impl Connector for KeycloakConnector {
             }
             Err((0, e)) => return Err(SourceError::Unreadable(e.to_string())),
             Err((read, e)) => {
-                listing.complete = false;
-                listing.row_errors.push(RowError {
+                listing.incomplete(RowError {
                     idp_id: None,
                     location: format!("keycloak: GET {}", e.endpoint),
                     message: format!("the user listing stopped after {read} users: {e}"),

@@ -375,8 +375,7 @@ impl LdapConnector {
             Ok(_) => {}
             Err((0, e)) => return Err(e),
             Err((read, e)) => {
-                listing.complete = false;
-                listing.row_errors.push(RowError {
+                listing.incomplete(RowError {
                     idp_id: None,
                     location: format!("ldap: {base}"),
                     message: format!("the user search stopped after {read} entries: {e}"),

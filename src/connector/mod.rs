@@ -45,6 +45,15 @@ pub struct Listing {
     pub retracted: Vec<String>,
 }
 
+impl Listing {
+    /// Records what stopped the listing from proving anyone absent (a page that failed, a record
+    /// without a usable id): the listing is no longer complete, and the error says why.
+    pub fn incomplete(&mut self, error: RowError) {
+        self.complete = false;
+        self.row_errors.push(error);
+    }
+}
+
 /// One round of an incremental read.
 #[derive(Debug, Default)]
 pub struct DeltaListing {

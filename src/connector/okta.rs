@@ -316,8 +316,7 @@ impl Connector for OktaConnector {
             }
         };
         let mut stopped = |e: &HttpError, message: String| {
-            listing.complete = false;
-            listing.row_errors.push(RowError { idp_id: None, location: format!("okta: GET {}", e.endpoint), message });
+            listing.incomplete(RowError { idp_id: None, location: format!("okta: GET {}", e.endpoint), message });
         };
         match self.each(self.users_url(None), &mut hand) {
             (_, None) => {}

@@ -290,8 +290,7 @@ impl OneLoginConnector {
                     each(u);
                 }
                 Err(e) => {
-                    listing.complete = false;
-                    listing.row_errors.push(e);
+                    listing.incomplete(e);
                 }
             }
         };
@@ -299,8 +298,7 @@ impl OneLoginConnector {
             Ok(_) => {}
             Err((0, e)) => return Err(SourceError::Unreadable(e.to_string())),
             Err((read, e)) => {
-                listing.complete = false;
-                listing.row_errors.push(RowError {
+                listing.incomplete(RowError {
                     idp_id: None,
                     location: format!("onelogin: GET {}", e.endpoint),
                     message: format!("the user listing stopped after {read} users: {e}"),

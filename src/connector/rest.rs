@@ -282,16 +282,14 @@ impl Connector for RestConnector {
         let read = self.records(&mut |r| match Self::user(&list, &rules, r) {
             Ok(u) => each(u),
             Err(e) => {
-                listing.complete = false;
-                listing.row_errors.push(e);
+                listing.incomplete(e);
             }
         });
         match read {
             Ok(_) => {}
             Err((0, e)) => return Err(SourceError::Unreadable(e.to_string())),
             Err((read, e)) => {
-                listing.complete = false;
-                listing.row_errors.push(RowError {
+                listing.incomplete(RowError {
                     idp_id: None,
                     location: format!("rest: GET {}", e.endpoint),
                     message: format!("the listing stopped after {read} records: {e}"),

@@ -257,15 +257,13 @@ impl ScimConnector {
                 each(user);
             }
             Err(e) => {
-                listing.complete = false;
-                listing.row_errors.push(e);
+                listing.incomplete(e);
             }
         });
         match (&paged.error, paged.read) {
             (Some(e), 0) => return Err(SourceError::Unreadable(e.clone())),
             (Some(e), n) => {
-                listing.complete = false;
-                listing.row_errors.push(RowError {
+                listing.incomplete(RowError {
                     idp_id: None,
                     location: "scim: /Users".into(),
                     message: format!("the user listing stopped after {n} users: {e}"),
@@ -273,8 +271,7 @@ impl ScimConnector {
             }
             (None, n) if paged.shifted.is_some() => {
                 let (before, now) = paged.shifted.unwrap_or_default();
-                listing.complete = false;
-                listing.row_errors.push(RowError {
+                listing.incomplete(RowError {
                     idp_id: None,
                     location: "scim: /Users".into(),
                     message: format!(
@@ -285,8 +282,7 @@ impl ScimConnector {
             }
             (None, n) if paged.total.is_some_and(|t| n < t) => {
                 // Users added or removed while paging shift the pages; nobody is proven absent.
-                listing.complete = false;
-                listing.row_errors.push(RowError {
+                listing.incomplete(RowError {
                     idp_id: None,
                     location: "scim: /Users".into(),
                     message: format!("the server announced {} users but listed {n}", paged.total.unwrap_or(0)),

@@ -37,8 +37,7 @@ impl InboundConnector {
                     listing.users.push(u);
                 }
                 Err(e) => {
-                    listing.complete = false;
-                    listing.row_errors.push(e);
+                    listing.incomplete(e);
                 }
             }
         }
